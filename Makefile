@@ -1,0 +1,30 @@
+# luxncp — see README.md. Two commands matter: `make run` and `make test`.
+GO        ?= go
+STATE_DIR ?= ./var
+GOFLAGS_TEST ?=
+
+.PHONY: run test build tools lambda bench fmt vet clean
+
+## run: start the whole gateway locally on its embedded defaults
+run:
+	$(GO) run ./cmd/luxncp serve --state-dir $(STATE_DIR)
+
+## test: every test (installs xmlsec1, xmllint and Saxon first when missing)
+test: tools
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
+	$(GO) vet ./...
+	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
+
+## tools: install the command-line tools the tests need (Debian packages)
+tools:
+	@scripts/install-test-tools
+
+build:
+	$(GO) build -o bin/luxncp ./cmd/luxncp
+
+## bench: the benchmarks recorded in docs/benchmarks.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin dist

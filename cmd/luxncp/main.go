@@ -1,0 +1,65 @@
+// Command luxncp is the operator CLI of Luxembourg's National Contact Point
+// for eHealth: it serves the gateway locally, mints test assertions, and runs
+// the terminology, audit, outbox, directory, peer and conformance tools.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one luxncp subcommand.
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "serve [flags]                 start the gateway, demo national backend and simulated peers locally", runServe},
+		{"assertion", "assertion hcp|trc [flags]     print a signed eHDSI HCP or TRC assertion made with a dev seal key", runAssertion},
+		{"terminology", "terminology import|coverage|lookup …  terminology catalogue tools", runTerminology},
+		{"audit", "audit verify|patient …        check the audit chain; list who accessed a patient's data", runAudit},
+		{"outbox", "outbox list|replay …          eDispensation outbox and dead letters", runOutbox},
+		{"pki", "pki init|csr …                dev PKI and certificate requests", runPKI},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
+				fmt.Fprintf(stderr, "luxncp %s: %v\n", c.name, err)
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "luxncp: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "luxncp — Luxembourg's National Contact Point for eHealth (MyHealth@EU)")
+	fmt.Fprintln(w, "\nUsage: luxncp <command> [arguments]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %s\n", c.usage)
+	}
+	fmt.Fprintln(w, "\nRun 'luxncp <command> -h' for a command's flags.")
+}

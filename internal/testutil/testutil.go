@@ -1,0 +1,90 @@
+// Package testutil holds helpers shared by luxncp's tests: locating the
+// repository and the ../shared reference material, golden files with an
+// -update flag, and the validate-cda runner.
+package testutil
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Update rewrites golden files instead of comparing with them: go test ./... -update
+var Update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// RepoRoot returns the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedDir returns ../shared beside the repository (reference material).
+// CI has it; a test that needs it fails when it is missing.
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(RepoRoot(t), "..", "shared")
+	if _, err := os.Stat(filepath.Join(d, "reference")); err != nil {
+		t.Fatalf("reference material not found at %s: %v", d, err)
+	}
+	return d
+}
+
+// Shared joins elements under SharedDir.
+func Shared(t testing.TB, elem ...string) string {
+	return filepath.Join(append([]string{SharedDir(t)}, elem...)...)
+}
+
+// Golden compares got with testdata/<name>, or rewrites it under -update.
+func Golden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *Update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file %s: %v (run with -update to create it)", path, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update to accept); got %d bytes, want %d", path, len(got), len(want))
+	}
+}
+
+// ValidateCDA runs ../shared/tools/validate-cda auto on files, all in one
+// call (each call compiles the schematron: seconds). It fails the test with
+// the validator's report when any file fails.
+func ValidateCDA(t testing.TB, files ...string) {
+	t.Helper()
+	if len(files) == 0 {
+		t.Fatal("ValidateCDA: no files")
+	}
+	tool := Shared(t, "tools", "validate-cda")
+	cmd := exec.Command(tool, append([]string{"auto"}, files...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("validate-cda failed: %v\n%s", err, out)
+	}
+	t.Logf("validate-cda: %d files passed", len(files))
+}
