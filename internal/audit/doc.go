@@ -1,0 +1,23 @@
+// Package audit records every luxncp transaction as an eHDSI audit message
+// (IHE ATNA, the DICOM / RFC 3881 AuditMessage as eHDSI profiles it and as
+// OpenNCP emits it) and writes it durably before the response leaves.
+//
+// The parts:
+//   - Event: what a transaction handler knows (event type, outcome and eHDSI
+//     error code, health professional, requesting and responding NCP,
+//     patient ids, document ids, message and assertion ids);
+//   - Message: the pure builder, Event → AuditMessage XML, same input same
+//     bytes; the event codes, participant roles and participant object type
+//     codes are those of OpenNCP's audit message builders
+//     (konateq/openncp, openncp-common …/common/audit/auditmessagebuilders);
+//   - Sink: where records go (one method). FileSink keeps append-only,
+//     SHA-256 hash-chained, fsync'd segment files under the state dir and
+//     Verify names each edited, deleted, inserted or reordered record;
+//     package s3sink writes each record as an S3 object under Object Lock
+//     (compliance mode) with a durable local retry spool;
+//   - Recorder: Event → Record → Sink, the one call handlers make;
+//   - PatientAccess and AccessHandler: the patient access log (EHDS right of
+//     access) read back from the chain;
+//   - Redact and RedactingHandler: keep patient data out of application logs
+//     above debug level.
+package audit

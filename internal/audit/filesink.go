@@ -1,0 +1,422 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The local chain's on-disk format. Segment files audit-00000001.log,
+// audit-00000002.log … under the audit directory hold one record per line:
+//
+//	<hash> <body>\n
+//
+// body is the record as JSON with its sequence number and the previous
+// record's hash first: {"seq":N,"prev":"<hex>","id":…,"event":…,"message":…};
+// hash is hex(SHA-256(previous hash (32 bytes) ‖ body)). The first record's
+// previous hash is 32 zero bytes. The chain runs on across segments.
+const (
+	segmentPrefix = "audit-"
+	segmentSuffix = ".log"
+	tornSuffix    = ".torn"
+	hashHexLen    = 2 * sha256.Size
+)
+
+var zeroHash [sha256.Size]byte
+
+// DefaultMaxSegmentBytes is the size after which FileSink starts a new segment.
+const DefaultMaxSegmentBytes = 64 << 20
+
+// ErrTornTail reports a last record cut short by a crash. It was never
+// acknowledged (Write returns after fsync), so no transaction depended on
+// it, but the chain is not extended over it silently: Open fails unless
+// FileOptions.RecoverTorn moves the torn bytes aside.
+var ErrTornTail = errors.New("audit chain: torn last record")
+
+// ErrCorrupt reports a last record whose hash does not verify: FileSink does
+// not extend a chain it cannot trust. Run Verify.
+var ErrCorrupt = errors.New("audit chain: last record does not verify")
+
+// ErrClosed is returned by Write after Close or after a failed write.
+var ErrClosed = errors.New("audit chain: sink closed")
+
+// FileOptions configures a FileSink. The zero value is the production default.
+type FileOptions struct {
+	// MaxSegmentBytes: start a new segment file after this size
+	// (default DefaultMaxSegmentBytes).
+	MaxSegmentBytes int64
+	// RecoverTorn: on Open, move a torn last record to <segment>.torn-<offset>
+	// and continue the chain after the last complete record. Verify reports
+	// the moved bytes. Without it Open fails with ErrTornTail.
+	RecoverTorn bool
+	// NoSync skips fsync (benchmarks of the fsync cost only; never in production).
+	NoSync bool
+}
+
+// FileSink is the local Sink: an append-only, hash-chained, fsync'd log.
+// Write returns after the record's bytes are on disk. Concurrent writers
+// share fsyncs (group commit). One process at a time may write a directory.
+type FileSink struct {
+	dir  string
+	opts FileOptions
+
+	syncMu sync.Mutex // serialises fsync and segment rotation
+	synced int64      // highest seq known to be on disk; under syncMu
+
+	mu      sync.Mutex // guards the fields below
+	f       *os.File
+	segment int
+	size    int64
+	seq     int64
+	prev    [sha256.Size]byte
+	err     error // sticky: a failed write or sync closes the sink
+}
+
+var _ Sink = (*FileSink)(nil)
+
+// OpenFile opens (creating it when missing) the audit chain in dir and
+// resumes it after its last record.
+func OpenFile(dir string, opts FileOptions) (*FileSink, error) {
+	if opts.MaxSegmentBytes <= 0 {
+		opts.MaxSegmentBytes = DefaultMaxSegmentBytes
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	segs, err := segments(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &FileSink{dir: dir, opts: opts}
+	if len(segs) == 0 {
+		if err := s.openSegment(1); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	// Resume from the last record: in the last segment, or in the one
+	// before it when a rotation left the last one empty.
+	last := segs[len(segs)-1]
+	for i := len(segs) - 1; i >= 0; i-- {
+		seq, hash, found, err := s.lastRecord(segs[i], i == len(segs)-1)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			s.seq, s.prev = seq, hash
+			break
+		}
+	}
+	s.synced = s.seq
+	f, err := os.OpenFile(segmentPath(dir, last), os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	s.f, s.segment, s.size = f, last, st.Size()
+	return s, nil
+}
+
+// lastRecord reads segment n and returns its last record's seq and hash.
+func (s *FileSink) lastRecord(n int, isLast bool) (seq int64, hash [sha256.Size]byte, found bool, err error) {
+	path := segmentPath(s.dir, n)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, hash, false, fmt.Errorf("audit chain: %w", err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		cut := bytes.LastIndexByte(data, '\n') + 1
+		if !isLast || !s.opts.RecoverTorn {
+			return 0, hash, false, fmt.Errorf("%w: %s at byte %d (%d bytes)", ErrTornTail, filepath.Base(path), cut, len(data)-cut)
+		}
+		if err := moveTorn(path, data, cut); err != nil {
+			return 0, hash, false, err
+		}
+		data = data[:cut]
+	}
+	if len(data) == 0 {
+		return 0, hash, false, nil
+	}
+	data = data[:len(data)-1]
+	line := data[bytes.LastIndexByte(data, '\n')+1:]
+	l, perr := parseLine(line)
+	if perr != nil || !l.bodyOK {
+		return 0, hash, false, fmt.Errorf("%w: %s: run luxncp audit verify", ErrCorrupt, filepath.Base(path))
+	}
+	return l.seq, l.hash, true, nil
+}
+
+// moveTorn saves the torn bytes beside the segment and truncates it.
+func moveTorn(path string, data []byte, cut int) error {
+	side := fmt.Sprintf("%s%s-%d", path, tornSuffix, cut)
+	if err := writeFileSync(side, data[cut:]); err != nil {
+		return fmt.Errorf("audit chain: save torn record: %w", err)
+	}
+	if err := os.Truncate(path, int64(cut)); err != nil {
+		return fmt.Errorf("audit chain: truncate torn record: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func (s *FileSink) openSegment(n int) error {
+	f, err := os.OpenFile(segmentPath(s.dir, n), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit chain: new segment: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
+		return err
+	}
+	s.f, s.segment, s.size = f, n, 0
+	return nil
+}
+
+// Write appends r to the chain and returns once it is on disk.
+func (s *FileSink) Write(ctx context.Context, r Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return s.err
+	}
+	seq := s.seq + 1
+	line := make([]byte, 0, hashHexLen+len(rec)+100)
+	line = append(line, make([]byte, hashHexLen+1)...) // hash and space, filled below
+	line = append(line, `{"seq":`...)
+	line = strconv.AppendInt(line, seq, 10)
+	line = append(line, `,"prev":"`...)
+	line = hex.AppendEncode(line, s.prev[:])
+	line = append(line, `",`...)
+	line = append(line, rec[1:]...)
+	body := line[hashHexLen+1:]
+	hash := chainHash(s.prev, body)
+	hex.Encode(line[:hashHexLen], hash[:])
+	line[hashHexLen] = ' '
+	line = append(line, '\n')
+	if _, err := s.f.Write(line); err != nil {
+		// The file may now end in a partial line: never write after it.
+		s.err = fmt.Errorf("%w: write failed: %v", ErrClosed, err)
+		s.mu.Unlock()
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	s.seq, s.prev = seq, hash
+	s.size += int64(len(line))
+	s.mu.Unlock()
+	return s.syncTo(seq)
+}
+
+// syncTo returns once record seq is on disk. One fsync covers every record
+// written before it, so concurrent writers share it.
+func (s *FileSink) syncTo(seq int64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced >= seq {
+		return nil
+	}
+	s.mu.Lock()
+	f, upto, rotate, broken := s.f, s.seq, s.size >= s.opts.MaxSegmentBytes, s.err
+	s.mu.Unlock()
+	if broken != nil {
+		return broken
+	}
+	if !s.opts.NoSync {
+		if err := f.Sync(); err != nil {
+			return s.fail(fmt.Errorf("audit chain: fsync: %w", err))
+		}
+	}
+	s.synced = upto
+	if rotate {
+		return s.rotate()
+	}
+	return nil
+}
+
+// rotate starts a new segment; called with syncMu held.
+func (s *FileSink) rotate() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.f.Sync(); err != nil { // records written since the last fsync
+		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
+		return s.err
+	}
+	s.synced = s.seq
+	old := s.f
+	if err := s.openSegment(s.segment + 1); err != nil {
+		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
+		return s.err
+	}
+	return old.Close()
+}
+
+func (s *FileSink) fail(err error) error {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Head returns the last record's sequence number and hash (hex): an anchor
+// to keep elsewhere (the S3 copy, an operator's note) so that a truncated
+// tail can be detected too.
+func (s *FileSink) Head() (seq int64, hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq, hex.EncodeToString(s.prev[:])
+}
+
+// Close syncs and closes the current segment.
+func (s *FileSink) Close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errors.Is(s.err, ErrClosed) && s.f == nil {
+		return nil
+	}
+	var err error
+	if s.err == nil && !s.opts.NoSync {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f = nil
+	s.err = ErrClosed
+	return err
+}
+
+func chainHash(prev [sha256.Size]byte, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(body)
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// line is one parsed chain line.
+type line struct {
+	hash   [sha256.Size]byte // stored hash
+	prev   [sha256.Size]byte // previous hash stored in the body
+	seq    int64
+	body   []byte
+	bodyOK bool // stored hash == SHA-256(prev ‖ body)
+}
+
+// lineHead is the start of every body.
+type lineHead struct {
+	Seq  int64  `json:"seq"`
+	Prev string `json:"prev"`
+}
+
+func parseLine(b []byte) (line, error) {
+	var l line
+	if len(b) < hashHexLen+2 || b[hashHexLen] != ' ' {
+		return l, errors.New("not a chain line")
+	}
+	_, herr := hex.Decode(l.hash[:], b[:hashHexLen]) // a garbled hash is an edit, judged below
+	l.body = b[hashHexLen+1:]
+	var h lineHead
+	if err := json.Unmarshal(l.body, &h); err != nil {
+		return l, fmt.Errorf("body: %w", err)
+	}
+	if len(h.Prev) != hashHexLen {
+		return l, errors.New("body: no previous hash")
+	}
+	if _, err := hex.Decode(l.prev[:], []byte(h.Prev)); err != nil {
+		return l, fmt.Errorf("body: previous hash: %w", err)
+	}
+	if h.Seq <= 0 {
+		return l, errors.New("body: no sequence number")
+	}
+	l.seq = h.Seq
+	l.bodyOK = herr == nil && chainHash(l.prev, l.body) == l.hash
+	return l, nil
+}
+
+// segments lists the segment numbers in dir, ascending.
+func segments(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	var out []int
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, segmentPrefix), segmentSuffix))
+		if err != nil || n <= 0 {
+			continue
+		}
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+func segmentPath(dir string, n int) string {
+	return filepath.Join(dir, fmt.Sprintf("%s%08d%s", segmentPrefix, n, segmentSuffix))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("audit chain: sync dir: %w", err)
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}

@@ -1,0 +1,324 @@
+package audit
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+
+	"github.com/beevik/etree"
+)
+
+// Code systems and fixed codes of the eHDSI audit profile, as OpenNCP's
+// audit message builders write them.
+const (
+	csDICOM       = "DCM"
+	csRFC3881     = "RFC-3881"
+	csIHE         = "IHE Transactions"
+	csEHDSI       = "eHealth DSI"
+	csEHDSISec    = "eHealth DSI Security"
+	csEHDSIMsg    = "eHealth DSI Msg"
+	csEHDSITransl = "eHealth DSI Translation"
+	csXDSMetadata = "IHE XDS Metadata"
+
+	// ISCO08 is the code system of eHDSI HCP functional roles.
+	ISCO08 = "2.16.840.1.113883.2.9.6.2.7"
+
+	// xdsSubmissionSet is the XDS SubmissionSet classification node.
+	xdsSubmissionSet = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
+)
+
+// Message builds the eHDSI audit message (DICOM AuditMessage, no namespace,
+// unsigned: DICOM_Unsigned.xsd) for e. Same event, same bytes.
+func Message(e Event) ([]byte, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	info := events[e.Type]
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("AuditMessage")
+
+	eventIdentification(root, e, info)
+
+	switch e.Type {
+	case EventPivotTranslation:
+		// OpenNCP: only the translating NCP, as service consumer.
+		self := e.Provider
+		if e.Side == SideB {
+			self = e.Consumer
+		}
+		service(root, self, true, "ServiceConsumer", "eHealth DSI Service Consumer")
+	case EventCommunicationFailure:
+		humanRequestor(root, e, true)
+		services(root, e)
+	default:
+		pointOfCare(root, e)
+		humanRequestor(root, e, humanIsRequestor(e))
+		services(root, e)
+	}
+
+	auditSource(root, e.AuditSourceID)
+
+	if info.patients {
+		text := "Cross Gateway Patient Discovery"
+		if e.Type == EventTRCAssertion || e.Type == EventCommunicationFailure {
+			text = "Patient Number"
+		}
+		for _, p := range e.Patients {
+			po := participantObject(root, p.CX(), "1", "1", "")
+			code(po, "ParticipantObjectIDTypeCode", "2", csRFC3881, "Patient Number", text)
+		}
+	}
+	if e.ErrorCode != "" {
+		po := participantObject(root, e.ErrorCode, "2", "3", "")
+		codeNoDisplay(po, "ParticipantObjectIDTypeCode", "9", csEHDSISec, "error message")
+		if e.ErrorText != "" {
+			detail(po, "errormsg", []byte(e.ErrorText))
+		}
+	}
+
+	switch e.Type {
+	case EventIdentification:
+		query(root, e, e.HomeCommunityID, "24", "ITI-55", "Cross Gateway Patient Discovery")
+	case EventPSList, EventEPList, EventOrCDList:
+		query(root, e, e.RequestMessageID, "24", "ITI-38", "Cross Gateway Query")
+		targets(root, e.Documents, "2", "4", "", "12", csDICOM, "Cross Gateway Query")
+	case EventPSRetrieve, EventEPRetrieve, EventOrCDRetrieve:
+		query(root, e, e.RequestMessageID, "3", "ITI-39", "Cross Gateway Retrieve")
+		targets(root, e.Documents, "2", "4", "", "12", csDICOM, "Cross Gateway Retrieve")
+	case EventDispensationSubmit, EventDispensationDiscard:
+		id := e.SubmissionSetID
+		if id == "" {
+			id = e.RequestMessageID
+		}
+		po := participantObject(root, id, "2", "20", "")
+		code(po, "ParticipantObjectIDTypeCode", xdsSubmissionSet, csXDSMetadata, "Patient Number", "Cross Gateway Query")
+		lifeCycle := ""
+		if e.Type == EventDispensationDiscard {
+			lifeCycle = "14" // RFC 3881: permanent erasure / logical deletion
+		}
+		targets(root, e.Documents, "2", "4", lifeCycle, "12", "", "")
+	case EventHCPAssertion:
+		targets(root, nonEmpty(e.HCPAssertionID), "2", "", "", "IdA", csEHDSISec, "HCP Identity Assertion")
+	case EventTRCAssertion:
+		targets(root, nonEmpty(e.TRCAssertionID), "2", "", "", "TrcA", csEHDSISec, "TRC Assertion")
+	case EventPivotTranslation:
+		in := participantObject(root, e.TranslationInput, "4", "", "5")
+		code(in, "ParticipantObjectIDTypeCode", "in", csEHDSITransl, "Input Data", "Input Data")
+		out := participantObject(root, e.TranslationOutput, "4", "", "5")
+		code(out, "ParticipantObjectIDTypeCode", "out", csEHDSITransl, "Output Data", "Output Data")
+	}
+
+	// Non-repudiation section: the request and response messages.
+	if e.RequestMessageID != "" || e.ResponseMessageID != "" {
+		message(root, "req", "Request Message", e.RequestMessageID, e.RequestHeader)
+		message(root, "rsp", "Response Message", e.ResponseMessageID, e.ResponseHeader)
+	}
+
+	doc.Indent(4)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("serialise audit message: %w", err)
+	}
+	return b, nil
+}
+
+func eventIdentification(root *etree.Element, e Event, info eventInfo) {
+	ei := root.CreateElement("EventIdentification")
+	ei.CreateAttr("EventActionCode", info.action)
+	ei.CreateAttr("EventDateTime", e.Time.UTC().Format(timeFormat))
+	ei.CreateAttr("EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
+	id, text := eventID(e)
+	code(ei, "EventID", id, csDICOM, info.iheName, text)
+	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.iheName)
+}
+
+// eventID is the DICOM EventID: Query for queries, and for retrieve and
+// dispensation Export on the side that sends the documents, Import on the
+// side that receives them.
+func eventID(e Event) (code, text string) {
+	export := false
+	switch e.Type {
+	case EventPSRetrieve, EventEPRetrieve, EventOrCDRetrieve:
+		export = e.Side == SideA
+	case EventDispensationSubmit, EventDispensationDiscard:
+		export = e.Side == SideB
+	default:
+		return "110112", "Query"
+	}
+	if export {
+		return "110106", "Export"
+	}
+	return "110107", "Import"
+}
+
+// humanIsRequestor is OpenNCP's rule for the human requestor's
+// UserIsRequestor: the side that received the HCP's request says true.
+func humanIsRequestor(e Event) bool {
+	switch e.Type {
+	case EventDispensationSubmit, EventDispensationDiscard:
+		return e.Side == SideA
+	case EventPSRetrieve, EventEPRetrieve, EventOrCDRetrieve:
+		return false
+	case EventHCPAssertion, EventTRCAssertion:
+		return true
+	}
+	return e.Side == SideB
+}
+
+func pointOfCare(root *etree.Element, e Event) {
+	user := e.HCP.Organisation
+	if user == "" {
+		user = "SP"
+	}
+	ap := root.CreateElement("ActiveParticipant")
+	ap.CreateAttr("UserID", user)
+	ap.CreateAttr("AlternativeUserID", user)
+	ap.CreateAttr("UserIsRequestor", "false")
+	networkAccessPoint(ap, e.Consumer.IP)
+	codeNoDisplay(ap, "RoleIDCode", "110152", csDICOM, "Destination Role ID")
+}
+
+func humanRequestor(root *etree.Element, e Event, requestor bool) {
+	user := e.HCP.ID
+	if e.HCP.Issuer != "" {
+		user += "@" + e.HCP.Issuer
+	}
+	if user == "" {
+		user = "N/A"
+	}
+	ap := root.CreateElement("ActiveParticipant")
+	ap.CreateAttr("UserID", "<"+user+">")
+	if e.HCP.Name != "" {
+		ap.CreateAttr("AlternativeUserID", e.HCP.Name)
+	}
+	ap.CreateAttr("UserIsRequestor", fmt.Sprint(requestor))
+	networkAccessPoint(ap, e.Consumer.IP)
+	codeNoDisplay(ap, "RoleIDCode", "110153", csDICOM, "Source Role ID")
+	if e.HCP.RoleCode != "" {
+		system := e.HCP.RoleSystem
+		if system == "" {
+			system = ISCO08
+		}
+		display := e.HCP.RoleDisplay
+		if display == "" {
+			display = e.HCP.RoleCode
+		}
+		code(ap, "RoleIDCode", e.HCP.RoleCode, system, display, display)
+	}
+}
+
+func services(root *etree.Element, e Event) {
+	service(root, e.Consumer, true, "ServiceConsumer", "eHealth DSI Service Consumer")
+	service(root, e.Provider, false, "ServiceProvider", "eHealth DSI Service Provider")
+}
+
+func service(root *etree.Element, n NCP, requestor bool, role, display string) {
+	user := n.Host
+	if user == "" {
+		user = n.Country
+	}
+	if user == "" {
+		user = "N/A"
+	}
+	ap := root.CreateElement("ActiveParticipant")
+	ap.CreateAttr("UserID", user)
+	ap.CreateAttr("AlternativeUserID", user)
+	ap.CreateAttr("UserIsRequestor", fmt.Sprint(requestor))
+	networkAccessPoint(ap, n.IP)
+	code(ap, "RoleIDCode", role, csEHDSI, display, display)
+}
+
+// networkAccessPoint: type 2 for an IP address, 1 for a machine name.
+func networkAccessPoint(ap *etree.Element, nap string) {
+	if nap == "" {
+		return
+	}
+	ap.CreateAttr("NetworkAccessPointID", nap)
+	if net.ParseIP(nap) != nil {
+		ap.CreateAttr("NetworkAccessPointTypeCode", "2")
+	} else {
+		ap.CreateAttr("NetworkAccessPointTypeCode", "1")
+	}
+}
+
+func auditSource(root *etree.Element, id string) {
+	as := root.CreateElement("AuditSourceIdentification")
+	as.CreateAttr("AuditEnterpriseSiteID", id)
+	as.CreateAttr("AuditSourceID", id)
+	as.CreateElement("AuditSourceTypeCode").CreateAttr("csd-code", "4") // application server process
+}
+
+func participantObject(root *etree.Element, id, typeCode, role, lifeCycle string) *etree.Element {
+	po := root.CreateElement("ParticipantObjectIdentification")
+	if id != "" {
+		po.CreateAttr("ParticipantObjectID", id)
+	}
+	po.CreateAttr("ParticipantObjectTypeCode", typeCode)
+	if role != "" {
+		po.CreateAttr("ParticipantObjectTypeCodeRole", role)
+	}
+	if lifeCycle != "" {
+		po.CreateAttr("ParticipantObjectDataLifeCycle", lifeCycle)
+	}
+	return po
+}
+
+// query is the system object for the query or retrieve request, with the
+// query (base64) and the home community id.
+func query(root *etree.Element, e Event, id, role, tx, text string) {
+	po := participantObject(root, id, "2", role, "")
+	code(po, "ParticipantObjectIDTypeCode", tx, csIHE, "Patient Number", text)
+	if len(e.Query) > 0 {
+		po.CreateElement("ParticipantObjectQuery").SetText(base64.StdEncoding.EncodeToString(e.Query))
+	}
+	if e.HomeCommunityID != "" {
+		detail(po, "ihe:homeCommunityID", []byte(e.HomeCommunityID))
+	}
+}
+
+func targets(root *etree.Element, ids []string, typeCode, role, lifeCycle, csd, system, display string) {
+	for _, id := range ids {
+		po := participantObject(root, id, typeCode, role, lifeCycle)
+		code(po, "ParticipantObjectIDTypeCode", csd, system, display, display)
+	}
+}
+
+func message(root *etree.Element, csd, display, id string, header []byte) {
+	po := participantObject(root, id, "4", "", "")
+	code(po, "ParticipantObjectIDTypeCode", csd, csEHDSIMsg, display, csd)
+	if len(header) > 0 {
+		detail(po, "securityheader", header)
+	}
+}
+
+func detail(po *etree.Element, typ string, value []byte) {
+	d := po.CreateElement("ParticipantObjectDetail")
+	d.CreateAttr("type", typ)
+	d.CreateAttr("value", base64.StdEncoding.EncodeToString(value))
+}
+
+func code(parent *etree.Element, name, csd, system, display, text string) {
+	c := parent.CreateElement(name)
+	c.CreateAttr("csd-code", csd)
+	c.CreateAttr("codeSystemName", system)
+	c.CreateAttr("displayName", display)
+	c.CreateAttr("originalText", text)
+}
+
+func codeNoDisplay(parent *etree.Element, name, csd, system, text string) {
+	c := parent.CreateElement(name)
+	c.CreateAttr("csd-code", csd)
+	c.CreateAttr("codeSystemName", system)
+	c.CreateAttr("originalText", text)
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// timeFormat is EventDateTime's format: UTC, milliseconds, as OpenNCP writes it.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"

@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+)
+
+// Record is what a Sink stores: the event (kept for the patient access
+// log) and its audit message.
+type Record struct {
+	ID      string `json:"id"`      // unique, urn:uuid:…
+	Event   Event  `json:"event"`   // the audited event
+	Message string `json:"message"` // the eHDSI AuditMessage XML
+}
+
+// Sink stores records durably: when Write returns nil the record survives a
+// crash. Implementations are safe for concurrent use.
+type Sink interface {
+	Write(ctx context.Context, r Record) error
+}
+
+// Tee writes every record to each sink in turn and fails when any fails
+// (the record may then be in some of them: audit sinks tolerate duplicates
+// by record id).
+func Tee(sinks ...Sink) Sink { return tee(sinks) }
+
+type tee []Sink
+
+func (t tee) Write(ctx context.Context, r Record) error {
+	var errs []error
+	for _, s := range t {
+		if err := s.Write(ctx, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultAuditSourceID is luxncp's audit enterprise site id (OpenNCP uses
+// the country code and a node number).
+const DefaultAuditSourceID = "LU-1"
+
+// Recorder turns events into records and writes them: the one call a
+// transaction handler makes before it answers.
+type Recorder struct {
+	Sink Sink
+	// Self is luxncp's own NCP identity: Provider on SideA, Consumer on SideB.
+	Self NCP
+	// AuditSourceID defaults to DefaultAuditSourceID.
+	AuditSourceID string
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// NewID makes record ids; defaults to a random urn:uuid.
+	NewID func() string
+}
+
+// Record fills the defaults into e, builds its audit message and writes it
+// to the sink. An error means the record is not durable and the transaction
+// must not answer as if it were audited.
+func (r *Recorder) Record(ctx context.Context, e Event) error {
+	rec, err := r.Prepare(e)
+	if err != nil {
+		return err
+	}
+	if err := r.Sink.Write(ctx, rec); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+// Prepare is Record without the write: defaults, message, id.
+func (r *Recorder) Prepare(e Event) (Record, error) {
+	if e.Time.IsZero() {
+		now := time.Now
+		if r.Now != nil {
+			now = r.Now
+		}
+		e.Time = now()
+	}
+	e.Time = e.Time.UTC()
+	if e.AuditSourceID == "" {
+		e.AuditSourceID = r.AuditSourceID
+		if e.AuditSourceID == "" {
+			e.AuditSourceID = DefaultAuditSourceID
+		}
+	}
+	if e.Side == SideA && e.Provider == (NCP{}) {
+		e.Provider = r.Self
+	}
+	if e.Side == SideB && e.Consumer == (NCP{}) {
+		e.Consumer = r.Self
+	}
+	msg, err := Message(e)
+	if err != nil {
+		return Record{}, fmt.Errorf("audit %s: %w", e.Type, err)
+	}
+	id := ""
+	if r.NewID != nil {
+		id = r.NewID()
+	} else {
+		id = NewUUID()
+	}
+	return Record{ID: id, Event: e, Message: string(msg)}, nil
+}
+
+// NewUUID returns a random (version 4) urn:uuid.
+func NewUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// SetOutcome sets e's outcome, error code and public error text from a
+// transaction's error: nil is success; an eHDSI warning is success with its
+// code; an application error carried in a normal response (no match, no
+// document) is a minor failure; a SOAP fault (refused or failed request) is
+// a serious failure; any other error is a serious ERROR_GENERIC. The
+// private cause never enters the audit message.
+func (e *Event) SetOutcome(err error) {
+	if err == nil {
+		e.Outcome, e.ErrorCode, e.ErrorText = OutcomeSuccess, "", ""
+		return
+	}
+	f := ehdsi.AsFault(err, ehdsi.ErrGeneric)
+	e.ErrorCode, e.ErrorText = string(f.Code), f.Message()
+	switch {
+	case ehdsi.IsWarning(f.Code):
+		e.Outcome = OutcomeSuccess
+	case f.Kind == ehdsi.KindApplication:
+		e.Outcome = OutcomeMinorFailure
+	default:
+		e.Outcome = OutcomeSeriousFailure
+	}
+}

@@ -1,0 +1,300 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ProblemKind names what Verify found wrong with the chain.
+type ProblemKind string
+
+// The kinds of tampering and damage Verify reports.
+const (
+	ProblemEdited    ProblemKind = "edited"    // a record's content or hash changed after it was written
+	ProblemDeleted   ProblemKind = "deleted"   // records missing from the sequence
+	ProblemInserted  ProblemKind = "inserted"  // a record that is not part of the chain
+	ProblemReordered ProblemKind = "reordered" // a record out of its place
+	ProblemMalformed ProblemKind = "malformed" // a line that is not a chain record
+	ProblemTorn      ProblemKind = "torn"      // the last record was cut short (crash during a write)
+)
+
+// Problem is one finding, located by sequence number and file line.
+type Problem struct {
+	Kind   ProblemKind `json:"kind"`
+	Seq    int64       `json:"seq,omitempty"`   // the record's sequence number (first of a range)
+	ToSeq  int64       `json:"toSeq,omitempty"` // last of a range (deleted)
+	File   string      `json:"file,omitempty"`  // segment file name
+	Line   int         `json:"line,omitempty"`  // 1-based line in File
+	Detail string      `json:"detail"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(string(p.Kind))
+	switch {
+	case p.ToSeq > p.Seq:
+		fmt.Fprintf(&b, ": records %d–%d", p.Seq, p.ToSeq)
+	case p.Seq > 0:
+		fmt.Fprintf(&b, ": record %d", p.Seq)
+	}
+	if p.File != "" {
+		fmt.Fprintf(&b, " (%s line %d)", p.File, p.Line)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Detail)
+	return b.String()
+}
+
+// Report is Verify's result.
+type Report struct {
+	Segments int       `json:"segments"`
+	Records  int       `json:"records"`
+	LastSeq  int64     `json:"lastSeq"`
+	LastHash string    `json:"lastHash"`
+	Problems []Problem `json:"problems"`
+	// Notices are findings that are not tampering: torn records moved aside
+	// on recovery.
+	Notices []string `json:"notices,omitempty"`
+}
+
+// OK reports a chain without problems.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+type located struct {
+	line
+	file   string
+	lineNo int
+	pos    int
+}
+
+// Verify reads the whole chain in dir and reports every record that was
+// edited, deleted, inserted or reordered, malformed lines and a torn tail.
+// A chain cut after its last record (tail truncation) or rewritten from some
+// record on with recomputed hashes verifies: compare LastSeq and LastHash
+// with an anchor kept elsewhere (FileSink.Head, the S3 copy) for that. The
+// error is for I/O failures only.
+func Verify(dir string) (*Report, error) {
+	segs, err := segments(dir)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Segments: len(segs), Problems: []Problem{}}
+	var all []located
+	for i, n := range segs {
+		path := segmentPath(dir, n)
+		name := filepath.Base(path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("audit chain: %w", err)
+		}
+		lineNo := 0
+		for len(data) > 0 {
+			lineNo++
+			nl := bytes.IndexByte(data, '\n')
+			if nl < 0 {
+				kind, detail := ProblemMalformed, "line without an end (truncated)"
+				if i == len(segs)-1 {
+					kind, detail = ProblemTorn, fmt.Sprintf("last record cut short (%d bytes): a crash during a write; it was never acknowledged", len(data))
+				}
+				rep.Problems = append(rep.Problems, Problem{Kind: kind, File: name, Line: lineNo, Detail: detail})
+				break
+			}
+			raw := data[:nl]
+			data = data[nl+1:]
+			l, err := parseLine(raw)
+			if err != nil {
+				rep.Problems = append(rep.Problems, Problem{Kind: ProblemMalformed, File: name, Line: lineNo, Detail: "not a chain record: " + err.Error()})
+				continue
+			}
+			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all)})
+		}
+		torn, _ := filepath.Glob(path + tornSuffix + "-*")
+		for _, t := range torn {
+			rep.Notices = append(rep.Notices, fmt.Sprintf("torn record moved aside on recovery: %s", filepath.Base(t)))
+		}
+	}
+	rep.Records = len(all)
+	analyse(rep, all)
+	sort.SliceStable(rep.Problems, func(i, j int) bool {
+		a, b := rep.Problems[i], rep.Problems[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return rep, nil
+}
+
+func analyse(rep *Report, all []located) {
+	add := func(k ProblemKind, l located, detail string) {
+		rep.Problems = append(rep.Problems, Problem{Kind: k, Seq: l.seq, File: l.file, Line: l.lineNo, Detail: detail})
+	}
+	// Edited in place: the stored hash no longer matches the content.
+	for _, l := range all {
+		if !l.bodyOK {
+			add(ProblemEdited, l, "content does not match its hash")
+		}
+	}
+	// Group by sequence number; pick the genuine record of each number.
+	bySeq := map[int64][]located{}
+	var maxSeq int64
+	for _, l := range all {
+		bySeq[l.seq] = append(bySeq[l.seq], l)
+		maxSeq = max(maxSeq, l.seq)
+	}
+	genuine := map[int64]located{}
+	for seq := int64(1); seq <= maxSeq; seq++ {
+		cands := bySeq[seq]
+		if len(cands) == 0 {
+			continue
+		}
+		pick := 0
+		if len(cands) > 1 {
+			pick = pickGenuine(cands, bySeq[seq-1], bySeq[seq+1])
+			for i, c := range cands {
+				if i != pick {
+					add(ProblemInserted, c, fmt.Sprintf("a second record %d that is not linked into the chain", seq))
+				}
+			}
+		}
+		genuine[seq] = cands[pick]
+	}
+	// Deleted: gaps in the sequence.
+	for seq := int64(1); seq <= maxSeq; seq++ {
+		if _, ok := genuine[seq]; ok {
+			continue
+		}
+		end := seq
+		for end+1 <= maxSeq {
+			if _, ok := genuine[end+1]; ok {
+				break
+			}
+			end++
+		}
+		p := Problem{Kind: ProblemDeleted, Seq: seq, ToSeq: end, Detail: "missing from the chain"}
+		if next, ok := genuine[end+1]; ok {
+			p.File, p.Line = next.file, next.lineNo
+			p.Detail = fmt.Sprintf("missing before record %d", end+1)
+		}
+		if end == seq {
+			p.ToSeq = 0
+		}
+		rep.Problems = append(rep.Problems, p)
+		seq = end
+	}
+	// Reordered: a genuine record placed after a record with a higher number.
+	var ordered []located
+	for _, l := range genuine {
+		ordered = append(ordered, l)
+	}
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i].pos < ordered[j].pos })
+	var highest int64
+	for _, l := range ordered {
+		if l.seq < highest {
+			add(ProblemReordered, l, fmt.Sprintf("stored after record %d", highest))
+		}
+		highest = max(highest, l.seq)
+	}
+	// Links: each record names its predecessor's hash. A record whose own
+	// hash verifies but whose successor names another hash was changed and
+	// re-hashed after the successor was written.
+	for seq := int64(1); seq <= maxSeq; seq++ {
+		cur, ok := genuine[seq]
+		if !ok || !cur.bodyOK {
+			continue
+		}
+		if seq == 1 && cur.prev != zeroHash {
+			add(ProblemEdited, cur, "first record does not start the chain")
+		}
+		prev, ok := genuine[seq-1]
+		if !ok || !prev.bodyOK || seq == 1 {
+			continue
+		}
+		if cur.prev != prev.hash {
+			add(ProblemEdited, prev, fmt.Sprintf("changed and re-hashed: record %d names a different hash for it", seq))
+		}
+	}
+	if last, ok := genuine[maxSeq]; ok {
+		rep.LastSeq, rep.LastHash = maxSeq, hex.EncodeToString(last.hash[:])
+	}
+}
+
+// pickGenuine chooses, among records sharing a number, the one linked into
+// the chain: named by the next record, else naming the previous one.
+func pickGenuine(cands, before, after []located) int {
+	for i, c := range cands {
+		for _, a := range after {
+			if a.prev == c.hash {
+				return i
+			}
+		}
+	}
+	for i, c := range cands {
+		for _, b := range before {
+			if c.prev == b.hash && c.bodyOK {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// Entry is one record read back from the chain.
+type Entry struct {
+	Seq    int64
+	Hash   string
+	Record Record
+}
+
+// Scan calls fn for each readable record of the chain in dir, in file order.
+// It does not verify the chain (Verify does); lines it cannot read are
+// skipped.
+func Scan(dir string, fn func(Entry) error) error {
+	segs, err := segments(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range segs {
+		if err := scanSegment(segmentPath(dir, n), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanSegment(path string, fn func(Entry) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		raw, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			return nil // a torn tail (no newline) is not a record
+		}
+		if err != nil {
+			return fmt.Errorf("audit chain: %w", err)
+		}
+		l, perr := parseLine(raw[:len(raw)-1])
+		if perr != nil {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(l.body, &rec); err != nil {
+			continue
+		}
+		if err := fn(Entry{Seq: l.seq, Hash: hex.EncodeToString(l.hash[:]), Record: rec}); err != nil {
+			return err
+		}
+	}
+}

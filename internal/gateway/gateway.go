@@ -1,0 +1,328 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// Auditor records audit events durably before the response leaves.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event) error
+}
+
+// Config is what every endpoint shares.
+type Config struct {
+	// TLSTrust verifies partners' TLS client certificates.
+	TLSTrust *pki.TrustStore
+	// Assertions verifies HCP and TRC assertions (seal trust store, clock).
+	Assertions *wssec.Verifier
+	Limits     soap.Limits
+	// Now is the clock; nil means time.Now.
+	Now   func() time.Time
+	Log   *slog.Logger
+	Audit Auditor
+	// Self is luxncp as audit messages name it (provider on Country A).
+	Self audit.NCP
+	// Writer writes SOAP responses and faults (zero value: random ids).
+	Writer soap.Writer
+}
+
+func (c *Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Config) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.Default()
+}
+
+// Request is a verified request handed to an operation.
+type Request struct {
+	HTTP   *http.Request
+	Env    *soap.Envelope
+	Caller *wssec.Caller
+	// Country is the requesting country (C= of the TLS certificate, equal
+	// to the assertion signer's).
+	Country string
+	// Now is the time the request is judged at.
+	Now time.Time
+
+	trcEl    *etree.Element
+	verifier *wssec.Verifier
+	trc      *wssec.TRC
+	extra    []audit.Event
+}
+
+// TRC verifies the TRC assertion of the request (once) against its HCP
+// assertion.
+func (r *Request) TRC() (*wssec.TRC, error) {
+	if r.trc != nil {
+		return r.trc, nil
+	}
+	trc, err := r.verifier.VerifyTRC(r.trcEl, r.Caller)
+	if err != nil {
+		return nil, err
+	}
+	r.trc = trc
+	return trc, nil
+}
+
+// AddAudit records another event with this transaction (e.g. EHDSI-92 for
+// the TRC assertion used). It is written before the response, after the
+// main event.
+func (r *Request) AddAudit(e audit.Event) { r.extra = append(r.extra, e) }
+
+// Operation is one SOAP action of an endpoint.
+type Operation struct {
+	Action string
+	// Event is the audit event type of this operation; Classify may refine
+	// it from the body (e.g. XCA query for PS vs eP) before anything else
+	// runs, so even early failures are audited under the right type.
+	Event    audit.EventType
+	Classify func(body *etree.Element) audit.EventType
+	// AnyPermission: the caller needs at least one of these permissions
+	// (empty: no permission check here; the operation checks).
+	AnyPermission []string
+	// FaultCode is the eHDSI code of malformed-request faults for this
+	// transaction (e.g. ERROR_PI_INCORRECT_FORMATTING).
+	FaultCode ehdsi.Code
+	// Handle runs the operation. ev is pre-filled (type, HCP, NCPs, message
+	// ids, assertion ids); Handle adds patients, documents and, for
+	// application-level errors carried in the response, the outcome
+	// (ev.SetOutcome). A returned error becomes a SOAP fault and sets the
+	// outcome itself.
+	Handle func(ctx context.Context, req *Request, ev *audit.Event) (*soap.Response, error)
+}
+
+// Endpoint serves one IHE service path.
+type Endpoint struct {
+	Name string // XCPD, XCA, XDR
+	Cfg  *Config
+	Ops  []Operation
+}
+
+func newMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := e.Cfg
+	ctx := r.Context()
+	start := cfg.now()
+	respID := newMessageID()
+	ev := audit.Event{Time: start, Provider: cfg.Self, ResponseMessageID: respID}
+	peer, _ := host.PeerFrom(ctx)
+	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
+	var env *soap.Envelope
+	var op *Operation
+	log := cfg.log().With("endpoint", e.Name)
+
+	fail := func(err error) {
+		f := ehdsi.AsFault(err, ehdsi.ErrGeneric)
+		ev.SetOutcome(f)
+		relates := ""
+		if env != nil {
+			relates = env.MessageID
+		}
+		if ev.Type == "" {
+			ev.Type = e.defaultEvent()
+		}
+		// Log once: public part at info, cause (may hold patient data) at debug.
+		log.Info("request refused", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
+		if f.Cause != nil {
+			log.Debug("request refused: cause", "code", string(f.Code), "cause", f.Cause.Error())
+		}
+		if aerr := e.audit(ctx, ev, nil); aerr != nil {
+			log.Error("audit write failed", "error", aerr.Error())
+			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
+		}
+		_ = cfg.Writer.WriteFault(w, f, relates)
+	}
+
+	env, err := soap.Read(r, cfg.Limits)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ev.RequestMessageID = env.MessageID
+	for i := range e.Ops {
+		if e.Ops[i].Action == env.Action {
+			op = &e.Ops[i]
+		}
+	}
+	if op == nil {
+		fail(ehdsi.Sender(ehdsi.ErrGeneric, fmt.Sprintf("action %q is not served at this endpoint", truncate(env.Action, 120)), nil))
+		return
+	}
+	ev.Type = op.Event
+	if op.Classify != nil {
+		if t := op.Classify(env.Body); t != "" {
+			ev.Type = t
+		}
+	}
+	// Transport: the partner's TLS certificate.
+	country, err := peer.Verify(cfg.TLSTrust, start)
+	if err != nil {
+		switch {
+		case errors.Is(err, host.ErrNoClientCert):
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "a client certificate is required", err))
+		case errors.Is(err, pki.ErrExpired):
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is expired or not yet valid", err))
+		default:
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is not trusted", err))
+		}
+		return
+	}
+	ev.Consumer.Country = country
+	if len(peer.Certs) > 0 {
+		ev.Consumer.Host = peer.Certs[0].Subject.CommonName
+	}
+	// Assertions: verify first, then read.
+	hcpEl, trcEl, err := wssec.FindAssertions(env.Security)
+	if err != nil {
+		fail(err)
+		return
+	}
+	caller, err := cfg.Assertions.VerifyHCP(hcpEl)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ev.HCPAssertionID = caller.AssertionID
+	ev.HCP = audit.HCP{
+		ID: caller.NameID, Issuer: caller.Issuer, Name: caller.Name,
+		RoleCode: caller.Role.Code, RoleDisplay: caller.Role.Display, RoleSystem: caller.Role.System,
+		Organisation: caller.Organisation, OrganisationID: caller.OrganisationID,
+		FacilityType: caller.FacilityType, PurposeOfUse: caller.Purpose, Country: caller.SignerCountry,
+	}
+	if caller.SignerCountry != country {
+		fail(ehdsi.Sender(ehdsi.ErrSecDataIntegrityNotEnsured,
+			"the country of the TLS certificate and of the assertion signer differ", fmt.Errorf("tls %s, assertion %s", country, caller.SignerCountry)))
+		return
+	}
+	if len(op.AnyPermission) > 0 && !hasAny(caller, op.AnyPermission) {
+		fail(ehdsi.Sender(ehdsi.ErrInsufficientRights,
+			"the HCP assertion lacks the permission this transaction requires ("+strings.Join(op.AnyPermission, " or ")+")", nil))
+		return
+	}
+	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions}
+	if trcEl != nil {
+		if id := trcEl.SelectAttrValue("ID", ""); id != "" {
+			ev.TRCAssertionID = id
+		}
+	}
+	resp, err := e.run(ctx, op, req, &ev)
+	if err != nil {
+		fail(err)
+		return
+	}
+	resp.RelatesTo = env.MessageID
+	resp.MessageID = respID
+	if err := e.audit(ctx, ev, req.extra); err != nil {
+		log.Error("audit write failed", "error", err.Error())
+		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
+		return
+	}
+	log.Info("request served", "event", string(ev.Type), "outcome", ev.Outcome.String(), "code", ev.ErrorCode,
+		"peer", country, "ms", float64(cfg.now().Sub(start).Microseconds())/1000)
+	if err := cfg.Writer.Write(w, *resp, env.MTOM); err != nil {
+		log.Error("write response", "error", err.Error())
+	}
+}
+
+// run calls the operation, turning a panic into a generic fault.
+func (e *Endpoint) run(ctx context.Context, op *Operation, req *Request, ev *audit.Event) (resp *soap.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.Cfg.log().Error("operation panicked", "endpoint", e.Name, "action", op.Action, "panic", fmt.Sprint(p))
+			resp, err = nil, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), fmt.Errorf("panic: %v", p))
+		}
+	}()
+	resp, err = op.Handle(ctx, req, ev)
+	if err == nil && resp == nil {
+		err = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), errors.New("operation returned no response"))
+	}
+	return resp, err
+}
+
+func (e *Endpoint) audit(ctx context.Context, ev audit.Event, extra []audit.Event) error {
+	if e.Cfg.Audit == nil {
+		return nil
+	}
+	if err := e.Cfg.Audit.Record(ctx, ev); err != nil {
+		return err
+	}
+	for _, x := range extra {
+		if x.Time.IsZero() {
+			x.Time = ev.Time
+		}
+		if x.Consumer == (audit.NCP{}) {
+			x.Consumer = ev.Consumer
+		}
+		if x.Provider == (audit.NCP{}) {
+			x.Provider = ev.Provider
+		}
+		if x.HCP == (audit.HCP{}) {
+			x.HCP = ev.HCP
+		}
+		if err := e.Cfg.Audit.Record(ctx, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Endpoint) defaultEvent() audit.EventType {
+	if len(e.Ops) > 0 {
+		return e.Ops[0].Event
+	}
+	return audit.EventCommunicationFailure
+}
+
+func hasAny(c *wssec.Caller, perms []string) bool {
+	for _, p := range perms {
+		if c.HasPermission(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteIP(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,387 @@
+package soap
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+)
+
+// Namespaces of the protocols this package speaks.
+const (
+	NSSOAP12     = "http://www.w3.org/2003/05/soap-envelope"
+	NSSOAP11     = "http://schemas.xmlsoap.org/soap/envelope/"
+	NSAddressing = "http://www.w3.org/2005/08/addressing"
+	NSWSSE       = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+	NSXOP        = "http://www.w3.org/2004/08/xop/include"
+)
+
+// Media types.
+const (
+	MediaSOAP12    = "application/soap+xml"
+	MediaXOP       = "application/xop+xml"
+	MediaMultipart = "multipart/related"
+)
+
+// ReadFaultCode is the eHDSI code of the faults Read returns. Read cannot
+// know the transaction; a caller that wants a transaction-specific code
+// (e.g. ERROR_PI_INCORRECT_FORMATTING) may overwrite Fault.Code.
+const ReadFaultCode = ehdsi.ErrGeneric
+
+// Attachment is one MIME part of an MTOM/XOP message.
+type Attachment struct {
+	ContentID   string // without the angle brackets
+	ContentType string
+	Data        []byte
+}
+
+// Envelope is a SOAP 1.2 request as read from the wire.
+type Envelope struct {
+	// Doc is the parsed envelope, exactly as received (never re-serialised:
+	// signature checks canonicalise from it).
+	Doc *etree.Document
+	// Header is soap:Header, nil when absent.
+	Header *etree.Element
+	// Body is the first (and only) child element of soap:Body.
+	Body *etree.Element
+	// WS-Addressing values, whitespace-trimmed. ReplyTo is ReplyTo/Address.
+	Action, MessageID, To, ReplyTo string
+	// Security is the wsse:Security header block, nil when absent.
+	Security *etree.Element
+	// MTOM is true when the request came as multipart/related;
+	// type="application/xop+xml".
+	MTOM bool
+	// Attachments are the MIME parts other than the root, by Content-ID
+	// without angle brackets. Nil for plain SOAP.
+	Attachments map[string]Attachment
+}
+
+// senderFault is the one constructor of Read's faults.
+func senderFault(public string, cause error) *ehdsi.Fault {
+	return ehdsi.Sender(ReadFaultCode, public, cause)
+}
+
+// Read parses an HTTP request as a SOAP 1.2 message, plain
+// (application/soap+xml) or MTOM/XOP (multipart/related;
+// type="application/xop+xml"). Zero fields of lim take their defaults.
+// Every failure is an *ehdsi.Fault of kind KindSender.
+func Read(r *http.Request, lim Limits) (*Envelope, error) {
+	lim = lim.withDefaults()
+	if r.Method != http.MethodPost {
+		return nil, senderFault("SOAP requests must use HTTP POST", fmt.Errorf("method %q", r.Method))
+	}
+	if r.Body == nil {
+		return nil, senderFault("empty request body", nil)
+	}
+	ct := r.Header.Get("Content-Type")
+	media, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, senderFault("missing or malformed Content-Type; expected application/soap+xml or multipart/related (MTOM)", err)
+	}
+	body, err := readBody(r.Body, lim.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	// Actions announced outside the envelope; each must match wsa:Action.
+	var announced []string
+	if v := strings.Trim(strings.TrimSpace(r.Header.Get("SOAPAction")), `"`); v != "" {
+		announced = append(announced, v)
+	}
+	if v := params["action"]; v != "" {
+		announced = append(announced, v)
+	}
+
+	var (
+		xmlData []byte
+		atts    map[string]Attachment
+		mtom    bool
+	)
+	switch media {
+	case MediaSOAP12:
+		if err := checkCharset(params); err != nil {
+			return nil, err
+		}
+		xmlData = body
+	case MediaMultipart:
+		if !strings.EqualFold(params["type"], MediaXOP) {
+			return nil, senderFault(`multipart/related request is not MTOM/XOP: type must be "application/xop+xml"`, fmt.Errorf("type %q", params["type"]))
+		}
+		root, rootAction, parts, err := readMultipart(body, params, lim)
+		if err != nil {
+			return nil, err
+		}
+		if rootAction != "" {
+			announced = append(announced, rootAction)
+		}
+		xmlData, atts, mtom = root, parts, true
+	case "text/xml":
+		return nil, senderFault("Content-Type text/xml is SOAP 1.1; SOAP 1.2 (application/soap+xml) is required", nil)
+	default:
+		return nil, senderFault("wrong Content-Type; expected application/soap+xml or multipart/related (MTOM)", fmt.Errorf("media type %q", media))
+	}
+
+	env, err := parseEnvelope(xmlData, lim)
+	if err != nil {
+		return nil, err
+	}
+	env.MTOM = mtom
+	env.Attachments = atts
+	for _, a := range announced {
+		if a != env.Action {
+			return nil, senderFault("WS-Addressing Action does not match the SOAP action of the HTTP request", fmt.Errorf("announced %q, envelope %q", a, env.Action))
+		}
+	}
+	return env, nil
+}
+
+// readBody reads at most max bytes; more is a fault.
+func readBody(rc io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", min(max, mbe.Limit)), err)
+		}
+		return nil, senderFault("request body could not be read", err)
+	}
+	if int64(len(data)) > max {
+		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", max), nil)
+	}
+	if len(data) == 0 {
+		return nil, senderFault("empty request body", nil)
+	}
+	return data, nil
+}
+
+func checkCharset(params map[string]string) error {
+	if cs, ok := params["charset"]; ok && !utf8Compatible(cs) {
+		return senderFault("unsupported charset; UTF-8 is required", fmt.Errorf("charset %q", cs))
+	}
+	return nil
+}
+
+// ParseEnvelope parses a SOAP 1.2 envelope from bytes with the checks of
+// Read (limits, no DTD, WS-Addressing). It is what Read does with the body
+// of a plain request or the root part of an MTOM one; the announced SOAP
+// action is not checked.
+func ParseEnvelope(data []byte, lim Limits) (*Envelope, error) {
+	return parseEnvelope(data, lim.withDefaults())
+}
+
+func parseEnvelope(data []byte, lim Limits) (*Envelope, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	doc, err := parseXML(data, lim)
+	if err != nil {
+		return nil, scanFault(err, lim)
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, senderFault("request is not well-formed XML", errors.New("no root"))
+	}
+	if root.Tag != "Envelope" || root.NamespaceURI() != NSSOAP12 {
+		if root.Tag == "Envelope" && root.NamespaceURI() == NSSOAP11 {
+			return nil, senderFault("SOAP 1.1 envelope; SOAP 1.2 is required", nil)
+		}
+		return nil, senderFault("not a SOAP 1.2 envelope", fmt.Errorf("root {%s}%s", root.NamespaceURI(), root.Tag))
+	}
+	env := &Envelope{Doc: doc}
+	var bodyEl *etree.Element
+	for _, tok := range root.Child {
+		switch t := tok.(type) {
+		case *etree.CharData:
+			if !t.IsWhitespace() {
+				return nil, senderFault("text content directly in soap:Envelope", nil)
+			}
+		case *etree.Element:
+			if t.NamespaceURI() != NSSOAP12 {
+				return nil, senderFault("unexpected element in soap:Envelope", fmt.Errorf("element {%s}%s", t.NamespaceURI(), t.Tag))
+			}
+			switch {
+			case t.Tag == "Header" && env.Header == nil && bodyEl == nil:
+				env.Header = t
+			case t.Tag == "Body" && bodyEl == nil:
+				bodyEl = t
+			default:
+				return nil, senderFault("unexpected or repeated element in soap:Envelope; expected Header then Body", fmt.Errorf("element %s", t.Tag))
+			}
+		}
+	}
+	if bodyEl == nil {
+		return nil, senderFault("soap:Body missing", nil)
+	}
+	for _, tok := range bodyEl.Child {
+		switch t := tok.(type) {
+		case *etree.CharData:
+			if !t.IsWhitespace() {
+				return nil, senderFault("text content directly in soap:Body", nil)
+			}
+		case *etree.Element:
+			if env.Body != nil {
+				return nil, senderFault("soap:Body has more than one child element", nil)
+			}
+			env.Body = t
+		}
+	}
+	if env.Body == nil {
+		return nil, senderFault("soap:Body is empty", nil)
+	}
+	if err := env.readHeader(); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// scanFault turns a scan error into the public fault.
+func scanFault(err error, lim Limits) *ehdsi.Fault {
+	switch {
+	case errors.Is(err, errTooDeep):
+		return senderFault(fmt.Sprintf("XML nesting deeper than %d", lim.MaxDepth), err)
+	case errors.Is(err, errTooMany):
+		return senderFault(fmt.Sprintf("XML has more than %d elements", lim.MaxElements), err)
+	case errors.Is(err, errDTD):
+		return senderFault("DTDs and entity declarations are not allowed", err)
+	case errors.Is(err, errProcInst):
+		return senderFault("XML processing instructions are not allowed", err)
+	case errors.Is(err, errCharset):
+		return senderFault("unsupported charset; UTF-8 is required", err)
+	case errors.Is(err, errNamespaceQuirk):
+		return senderFault("ambiguous XML names or namespace declarations", err)
+	default:
+		return senderFault("request is not well-formed XML", err)
+	}
+}
+
+// mustUnderstand reports whether a header block carries
+// soap:mustUnderstand="1" or "true".
+func mustUnderstand(e *etree.Element) bool {
+	for _, a := range e.Attr {
+		if a.Key == "mustUnderstand" && a.Space != "" && a.NamespaceURI() == NSSOAP12 {
+			v := strings.TrimSpace(a.Value)
+			return v == "1" || v == "true"
+		}
+	}
+	return false
+}
+
+func (e *Envelope) readHeader() error {
+	var actions int
+	seen := map[string]bool{}
+	if e.Header != nil {
+		for _, h := range e.Header.ChildElements() {
+			ns := h.NamespaceURI()
+			switch {
+			case ns == NSAddressing:
+				switch h.Tag {
+				case "Action", "MessageID", "To", "ReplyTo":
+					if seen[h.Tag] {
+						if h.Tag == "Action" {
+							return senderFault("more than one WS-Addressing Action header", nil)
+						}
+						return senderFault("more than one WS-Addressing "+h.Tag+" header", nil)
+					}
+					seen[h.Tag] = true
+				}
+				switch h.Tag {
+				case "Action":
+					actions++
+					e.Action = strings.TrimSpace(h.Text())
+				case "MessageID":
+					e.MessageID = strings.TrimSpace(h.Text())
+				case "To":
+					e.To = strings.TrimSpace(h.Text())
+				case "ReplyTo":
+					if a := h.SelectElement("Address"); a != nil && a.NamespaceURI() == NSAddressing {
+						e.ReplyTo = strings.TrimSpace(a.Text())
+					}
+				}
+			case ns == NSWSSE && h.Tag == "Security":
+				if e.Security != nil {
+					return senderFault("more than one wsse:Security header", nil)
+				}
+				e.Security = h
+			default:
+				if mustUnderstand(h) {
+					return senderFault("a header block marked mustUnderstand is not understood", fmt.Errorf("header {%s}%s", ns, h.Tag))
+				}
+			}
+		}
+	}
+	if actions == 0 || e.Action == "" {
+		return senderFault("WS-Addressing Action header missing", nil)
+	}
+	return nil
+}
+
+// Content returns the bytes elem carries: the attachment an xop:Include
+// (elem itself or its only child element) refers to by a cid: URL, or else
+// the base64 text content of elem, decoded.
+func (e *Envelope) Content(elem *etree.Element) ([]byte, error) {
+	if elem == nil {
+		return nil, senderFault("document content missing", nil)
+	}
+	inc := elem
+	if !(elem.Tag == "Include" && elem.NamespaceURI() == NSXOP) {
+		inc = nil
+		for _, c := range elem.ChildElements() {
+			if c.Tag == "Include" && c.NamespaceURI() == NSXOP {
+				if inc != nil {
+					return nil, senderFault("more than one xop:Include in one element", nil)
+				}
+				inc = c
+			} else {
+				return nil, senderFault("unexpected element inside base64 content", fmt.Errorf("element %s", c.Tag))
+			}
+		}
+	}
+	if inc != nil {
+		href := strings.TrimSpace(inc.SelectAttrValue("href", ""))
+		id, ok := cidFromURL(href)
+		if !ok {
+			return nil, senderFault("xop:Include href is not a cid: URL", fmt.Errorf("href %q", href))
+		}
+		a, ok := e.Attachments[id]
+		if !ok {
+			return nil, senderFault("xop:Include refers to a MIME part that is not in the message", fmt.Errorf("cid %q", id))
+		}
+		return a.Data, nil
+	}
+	data, err := decodeBase64(elem.Text())
+	if err != nil {
+		return nil, senderFault("content is not valid base64", err)
+	}
+	return data, nil
+}
+
+// cidFromURL turns "cid:abc%40x" into "abc@x" (RFC 2392).
+func cidFromURL(href string) (string, bool) {
+	if len(href) < 5 || !strings.EqualFold(href[:4], "cid:") {
+		return "", false
+	}
+	id, err := url.PathUnescape(href[4:])
+	if err != nil || id == "" {
+		return "", false
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">"), true
+}
+
+// decodeBase64 decodes standard base64, ignoring whitespace (XML Schema
+// base64Binary allows it; OpenNCP wraps lines).
+func decodeBase64(s string) ([]byte, error) {
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+	return base64.StdEncoding.DecodeString(clean)
+}

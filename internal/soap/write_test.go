@@ -1,0 +1,228 @@
+package soap
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/testutil"
+)
+
+// fixedWriter is deterministic: a constant random source and a fixed boundary.
+func fixedWriter() Writer {
+	return Writer{Rand: bytes.NewReader(bytes.Repeat([]byte{0x5a}, 1024)), Boundary: "MIMEBoundary_test"}
+}
+
+// retrieveResponse builds an XCA RetrieveDocumentSetResponse with docs.
+func retrieveResponse(mtom bool, docs ...[]byte) Response {
+	resp := Response{Action: ehdsi.ActionXCARetrieveResp, RelatesTo: "urn:uuid:11111111-2222-4333-8444-555555555555", MessageID: "urn:uuid:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}
+	body := NewElement("xdsb", "RetrieveDocumentSetResponse", "urn:ihe:iti:xds-b:2007")
+	rr := body.CreateElement("rs:RegistryResponse")
+	rr.CreateAttr("xmlns:rs", NSRS)
+	rr.CreateAttr("status", "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success")
+	for i, d := range docs {
+		dr := body.CreateElement("xdsb:DocumentResponse")
+		dr.CreateElement("xdsb:HomeCommunityId").SetText("urn:oid:" + ehdsi.HomeCommunityLU)
+		dr.CreateElement("xdsb:RepositoryUniqueId").SetText("1.3.182.2.12.10000734.6.1")
+		dr.CreateElement("xdsb:DocumentUniqueId").SetText("1.3.182.9^" + string(rune('a'+i)))
+		dr.CreateElement("xdsb:mimeType").SetText("text/xml")
+		resp.Attach(dr.CreateElement("xdsb:Document"), "text/xml", d, mtom)
+	}
+	resp.Body = body
+	return resp
+}
+
+func TestWriteGolden(t *testing.T) {
+	doc := []byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><title>Synthetic ePrescription</title></ClinicalDocument>`)
+	for _, tc := range []struct {
+		name string
+		mtom bool
+	}{{"TestWrite_plain.txt", false}, {"TestWrite_mtom.txt", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			if err := fixedWriter().Write(rec, retrieveResponse(tc.mtom, doc, []byte("%PDF-1.4 synthetic")), tc.mtom); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != http.StatusOK {
+				t.Errorf("status %d", rec.Code)
+			}
+			got := "Content-Type: " + rec.Header().Get("Content-Type") + "\n\n" + rec.Body.String()
+			testutil.Golden(t, tc.name, []byte(got))
+			// Deterministic: the same input gives the same bytes.
+			rec2 := httptest.NewRecorder()
+			fixedWriter().Write(rec2, retrieveResponse(tc.mtom, doc, []byte("%PDF-1.4 synthetic")), tc.mtom)
+			if !bytes.Equal(rec.Body.Bytes(), rec2.Body.Bytes()) {
+				t.Error("output differs between two runs")
+			}
+		})
+	}
+}
+
+// TestWriteReadRoundTrip writes responses and reads them back as
+// request-shaped messages; the documents come back byte for byte.
+func TestWriteReadRoundTrip(t *testing.T) {
+	docs := [][]byte{
+		bytes.Repeat([]byte("<x>synthetic CDA</x>\r\n"), 5000),
+		{0, 1, 2, 0xff, '\r', '\n', '-', '-'},
+		[]byte("--MIMEBoundary_test\r\n"), // boundary-looking content
+	}
+	for _, mtom := range []bool{false, true} {
+		for _, w := range []Writer{fixedWriter(), {}} {
+			want := docs
+			resp := retrieveResponse(mtom, want...)
+			ctype, data, err := w.Marshal(resp, mtom)
+			if mtom && w.Boundary != "" {
+				// The fixed boundary occurs in the third document.
+				if err == nil {
+					t.Error("Marshal accepted a boundary that occurs in the content")
+				}
+				want = docs[:2]
+				resp = retrieveResponse(mtom, want...)
+				ctype, data, err = w.Marshal(resp, mtom)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(data))
+			r.Header.Set("Content-Type", ctype)
+			env, err := Read(r, Limits{})
+			if err != nil {
+				t.Fatalf("mtom=%v: Read: %v", mtom, err)
+			}
+			if env.MTOM != mtom || env.Action != ehdsi.ActionXCARetrieveResp {
+				t.Errorf("MTOM %v Action %q", env.MTOM, env.Action)
+			}
+			if env.MessageID == "" || !strings.HasPrefix(env.MessageID, "urn:uuid:") {
+				t.Errorf("MessageID %q", env.MessageID)
+			}
+			rel := env.Header.SelectElement("RelatesTo")
+			if rel == nil || rel.Text() != resp.RelatesTo {
+				t.Errorf("RelatesTo %v", rel)
+			}
+			if a := env.Header.SelectElement("Action"); a == nil || a.SelectAttrValue("env:mustUnderstand", "") != "1" {
+				t.Errorf("Action without mustUnderstand")
+			}
+			got := env.Body.SelectElements("DocumentResponse")
+			if len(got) != len(want) {
+				t.Fatalf("%d documents", len(got))
+			}
+			for i, dr := range got {
+				data, err := env.Content(dr.SelectElement("Document"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(data, want[i]) {
+					t.Errorf("mtom=%v doc %d differs", mtom, i)
+				}
+			}
+		}
+	}
+}
+
+func TestMarshalErrors(t *testing.T) {
+	body := NewElement("x", "R", "urn:x")
+	inc := Response{Action: "a", Body: NewElement("x", "R", "urn:x")}
+	inc.Body.CreateElement("xop:Include").CreateAttr("href", "cid:nope")
+	inc.Body.SelectElement("Include").CreateAttr("xmlns:xop", NSXOP)
+	unused := Response{Action: "a", Body: body, Attachments: []Attachment{{ContentID: "a@x", Data: []byte("1")}}}
+	for name, tc := range map[string]struct {
+		resp Response
+		mtom bool
+	}{
+		"no action":           {Response{Body: body}, false},
+		"no body":             {Response{Action: "a"}, false},
+		"attachments plain":   {unused, false},
+		"unresolved include":  {inc, true},
+		"unused attachment":   {unused, true},
+		"bad content id":      {Response{Action: "a", Body: body, Attachments: []Attachment{{ContentID: "<a>"}}}, true},
+		"action with newline": {Response{Action: "a\nb", Body: body}, false},
+	} {
+		if _, _, err := fixedWriter().Marshal(tc.resp, tc.mtom); err == nil {
+			t.Errorf("%s: Marshal succeeded", name)
+		}
+	}
+}
+
+func TestWriteFault(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  *ehdsi.Fault
+		status int
+		value  string
+		sub    string
+	}{
+		{"TestWriteFault_sender.txt", &ehdsi.Fault{Kind: ehdsi.KindSender, Code: ehdsi.ErrSecGeneric, Public: "assertion signature invalid", Location: "wsse:Security", Cause: errors.New("SECRET patient 1234567890123")}, 400, "env:Sender", "ehdsi:ERROR_SEC_GENERIC"},
+		{"TestWriteFault_receiver.txt", ehdsi.Receiver(ehdsi.ErrPIRegistryNotAvailable, "", errors.New("SECRET dial tcp")), 500, "env:Receiver", "ehdsi:ERROR_PI_REGISTRY_NOT_AVAILABLE"},
+		{"TestWriteFault_numeric.txt", ehdsi.Sender(ehdsi.ErrInsufficientRights, "", nil), 400, "env:Sender", ""},
+		{"TestWriteFault_application.txt", ehdsi.App(ehdsi.WarnPINoConsent, "", nil), 500, "env:Receiver", "ehdsi:WARNING_PI_NO_CONSENT"},
+		{"TestWriteFault_nil.txt", nil, 500, "env:Receiver", "ehdsi:ERROR_GENERIC"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			if err := fixedWriter().WriteFault(rec, tc.fault, "urn:uuid:11111111-2222-4333-8444-555555555555"); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != tc.status {
+				t.Errorf("status %d, want %d", rec.Code, tc.status)
+			}
+			out := rec.Body.String()
+			if strings.Contains(out, "SECRET") {
+				t.Error("fault leaks its private cause")
+			}
+			testutil.Golden(t, tc.name, []byte("Content-Type: "+rec.Header().Get("Content-Type")+"\n\n"+out))
+
+			// Parse it back and check the parts partners read.
+			doc := etree.NewDocument()
+			if err := doc.ReadFromString(out); err != nil {
+				t.Fatal(err)
+			}
+			f := doc.FindElement("/Envelope/Body/Fault")
+			if f == nil {
+				t.Fatal("no Fault")
+			}
+			if v := f.FindElement("Code/Value"); v == nil || v.Text() != tc.value {
+				t.Errorf("Code/Value %v", v)
+			}
+			sub := f.FindElement("Code/Subcode/Value")
+			if tc.sub == "" {
+				if sub != nil {
+					t.Errorf("Subcode %q for a code that is not a QName", sub.Text())
+				}
+			} else if sub == nil || sub.Text() != tc.sub {
+				t.Errorf("Subcode %v, want %q", sub, tc.sub)
+			}
+			wantMsg := "Internal Server Error - Please retry or contact the server administrator and inform them of the time the error occurred"
+			wantCode := string(ehdsi.ErrGeneric)
+			if tc.fault != nil {
+				wantMsg, wantCode = tc.fault.Message(), string(tc.fault.Code)
+			}
+			if r := f.FindElement("Reason/Text"); r == nil || r.Text() != wantMsg || r.SelectAttrValue("xml:lang", "") != "en" {
+				t.Errorf("Reason %v", r)
+			}
+			re := f.FindElement("Detail/RegistryErrorList/RegistryError")
+			if re == nil || re.SelectAttrValue("errorCode", "") != wantCode || re.SelectAttrValue("codeContext", "") != wantMsg {
+				t.Errorf("Detail RegistryError %v", re)
+			}
+			if a := doc.FindElement("/Envelope/Header/Action"); a == nil || a.Text() != ActionFault {
+				t.Errorf("fault Action %v", a)
+			}
+			if a := doc.FindElement("/Envelope/Header/RelatesTo"); a == nil || a.Text() != "urn:uuid:11111111-2222-4333-8444-555555555555" {
+				t.Errorf("RelatesTo %v", a)
+			}
+		})
+	}
+}
+
+func TestWriterUUID(t *testing.T) {
+	a, _ := Writer{}.uuid()
+	b, _ := Writer{}.uuid()
+	if a == b || len(a) != len("urn:uuid:")+36 || a[len("urn:uuid:")+14] != '4' {
+		t.Errorf("uuids %q %q", a, b)
+	}
+}

@@ -1,0 +1,422 @@
+package wssec
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/pki"
+)
+
+// Verifier checks eHDSI assertions against a trust store of seal
+// certificates (or their CAs) at the time its clock gives.
+type Verifier struct {
+	Trust *pki.TrustStore
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Skew tolerated on NotBefore / NotOnOrAfter; zero means DefaultSkew.
+	Skew time.Duration
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) skew() time.Duration {
+	if v.Skew > 0 {
+		return v.Skew
+	}
+	return DefaultSkew
+}
+
+// Fault constructors for assertion failures. The public text names what is
+// wrong without echoing values from the assertion.
+func secFault(code ehdsi.Code, public string, cause error) *ehdsi.Fault {
+	return ehdsi.Sender(code, public, cause)
+}
+
+// verifySignature checks the enveloped signature of the assertion el (which
+// may sit inside a larger document) and returns the verified element, read
+// back from the canonical bytes that were digested, plus the signer.
+func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Certificate, string, error) {
+	if v.Trust == nil {
+		return nil, nil, "", secFault(ehdsi.ErrSecGeneric, "no trust store configured", errors.New("verifier without trust store"))
+	}
+	nsctx, err := etreeutils.NSBuildParentContext(el)
+	if err != nil {
+		return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
+	}
+	detached, err := etreeutils.NSDetatch(nsctx, el)
+	if err != nil {
+		return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
+	}
+	// Exactly one signature, with exactly one certificate.
+	sigs := 0
+	var certEl *etree.Element
+	for _, c := range detached.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == NSDSig {
+			sigs++
+			for _, x := range c.FindElements(".//X509Certificate") {
+				if certEl != nil {
+					return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature must carry exactly one certificate", nil)
+				}
+				certEl = x
+			}
+		}
+	}
+	if sigs != 1 {
+		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion must carry exactly one enveloped signature", fmt.Errorf("%d signatures", sigs))
+	}
+	if certEl == nil {
+		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature carries no X.509 certificate", nil)
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(certEl.Text()), ""))
+	if err != nil {
+		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not valid base64", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate cannot be parsed", err)
+	}
+	now := v.now()
+	country, err := v.Trust.Verify(cert, nil, now, pki.UseSeal)
+	if err != nil {
+		switch {
+		case errors.Is(err, pki.ErrExpired):
+			return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is expired or not yet valid", err)
+		default:
+			return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not trusted", err)
+		}
+	}
+	// The certificate now is trusted: pin it for goxmldsig, which checks
+	// the signature, the digest and that the reference points at el's ID.
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	vctx.Clock = dsig.NewFakeClockAt(now)
+	verified, err := vctx.Validate(detached)
+	if err != nil {
+		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature is not valid", err)
+	}
+	return verified, cert, country, nil
+}
+
+// child returns the first child element of el in the SAML namespace with
+// the given local name.
+func child(el *etree.Element, local string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == NSSAML {
+			return c
+		}
+	}
+	return nil
+}
+
+func text(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
+	return strings.TrimSpace(el.Text())
+}
+
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad xs:dateTime %q", s)
+}
+
+// common holds what both assertion kinds check the same way.
+type common struct {
+	id, issuer, nameID, confirmation string
+	notBefore, notOnOrAfter          time.Time
+	attrs                            map[string][]*etree.Element // Attribute Name → AttributeValue elements
+}
+
+func (v *Verifier) checkCommon(a *etree.Element, qualifier string, maxLife time.Duration, invalid ehdsi.Code) (*common, error) {
+	bad := func(public string, cause error) error { return secFault(invalid, public, cause) }
+	if a.Tag != "Assertion" || a.NamespaceURI() != NSSAML {
+		return nil, bad("not a SAML 2.0 assertion", nil)
+	}
+	if a.SelectAttrValue("Version", "") != "2.0" {
+		return nil, bad("assertion Version must be 2.0", nil)
+	}
+	c := &common{id: a.SelectAttrValue("ID", ""), attrs: map[string][]*etree.Element{}}
+	if c.id == "" {
+		return nil, bad("assertion ID missing", nil)
+	}
+	now, skew := v.now(), v.skew()
+	issue, err := parseTime(a.SelectAttrValue("IssueInstant", ""))
+	if err != nil {
+		return nil, bad("assertion IssueInstant missing or malformed", err)
+	}
+	if issue.After(now.Add(skew)) {
+		return nil, bad("assertion issued in the future", nil)
+	}
+	iss := child(a, "Issuer")
+	if iss == nil || text(iss) == "" {
+		return nil, bad("assertion Issuer missing", nil)
+	}
+	if q := strings.TrimSpace(iss.SelectAttrValue("NameQualifier", "")); q != qualifier {
+		return nil, bad("assertion Issuer NameQualifier must be "+qualifier, fmt.Errorf("got %q", q))
+	}
+	c.issuer = text(iss)
+	sub := child(a, "Subject")
+	if sub == nil || text(child(sub, "NameID")) == "" {
+		return nil, bad("assertion Subject/NameID missing", nil)
+	}
+	c.nameID = text(child(sub, "NameID"))
+	sc := child(sub, "SubjectConfirmation")
+	if sc == nil {
+		return nil, bad("assertion SubjectConfirmation missing", nil)
+	}
+	c.confirmation = strings.TrimSpace(sc.SelectAttrValue("Method", ""))
+	cond := child(a, "Conditions")
+	if cond == nil {
+		return nil, bad("assertion Conditions missing", nil)
+	}
+	if c.notBefore, err = parseTime(cond.SelectAttrValue("NotBefore", "")); err != nil {
+		return nil, bad("assertion Conditions/@NotBefore missing or malformed", err)
+	}
+	if c.notOnOrAfter, err = parseTime(cond.SelectAttrValue("NotOnOrAfter", "")); err != nil {
+		return nil, bad("assertion Conditions/@NotOnOrAfter missing or malformed", err)
+	}
+	if now.Add(skew).Before(c.notBefore) {
+		return nil, bad("assertion not yet valid (NotBefore)", nil)
+	}
+	if !now.Add(-skew).Before(c.notOnOrAfter) {
+		return nil, bad("assertion expired (NotOnOrAfter)", nil)
+	}
+	if life := c.notOnOrAfter.Sub(c.notBefore); life > maxLife || life <= 0 {
+		return nil, bad(fmt.Sprintf("assertion validity window must be positive and at most %s", maxLife), fmt.Errorf("window %s", life))
+	}
+	if ar := child(cond, "AudienceRestriction"); ar != nil {
+		ok := false
+		for _, au := range ar.ChildElements() {
+			if au.Tag == "Audience" && text(au) == ehdsi.AudienceXBorder {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, bad("assertion audience is not "+ehdsi.AudienceXBorder, nil)
+		}
+	}
+	if st := child(a, "AttributeStatement"); st != nil {
+		for _, at := range st.ChildElements() {
+			if at.Tag != "Attribute" {
+				continue
+			}
+			name := strings.TrimSpace(at.SelectAttrValue("Name", ""))
+			for _, av := range at.ChildElements() {
+				if av.Tag == "AttributeValue" {
+					c.attrs[name] = append(c.attrs[name], av)
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *common) value(name string) string {
+	if vs := c.attrs[name]; len(vs) > 0 {
+		return text(vs[0])
+	}
+	return ""
+}
+
+func (c *common) code(name string) (Code, bool) {
+	vs := c.attrs[name]
+	if len(vs) == 0 {
+		return Code{}, false
+	}
+	el := vs[0].ChildElements()
+	if len(el) == 0 {
+		// Some partners send the bare code as text.
+		if t := text(vs[0]); t != "" {
+			return Code{Code: t}, true
+		}
+		return Code{}, false
+	}
+	e := el[0]
+	return Code{
+		Code:       strings.TrimSpace(e.SelectAttrValue("code", "")),
+		System:     strings.TrimSpace(e.SelectAttrValue("codeSystem", "")),
+		SystemName: strings.TrimSpace(e.SelectAttrValue("codeSystemName", "")),
+		Display:    strings.TrimSpace(e.SelectAttrValue("displayName", "")),
+	}, true
+}
+
+// VerifyHCP verifies an HCP identity assertion and returns the caller.
+func (v *Verifier) VerifyHCP(el *etree.Element) (*Caller, error) {
+	if el == nil {
+		return nil, secFault(ehdsi.ErrHPIAuthenticationNotReceived, "no HCP identity assertion in the WS-Security header", nil)
+	}
+	a, cert, country, err := v.verifySignature(el)
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.checkCommon(a, ehdsi.AssertionHCPQualifier, MaxHCPLifetime, ehdsi.ErrNotValidAssertion)
+	if err != nil {
+		return nil, err
+	}
+	authn := child(a, "AuthnStatement")
+	if authn == nil || text(child(child(authn, "AuthnContext"), "AuthnContextClassRef")) == "" {
+		return nil, secFault(ehdsi.ErrHPIAuthenticationNotReceived, "HCP assertion has no AuthnStatement/AuthnContext", nil)
+	}
+	caller := &Caller{
+		AssertionID:     c.id,
+		Issuer:          c.issuer,
+		NameID:          c.nameID,
+		Name:            c.value(AttrSubjectID),
+		Organisation:    c.value(AttrOrganisation),
+		OrganisationID:  c.value(AttrOrgID),
+		FacilityType:    c.value(AttrFacilityType),
+		Locality:        c.value(AttrLocality),
+		HomeCommunityID: c.value(AttrHomeCommunity),
+		AuthnContext:    text(child(child(authn, "AuthnContext"), "AuthnContextClassRef")),
+		NotBefore:       c.notBefore,
+		NotOnOrAfter:    c.notOnOrAfter,
+		SignerCountry:   country,
+		SignerCert:      cert,
+	}
+	insufficient := func(what string) error {
+		return secFault(ehdsi.ErrHPIInsufficientInformation, "HCP assertion lacks "+what, nil)
+	}
+	if caller.Name == "" {
+		return nil, insufficient("the XSPA subject (professional's name)")
+	}
+	role, ok := c.code(AttrRole)
+	if !ok || role.Code == "" {
+		return nil, insufficient("the XSPA role")
+	}
+	if role.System != "" && role.System != ISCOSystem {
+		return nil, secFault(ehdsi.ErrInsufficientRights, "HCP role must be an ISCO-08 code", fmt.Errorf("system %q", role.System))
+	}
+	if !isHealthRole(role.Code) {
+		return nil, secFault(ehdsi.ErrInsufficientRights, "HCP role is not a health professional role (ISCO-08 22xx/32xx)", nil)
+	}
+	caller.Role = role
+	if caller.Organisation == "" && caller.OrganisationID == "" {
+		return nil, secFault(ehdsi.ErrHPIInsufficientInformation, "HCP assertion lacks the organisation (XSPA organization or organization-id)", nil)
+	}
+	if caller.FacilityType == "" {
+		return nil, insufficient("the healthcare facility type")
+	}
+	purpose, ok := c.code(AttrPurpose)
+	if !ok {
+		return nil, insufficient("the purpose of use")
+	}
+	caller.Purpose = strings.ToUpper(purpose.Code)
+	if caller.Purpose != "TREATMENT" && caller.Purpose != "EMERGENCY" {
+		return nil, secFault(ehdsi.ErrInsufficientRights, "purpose of use must be TREATMENT or EMERGENCY", nil)
+	}
+	for _, pv := range c.attrs[AttrPermission] {
+		p := strings.TrimPrefix(text(pv), ehdsi.PermissionPrefix)
+		if p != "" {
+			caller.Permissions = append(caller.Permissions, p)
+		}
+	}
+	if len(caller.Permissions) == 0 {
+		return nil, insufficient("HL7 permissions")
+	}
+	return caller, nil
+}
+
+// isHealthRole accepts the ISCO-08 codes of eHDSIHealthcareProfessionalRole:
+// health professionals (22…) and health associate professionals (32…).
+func isHealthRole(code string) bool {
+	return len(code) >= 2 && (strings.HasPrefix(code, "22") || strings.HasPrefix(code, "32")) && strings.Trim(code, "0123456789") == ""
+}
+
+// VerifyTRC verifies a TRC assertion issued for the caller's HCP assertion.
+func (v *Verifier) VerifyTRC(el *etree.Element, hcp *Caller) (*TRC, error) {
+	if el == nil {
+		return nil, secFault(ehdsi.ErrNotValidTRCAssertion, "no TRC assertion in the WS-Security header", nil)
+	}
+	a, _, country, err := v.verifySignature(el)
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.checkCommon(a, ehdsi.AssertionTRCQualifier, MaxTRCLifetime, ehdsi.ErrNotValidTRCAssertion)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(public string) error { return secFault(ehdsi.ErrNotValidTRCAssertion, public, nil) }
+	if c.confirmation != SenderVouches {
+		return nil, bad("TRC assertion must use the sender-vouches confirmation method")
+	}
+	adv := child(a, "Advice")
+	ref := text(child(adv, "AssertionIDRef"))
+	if ref == "" {
+		return nil, bad("TRC assertion lacks Advice/AssertionIDRef")
+	}
+	if hcp != nil && ref != hcp.AssertionID {
+		return nil, bad("TRC assertion does not refer to the HCP assertion of this request")
+	}
+	if hcp != nil && country != hcp.SignerCountry {
+		return nil, secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "TRC and HCP assertions are signed by different countries", nil)
+	}
+	pid := ParseCX(c.value(AttrSubjectID))
+	if pid.Extension == "" {
+		return nil, bad("TRC assertion lacks the patient id (XSPA subject)")
+	}
+	trc := &TRC{
+		AssertionID: c.id, HCPAssertionID: ref, Patient: pid,
+		NotBefore: c.notBefore, NotOnOrAfter: c.notOnOrAfter, SignerCountry: country,
+	}
+	if p, ok := c.code(AttrPurpose); ok {
+		trc.Purpose = strings.ToUpper(p.Code)
+		if trc.Purpose != "TREATMENT" && trc.Purpose != "EMERGENCY" {
+			return nil, secFault(ehdsi.ErrInsufficientRights, "purpose of use must be TREATMENT or EMERGENCY", nil)
+		}
+	}
+	return trc, nil
+}
+
+// FindAssertions returns the HCP and TRC assertions in a wsse:Security
+// header element (nil when absent). More than one of a kind is an error.
+func FindAssertions(sec *etree.Element) (hcp, trc *etree.Element, err error) {
+	if sec == nil {
+		return nil, nil, nil
+	}
+	for _, a := range sec.ChildElements() {
+		if a.Tag != "Assertion" || a.NamespaceURI() != NSSAML {
+			continue
+		}
+		q := ""
+		for _, c := range a.ChildElements() {
+			if c.Tag == "Issuer" {
+				q = strings.TrimSpace(c.SelectAttrValue("NameQualifier", ""))
+				break
+			}
+		}
+		switch q {
+		case ehdsi.AssertionHCPQualifier:
+			if hcp != nil {
+				return nil, nil, secFault(ehdsi.ErrNotValidAssertion, "more than one HCP assertion in the WS-Security header", nil)
+			}
+			hcp = a
+		case ehdsi.AssertionTRCQualifier:
+			if trc != nil {
+				return nil, nil, secFault(ehdsi.ErrNotValidTRCAssertion, "more than one TRC assertion in the WS-Security header", nil)
+			}
+			trc = a
+		}
+	}
+	return hcp, trc, nil
+}
