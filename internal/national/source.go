@@ -40,7 +40,9 @@ type Address struct {
 
 // Patient as luxncp needs it for identification.
 type Patient struct {
-	// Matricule is the 13-digit national identification number.
+	// Matricule is the 13-digit national identification number. For the
+	// few patients the national record knows only by their legacy id it is
+	// that 11-digit id (then Matricule == LegacyMatricule).
 	Matricule string `json:"matricule"`
 	// LegacyMatricule is the pre-2014 11-digit form, when known.
 	LegacyMatricule string   `json:"legacyMatricule,omitempty"`
@@ -71,9 +73,9 @@ type Consent struct {
 
 // DocumentRef describes one national document (a DocumentReference).
 type DocumentRef struct {
-	ID          string    `json:"id"`          // stable national id
-	Matricule   string    `json:"matricule"`   // the patient
-	ClassCode   string    `json:"classCode"`   // LOINC: 60591-5, 57833-6, 11502-2, 18748-4, 34105-7
+	ID          string    `json:"id"`        // stable national id
+	Matricule   string    `json:"matricule"` // the patient
+	ClassCode   string    `json:"classCode"` // LOINC: 60591-5, 57833-6, 11502-2, 18748-4, 34105-7
 	Title       string    `json:"title"`
 	Created     time.Time `json:"created"`
 	ContentType string    `json:"contentType"` // application/fhir+json, application/xml (LU CDA), application/pdf

@@ -173,9 +173,9 @@ func (id *Identity) now() time.Time {
 // Professional is the HCP on whose behalf a request is made.
 type Professional struct {
 	ID, Name, Organisation, OrganisationID, FacilityType, Locality string
-	Role                                                         string // physician | pharmacist | nurse | …
-	Purpose                                                      string // TREATMENT | EMERGENCY
-	Permissions                                                  []string
+	Role                                                           string // physician | pharmacist | nurse | …
+	Purpose                                                        string // TREATMENT | EMERGENCY
+	Permissions                                                    []string
 }
 
 // DefaultPermissions a professional of a role holds in eHDSI.

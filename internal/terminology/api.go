@@ -85,3 +85,113 @@ const (
 //
 // Miss explains why a code did not map (unknown code system, no mapping,
 // code not in value set), and is what callers turn into eHDSI errors.
+
+// The additions below extend the contract; the names above are unchanged.
+//
+//	func LoadFS(data, licensed fs.FS) (*Catalogue, error)   // data laid out like translations/; licensed may be nil
+//	func LoadLicensedDir(dir string) (*Catalogue, error)    // embedded data + CTS exports in dir ("" = none)
+//	func (c *Catalogue) Resolve(doc DocType, element string, code Coding) (Resolved, error) // the R/RNFA/O policy
+//	func (c *Catalogue) Product(luCode string) (Product, bool)
+//	func (c *Catalogue) Section(luTemplateID string) (Section, bool)
+//	func (c *Catalogue) EntryTemplate(luTemplateID string) (string, bool)
+//	func (c *Catalogue) Bindings(doc DocType) []Binding
+//	func (c *Catalogue) CodeSystem(id string) (oid, name string, ok bool)
+
+// MissReason says why a code did not transcode.
+type MissReason string
+
+const (
+	MissUnknownValueSet MissReason = "unknown value set"
+	MissUnknownSystem   MissReason = "unknown code system"
+	MissNotInValueSet   MissReason = "code not in value set"
+	MissNoMapping       MissReason = "no mapping to the value set"
+	MissEmptyCode       MissReason = "empty code"
+	MissNotAllowed      MissReason = "element not allowed in this document"
+)
+
+// Miss is the error of every failed lookup: it names the value set, the
+// code, and, when it comes from Resolve, the element and its usage. Codes are
+// not patient data, so the message is safe to log.
+type Miss struct {
+	Reason       MissReason
+	ValueSet     string // OID
+	ValueSetName string
+	Code         Coding
+	Element      string // set by Resolve
+	Usage        Usage  // set by Resolve
+	Doc          DocType
+}
+
+func (m *Miss) Error() string {
+	s := "terminology: " + string(m.Reason) + ": code " + quote(m.Code.Code)
+	if m.Code.System != "" {
+		s += " (system " + m.Code.System + ")"
+	}
+	if m.ValueSetName != "" || m.ValueSet != "" {
+		s += ", value set " + m.ValueSetName
+		if m.ValueSet != "" {
+			s += " (" + m.ValueSet + ")"
+		}
+	}
+	if m.Element != "" {
+		s += ", element " + m.Element + " usage " + string(m.Usage) + " in " + string(m.Doc)
+	}
+	return s
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// Resolved is what a transform puts in a coded element after applying the
+// eHDSI transcoding policy for its usage.
+type Resolved struct {
+	Binding Binding
+	// Coded is the transcoded value when OK.
+	Coded Transcoded
+	OK    bool
+	// NullFlavor is set (to "OTH": the value is outside the value set) when
+	// an RNFA or optional element could not be transcoded; keep the
+	// national code as translation and its text as originalText.
+	NullFlavor string
+	// OriginalText is the display of the untranscodable code.
+	OriginalText string
+	// Omit is true for an optional element that may simply be left out.
+	Omit bool
+	// Miss explains a non-OK result (also for RNFA/O, which return no error).
+	Miss *Miss
+}
+
+// Quantity is a value with a UCUM unit, as CDA PQ carries it.
+type Quantity struct {
+	Value string // decimal, "." separator
+	Unit  string // UCUM
+}
+
+// Ingredient is one active ingredient of a product.
+type Ingredient struct {
+	Name     string
+	ATC      Coding // zero when the substance has no ATC code of its own
+	Strength Quantity
+}
+
+// Product is a Luxembourg medicinal product (code system 1.3.182.4.13) with
+// everything an ePrescription/eDispensation entry needs. Slices are shared:
+// do not modify them.
+type Product struct {
+	Code        Coding // the LU code, system 1.3.182.4.13, display = name (for <translation>)
+	Name        string
+	ATC         Coding // eHDSIActiveIngredient; zero when the product has no ATC mapping
+	DoseForm    Coding // eHDSIDoseForm (EDQM)
+	Package     Coding // eHDSIPackage (EDQM)
+	Route       Coding // eHDSIRouteofAdministration (EDQM)
+	Strength    Quantity
+	Ingredients []Ingredient
+	Synthetic   bool // invented for fixtures
+}
+
+// Section maps a Luxembourg national CDA section template to the eHDSI section.
+type Section struct {
+	LUTemplateID string
+	Code         Coding // LOINC, in eHDSISection
+	TemplateID   string // eHDSI section template OID
+	Name         string
+}
