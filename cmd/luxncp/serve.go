@@ -3,9 +3,120 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/national/demo"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/pki"
 )
 
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	cfg, err := node.FromEnv(nil)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", cfg.StateDir, "state directory: dev PKI, audit chain, outbox, demo national state (env LUXNCP_STATE_DIR)")
+	addr := fs.String("addr", envOr("LUXNCP_ADDR", "127.0.0.1:8443"), "gateway HTTPS address (env LUXNCP_ADDR)")
+	nationalAddr := fs.String("national-addr", envOr("LUXNCP_DEMO_NATIONAL_ADDR", "127.0.0.1:8081"), "demo national FHIR backend address; empty: don't start it (env LUXNCP_DEMO_NATIONAL_ADDR)")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *stateDir != cfg.StateDir {
+		cfg.StateDir, cfg.PKIDir, cfg.TrustBundle, cfg.AuditDir = *stateDir, "", "", ""
+	}
+	cfg.LogLevel = *logLevel
+	if os.Getenv("LUXNCP_NATIONAL_URL") == "" && *nationalAddr != "" {
+		cfg.NationalURL = "http://" + *nationalAddr + "/fhir"
+	}
+	cfg = cfg.Defaults()
+	log := node.NewLogger(cfg.LogLevel, stderr)
+
+	// Dev PKI on first start (only when the trust bundle is the default one).
+	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.CAFile) {
+		gen, err := pki.EnsureDev(cfg.PKIDir, pki.DevOptions{})
+		if err != nil {
+			return err
+		}
+		if gen {
+			fmt.Fprintf(stdout, "generated a development PKI in %s (CA, TLS and seal certificates for %s)\n", cfg.PKIDir, strings.Join(pki.DevCountries, ", "))
+		}
+	}
+	tlsCred, err := pki.LoadCredential(cfg.PKIDir, "lu", pki.KindTLS)
+	if err != nil {
+		return fmt.Errorf("gateway TLS certificate: %w", err)
+	}
+
+	var servers []*host.Server
+	if *nationalAddr != "" && os.Getenv("LUXNCP_NATIONAL_URL") == "" {
+		backend, err := demo.New(filepath.Join(cfg.StateDir, "national"), demo.WithLogger(log.With("component", "demo-national")))
+		if err != nil {
+			return fmt.Errorf("demo national backend: %w", err)
+		}
+		defer backend.Close()
+		servers = append(servers, &host.Server{Name: "demo national backend", Addr: *nationalAddr, Handler: backend, Log: log})
+	}
+	n, err := node.New(cfg, log, node.Options{})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	gw := &host.Server{Name: "gateway", Addr: *addr, Handler: n.Handler(), TLS: host.LocalTLSConfig(tlsCred.TLSCertificate()), Log: log}
+	servers = append([]*host.Server{gw}, servers...)
+	for _, s := range servers {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	gwURL := "https://" + gw.BoundAddr()
+	fmt.Fprintf(stdout, "luxncp is serving (Ctrl-C stops it cleanly)\n")
+	fmt.Fprintf(stdout, "  gateway            %s  (mutual TLS; client certificates from %s)\n", gwURL, cfg.TrustBundle)
+	fmt.Fprintf(stdout, "    XCPD             %s%s\n", gwURL, ehdsi.PathXCPD)
+	for _, p := range []struct{ name, path string }{{"xca", ehdsi.PathXCA}, {"xdr", ehdsi.PathXDR}} {
+		if _, ok := n.Endpoint(p.name); ok {
+			fmt.Fprintf(stdout, "    %-16s %s%s\n", strings.ToUpper(p.name), gwURL, p.path)
+		}
+	}
+	fmt.Fprintf(stdout, "    health           %s/healthz  (no client certificate needed)\n", gwURL)
+	for _, s := range servers[1:] {
+		fmt.Fprintf(stdout, "  %-18s http://%s/fhir\n", s.Name, s.BoundAddr())
+	}
+	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir)
+
+	var wg sync.WaitGroup
+	errc := make(chan error, len(servers))
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, s := range servers {
+		wg.Add(1)
+		go func(s *host.Server) {
+			defer wg.Done()
+			if err := s.Serve(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", s.Name, err)
+				cancel()
+			}
+		}(s)
+	}
+	wg.Wait()
+	close(errc)
+	fmt.Fprintln(stdout, "luxncp stopped")
+	return <-errc
 }

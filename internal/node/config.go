@@ -1,0 +1,117 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+)
+
+// Config of a node. Every field has a working default; FromEnv reads the
+// LUXNCP_* variables.
+type Config struct {
+	StateDir string // LUXNCP_STATE_DIR, default ./var
+	PKIDir   string // LUXNCP_PKI_DIR, default <state>/pki
+	// TrustBundle: PEM of the CAs (or certificates) whose TLS and seal
+	// certificates are accepted. LUXNCP_TRUST_BUNDLE, default <pki>/ca.pem.
+	TrustBundle string
+	// SealCountry: the country whose seal signs luxncp's own assertions
+	// (Country B) — "lu".
+	Country         string // LUXNCP_COUNTRY, default LU
+	HomeCommunityID string // LUXNCP_HOME_COMMUNITY_ID
+	// NationalURL is the FHIR base of the national system.
+	// LUXNCP_NATIONAL_URL, default http://127.0.0.1:8081/fhir (the demo backend).
+	NationalURL     string
+	NationalTimeout time.Duration // LUXNCP_NATIONAL_TIMEOUT, default 5s
+	MaxBody         int64         // LUXNCP_MAX_BODY bytes, default 10 MiB
+	AuditDir        string        // LUXNCP_AUDIT_DIR, default <state>/audit
+	LogLevel        string        // LUXNCP_LOG_LEVEL: debug | info | warn | error
+	// ClockSkew tolerated on assertion times. LUXNCP_CLOCK_SKEW, default 60s.
+	ClockSkew time.Duration
+}
+
+// Defaults fills empty fields.
+func (c Config) Defaults() Config {
+	if c.StateDir == "" {
+		c.StateDir = "var"
+	}
+	if c.PKIDir == "" {
+		c.PKIDir = filepath.Join(c.StateDir, "pki")
+	}
+	if c.TrustBundle == "" {
+		c.TrustBundle = filepath.Join(c.PKIDir, "ca.pem")
+	}
+	if c.Country == "" {
+		c.Country = "LU"
+	}
+	if c.HomeCommunityID == "" {
+		c.HomeCommunityID = ehdsi.HomeCommunityLU
+	}
+	if c.NationalURL == "" {
+		c.NationalURL = "http://127.0.0.1:8081/fhir"
+	}
+	if c.NationalTimeout == 0 {
+		c.NationalTimeout = 5 * time.Second
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 10 << 20
+	}
+	if c.AuditDir == "" {
+		c.AuditDir = filepath.Join(c.StateDir, "audit")
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = 60 * time.Second
+	}
+	return c
+}
+
+// FromEnv reads the configuration from LUXNCP_* variables (getenv nil:
+// os.Getenv), with defaults for what is unset.
+func FromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Config{
+		StateDir:        getenv("LUXNCP_STATE_DIR"),
+		PKIDir:          getenv("LUXNCP_PKI_DIR"),
+		TrustBundle:     getenv("LUXNCP_TRUST_BUNDLE"),
+		Country:         getenv("LUXNCP_COUNTRY"),
+		HomeCommunityID: getenv("LUXNCP_HOME_COMMUNITY_ID"),
+		NationalURL:     getenv("LUXNCP_NATIONAL_URL"),
+		AuditDir:        getenv("LUXNCP_AUDIT_DIR"),
+		LogLevel:        getenv("LUXNCP_LOG_LEVEL"),
+	}
+	var err error
+	if c.NationalTimeout, err = envDuration(getenv, "LUXNCP_NATIONAL_TIMEOUT"); err != nil {
+		return c, err
+	}
+	if c.ClockSkew, err = envDuration(getenv, "LUXNCP_CLOCK_SKEW"); err != nil {
+		return c, err
+	}
+	if v := getenv("LUXNCP_MAX_BODY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_MAX_BODY: %q is not a positive number of bytes", v)
+		}
+		c.MaxBody = n
+	}
+	return c.Defaults(), nil
+}
+
+func envDuration(getenv func(string) string, name string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration (e.g. 5s)", name, v)
+	}
+	return d, nil
+}

@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/gateway"
+	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/wssec"
+	"github.com/luxncp/luxncp/internal/xcpd"
+)
+
+// Node is an assembled gateway.
+type Node struct {
+	Cfg      Config
+	Log      *slog.Logger
+	Trust    *pki.TrustStore
+	National national.Source
+	Recorder *audit.Recorder
+	Gateway  *gateway.Config
+
+	endpoints map[string]http.Handler
+	closers   []func() error
+}
+
+// Options inject what differs between hosts and tests.
+type Options struct {
+	// National overrides the FHIR client (tests).
+	National national.Source
+	// AuditSink overrides the local hash-chained files (AWS: S3).
+	AuditSink audit.Sink
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// New builds a node. Close releases what it opened.
+func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
+	cfg = cfg.Defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	n := &Node{Cfg: cfg, Log: log, endpoints: map[string]http.Handler{}}
+	trust, err := pki.LoadTrustStore(cfg.TrustBundle)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.Trust = trust
+	sink := opt.AuditSink
+	if sink == nil {
+		fs, err := audit.OpenFile(cfg.AuditDir, audit.FileOptions{RecoverTorn: true})
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.closers = append(n.closers, fs.Close)
+		sink = fs
+	}
+	self := audit.NCP{Country: cfg.Country, Host: "ncp-" + strings.ToLower(cfg.Country) + ".luxncp"}
+	n.Recorder = &audit.Recorder{Sink: sink, Self: self, AuditSourceID: cfg.Country + "-1", Now: opt.Now}
+	n.National = opt.National
+	if n.National == nil {
+		c, err := national.NewClient(cfg.NationalURL, national.WithTimeout(cfg.NationalTimeout), national.WithClientLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("node: national source: %w", err)
+		}
+		n.National = c
+	}
+	n.Gateway = &gateway.Config{
+		TLSTrust:   trust,
+		Assertions: &wssec.Verifier{Trust: trust, Now: opt.Now, Skew: cfg.ClockSkew},
+		Limits:     soap.Limits{MaxBytes: cfg.MaxBody},
+		Now:        opt.Now,
+		Log:        log,
+		Audit:      n.Recorder,
+		Self:       self,
+	}
+	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
+	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
+	return n, nil
+}
+
+// Endpoint returns the handler of one function (xcpd, xca, xdr).
+func (n *Node) Endpoint(name string) (http.Handler, bool) {
+	h, ok := n.endpoints[name]
+	return h, ok
+}
+
+// Handler mounts every endpoint on the IHE paths (with and without the
+// trailing slash partners send) and /healthz.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	paths := map[string]string{"xcpd": ehdsi.PathXCPD, "xca": ehdsi.PathXCA, "xdr": ehdsi.PathXDR}
+	for name, p := range paths {
+		if h, ok := n.endpoints[name]; ok {
+			mux.Handle(p, h)
+			mux.Handle(p+"/", h)
+		}
+	}
+	mux.HandleFunc("/healthz", Healthz)
+	return mux
+}
+
+// Healthz answers liveness probes without a client certificate.
+func Healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ok","service":"luxncp"}` + "\n"))
+}
+
+// Close releases the node's resources (flushes and closes the audit chain).
+func (n *Node) Close() error {
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		errs = append(errs, n.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// NewLogger returns the JSON logger of a level name.
+func NewLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Ping checks the national source answers (for start-up messages).
+func (n *Node) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := n.National.FindPatients(ctx, national.PatientQuery{Matricule: "0000000000000"})
+	return err
+}
