@@ -1,0 +1,181 @@
+package ncpclient
+
+import (
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+const (
+	nsRIM   = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+	nsQuery = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
+	nsXDSB  = "urn:ihe:iti:xds-b:2007"
+)
+
+// XCAQueryBody builds a FindDocuments AdhocQueryRequest for a patient and
+// class code (LOINC: 60591-5, 57833-6, 11502-2, …).
+func XCAQueryBody(patient wssec.PatientID, classCode string) *etree.Element {
+	req := etree.NewElement("query:AdhocQueryRequest")
+	req.CreateAttr("xmlns:query", nsQuery)
+	req.CreateAttr("xmlns:rim", nsRIM)
+	ro := req.CreateElement("query:ResponseOption")
+	ro.CreateAttr("returnComposedObjects", "true")
+	ro.CreateAttr("returnType", "LeafClass")
+	aq := req.CreateElement("rim:AdhocQuery")
+	aq.CreateAttr("id", "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d")
+	slot := func(name, value string) {
+		s := aq.CreateElement("rim:Slot")
+		s.CreateAttr("name", name)
+		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(value)
+	}
+	slot("$XDSDocumentEntryPatientId", "'"+patient.String()+"'")
+	slot("$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')")
+	slot("$XDSDocumentEntryClassCode", "('"+classCode+"^^2.16.840.1.113883.6.1')")
+	return req
+}
+
+// DocRef names one document to retrieve.
+type DocRef struct{ HomeCommunityID, RepositoryUniqueID, DocumentUniqueID string }
+
+// XCARetrieveBody builds a RetrieveDocumentSetRequest.
+func XCARetrieveBody(docs ...DocRef) *etree.Element {
+	req := etree.NewElement("xdsb:RetrieveDocumentSetRequest")
+	req.CreateAttr("xmlns:xdsb", nsXDSB)
+	for _, d := range docs {
+		dr := req.CreateElement("xdsb:DocumentRequest")
+		if d.HomeCommunityID != "" {
+			dr.CreateElement("xdsb:HomeCommunityId").SetText("urn:oid:" + d.HomeCommunityID)
+		}
+		dr.CreateElement("xdsb:RepositoryUniqueId").SetText(d.RepositoryUniqueID)
+		dr.CreateElement("xdsb:DocumentUniqueId").SetText(d.DocumentUniqueID)
+	}
+	return req
+}
+
+// ListedDocument is one ExtrinsicObject of a query response, as a client
+// reads it.
+type ListedDocument struct {
+	UniqueID, RepositoryUniqueID, HomeCommunityID string
+	ClassCode, FormatCode, Title, Description     string
+	MimeType, CreationTime, PatientID             string
+	// L1 is true for PDF-embedded (L1) documents; TransformOf names the L3
+	// document an L1 renders.
+	L1          bool
+	TransformOf string
+}
+
+// Errors of a registry response (RegistryError elements).
+type RegistryError struct{ Code, Context, Severity, Location string }
+
+// ParseQueryResponse reads an AdhocQueryResponse.
+func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocument, errs []RegistryError) {
+	if body == nil {
+		return "", nil, nil
+	}
+	status = body.SelectAttrValue("status", "")
+	for _, re := range body.FindElements(".//RegistryError") {
+		errs = append(errs, RegistryError{re.SelectAttrValue("errorCode", ""), re.SelectAttrValue("codeContext", ""), re.SelectAttrValue("severity", ""), re.SelectAttrValue("location", "")})
+	}
+	byObj := map[string]int{}
+	for _, eo := range body.FindElements(".//ExtrinsicObject") {
+		d := ListedDocument{HomeCommunityID: trimOID(eo.SelectAttrValue("home", "")), MimeType: eo.SelectAttrValue("mimeType", "")}
+		for _, s := range eo.SelectElements("Slot") {
+			v := ""
+			if e := s.FindElement("./ValueList/Value"); e != nil {
+				v = e.Text()
+			}
+			switch s.SelectAttrValue("name", "") {
+			case "repositoryUniqueId":
+				d.RepositoryUniqueID = v
+			case "creationTime":
+				d.CreationTime = v
+			case "sourcePatientId":
+				d.PatientID = v
+			}
+		}
+		if n := eo.FindElement("./Name/LocalizedString"); n != nil {
+			d.Title = n.SelectAttrValue("value", "")
+		}
+		if n := eo.FindElement("./Description/LocalizedString"); n != nil {
+			d.Description = n.SelectAttrValue("value", "")
+		}
+		for _, c := range eo.SelectElements("Classification") {
+			switch c.SelectAttrValue("classificationScheme", "") {
+			case "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a":
+				d.ClassCode = c.SelectAttrValue("nodeRepresentation", "")
+			case "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d":
+				d.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
+				d.L1 = d.FormatCode == "urn:ihe:iti:xds-sd:pdf:2008"
+			}
+		}
+		for _, x := range eo.SelectElements("ExternalIdentifier") {
+			if x.SelectAttrValue("identificationScheme", "") == "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab" {
+				d.UniqueID = x.SelectAttrValue("value", "")
+			}
+		}
+		byObj[eo.SelectAttrValue("id", "")] = len(docs)
+		docs = append(docs, d)
+	}
+	for _, a := range body.FindElements(".//Association") {
+		if a.SelectAttrValue("associationType", "") != "urn:ihe:iti:2007:AssociationType:XFRM" {
+			continue
+		}
+		src, ok1 := byObj[a.SelectAttrValue("sourceObject", "")]
+		dst, ok2 := byObj[a.SelectAttrValue("targetObject", "")]
+		if ok1 && ok2 {
+			docs[src].TransformOf = docs[dst].UniqueID
+		}
+	}
+	return status, docs, errs
+}
+
+func trimOID(s string) string {
+	if len(s) > 8 && s[:8] == "urn:oid:" {
+		return s[8:]
+	}
+	return s
+}
+
+// RetrievedDocument is one DocumentResponse.
+type RetrievedDocument struct {
+	HomeCommunityID, RepositoryUniqueID, UniqueID, MimeType string
+	Data                                                    []byte
+}
+
+// ParseRetrieveResponse reads a RetrieveDocumentSetResponse (inline base64
+// or MTOM/XOP parts alike).
+func ParseRetrieveResponse(env interface {
+	Content(*etree.Element) ([]byte, error)
+}, body *etree.Element) (status string, docs []RetrievedDocument, errs []RegistryError, err error) {
+	if body == nil {
+		return "", nil, nil, nil
+	}
+	if rr := body.FindElement("./RegistryResponse"); rr != nil {
+		status = rr.SelectAttrValue("status", "")
+	}
+	for _, re := range body.FindElements(".//RegistryError") {
+		errs = append(errs, RegistryError{re.SelectAttrValue("errorCode", ""), re.SelectAttrValue("codeContext", ""), re.SelectAttrValue("severity", ""), re.SelectAttrValue("location", "")})
+	}
+	for _, dr := range body.SelectElements("DocumentResponse") {
+		d := RetrievedDocument{}
+		if e := dr.SelectElement("HomeCommunityId"); e != nil {
+			d.HomeCommunityID = trimOID(e.Text())
+		}
+		if e := dr.SelectElement("RepositoryUniqueId"); e != nil {
+			d.RepositoryUniqueID = e.Text()
+		}
+		if e := dr.SelectElement("DocumentUniqueId"); e != nil {
+			d.UniqueID = e.Text()
+		}
+		if e := dr.SelectElement("mimeType"); e != nil {
+			d.MimeType = e.Text()
+		}
+		if e := dr.SelectElement("Document"); e != nil {
+			if d.Data, err = env.Content(e); err != nil {
+				return status, docs, errs, err
+			}
+		}
+		docs = append(docs, d)
+	}
+	return status, docs, errs, nil
+}
