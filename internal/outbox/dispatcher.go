@@ -1,0 +1,160 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/national"
+)
+
+// Dispatcher delivers pending messages to the national system.
+type Dispatcher struct {
+	Queue    Queue
+	National national.Dispensations
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// MaxAttempts before a message goes to the dead letters (default 10).
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the exponential backoff with full
+	// jitter between attempts (defaults 2 s and 10 min).
+	MinBackoff, MaxBackoff time.Duration
+	Log                    *slog.Logger
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Dispatcher) log() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.Default()
+}
+
+// Result counts what one pass did.
+type Result struct{ Delivered, Retried, Dead int }
+
+// RunOnce delivers every due message once.
+func (d *Dispatcher) RunOnce(ctx context.Context) (Result, error) {
+	var res Result
+	due, err := d.Queue.Due(ctx, d.now(), 100)
+	if err != nil {
+		return res, err
+	}
+	for _, m := range due {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		outcome, err := d.deliver(ctx, m)
+		if err != nil {
+			return res, err
+		}
+		switch outcome {
+		case StateDelivered:
+			res.Delivered++
+		case StateDead:
+			res.Dead++
+		default:
+			res.Retried++
+		}
+	}
+	return res, nil
+}
+
+// errWait: a cancel whose dispensation is not delivered yet waits.
+var errWait = errors.New("the dispensation this discard reverses is not delivered yet")
+
+func (d *Dispatcher) deliver(ctx context.Context, m Message) (State, error) {
+	var err error
+	switch m.Kind {
+	case KindDispense:
+		err = d.National.RecordDispense(ctx, national.Dispense{Key: m.Key, PrescriptionID: m.PrescriptionID, Matricule: m.Matricule, Resource: m.Resource})
+	case KindCancel:
+		if target, gerr := d.targetState(ctx, m.Target); gerr == nil && target == StatePending {
+			err = errWait
+		} else {
+			err = d.National.CancelDispense(ctx, m.Target)
+		}
+	default:
+		err = errors.New("unknown message kind " + string(m.Kind))
+	}
+	m.Attempts++
+	switch {
+	case err == nil:
+		m.State, m.Delivered, m.LastError = StateDelivered, d.now(), ""
+		d.log().Info("outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
+	case errors.Is(err, national.ErrConflict) || (m.Kind == KindCancel && errors.Is(err, national.ErrNotFound)):
+		// The national side refuses for good: a poison message.
+		m.State, m.LastError = StateDead, err.Error()
+		d.log().Warn("outbox: refused by the national system; moved to dead letters", "kind", string(m.Kind), "error", err.Error())
+	case m.Attempts >= d.maxAttempts():
+		m.State, m.LastError = StateDead, err.Error()
+		d.log().Warn("outbox: giving up after attempts; moved to dead letters", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
+	default:
+		m.LastError = err.Error()
+		m.NextAttempt = d.now().Add(d.backoff(m.Attempts))
+		d.log().Info("outbox: delivery failed; will retry", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
+	}
+	if uerr := d.Queue.Update(ctx, m); uerr != nil {
+		return "", uerr
+	}
+	return m.State, nil
+}
+
+func (d *Dispatcher) targetState(ctx context.Context, key string) (State, error) {
+	if a, ok := d.Queue.(interface {
+		Get(context.Context, string) (Message, error)
+	}); ok {
+		m, err := a.Get(ctx, key)
+		return m.State, err
+	}
+	return "", ErrNotFound
+}
+
+func (d *Dispatcher) maxAttempts() int {
+	if d.MaxAttempts > 0 {
+		return d.MaxAttempts
+	}
+	return 10
+}
+
+// backoff is exponential with full jitter, bounded.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	lo, hi := d.MinBackoff, d.MaxBackoff
+	if lo <= 0 {
+		lo = 2 * time.Second
+	}
+	if hi <= 0 {
+		hi = 10 * time.Minute
+	}
+	b := lo << min(attempt-1, 20)
+	if b > hi || b <= 0 {
+		b = hi
+	}
+	return lo + time.Duration(rand.Int64N(int64(b-lo)+1))
+}
+
+// Run delivers until ctx ends, polling every interval (and at once when
+// Kick is signalled).
+func (d *Dispatcher) Run(ctx context.Context, interval time.Duration, kick <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			d.log().Error("outbox: dispatch pass failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FileStore is the local Store: one JSON file per message under dir,
+// written to a temporary file, fsync'd, renamed into place and the
+// directory fsync'd, so an acknowledged message survives a crash. One
+// process at a time may use a directory.
+type FileStore struct {
+	dir string
+	mu  sync.Mutex
+	// msgs is the in-memory index, loaded at open.
+	msgs map[string]Message
+}
+
+var _ Store = (*FileStore)(nil)
+
+// OpenFile opens (creating) the outbox in dir.
+func OpenFile(dir string) (*FileStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	s := &FileStore{dir: dir, msgs: map[string]Message{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			// An unfinished write was never acknowledged: drop it.
+			os.Remove(filepath.Join(dir, name))
+			continue
+		}
+		if !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("outbox: %s: %w", name, err)
+		}
+		s.msgs[m.Key] = m
+	}
+	return s, nil
+}
+
+func fileName(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:16]) + ".json"
+}
+
+func (s *FileStore) write(m Message) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	final := filepath.Join(s.dir, fileName(m.Key))
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Accept implements Acceptor.
+func (s *FileStore) Accept(ctx context.Context, m Message) (Message, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.msgs[m.Key]; ok {
+		return old, false, nil
+	}
+	if m.State == "" {
+		m.State = StatePending
+	}
+	if m.NextAttempt.IsZero() {
+		m.NextAttempt = m.Accepted
+	}
+	if err := s.write(m); err != nil {
+		return Message{}, false, fmt.Errorf("outbox: accept: %w", err)
+	}
+	s.msgs[m.Key] = m
+	return m, true, nil
+}
+
+// Get implements Acceptor.
+func (s *FileStore) Get(ctx context.Context, key string) (Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.msgs[key]
+	if !ok {
+		return Message{}, ErrNotFound
+	}
+	return m, nil
+}
+
+// Outstanding implements Acceptor.
+func (s *FileStore) Outstanding(ctx context.Context, prescriptionID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.msgs {
+		if m.PrescriptionID == prescriptionID && m.State == StatePending {
+			switch m.Kind {
+			case KindDispense:
+				n++
+			case KindCancel:
+				n--
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *FileStore) sorted(keep func(Message) bool) []Message {
+	var out []Message
+	for _, m := range s.msgs {
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Accepted.Equal(out[j].Accepted) {
+			return out[i].Accepted.Before(out[j].Accepted)
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// Due implements Queue.
+func (s *FileStore) Due(ctx context.Context, now time.Time, limit int) ([]Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.sorted(func(m Message) bool { return m.State == StatePending && !m.NextAttempt.After(now) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Update implements Queue.
+func (s *FileStore) Update(ctx context.Context, m Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.msgs[m.Key]; !ok {
+		return ErrNotFound
+	}
+	if err := s.write(m); err != nil {
+		return fmt.Errorf("outbox: update: %w", err)
+	}
+	s.msgs[m.Key] = m
+	return nil
+}
+
+// List implements Admin ("" lists every state).
+func (s *FileStore) List(ctx context.Context, state State) ([]Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sorted(func(m Message) bool { return state == "" || m.State == state }), nil
+}
+
+// Replay implements Admin.
+func (s *FileStore) Replay(ctx context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.msgs[key]
+	if !ok {
+		return ErrNotFound
+	}
+	if m.State != StateDead {
+		return fmt.Errorf("outbox: %s is %s, not dead", key, m.State)
+	}
+	m.State, m.Attempts, m.NextAttempt, m.LastError = StatePending, 0, time.Time{}, ""
+	if err := s.write(m); err != nil {
+		return err
+	}
+	s.msgs[key] = m
+	return nil
+}
