@@ -207,7 +207,9 @@ func TestCancelAfterDispense(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	s.Accept(ctx, outbox.Message{Key: "cancel:2.25.5^ed-5", Kind: outbox.KindCancel, Target: "2.25.5^ed-5", PrescriptionID: "rx-0011", Accepted: now.Add(-time.Second)})
-	s.Accept(ctx, msg("2.25.5^ed-5", "rx-0011", "1987031419969"))
+	m := msg("2.25.5^ed-5", "rx-0011", "1987031419969")
+	m.Accepted = now
+	s.Accept(ctx, m)
 	clock := now
 	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet, Now: func() time.Time { return clock }, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
 	d.RunOnce(ctx) // the cancel (accepted first) waits; the dispense goes through
