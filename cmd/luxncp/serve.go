@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
@@ -105,6 +106,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	errc := make(chan error, len(servers))
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The eDispensation dispatcher: accepted dispensations reach the
+	// national system, exactly once, even after a restart.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.Dispatcher().Run(sctx, 5*time.Second, n.Kick)
+	}()
 	for _, s := range servers {
 		wg.Add(1)
 		go func(s *host.Server) {

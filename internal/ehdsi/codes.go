@@ -42,6 +42,7 @@ const (
 	ErrEPRegistryNotAvailable   Code = "ERROR_EP_REGISTRY_NOT_AVAILABLE"
 	ErrEPNoConsent              Code = "ERROR_EP_NO_CONSENT"
 	ErrEPNotFound               Code = "ERROR_EP_NOT_FOUND"
+	WarningEPGeneric            Code = "WARNING_EP_GENERIC"
 
 	ErrEDGeneric                     Code = "ERROR_ED_GENERIC"
 	ErrEDNotDispensable              Code = "ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION"
@@ -116,6 +117,7 @@ var descriptions = map[Code]string{
 	ErrEPRegistryNotAvailable:            "The national ePrescription registry service is unavailable.",
 	ErrEPNoConsent:                       "The patient has not given consent to the service.",
 	ErrEPNotFound:                        "No ePrescription is registered for the given patient. ",
+	WarningEPGeneric:                     "ePrescription generic warning",
 	ErrEDGeneric:                         "Dispensation generic error",
 	ErrEDNotDispensable:                  "The selected ePrescription is not dispensable",
 	ErrEDSubstitutionNotAllowed:          "Country of Affiliation has received an information of substitution when it was not allowed based on its national legislation.",

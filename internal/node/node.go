@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,7 +18,12 @@ import (
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
+	"github.com/luxncp/luxncp/internal/lurecords"
+	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/terminology"
+	"github.com/luxncp/luxncp/internal/xca"
 	"github.com/luxncp/luxncp/internal/xcpd"
+	"github.com/luxncp/luxncp/internal/xdr"
 )
 
 // Node is an assembled gateway.
@@ -27,6 +34,10 @@ type Node struct {
 	National national.Source
 	Recorder *audit.Recorder
 	Gateway  *gateway.Config
+	Terms    *terminology.Catalogue
+	Outbox   outbox.Store
+	// Kick wakes the local dispatcher after an eDispensation is accepted.
+	Kick chan struct{}
 
 	endpoints map[string]http.Handler
 	closers   []func() error
@@ -38,6 +49,8 @@ type Options struct {
 	National national.Source
 	// AuditSink overrides the local hash-chained files (AWS: S3).
 	AuditSink audit.Sink
+	// Outbox overrides the local fsync'd outbox (AWS: DynamoDB + SQS).
+	Outbox outbox.Store
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -84,6 +97,28 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	}
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
+
+	if n.Terms, err = terminology.LoadLicensedDir(os.Getenv(terminology.EnvLicensedDir)); err != nil {
+		return nil, fmt.Errorf("node: terminology: %w", err)
+	}
+	provider := &lurecords.Provider{
+		National: n.National, Terminology: n.Terms, HomeCommunityID: cfg.HomeCommunityID,
+		Custodian: lurecords.DefaultCustodian(), Timeout: cfg.NationalTimeout, ORCD: orcdBuilder(),
+	}
+	xcaSvc := &xca.Service{Provider: provider, HomeCommunityID: cfg.HomeCommunityID}
+	n.endpoints["xca"] = &gateway.Endpoint{Name: "XCA", Cfg: n.Gateway, Ops: xcaSvc.Operations()}
+
+	n.Outbox = opt.Outbox
+	if n.Outbox == nil {
+		fs, err := outbox.OpenFile(filepath.Join(cfg.StateDir, "outbox"))
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.Outbox = fs
+	}
+	n.Kick = make(chan struct{}, 1)
+	xdrSvc := &xdr.Service{Outbox: n.Outbox, National: n.National, Timeout: cfg.NationalTimeout, Kick: n.Kick}
+	n.endpoints["xdr"] = &gateway.Endpoint{Name: "XDR", Cfg: n.Gateway, Ops: []gateway.Operation{xdrSvc.Operation()}}
 	return n, nil
 }
 
@@ -138,4 +173,9 @@ func (n *Node) Ping(ctx context.Context) error {
 	defer cancel()
 	_, err := n.National.FindPatients(ctx, national.PatientQuery{Matricule: "0000000000000"})
 	return err
+}
+
+// Dispatcher returns the outbox dispatcher delivering to the national source.
+func (n *Node) Dispatcher() *outbox.Dispatcher {
+	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Log: n.Log.With("component", "outbox")}
 }

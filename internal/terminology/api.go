@@ -1,5 +1,7 @@
 package terminology
 
+import "github.com/luxncp/luxncp/internal/ehdsi"
+
 // This file is the contract the document transforms (internal/cda) code
 // against. Keep these names and signatures stable.
 
@@ -96,6 +98,14 @@ const (
 //	func (c *Catalogue) EntryTemplate(luTemplateID string) (string, bool)
 //	func (c *Catalogue) Bindings(doc DocType) []Binding
 //	func (c *Catalogue) CodeSystem(id string) (oid, name string, ok bool)
+//	func (c *Catalogue) Lookup(system, code string) LookupResult            // operator view of one code
+//	func (c *Catalogue) Coverage(sets ...DocumentSet) (CoverageReport, error) // over national documents
+//	func (c *Catalogue) ProductCodes() []string
+//	func (c *Catalogue) ValueSetOID(nameOrOID string) (oid, name string, ok bool)
+//	func (c *Catalogue) Problems() []string                                   // data inconsistencies found at load
+//	func Import(src, cur fs.FS, opt ImportOptions) (map[string][]byte, error) // rebuilds translations/mvc
+//	func ParseCTS(name string, b []byte) ([]CTSRow, error)                    // licensed CTS export parser
+//	func ExtractCodes(name string, b []byte) ([]Found, error)                // codes of a FHIR JSON / LU CDA document
 
 // MissReason says why a code did not transcode.
 type MissReason string
@@ -107,6 +117,7 @@ const (
 	MissNoMapping       MissReason = "no mapping to the value set"
 	MissEmptyCode       MissReason = "empty code"
 	MissNotAllowed      MissReason = "element not allowed in this document"
+	MissUnknownElement  MissReason = "element not in the coded element list"
 )
 
 // Miss is the error of every failed lookup: it names the value set, the
@@ -194,4 +205,21 @@ type Section struct {
 	Code         Coding // LOINC, in eHDSISection
 	TemplateID   string // eHDSI section template OID
 	Name         string
+}
+
+// EHDSICode is the eHDSI error code for a miss: a required element that
+// could not be transcoded is ERROR_REQUIRED_CODED_ELEMENT_NOT_TRANSCODED;
+// otherwise the document type's ERROR_xx_MISSING_EXPECTED_MAPPING (PS when
+// the document type is unknown).
+func (m *Miss) EHDSICode() ehdsi.Code {
+	if m.Usage == UsageRequired {
+		return ehdsi.ErrRequiredCodedElementNotTranscoded
+	}
+	switch m.Doc {
+	case DocEP, DocEPL1:
+		return ehdsi.ErrEPMissingExpectedMapping
+	case DocED:
+		return ehdsi.ErrEDMissingExpectedMapping
+	}
+	return ehdsi.ErrPSMissingExpectedMapping
 }

@@ -1,0 +1,228 @@
+package lurecords
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/cda/ps"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/xca"
+)
+
+// Id roots of the documents luxncp mints, under Luxembourg's home community.
+const (
+	RootEP   = ehdsi.HomeCommunityLU + ".1"
+	RootPS   = ps.DefaultIDRoot // …6.1.2
+	RootORCD = ehdsi.HomeCommunityLU + ".3"
+)
+
+// Provider implements xca.Provider over the national record.
+type Provider struct {
+	National        national.Source
+	Terminology     cda.Terminology
+	HomeCommunityID string
+	// Custodian is Luxembourg's NCP as CDA custodian.
+	Custodian cda.Organization
+	// Timeout bounds each national call (default 5 s).
+	Timeout time.Duration
+	// ORCD builds original clinical documents; nil: not served.
+	ORCD ORCDBuilder
+}
+
+var (
+	_ xca.Provider        = (*Provider)(nil)
+	_ xca.ClassOfUniqueID = (*Provider)(nil)
+)
+
+// DefaultCustodian is the Luxembourg NCPeH.
+func DefaultCustodian() cda.Organization {
+	return cda.Organization{
+		IDs:  []cda.II{{Root: ehdsi.HomeCommunityLU}},
+		Name: "Agence eSanté Luxembourg — National Contact Point for eHealth",
+		Addr: cda.Address{Lines: []string{"125, route d'Esch"}, City: "Luxembourg", PostalCode: "1471", Country: "LU"},
+	}
+}
+
+func (p *Provider) timeout() time.Duration {
+	if p.Timeout > 0 {
+		return p.Timeout
+	}
+	return 5 * time.Second
+}
+
+func uniqueID(id cda.II) string { return id.Root + "^" + id.Extension }
+
+func splitUniqueID(u string) (root, ext string) {
+	root, ext, _ = strings.Cut(u, "^")
+	return root, ext
+}
+
+// ClassOf implements xca.ClassOfUniqueID.
+func (p *Provider) ClassOf(u string) string {
+	root, ext := splitUniqueID(u)
+	switch root {
+	case RootEP:
+		return ehdsi.ClassEP
+	case RootPS:
+		return ehdsi.ClassPS
+	case RootORCD:
+		if c, _, ok := strings.Cut(ext, "."); ok {
+			return c
+		}
+	}
+	return ""
+}
+
+func noConsent(class string) *ehdsi.Fault {
+	switch class {
+	case ehdsi.ClassPS:
+		return ehdsi.App(ehdsi.ErrPSNoConsent, ehdsi.Describe(ehdsi.ErrPSNoConsent), nil)
+	case ehdsi.ClassEP:
+		return ehdsi.App(ehdsi.ErrEPNoConsent, ehdsi.Describe(ehdsi.ErrEPNoConsent), nil)
+	}
+	return ehdsi.App(ehdsi.ErrNoConsent, ehdsi.Describe(ehdsi.ErrNoConsent), nil)
+}
+
+func unavailable(class string, err error) *ehdsi.Fault {
+	switch class {
+	case ehdsi.ClassPS:
+		return ehdsi.App(ehdsi.ErrPSRegistryNotAvailable, ehdsi.Describe(ehdsi.ErrPSRegistryNotAvailable), err)
+	case ehdsi.ClassEP:
+		return ehdsi.App(ehdsi.ErrEPRegistryNotAvailable, ehdsi.Describe(ehdsi.ErrEPRegistryNotAvailable), err)
+	}
+	return ehdsi.App(ehdsi.ErrORCDServiceNotAvailable, ehdsi.Describe(ehdsi.ErrORCDServiceNotAvailable), err)
+}
+
+// consent checks the patient allows cross-border sharing.
+func (p *Provider) consent(ctx context.Context, matricule, class string) error {
+	c, err := p.National.Consent(ctx, matricule)
+	if err != nil {
+		if errors.Is(err, national.ErrNotFound) {
+			return noConsent(class)
+		}
+		return unavailable(class, err)
+	}
+	if !c.CrossBorder {
+		return noConsent(class)
+	}
+	return nil
+}
+
+// List implements xca.Provider.
+func (p *Provider) List(ctx context.Context, q xca.Query) (xca.Listing, error) {
+	if q.Patient.Root != ehdsi.OIDMatricule {
+		return xca.Listing{}, ehdsi.App(ehdsi.ErrUnknownPatientIdentifier, "patients are identified by the Luxembourg national identification number ("+ehdsi.OIDMatricule+")", nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	var out xca.Listing
+	for _, class := range q.ClassCodes {
+		if err := p.consent(ctx, q.Patient.Extension, class); err != nil {
+			return xca.Listing{}, err
+		}
+		var l xca.Listing
+		var err error
+		switch class {
+		case ehdsi.ClassEP:
+			l, err = p.listEP(ctx, q)
+		case ehdsi.ClassPS:
+			l, err = p.listPS(ctx, q)
+		case ehdsi.ClassLab, ehdsi.ClassImaging, ehdsi.ClassDischarge:
+			l, err = p.listORCD(ctx, q, class)
+		default:
+			return xca.Listing{}, ehdsi.App(ehdsi.ErrGenericServiceSignifier, "class code "+class+" is not served", nil)
+		}
+		if err != nil {
+			return xca.Listing{}, err
+		}
+		out.Entries = append(out.Entries, l.Entries...)
+		out.Notes = append(out.Notes, l.Notes...)
+	}
+	return out, nil
+}
+
+func sha1hex(b []byte) string {
+	h := sha1.Sum(b)
+	return hex.EncodeToString(h[:])
+}
+
+func (p *Provider) entry(q xca.Query, class string, level xca.Level, id cda.II, data []byte, created time.Time, title, desc, author string) xca.Entry {
+	root := id.Root
+	return xca.Entry{
+		UniqueID: uniqueID(id), RepositoryUniqueID: root, HomeCommunityID: p.HomeCommunityID,
+		Patient: q.Patient, ClassCode: class, Level: level, Title: title, Description: desc,
+		Created: created, Author: author, Language: "fr-LU", Country: "LU", MimeType: "text/xml",
+		Size: len(data), Hash: sha1hex(data),
+	}
+}
+
+// Retrieve implements xca.Provider.
+func (p *Provider) Retrieve(ctx context.Context, r xca.RetrieveRequest) (xca.Document, error) {
+	missing := ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
+	if r.Patient.Root != ehdsi.OIDMatricule {
+		return xca.Document{}, missing
+	}
+	class := p.ClassOf(r.UniqueID)
+	if class == "" {
+		return xca.Document{}, missing
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	if err := p.consent(ctx, r.Patient.Extension, class); err != nil {
+		return xca.Document{}, err
+	}
+	// Build the patient's documents of that class and pick the asked one:
+	// only the TRC's patient's documents can ever be found.
+	l, err := p.List(ctx, xca.Query{Patient: r.Patient, ClassCodes: []string{class}, Now: r.Now, Caller: r.Caller, Country: r.Country})
+	if err != nil {
+		return xca.Document{}, err
+	}
+	for _, e := range l.Entries {
+		if e.UniqueID != r.UniqueID {
+			continue
+		}
+		data, err := p.build(ctx, r, class, e)
+		if err != nil {
+			return xca.Document{}, err
+		}
+		return xca.Document{UniqueID: e.UniqueID, RepositoryUniqueID: e.RepositoryUniqueID, HomeCommunityID: p.HomeCommunityID,
+			MimeType: "text/xml", Data: data, ClassCode: class}, nil
+	}
+	return xca.Document{}, missing
+}
+
+// build regenerates one listed document (deterministically).
+func (p *Provider) build(ctx context.Context, r xca.RetrieveRequest, class string, e xca.Entry) ([]byte, error) {
+	_, ext := splitUniqueID(e.UniqueID)
+	switch class {
+	case ehdsi.ClassEP:
+		return p.buildEP(ctx, r.Patient.Extension, ext)
+	case ehdsi.ClassPS:
+		return p.buildPS(ctx, r.Patient.Extension, ext)
+	default:
+		return p.buildORCD(ctx, r.Patient.Extension, ext)
+	}
+}
+
+func transformFault(class string, err error) error {
+	var te *cda.TranscodeError
+	if errors.As(err, &te) {
+		code := ehdsi.ErrEPMissingExpectedMapping
+		if class == ehdsi.ClassPS {
+			code = ehdsi.ErrPSMissingExpectedMapping
+		}
+		return ehdsi.App(code, "a required coded element could not be transcoded to the eHDSI Master Value Catalogue: "+te.Error(), err)
+	}
+	code := ehdsi.ErrEPInternalError
+	if class == ehdsi.ClassPS {
+		code = ehdsi.ErrPSInternalError
+	}
+	return ehdsi.App(code, ehdsi.Describe(code), fmt.Errorf("transform: %w", err))
+}
