@@ -106,7 +106,7 @@ func PatientAccess(dir, matricule string) ([]Access, error) {
 		return nil, err
 	}
 	out := []Access{}
-	err = Scan(dir, func(e Entry) error {
+	err = scan(dir, []byte(`"extension":"`+m+`"`), func(e Entry) error {
 		if a, ok := AccessOf(e, m); ok {
 			out = append(out, a)
 		}

@@ -47,6 +47,9 @@ var ErrTornTail = errors.New("audit chain: torn last record")
 // not extend a chain it cannot trust. Run Verify.
 var ErrCorrupt = errors.New("audit chain: last record does not verify")
 
+// ErrLocked: another process writes this chain.
+var ErrLocked = errors.New("audit chain: in use by another process")
+
 // ErrClosed is returned by Write after Close or after a failed write.
 var ErrClosed = errors.New("audit chain: sink closed")
 
@@ -65,10 +68,12 @@ type FileOptions struct {
 
 // FileSink is the local Sink: an append-only, hash-chained, fsync'd log.
 // Write returns after the record's bytes are on disk. Concurrent writers
-// share fsyncs (group commit). One process at a time may write a directory.
+// share fsyncs (group commit). One process at a time may write a directory
+// (an advisory lock, dir/LOCK, enforces it on Unix).
 type FileSink struct {
 	dir  string
 	opts FileOptions
+	lock *os.File // advisory lock held while open
 
 	syncMu sync.Mutex // serialises fsync and segment rotation
 	synced int64      // highest seq known to be on disk; under syncMu
@@ -90,9 +95,30 @@ func OpenFile(dir string, opts FileOptions) (*FileSink, error) {
 	if opts.MaxSegmentBytes <= 0 {
 		opts.MaxSegmentBytes = DefaultMaxSegmentBytes
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("audit chain: %w", err)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("audit chain: %w", err)
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(dir, opts)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(dir string, opts FileOptions) (*FileSink, error) {
 	segs, err := segments(dir)
 	if err != nil {
 		return nil, err
@@ -195,7 +221,7 @@ func (s *FileSink) Write(ctx context.Context, r Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rec, err := json.Marshal(r)
+	rec, err := MarshalRecord(r)
 	if err != nil {
 		return fmt.Errorf("audit chain: %w", err)
 	}
@@ -309,6 +335,9 @@ func (s *FileSink) Close() error {
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
+	}
+	if s.lock != nil {
+		s.lock.Close()
 	}
 	s.f = nil
 	s.err = ErrClosed

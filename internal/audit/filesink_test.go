@@ -131,7 +131,14 @@ func TestFileSinkCrashAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeN(t, s, 0, 3)
-	// no Close: the process "dies" here, before the response is sent.
+	// no Close: the process "dies" here, before the response is sent; its
+	// lock goes with it.
+	if _, err := OpenFile(dir, FileOptions{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second writer while the first lives: %v, want ErrLocked", err)
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
 	mustVerify(t, dir, 3)
 	s2, err := OpenFile(dir, FileOptions{})
 	if err != nil {

@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -17,6 +20,18 @@ type Record struct {
 	ID      string `json:"id"`      // unique, urn:uuid:…
 	Event   Event  `json:"event"`   // the audited event
 	Message string `json:"message"` // the eHDSI AuditMessage XML
+}
+
+// MarshalRecord is the JSON form of r that sinks store: one line, the XML
+// message kept readable (no HTML escaping).
+func MarshalRecord(r Record) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Sink stores records durably: when Write returns nil the record survives a
@@ -143,3 +158,6 @@ func (e *Event) SetOutcome(err error) {
 		e.Outcome = OutcomeSeriousFailure
 	}
 }
+
+// Dir is the local chain's directory under a state dir: <stateDir>/audit.
+func Dir(stateDir string) string { return filepath.Join(stateDir, "audit") }

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -82,6 +84,9 @@ type located struct {
 // with an anchor kept elsewhere (FileSink.Head, the S3 copy) for that. The
 // error is for I/O failures only.
 func Verify(dir string) (*Report, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no audit chain in %s: %w", dir, err)
+	}
 	segs, err := segments(dir)
 	if err != nil {
 		return nil, err
@@ -257,20 +262,27 @@ type Entry struct {
 // Scan calls fn for each readable record of the chain in dir, in file order.
 // It does not verify the chain (Verify does); lines it cannot read are
 // skipped.
-func Scan(dir string, fn func(Entry) error) error {
+func Scan(dir string, fn func(Entry) error) error { return scan(dir, nil, fn) }
+
+// scan is Scan over the lines that contain needle (all when nil): a cheap
+// filter before JSON decoding.
+func scan(dir string, needle []byte, fn func(Entry) error) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil // no chain yet: nothing recorded
+	}
 	segs, err := segments(dir)
 	if err != nil {
 		return err
 	}
 	for _, n := range segs {
-		if err := scanSegment(segmentPath(dir, n), fn); err != nil {
+		if err := scanSegment(segmentPath(dir, n), needle, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func scanSegment(path string, fn func(Entry) error) error {
+func scanSegment(path string, needle []byte, fn func(Entry) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("audit chain: %w", err)
@@ -284,6 +296,9 @@ func scanSegment(path string, fn func(Entry) error) error {
 		}
 		if err != nil {
 			return fmt.Errorf("audit chain: %w", err)
+		}
+		if needle != nil && !bytes.Contains(raw, needle) {
+			continue
 		}
 		l, perr := parseLine(raw[:len(raw)-1])
 		if perr != nil {

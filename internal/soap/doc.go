@@ -14,7 +14,14 @@
 // security header from exactly what the partner sent.
 //
 // Write and WriteFault serialise a response once, with exact prefixes, as
-// plain SOAP or as an MTOM/XOP multipart. Every failure of Read is an
-// *ehdsi.Fault of kind KindSender whose public message says what was wrong
-// without echoing the input.
+// plain SOAP or as an MTOM/XOP multipart; Writer.Marshal gives the same
+// bytes to a client, and ReadResponse with Envelope.Fault reads a partner's
+// answer. Every failure of Read is an *ehdsi.Fault of kind KindSender
+// whose public message says what was wrong without echoing the input.
+//
+// Faults on the wire: env:Sender (HTTP 400) or env:Receiver (HTTP 500),
+// Reason = the fault's public message, the eHDSI code as Subcode QName
+// ehdsi:<code> (namespace NSErrorCode) and, in Detail, as an ebRS
+// RegistryErrorList/RegistryError with errorCode, codeContext and
+// severity, the form OpenNCP uses for eHDSI errors in XCA and XDR.
 package soap

@@ -75,46 +75,60 @@ func senderFault(public string, cause error) *ehdsi.Fault {
 // type="application/xop+xml"). Zero fields of lim take their defaults.
 // Every failure is an *ehdsi.Fault of kind KindSender.
 func Read(r *http.Request, lim Limits) (*Envelope, error) {
-	lim = lim.withDefaults()
 	if r.Method != http.MethodPost {
 		return nil, senderFault("SOAP requests must use HTTP POST", fmt.Errorf("method %q", r.Method))
 	}
-	if r.Body == nil {
+	return readMessage(r.Header, r.Body, r.ContentLength, lim, true)
+}
+
+// ReadResponse parses a partner's HTTP response as a SOAP 1.2 message with
+// the checks of Read, except that WS-Addressing Action may be absent. A
+// SOAP fault parses like any message; see Envelope.Fault. Failures are the
+// same *ehdsi.Fault values as Read's (KindSender: the partner sent a bad
+// message); a client maps them onto its own codes.
+func ReadResponse(resp *http.Response, lim Limits) (*Envelope, error) {
+	return readMessage(resp.Header, resp.Body, resp.ContentLength, lim, false)
+}
+
+func readMessage(h http.Header, rc io.Reader, declared int64, lim Limits, request bool) (*Envelope, error) {
+	lim = lim.withDefaults()
+	if rc == nil {
 		return nil, senderFault("empty request body", nil)
 	}
-	ct := r.Header.Get("Content-Type")
+	ct := h.Get("Content-Type")
 	media, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return nil, senderFault("missing or malformed Content-Type; expected application/soap+xml or multipart/related (MTOM)", err)
 	}
-	body, err := readBody(r.Body, lim.MaxBytes)
-	if err != nil {
-		return nil, err
-	}
-	// Actions announced outside the envelope; each must match wsa:Action.
-	var announced []string
-	if v := strings.Trim(strings.TrimSpace(r.Header.Get("SOAPAction")), `"`); v != "" {
-		announced = append(announced, v)
-	}
-	if v := params["action"]; v != "" {
-		announced = append(announced, v)
-	}
-
-	var (
-		xmlData []byte
-		atts    map[string]Attachment
-		mtom    bool
-	)
 	switch media {
 	case MediaSOAP12:
 		if err := checkCharset(params); err != nil {
 			return nil, err
 		}
-		xmlData = body
 	case MediaMultipart:
 		if !strings.EqualFold(params["type"], MediaXOP) {
 			return nil, senderFault(`multipart/related request is not MTOM/XOP: type must be "application/xop+xml"`, fmt.Errorf("type %q", params["type"]))
 		}
+	case "text/xml":
+		return nil, senderFault("Content-Type text/xml is SOAP 1.1; SOAP 1.2 (application/soap+xml) is required", nil)
+	default:
+		return nil, senderFault("wrong Content-Type; expected application/soap+xml or multipart/related (MTOM)", fmt.Errorf("media type %q", media))
+	}
+	body, err := readBody(rc, declared, lim.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	// Actions announced outside the envelope; each must match wsa:Action.
+	var announced []string
+	if v := strings.Trim(strings.TrimSpace(h.Get("SOAPAction")), `"`); v != "" && request {
+		announced = append(announced, v)
+	}
+	if v := params["action"]; v != "" {
+		announced = append(announced, v)
+	}
+	xmlData := body
+	var atts map[string]Attachment
+	if media == MediaMultipart {
 		root, rootAction, parts, err := readMultipart(body, params, lim)
 		if err != nil {
 			return nil, err
@@ -122,39 +136,41 @@ func Read(r *http.Request, lim Limits) (*Envelope, error) {
 		if rootAction != "" {
 			announced = append(announced, rootAction)
 		}
-		xmlData, atts, mtom = root, parts, true
-	case "text/xml":
-		return nil, senderFault("Content-Type text/xml is SOAP 1.1; SOAP 1.2 (application/soap+xml) is required", nil)
-	default:
-		return nil, senderFault("wrong Content-Type; expected application/soap+xml or multipart/related (MTOM)", fmt.Errorf("media type %q", media))
+		xmlData, atts = root, parts
 	}
 
-	env, err := parseEnvelope(xmlData, lim)
+	env, err := parseEnvelope(xmlData, lim, request)
 	if err != nil {
 		return nil, err
 	}
-	env.MTOM = mtom
+	env.MTOM = media == MediaMultipart
 	env.Attachments = atts
 	for _, a := range announced {
-		if a != env.Action {
+		if a != env.Action && (request || env.Action != "") {
 			return nil, senderFault("WS-Addressing Action does not match the SOAP action of the HTTP request", fmt.Errorf("announced %q, envelope %q", a, env.Action))
 		}
 	}
 	return env, nil
 }
 
-// readBody reads at most max bytes; more is a fault.
-func readBody(rc io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(rc, max+1))
+// readBody reads at most limit bytes; more is a fault. A declared length
+// within the limit sizes the buffer at once.
+func readBody(rc io.Reader, declared, limit int64) ([]byte, error) {
+	if declared > limit {
+		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", limit), fmt.Errorf("Content-Length %d", declared))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(declared, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
+	data := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", min(max, mbe.Limit)), err)
+			return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", min(limit, mbe.Limit)), err)
 		}
 		return nil, senderFault("request body could not be read", err)
 	}
-	if int64(len(data)) > max {
-		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", max), nil)
+	if int64(len(data)) > limit {
+		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", limit), nil)
 	}
 	if len(data) == 0 {
 		return nil, senderFault("empty request body", nil)
@@ -174,14 +190,14 @@ func checkCharset(params map[string]string) error {
 // of a plain request or the root part of an MTOM one; the announced SOAP
 // action is not checked.
 func ParseEnvelope(data []byte, lim Limits) (*Envelope, error) {
-	return parseEnvelope(data, lim.withDefaults())
+	return parseEnvelope(data, lim.withDefaults(), true)
 }
 
-func parseEnvelope(data []byte, lim Limits) (*Envelope, error) {
+func parseEnvelope(data []byte, lim Limits, requireAction bool) (*Envelope, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	doc, err := parseXML(data, lim)
 	if err != nil {
-		return nil, scanFault(err, lim)
+		return nil, parseFault(err, lim)
 	}
 	root := doc.Root()
 	if root == nil {
@@ -234,19 +250,21 @@ func parseEnvelope(data []byte, lim Limits) (*Envelope, error) {
 	if env.Body == nil {
 		return nil, senderFault("soap:Body is empty", nil)
 	}
-	if err := env.readHeader(); err != nil {
+	if err := env.readHeader(requireAction); err != nil {
 		return nil, err
 	}
 	return env, nil
 }
 
-// scanFault turns a scan error into the public fault.
-func scanFault(err error, lim Limits) *ehdsi.Fault {
+// parseFault turns a parse error into the public fault.
+func parseFault(err error, lim Limits) *ehdsi.Fault {
 	switch {
 	case errors.Is(err, errTooDeep):
 		return senderFault(fmt.Sprintf("XML nesting deeper than %d", lim.MaxDepth), err)
 	case errors.Is(err, errTooMany):
 		return senderFault(fmt.Sprintf("XML has more than %d elements", lim.MaxElements), err)
+	case errors.Is(err, errTooManyAttrs):
+		return senderFault(fmt.Sprintf("an XML element has more than %d attributes", lim.MaxAttributes), err)
 	case errors.Is(err, errDTD):
 		return senderFault("DTDs and entity declarations are not allowed", err)
 	case errors.Is(err, errProcInst):
@@ -272,7 +290,7 @@ func mustUnderstand(e *etree.Element) bool {
 	return false
 }
 
-func (e *Envelope) readHeader() error {
+func (e *Envelope) readHeader(requireAction bool) error {
 	var actions int
 	seen := map[string]bool{}
 	if e.Header != nil {
@@ -315,7 +333,7 @@ func (e *Envelope) readHeader() error {
 			}
 		}
 	}
-	if actions == 0 || e.Action == "" {
+	if requireAction && (actions == 0 || e.Action == "") {
 		return senderFault("WS-Addressing Action header missing", nil)
 	}
 	return nil
@@ -343,6 +361,9 @@ func (e *Envelope) Content(elem *etree.Element) ([]byte, error) {
 		}
 	}
 	if inc != nil {
+		if inc != elem && strings.TrimSpace(elem.Text()) != "" {
+			return nil, senderFault("base64 text beside an xop:Include", nil)
+		}
 		href := strings.TrimSpace(inc.SelectAttrValue("href", ""))
 		id, ok := cidFromURL(href)
 		if !ok {
@@ -384,4 +405,56 @@ func decodeBase64(s string) ([]byte, error) {
 		return r
 	}, s)
 	return base64.StdEncoding.DecodeString(clean)
+}
+
+// Fault returns the SOAP fault the body carries, or nil when the body is
+// not an env:Fault. Kind is KindSender for an env:Sender code and
+// KindReceiver otherwise; Code is the eHDSI code from the Detail's
+// RegistryError (luxncp's and OpenNCP's form) or else from the first
+// Subcode; Public is the first Reason text. Nothing in it is verified: it
+// is what the partner said.
+func (e *Envelope) Fault() *ehdsi.Fault {
+	b := e.Body
+	if b == nil || b.Tag != "Fault" || b.NamespaceURI() != NSSOAP12 {
+		return nil
+	}
+	f := &ehdsi.Fault{Kind: ehdsi.KindReceiver}
+	child := func(el *etree.Element, tag string) *etree.Element {
+		if el == nil {
+			return nil
+		}
+		for _, c := range el.ChildElements() {
+			if c.Tag == tag && c.NamespaceURI() == NSSOAP12 {
+				return c
+			}
+		}
+		return nil
+	}
+	localPart := func(qname string) string {
+		qname = strings.TrimSpace(qname)
+		if i := strings.LastIndexByte(qname, ':'); i >= 0 {
+			return qname[i+1:]
+		}
+		return qname
+	}
+	code := child(b, "Code")
+	if v := child(code, "Value"); v != nil && localPart(v.Text()) == "Sender" {
+		f.Kind = ehdsi.KindSender
+	}
+	if v := child(child(code, "Subcode"), "Value"); v != nil {
+		f.Code = ehdsi.Code(localPart(v.Text()))
+	}
+	if t := child(child(b, "Reason"), "Text"); t != nil {
+		f.Public = strings.TrimSpace(t.Text())
+	}
+	if d := child(b, "Detail"); d != nil {
+		for _, re := range d.FindElements(".//RegistryError") {
+			if re.NamespaceURI() == NSRS && re.SelectAttrValue("errorCode", "") != "" {
+				f.Code = ehdsi.Code(re.SelectAttrValue("errorCode", ""))
+				f.Location = re.SelectAttrValue("location", "")
+				break
+			}
+		}
+	}
+	return f
 }

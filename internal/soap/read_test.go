@@ -95,6 +95,7 @@ func readCases() []readCase {
 		{name: "too deep", ctype: ctPlain, body: envelope(hdrAction, nested(10)), lim: Limits{MaxDepth: 8}, want: "nesting deeper than 8"},
 		{name: "too deep default", ctype: ctPlain, body: envelope(hdrAction, nested(70)), want: "nesting deeper than 64"},
 		{name: "too many elements", ctype: ctPlain, body: envelope(hdrAction, "<r>"+strings.Repeat("<a/>", 20)+"</r>"), lim: Limits{MaxElements: 10}, want: "more than 10 elements"},
+		{name: "too many attributes", ctype: ctPlain, body: envelope(hdrAction, "<x"+manyAttrs(70)+"/>"), want: "more than 64 attributes"},
 		{name: "wrong content type", ctype: "application/json", body: validEnvelope, want: "wrong Content-Type"},
 		{name: "no content type", ctype: "", body: validEnvelope, want: "Content-Type"},
 		{name: "SOAP 1.1 content type", ctype: "text/xml; charset=UTF-8", body: validEnvelope, want: "SOAP 1.1"},
@@ -148,6 +149,14 @@ func readCases() []readCase {
 		{name: "MTOM root with DTD", ctype: mtomCT, body: mtomBody("BB", mtomRootCT, billion), want: "DTDs and entity declarations"},
 		{name: "MTOM too large", ctype: mtomCT, lim: Limits{MaxBytes: 200}, body: mtomBody("BB", mtomRootCT, validEnvelope), want: "larger than 200 bytes"},
 	}
+}
+
+func manyAttrs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ` b%d="%d"`, i, i)
+	}
+	return b.String()
 }
 
 func security(content string) string {
@@ -235,7 +244,7 @@ func TestReadMTOMParts(t *testing.T) {
 		`<x:B><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:b@x"/></x:B>`+
 		`<x:C><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:c@x"/></x:C>`+
 		`<x:D>aGVs
-bG8=</x:D><x:E><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:missing@x"/></x:E><x:F>!!</x:F></x:Doc>`)
+bG8=</x:D><x:E><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:missing@x"/></x:E><x:F>!!</x:F><x:G>aGVs<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:b@x"/></x:G></x:Doc>`)
 	body := mtomBody("BB", mtomRootCT, root,
 		"Content-ID: <a@x>\r\nContent-Type: application/octet-stream\r\n\r\nbinary\x00\xff",
 		"Content-ID: b@x\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs\r\nbG8=",
@@ -259,6 +268,7 @@ bG8=</x:D><x:E><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" hr
 		{"D", "hello", ""},
 		{"E", "", "not in the message"},
 		{"F", "", "not valid base64"},
+		{"G", "", "beside an xop:Include"},
 	} {
 		got, err := env.Content(env.Body.SelectElement(tc.tag))
 		if tc.fault != "" {
@@ -288,5 +298,22 @@ func TestReadMaxBytesReader(t *testing.T) {
 	var f *ehdsi.Fault
 	if !errors.As(err, &f) || !strings.Contains(f.Message(), "larger than") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestReadUndeclaredLength covers a chunked body (no Content-Length) larger
+// than the limit.
+func TestReadUndeclaredLength(t *testing.T) {
+	r := newRequest("", ctPlain, "", validEnvelope)
+	r.ContentLength = -1
+	_, err := Read(r, Limits{MaxBytes: 100})
+	var f *ehdsi.Fault
+	if !errors.As(err, &f) || f.Message() != "request body larger than 100 bytes" {
+		t.Fatalf("err %v", err)
+	}
+	r = newRequest("", ctPlain, "", validEnvelope)
+	r.ContentLength = -1
+	if _, err := Read(r, Limits{}); err != nil {
+		t.Fatal(err)
 	}
 }

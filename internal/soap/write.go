@@ -53,6 +53,8 @@ type Response struct {
 	// Attachments are the MIME parts of an MTOM message; the body refers
 	// to each with xop:Include href="cid:<ContentID>". Only with mtom.
 	Attachments []Attachment
+
+	inline int // bytes of base64 text Attach put in the body
 }
 
 // Attach makes elem carry data: as an xop:Include child referring to a new
@@ -61,7 +63,14 @@ type Response struct {
 // numbered in call order, so output is deterministic.
 func (r *Response) Attach(elem *etree.Element, contentType string, data []byte, mtom bool) {
 	if !mtom {
-		elem.SetText(base64.StdEncoding.EncodeToString(data))
+		n := base64.StdEncoding.EncodedLen(len(data))
+		var sb strings.Builder // encodes straight into the string: one allocation
+		sb.Grow(n)
+		enc := base64.NewEncoder(base64.StdEncoding, &sb)
+		enc.Write(data)
+		enc.Close()
+		elem.SetText(sb.String())
+		r.inline += n
 		return
 	}
 	id := fmt.Sprintf("%d.att@luxncp", len(r.Attachments)+1)
@@ -155,7 +164,7 @@ func (wr Writer) Marshal(resp Response, mtom bool) (string, []byte, error) {
 		msgID = id
 	}
 	var env bytes.Buffer
-	env.Grow(1024)
+	env.Grow(2048 + resp.inline)
 	writeEnvelope(&env, resp, msgID)
 	if !mtom {
 		ctype := mime.FormatMediaType(MediaSOAP12, map[string]string{"charset": "UTF-8", "action": resp.Action})
@@ -290,7 +299,6 @@ func checkIncludes(resp Response) error {
 // writeEnvelope writes the envelope with its WS-Addressing headers, the
 // extra headers and the body, each serialised once as given.
 func writeEnvelope(buf *bytes.Buffer, resp Response, msgID string) {
-	writeSettings := etree.WriteSettings{}
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
 	buf.WriteString(`<env:Envelope xmlns:env="` + NSSOAP12 + `" xmlns:wsa="` + NSAddressing + `"><env:Header>`)
 	hdr := func(name, value string, mu bool) {
@@ -300,7 +308,7 @@ func writeEnvelope(buf *bytes.Buffer, resp Response, msgID string) {
 			e.CreateAttr("env:mustUnderstand", "1")
 		}
 		e.SetText(value)
-		e.WriteTo(buf, &writeSettings)
+		writeXML(buf, e)
 	}
 	if resp.To != "" {
 		hdr("To", resp.To, true)
@@ -311,10 +319,10 @@ func writeEnvelope(buf *bytes.Buffer, resp Response, msgID string) {
 		hdr("RelatesTo", resp.RelatesTo, false)
 	}
 	for _, h := range resp.Headers {
-		h.WriteTo(buf, &writeSettings)
+		writeXML(buf, h)
 	}
 	buf.WriteString(`</env:Header><env:Body>`)
-	resp.Body.WriteTo(buf, &writeSettings)
+	writeXML(buf, resp.Body)
 	buf.WriteString(`</env:Body></env:Envelope>`)
 }
 

@@ -3,6 +3,7 @@ package soap
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,10 @@ func TestWriteGolden(t *testing.T) {
 			}
 			got := "Content-Type: " + rec.Header().Get("Content-Type") + "\n\n" + rec.Body.String()
 			testutil.Golden(t, tc.name, []byte(got))
+			env, err := ReadResponse(rec.Result(), Limits{})
+			if err != nil || env.MTOM != tc.mtom || env.Action != ehdsi.ActionXCARetrieveResp || len(env.Body.SelectElements("DocumentResponse")) != 2 {
+				t.Errorf("ReadResponse: %v", err)
+			}
 			// Deterministic: the same input gives the same bytes.
 			rec2 := httptest.NewRecorder()
 			fixedWriter().Write(rec2, retrieveResponse(tc.mtom, doc, []byte("%PDF-1.4 synthetic")), tc.mtom)
@@ -224,5 +229,80 @@ func TestWriterUUID(t *testing.T) {
 	b, _ := Writer{}.uuid()
 	if a == b || len(a) != len("urn:uuid:")+36 || a[len("urn:uuid:")+14] != '4' {
 		t.Errorf("uuids %q %q", a, b)
+	}
+}
+
+// TestWriteEscaping writes text and attribute values a parser would
+// normalise if written raw, and reads them back unchanged.
+func TestWriteEscaping(t *testing.T) {
+	text := "line1\r\nline2\t<&>]]> é \u2028 ü"
+	attr := "a\tb\nc\rd\"e'f<g&h>"
+	body := NewElement("x", "R", "urn:x")
+	body.CreateElement("x:T").SetText(text)
+	body.CreateElement("x:A").CreateAttr("v", attr)
+	body.CreateElement("x:C").CreateCData("cdata ]]> inside")
+	body.CreateElement("x:Bad").SetText("nul\x00 and \xff")
+	body.CreateComment(" comment ")
+	ctype, data, err := fixedWriter().Marshal(Response{Action: "urn:a", Body: body}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(data))
+	r.Header.Set("Content-Type", ctype)
+	env, err := Read(r, Limits{})
+	if err != nil {
+		t.Fatalf("Read: %v\n%s", err, data)
+	}
+	if got := env.Body.SelectElement("T").Text(); got != text {
+		t.Errorf("text %q, want %q", got, text)
+	}
+	if got := env.Body.SelectElement("A").SelectAttrValue("v", ""); got != attr {
+		t.Errorf("attr %q, want %q", got, attr)
+	}
+	if got := env.Body.SelectElement("C").Text(); got != "cdata ]]> inside" {
+		t.Errorf("cdata %q", got)
+	}
+	if got := env.Body.SelectElement("Bad").Text(); got != "nul\uFFFD and \uFFFD" {
+		t.Errorf("invalid chars %q", got)
+	}
+}
+
+// TestReadResponseFault writes faults and reads them back as a client
+// would, from an http.Response.
+func TestReadResponseFault(t *testing.T) {
+	for _, f := range []*ehdsi.Fault{
+		{Kind: ehdsi.KindSender, Code: ehdsi.ErrSecGeneric, Public: "assertion expired", Location: "wsse:Security"},
+		ehdsi.Receiver(ehdsi.ErrPIRegistryNotAvailable, "", nil),
+		ehdsi.Sender(ehdsi.ErrInsufficientRights, "", nil),
+	} {
+		rec := httptest.NewRecorder()
+		if err := WriteFault(rec, f, "urn:uuid:1"); err != nil {
+			t.Fatal(err)
+		}
+		env, err := ReadResponse(rec.Result(), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := env.Fault()
+		if got == nil || got.Kind != f.Kind || got.Code != f.Code || got.Public != f.Message() || got.Location != f.Location {
+			t.Errorf("read back %+v, wrote %+v", got, f)
+		}
+	}
+	// A normal response is no fault; a response without Action is accepted.
+	body := envelope("", bodyXCPD)
+	resp := &http.Response{Header: http.Header{"Content-Type": {"application/soap+xml"}}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
+	env, err := ReadResponse(resp, Limits{})
+	if err != nil || env.Fault() != nil || env.Action != "" {
+		t.Errorf("plain response: %v %v", err, env)
+	}
+	// A bare OpenNCP-style fault: Reason only, Receiver.
+	body = `<soapenv:Envelope xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"><soapenv:Body><soapenv:Fault><soapenv:Code><soapenv:Value>soapenv:Receiver</soapenv:Value></soapenv:Code><soapenv:Reason><soapenv:Text xml:lang="en-US">Policy violation</soapenv:Text></soapenv:Reason></soapenv:Fault></soapenv:Body></soapenv:Envelope>`
+	resp = &http.Response{Header: http.Header{"Content-Type": {"application/soap+xml; charset=UTF-8"}}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1}
+	env, err = ReadResponse(resp, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := env.Fault(); f == nil || f.Kind != ehdsi.KindReceiver || f.Public != "Policy violation" || f.Code != "" {
+		t.Errorf("OpenNCP fault %+v", f)
 	}
 }

@@ -1,6 +1,7 @@
 package s3sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -86,6 +87,9 @@ func New(ctx context.Context, api PutObjectAPI, opts Options) (*Sink, error) {
 	}
 	s := &Sink{api: api, opts: opts}
 	s.pending.Store(true)
+	if _, err := s.spooled(true); err != nil {
+		return nil, err
+	}
 	if n, err := s.Drain(ctx); err != nil {
 		opts.Logger.Warn("audit s3: spooled records not uploaded yet", "uploaded", n, "err", err)
 	}
@@ -108,7 +112,7 @@ func (s *Sink) Key(r audit.Record) string {
 // Write spools r durably, uploads it under Object Lock and then removes it
 // from the spool.
 func (s *Sink) Write(ctx context.Context, r audit.Record) error {
-	body, err := json.Marshal(r)
+	body, err := audit.MarshalRecord(r)
 	if err != nil {
 		return fmt.Errorf("audit s3: %w", err)
 	}
@@ -143,8 +147,10 @@ func (s *Sink) Drain(ctx context.Context) (int, error) {
 		return 0, nil // another writer is draining
 	}
 	defer s.drainMu.Unlock()
-	names, err := s.spooled()
+	s.pending.Store(false) // a failure from here on sets it again
+	names, err := s.spooled(false)
 	if err != nil {
+		s.pending.Store(true)
 		return 0, err
 	}
 	n := 0
@@ -155,24 +161,26 @@ func (s *Sink) Drain(ctx context.Context) (int, error) {
 			continue // uploaded meanwhile by its own Write
 		}
 		if err != nil {
+			s.pending.Store(true)
 			return n, fmt.Errorf("audit s3: spool: %w", err)
 		}
 		key := keyOf(name)
 		if err := s.put(ctx, key, body); err != nil {
+			s.pending.Store(true)
 			return n, fmt.Errorf("audit s3: put %s: %w", key, err)
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.pending.Store(true)
 			return n, fmt.Errorf("audit s3: spool: %w", err)
 		}
 		n++
 	}
-	s.pending.Store(false)
 	return n, nil
 }
 
 // Pending counts the records waiting in the spool.
 func (s *Sink) Pending() (int, error) {
-	names, err := s.spooled()
+	names, err := s.spooled(false)
 	return len(names), err
 }
 
@@ -181,7 +189,7 @@ func (s *Sink) put(ctx context.Context, key string, body []byte) error {
 	_, err := s.api.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:                    aws.String(s.opts.Bucket),
 		Key:                       aws.String(key),
-		Body:                      strings.NewReader(string(body)),
+		Body:                      bytes.NewReader(body),
 		ContentLength:             aws.Int64(int64(len(body))),
 		ContentType:               aws.String("application/json"),
 		ContentMD5:                aws.String(base64.StdEncoding.EncodeToString(sum[:])),
@@ -222,9 +230,10 @@ func (s *Sink) spool(key string, body []byte) (string, error) {
 	return final, nil
 }
 
-// spooled lists complete spool files, oldest key first; leftovers of a
-// crash during spooling (.tmp) were never acknowledged and are removed.
-func (s *Sink) spooled() ([]string, error) {
+// spooled lists complete spool files, oldest key first. With cleanTmp (at
+// start only, when no Write runs) it removes the leftovers of a crash during
+// spooling (.tmp): those records were never acknowledged.
+func (s *Sink) spooled(cleanTmp bool) ([]string, error) {
 	ents, err := os.ReadDir(s.opts.SpoolDir)
 	if err != nil {
 		return nil, fmt.Errorf("audit s3: spool: %w", err)
@@ -233,7 +242,9 @@ func (s *Sink) spooled() ([]string, error) {
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasSuffix(name, ".tmp") {
-			os.Remove(filepath.Join(s.opts.SpoolDir, name))
+			if cleanTmp {
+				os.Remove(filepath.Join(s.opts.SpoolDir, name))
+			}
 			continue
 		}
 		if strings.HasSuffix(name, ".json") {

@@ -155,6 +155,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
+			b.writeError(w, errorf(http.StatusServiceUnavailable, "timeout", "request cancelled while the national system was slow (simulated)"))
 			return
 		}
 	}

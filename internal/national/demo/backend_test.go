@@ -367,3 +367,52 @@ func TestBadFixtures(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHandler sends arbitrary requests: errors are fine, panics and 500s are not.
+func FuzzHandler(f *testing.F) {
+	f.Add("GET", "/fhir/Patient?identifier=urn:oid:1.3.182.4.4%7C"+mPeters, "", "")
+	f.Add("GET", "/fhir/Patient?family=M%C3%BCller&birthdate=eq1980", "", "")
+	f.Add("GET", "/fhir/DocumentReference?patient.identifier=%7C&type=%7C%7C", "", "")
+	f.Add("POST", "/fhir/MedicationDispense", dispenseBody("mr-1", mPeters), "identifier=urn:luxncp:fhir:dispense-key|k")
+	f.Add("POST", "/fhir/MedicationDispense", `{"resourceType":"MedicationDispense","authorizingPrescription":[{}]}`, "identifier=urn:luxncp:fhir:dispense-key|k")
+	f.Add("PUT", "/fhir/MedicationDispense?identifier=urn:luxncp:fhir:dispense-key%7Ck", `{"resourceType":"MedicationDispense","status":"entered-in-error"}`, "")
+	f.Add("GET", "/fhir/Bundle/ep-2", "", "")
+	b, err := New("", WithFixtures(testFixtures(f)), WithClock(testNow))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, target, body, ifNoneExist string) {
+		if !strings.HasPrefix(target, "/") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://national.test"+target, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("If-None-Exist", ifNoneExist)
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: %d %s", method, target, rec.Code, rec.Body.Bytes())
+		}
+		if !json.Valid(rec.Body.Bytes()) && rec.Header().Get("Content-Type") == "application/fhir+json" {
+			t.Fatalf("invalid JSON: %s", rec.Body.Bytes())
+		}
+	})
+}
+
+func BenchmarkPatientSearch(b *testing.B) {
+	be, err := New("", WithFixtures(testFixtures(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/fhir/Patient?identifier=urn:oid:1.3.182.4.4%7C"+mSchmitOld, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		be.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
