@@ -1,0 +1,294 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/national/demo"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// gateway is a luxncp node over the demo national backend, served over
+// mutual TLS exactly as the local host serves it.
+type gateway struct {
+	node    *node.Node
+	url     string
+	fhir    string
+	backend *demo.Backend
+	state   string
+}
+
+func start(t *testing.T) *gateway {
+	t.Helper()
+	state := t.TempDir()
+	b, err := demo.New(filepath.Join(state, "national"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	fhir := httptest.NewServer(b)
+	t.Cleanup(fhir.Close)
+	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem")}
+	n, err := node.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{National: nc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	srv := testkit.Server(t, n.Handler())
+	return &gateway{node: n, url: srv.URL, fhir: fhir.URL + "/fhir", backend: b, state: state}
+}
+
+type pharmacist struct {
+	t      *testing.T
+	id     *ncpclient.Identity
+	client *ncpclient.Client
+	hcp    *etree.Element
+	cc     string
+}
+
+func newPharmacist(t *testing.T, cc, role string) *pharmacist {
+	id := testkit.Identity(t, cc, nil)
+	hcp, err := id.HCP(ncpclient.DemoProfessional(id.Country, role), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pharmacist{t: t, id: id, client: testkit.Client(t, cc), hcp: hcp, cc: cc}
+}
+
+func (p *pharmacist) trc(patient string) *etree.Element {
+	trc, err := p.id.TRC(p.hcp, wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}, "TREATMENT", time.Hour)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return trc
+}
+
+func (p *pharmacist) call(url, action string, body *etree.Element, mtom bool, as ...*etree.Element) *ncpclient.Reply {
+	p.t.Helper()
+	rep, err := p.client.Call(context.Background(), ncpclient.Request{URL: url, Action: action, Body: body, MTOM: mtom, Assertions: as})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if rep.Fault != nil {
+		p.t.Fatalf("%s: fault %s: %s", action, rep.Fault.Code, rep.Fault.Public)
+	}
+	return rep
+}
+
+func effects(t *testing.T, base, rx string) int {
+	t.Helper()
+	res, err := http.Get(base + "/MedicationDispense?prescription=" + rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				Status string `json:"status"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	json.NewDecoder(res.Body).Decode(&b)
+	n := 0
+	for _, e := range b.Entry {
+		if e.Resource.Status != "entered-in-error" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPharmacistJourney is the cross-border pharmacy case end to end: a
+// French pharmacy identifies a Luxembourg patient, lists and retrieves an
+// ePrescription (L3 and L1, inline and MTOM), dispenses it, resubmits, and
+// discards; the national record sees exactly one effect, then none.
+func TestPharmacistJourney(t *testing.T) {
+	g := start(t)
+	ph := newPharmacist(t, "fr", "pharmacist")
+	const patient = "1971011007114" // p08 Thomas Lefebvre, Metz: prescriptions ep-0003, ep-0004
+	rep := ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
+		SenderHCID: "2.16.17.710.790.1000.990.1", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: patient, PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
+	if code := rep.Env.Body.FindElement(".//queryResponseCode").SelectAttrValue("code", ""); code != "OK" {
+		t.Fatalf("XCPD queryResponseCode %s", code)
+	}
+	trc := ph.trc(patient)
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
+	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+	if !ncpclient.IsSuccess(status) || len(docs) < 2 {
+		t.Fatalf("eP list: status %s, %d docs, errors %+v", status, len(docs), errs)
+	}
+	var l3, l1 *ncpclient.ListedDocument
+	for i := range docs {
+		if strings.Contains(docs[i].UniqueID, "ep-0003") {
+			if docs[i].L1 {
+				l1 = &docs[i]
+			} else {
+				l3 = &docs[i]
+			}
+		}
+	}
+	if l3 == nil || l1 == nil || l1.TransformOf != l3.UniqueID {
+		t.Fatalf("ep-0003 L3/L1 not listed and linked: %+v", docs)
+	}
+	var files []string
+	dir := t.TempDir()
+	for i, mtom := range []bool{false, true} {
+		rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(
+			ncpclient.DocRef{HomeCommunityID: l3.HomeCommunityID, RepositoryUniqueID: l3.RepositoryUniqueID, DocumentUniqueID: l3.UniqueID},
+			ncpclient.DocRef{HomeCommunityID: l1.HomeCommunityID, RepositoryUniqueID: l1.RepositoryUniqueID, DocumentUniqueID: l1.UniqueID}), mtom, ph.hcp, trc)
+		st, got, errs, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
+		if err != nil || !ncpclient.IsSuccess(st) || len(got) != 2 {
+			t.Fatalf("retrieve (mtom=%v): %s %d %+v %v", mtom, st, len(got), errs, err)
+		}
+		for j, d := range got {
+			if !strings.Contains(string(d.Data), "ClinicalDocument") {
+				t.Fatalf("retrieved document %d is not CDA", j)
+			}
+			f := filepath.Join(dir, fmt.Sprintf("ep-%d-%d.xml", i, j))
+			os.WriteFile(f, d.Data, 0o644)
+			files = append(files, f)
+		}
+	}
+	// The retrieved pivot documents pass the eHDSI XSD and schematron.
+	testutil.ValidateCDA(t, files[0], files[1])
+
+	// Dispense: an eD for item rx-0003.
+	ed := ncpclient.EDocument(ncpclient.Dispensed{
+		DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: "ed-fr-0001"},
+		Patient:    pid, PatientGiven: "Thomas", PatientName: "Lefebvre",
+		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
+		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
+		ProductCode:  "3400930000001", ProductName: "Amlodipine 5 mg", Quantity: 1,
+		Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: time.Now(),
+	})
+	sub := ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^ed-fr-0001", SubmissionSetID: "2.16.17.710.790.1000.990.1.99.1", SourceID: "2.16.17.710.790.1000.990.1", Document: ed}
+	for i := 0; i < 2; i++ { // the second is a resubmission
+		rep = ph.call(g.url+ehdsi.PathXDR, ehdsi.ActionXDR, ncpclient.XDRBody(sub), false, ph.hcp, trc)
+		if st, errs := ncpclient.ParseRegistryResponse(rep.Env.Body); !ncpclient.IsSuccess(st) {
+			t.Fatalf("submit %d: %s %+v", i, st, errs)
+		}
+	}
+	if _, err := g.node.Dispatcher().RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := effects(t, g.fhir, "rx-0003"); n != 1 {
+		t.Fatalf("national effects after submit+resubmit = %d, want 1", n)
+	}
+	// Discard, twice: reversed exactly once.
+	sub.Discard = true
+	for i := 0; i < 2; i++ {
+		rep = ph.call(g.url+ehdsi.PathXDR, ehdsi.ActionXDR, ncpclient.XDRBody(sub), false, ph.hcp, trc)
+		if st, errs := ncpclient.ParseRegistryResponse(rep.Env.Body); !ncpclient.IsSuccess(st) {
+			t.Fatalf("discard %d: %s %+v", i, st, errs)
+		}
+	}
+	g.node.Dispatcher().RunOnce(context.Background())
+	if n := effects(t, g.fhir, "rx-0003"); n != 0 {
+		t.Fatalf("national effects after discard = %d, want 0", n)
+	}
+	// Every transaction was audited, in a verifiable chain.
+	rep2, err := audit.Verify(filepath.Join(g.state, "audit"))
+	if err != nil || !rep2.OK() {
+		t.Fatalf("audit chain: %v %+v", err, rep2)
+	}
+}
+
+// TestXDRFaults covers the refusals of an eDispensation.
+func TestXDRFaults(t *testing.T) {
+	g := start(t)
+	ph := newPharmacist(t, "fr", "pharmacist")
+	const patient = "1971011007114"
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	mk := func(docExt, presc, item, pat string) []byte {
+		return ncpclient.EDocument(ncpclient.Dispensed{
+			DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: docExt},
+			Patient:    wssec.PatientID{Extension: pat, Root: ehdsi.OIDMatricule}, PatientName: "X",
+			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: presc},
+			Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: item},
+			ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: time.Now(),
+		})
+	}
+	submit := func(doc []byte, discard bool, as ...*etree.Element) *ncpclient.Reply {
+		sp := pid
+		if d, err := etreeRead(doc); err == nil {
+			if e := d.FindElement("//recordTarget/patientRole/id"); e != nil {
+				sp.Extension = e.SelectAttrValue("extension", "")
+			}
+		}
+		rep, err := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXDR, Action: ehdsi.ActionXDR, Assertions: as,
+			Body: ncpclient.XDRBody(ncpclient.XDRSubmission{Discard: discard, Patient: sp, DocumentUID: "x^y", SubmissionSetID: "1.2.3", SourceID: "1.2.3", Document: doc})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	trc := ph.trc(patient)
+	cases := []struct {
+		name    string
+		rep     func() *ncpclient.Reply
+		fault   ehdsi.Code
+		regCode ehdsi.Code
+	}{
+		{"unknown prescription", func() *ncpclient.Reply { return submit(mk("e1", "ep-9999", "rx-9999", patient), false, ph.hcp, trc) }, "", ehdsi.ErrEPNotMatching},
+		{"prescription of another patient", func() *ncpclient.Reply { return submit(mk("e2", "ep-0001", "rx-0001", patient), false, ph.hcp, trc) }, "", ehdsi.ErrEPNotMatching},
+		{"already dispensed", func() *ncpclient.Reply { return submit(mk("e3", "ep-0008", "rx-0008", "1985093013982"), false, ph.hcp, ph.trc("1985093013982")) }, "", ehdsi.ErrEPAlreadyDispensed},
+		{"cancelled prescription", func() *ncpclient.Reply { return submit(mk("e4", "ep-0010", "rx-0010", "1987031419969"), false, ph.hcp, ph.trc("1987031419969")) }, "", ehdsi.ErrEDNotDispensable},
+		{"TRC for another patient", func() *ncpclient.Reply { return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506629")) }, ehdsi.ErrUnknownPatientIdentifier, ""},
+		{"missing PPD-046", func() *ncpclient.Reply {
+			doc := newPharmacist(t, "fr", "physician")
+			return submit(mk("e6", "ep-0003", "rx-0003", patient), false, doc.hcp, doc.trc(patient))
+		}, ehdsi.ErrInsufficientRights, ""},
+		{"malformed CDA", func() *ncpclient.Reply { return submit([]byte("<ClinicalDocument"), false, ph.hcp, trc) }, "", ehdsi.ErrEDIncorrectFormatting},
+		{"not an eDispensation", func() *ncpclient.Reply { return submit([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"/>`), false, ph.hcp, trc) }, "", ehdsi.ErrEDIncorrectFormatting},
+		{"discard of unknown dispensation", func() *ncpclient.Reply { return submit(mk("e7", "ep-0003", "rx-0003", patient), true, ph.hcp, trc) }, "", ehdsi.ErrEDDiscardFailed},
+		{"no TRC", func() *ncpclient.Reply { return submit(mk("e8", "ep-0003", "rx-0003", patient), false, ph.hcp) }, ehdsi.ErrNotValidTRCAssertion, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.rep()
+			if tc.fault != "" {
+				if rep.Fault == nil || rep.Fault.Code != tc.fault {
+					t.Fatalf("fault %+v, want %s\n%s", rep.Fault, tc.fault, rep.Raw)
+				}
+				return
+			}
+			if rep.Fault != nil {
+				t.Fatalf("unexpected fault %+v", rep.Fault)
+			}
+			st, errs := ncpclient.ParseRegistryResponse(rep.Env.Body)
+			if ncpclient.IsSuccess(st) || len(errs) != 1 || errs[0].Code != string(tc.regCode) {
+				t.Fatalf("status %s errors %+v, want %s", st, errs, tc.regCode)
+			}
+		})
+	}
+}
+
+func etreeRead(b []byte) (*etree.Document, error) {
+	d := etree.NewDocument()
+	return d, d.ReadFromBytes(b)
+}
