@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
@@ -111,6 +112,20 @@ func Write(w http.ResponseWriter, resp Response, mtom bool) error {
 // WriteFault writes f with a zero Writer. See Writer.WriteFault.
 func WriteFault(w http.ResponseWriter, f *ehdsi.Fault, relatesTo string) error {
 	return Writer{}.WriteFault(w, f, relatesTo)
+}
+
+// WriteError writes any error as a SOAP fault: the *ehdsi.Fault in its
+// chain, or else a Receiver fault with ERROR_GENERIC and its generic public
+// text (the error itself is never sent). It returns the fault it wrote, so
+// that the caller can log its cause once.
+func (wr Writer) WriteError(w http.ResponseWriter, err error, relatesTo string) (*ehdsi.Fault, error) {
+	f := ehdsi.AsFault(err, ehdsi.ErrGeneric)
+	return f, wr.WriteFault(w, f, relatesTo)
+}
+
+// WriteError writes err with a zero Writer. See Writer.WriteError.
+func WriteError(w http.ResponseWriter, err error, relatesTo string) (*ehdsi.Fault, error) {
+	return Writer{}.WriteError(w, err, relatesTo)
 }
 
 // Write serialises resp once and sends it with HTTP 200: as plain
@@ -428,4 +443,145 @@ func (wr Writer) uuid() (string, error) {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+// writeXML serialises an etree token as it is (no indentation, prefixes
+// kept), escaping so that a reader gets back exactly the same text: unlike
+// etree's default, '\r' in text and tab, newline and '\r' in attribute
+// values are written as character references (a parser would otherwise
+// normalise them). Plain ASCII text (base64 documents) is copied without a
+// per-rune loop, which is most of the cost of writing inline documents.
+func writeXML(buf *bytes.Buffer, tok etree.Token) {
+	switch t := tok.(type) {
+	case *etree.Element:
+		buf.WriteByte('<')
+		writeName(buf, t.Space, t.Tag)
+		for _, a := range t.Attr {
+			buf.WriteByte(' ')
+			writeName(buf, a.Space, a.Key)
+			buf.WriteString(`="`)
+			escape(buf, a.Value, true)
+			buf.WriteByte('"')
+		}
+		if len(t.Child) == 0 {
+			buf.WriteString("/>")
+			return
+		}
+		buf.WriteByte('>')
+		for _, c := range t.Child {
+			writeXML(buf, c)
+		}
+		buf.WriteString("</")
+		writeName(buf, t.Space, t.Tag)
+		buf.WriteByte('>')
+	case *etree.CharData:
+		if t.IsCData() {
+			buf.WriteString("<![CDATA[")
+			buf.WriteString(strings.ReplaceAll(t.Data, "]]>", "]]]]><![CDATA[>"))
+			buf.WriteString("]]>")
+			return
+		}
+		escape(buf, t.Data, false)
+	case *etree.Comment:
+		buf.WriteString("<!--")
+		buf.WriteString(t.Data)
+		buf.WriteString("-->")
+	case *etree.ProcInst:
+		buf.WriteString("<?")
+		buf.WriteString(t.Target)
+		if t.Inst != "" {
+			buf.WriteByte(' ')
+			buf.WriteString(t.Inst)
+		}
+		buf.WriteString("?>")
+	case *etree.Directive:
+		buf.WriteString("<!")
+		buf.WriteString(t.Data)
+		buf.WriteByte('>')
+	}
+}
+
+func writeName(buf *bytes.Buffer, space, local string) {
+	if space != "" {
+		buf.WriteString(space)
+		buf.WriteByte(':')
+	}
+	buf.WriteString(local)
+}
+
+// Byte classes for the fast path: 1 needs escaping in text, 2 in
+// attribute values. Read-only after initialisation.
+var escapeClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 0x80, c == '&', c == '<', c == '>', c == '\r':
+			t[c] = 1 | 2
+		case c == '\n', c == '\t':
+			t[c] = 2
+		case c < 0x20:
+			t[c] = 1 | 2
+		case c == '"':
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
+// plainASCII reports whether s needs no escaping at all.
+func plainASCII(s string, attr bool) bool {
+	mask := uint8(1)
+	if attr {
+		mask = 2
+	}
+	for i := 0; i < len(s); i++ {
+		if escapeClass[s[i]]&mask != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func escape(buf *bytes.Buffer, s string, attr bool) {
+	if plainASCII(s, attr) {
+		buf.WriteString(s)
+		return
+	}
+	last := 0
+	for i := 0; i < len(s); {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		var esc string
+		switch {
+		case r == '&':
+			esc = "&amp;"
+		case r == '<':
+			esc = "&lt;"
+		case r == '>':
+			esc = "&gt;"
+		case r == '\r':
+			esc = "&#xD;"
+		case attr && r == '"':
+			esc = "&quot;"
+		case attr && r == '\n':
+			esc = "&#xA;"
+		case attr && r == '\t':
+			esc = "&#x9;"
+		case !validXMLChar(r) || (r == utf8.RuneError && width == 1):
+			esc = "\uFFFD"
+		}
+		if esc != "" {
+			buf.WriteString(s[last:i])
+			buf.WriteString(esc)
+			last = i + width
+		}
+		i += width
+	}
+	buf.WriteString(s[last:])
+}
+
+// validXMLChar is the XML 1.0 Char production.
+func validXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		(r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) ||
+		(r >= 0x10000 && r <= 0x10FFFF)
 }

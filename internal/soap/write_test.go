@@ -3,9 +3,13 @@ package soap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -305,4 +309,119 @@ func TestReadResponseFault(t *testing.T) {
 	if f := env.Fault(); f == nil || f.Kind != ehdsi.KindReceiver || f.Public != "Policy violation" || f.Code != "" {
 		t.Errorf("OpenNCP fault %+v", f)
 	}
+}
+
+func TestWriteError(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   ehdsi.Code
+	}{
+		{errors.New("SECRET dial tcp 10.0.0.1"), 500, ehdsi.ErrGeneric},
+		{wrapErr(ehdsi.Sender(ehdsi.ErrSecGeneric, "bad assertion", errors.New("SECRET"))), 400, ehdsi.ErrSecGeneric},
+	} {
+		rec := httptest.NewRecorder()
+		f, err := WriteError(rec, tc.err, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != tc.status || f.Code != tc.code || strings.Contains(rec.Body.String(), "SECRET") {
+			t.Errorf("status %d code %s body %s", rec.Code, f.Code, rec.Body)
+		}
+	}
+}
+
+func wrapErr(err error) error { return errors.Join(errors.New("verify HCP assertion"), err) }
+
+// TestOutputSchemaValid validates what Write and WriteFault produce
+// against the W3C SOAP 1.2 envelope schema (Fault structure included) with
+// xmllint, in one call.
+func TestOutputSchemaValid(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (Debian: libxml2-utils)")
+	}
+	dir := t.TempDir()
+	var files []string
+	var details [][]byte
+	write := func(name string, body []byte) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for i, f := range []*ehdsi.Fault{
+		ehdsi.Sender(ehdsi.ErrSecGeneric, "assertion expired", nil),
+		ehdsi.Receiver(ehdsi.ErrPIRegistryNotAvailable, "", nil),
+		ehdsi.Sender(ehdsi.ErrInsufficientRights, "", nil),
+		{Kind: ehdsi.KindSender, Code: ehdsi.ErrPIIncorrectFormatting, Location: "livingSubjectId"},
+	} {
+		rec := httptest.NewRecorder()
+		if err := fixedWriter().WriteFault(rec, f, "urn:uuid:1"); err != nil {
+			t.Fatal(err)
+		}
+		write("fault"+string(rune('a'+i))+".xml", rec.Body.Bytes())
+		_, fault := FaultBody(f)
+		var b bytes.Buffer
+		writeXML(&b, fault.FindElement("Detail/RegistryErrorList"))
+		details = append(details, b.Bytes())
+	}
+	_, plain, err := fixedWriter().Marshal(retrieveResponse(false, []byte("<a/>")), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("plain.xml", plain)
+	schema := testutil.Shared(t, "reference/wire/xsd/soap12/soap-envelope-1.2.xsd")
+	out, err := exec.Command(xmllint, append([]string{"--noout", "--nonet", "--schema", schema}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+	// The Detail's RegistryErrorList against ebRS 3.0 (via IHEXDS.xsd).
+	files = nil
+	for i, d := range details {
+		write("detail"+string(rune('a'+i))+".xml", d)
+	}
+	schema = testutil.Shared(t, "reference/wire/xsd/xds-b-ebrs30/schema/IHEXDS.xsd")
+	out, err = exec.Command(xmllint, append([]string{"--noout", "--nonet", "--schema", schema}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+}
+
+// A handler reads the request, answers in the form the request used, and
+// turns any failure into a SOAP fault.
+func Example() {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env, err := Read(r, DefaultLimits())
+		if err != nil {
+			f, _ := WriteError(w, err, "")
+			_ = f.Cause // log it once, without patient data above debug
+			return
+		}
+		body := NewElement("xdsb", "RetrieveDocumentSetResponse", "urn:ihe:iti:xds-b:2007")
+		resp := Response{Action: ehdsi.ActionXCARetrieveResp, RelatesTo: env.MessageID, Body: body}
+		doc := body.CreateElement("xdsb:DocumentResponse").CreateElement("xdsb:Document")
+		resp.Attach(doc, "text/xml", []byte("<ClinicalDocument/>"), env.MTOM)
+		Write(w, resp, env.MTOM)
+	})
+
+	req := httptest.NewRequest(http.MethodPost, ehdsi.PathXCA, strings.NewReader(
+		`<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Header>`+
+			`<wsa:Action xmlns:wsa="http://www.w3.org/2005/08/addressing">urn:ihe:iti:2007:CrossGatewayRetrieve</wsa:Action>`+
+			`<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">urn:uuid:1</wsa:MessageID>`+
+			`</env:Header><env:Body><xdsb:RetrieveDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007"/></env:Body></env:Envelope>`))
+	req.Header.Set("Content-Type", "application/soap+xml; charset=UTF-8")
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+
+	req = httptest.NewRequest(http.MethodPost, ehdsi.PathXCA, strings.NewReader(`<!DOCTYPE x><x/>`))
+	req.Header.Set("Content-Type", "application/soap+xml")
+	rec = httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, strings.Contains(rec.Body.String(), "DTDs and entity declarations are not allowed"))
+	// Output:
+	// 200 application/soap+xml; action="urn:ihe:iti:2007:CrossGatewayRetrieveResponse"; charset=UTF-8
+	// 400 true
 }
