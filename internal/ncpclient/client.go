@@ -119,14 +119,13 @@ func (c *Client) Send(ctx context.Context, url, ctype string, body []byte) (*Rep
 		return rep, nil
 	}
 	// Read the reply with the same parser and limits as requests.
-	fake, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(raw))
-	fake.Header.Set("Content-Type", ct)
-	env, err := soap.Read(fake, lim)
+	res.Body = io.NopCloser(bytes.NewReader(raw))
+	env, err := soap.ReadResponse(res, lim)
 	if err != nil {
 		return rep, nil
 	}
 	rep.Env = env
-	rep.Fault = ParseFault(env.Body)
+	rep.Fault = env.Fault()
 	return rep, nil
 }
 

@@ -61,12 +61,17 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
 	}
-	// Exactly one signature, with exactly one certificate.
+	// Exactly one signature, with exactly one certificate. Partners'
+	// gateways indent SignatureValue (line breaks, spaces): it is outside
+	// the signed content, so the copy we verify drops that whitespace.
 	sigs := 0
 	var certEl *etree.Element
 	for _, c := range detached.ChildElements() {
 		if c.Tag == "Signature" && c.NamespaceURI() == NSDSig {
 			sigs++
+			if sv := c.SelectElement("SignatureValue"); sv != nil {
+				sv.SetText(strings.Join(strings.Fields(sv.Text()), ""))
+			}
 			for _, x := range c.FindElements(".//X509Certificate") {
 				if certEl != nil {
 					return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature must carry exactly one certificate", nil)

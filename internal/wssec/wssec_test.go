@@ -255,3 +255,24 @@ func TestParseCX(t *testing.T) {
 		}
 	}
 }
+
+// TestIndentedSignatureValue: partners' gateways wrap SignatureValue over
+// indented lines; that whitespace is outside the signed content.
+func TestIndentedSignatureValue(t *testing.T) {
+	a, err := IssueHCP(hcpParams(), seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := a.FindElement("./Signature/SignatureValue")
+	v := sv.Text()
+	var wrapped strings.Builder
+	for i := 0; i < len(v); i += 76 {
+		wrapped.WriteString("\n                    ")
+		wrapped.WriteString(v[i:min(i+76, len(v))])
+		wrapped.WriteString("&#xD;")
+	}
+	sv.SetText(strings.ReplaceAll(wrapped.String(), "&#xD;", "\r"))
+	if _, err := verifier(t, t0).VerifyHCP(roundTrip(t, a)); err != nil {
+		t.Fatal(err)
+	}
+}
