@@ -28,6 +28,9 @@ func commands() []command {
 		{"audit", "audit verify|patient …        check the audit chain; list who accessed a patient's data", runAudit},
 		{"outbox", "outbox list|replay …          eDispensation outbox and dead letters", runOutbox},
 		{"pki", "pki init|csr …                dev PKI and certificate requests", runPKI},
+		{"conformance", "conformance run|load …        test an NCP (ours or a partner's) and load-test it", runConformance},
+		{"peer", "peer --country FR [--fail …]  run a simulated neighbour NCP (Country A of a foreign patient)", runPeer},
+		{"directory", "directory list|check          show and probe the country directory", runDirectory},
 	}
 }
 

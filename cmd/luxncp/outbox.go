@@ -2,10 +2,87 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/outbox"
 )
 
+const outboxUsage = `Usage:
+  luxncp outbox list [--state pending|delivered|dead] [--json] [--state-dir var]
+      the eDispensations and discards accepted from partner NCPs, and their delivery to the national system
+  luxncp outbox replay KEY [--state-dir var]
+      put a dead letter back in the queue (after fixing what the national system refused)
+`
+
 func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, outboxUsage)
+		return nil
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("outbox "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, outboxUsage) }
+	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory")
+	state := fs.String("state", "", "list only this state")
+	asJSON := fs.Bool("json", false, "JSON output")
+	rest := args[1:]
+	var pos []string
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+		}
+	}
+	store, err := outbox.OpenFile(filepath.Join(*stateDir, "outbox"))
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "list":
+		msgs, err := store.List(ctx, outbox.State(*state))
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			for i := range msgs {
+				msgs[i].Resource = nil
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(msgs)
+		}
+		if len(msgs) == 0 {
+			fmt.Fprintln(stdout, "the outbox is empty")
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCEPTED\tKIND\tSTATE\tATTEMPTS\tCOUNTRY\tPRESCRIPTION\tKEY\tLAST ERROR")
+		for _, m := range msgs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.Accepted.Format(time.RFC3339), m.Kind, m.State, m.Attempts, m.Country, m.PrescriptionID, m.Key, m.LastError)
+		}
+		return tw.Flush()
+	case "replay":
+		if len(pos) != 1 {
+			return errors.New("replay needs the message KEY (see 'luxncp outbox list --state dead')")
+		}
+		if err := store.Replay(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is pending again; a running gateway delivers it within seconds\n", pos[0])
+		return nil
+	}
+	fmt.Fprint(stderr, outboxUsage)
+	return fmt.Errorf("unknown outbox command %q", cmd)
 }

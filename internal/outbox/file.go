@@ -21,8 +21,10 @@ import (
 type FileStore struct {
 	dir string
 	mu  sync.Mutex
-	// msgs is the in-memory index, loaded at open.
-	msgs map[string]Message
+	// msgs is the in-memory index, loaded at open and reloaded when the
+	// directory changes behind our back (an operator's replay).
+	msgs    map[string]Message
+	dirTime time.Time
 }
 
 var _ Store = (*FileStore)(nil)
@@ -32,32 +34,54 @@ func OpenFile(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	s := &FileStore{dir: dir, msgs: map[string]Message{}}
+	s := &FileStore{dir: dir}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load (re)reads every message file.
+func (s *FileStore) load() error {
+	st, err := os.Stat(s.dir)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	dir := s.dir
+	msgs := map[string]Message{}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return fmt.Errorf("outbox: %w", err)
 	}
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasSuffix(name, ".tmp") {
-			// An unfinished write was never acknowledged: drop it.
-			os.Remove(filepath.Join(dir, name))
-			continue
+			continue // an unfinished write was never acknowledged
 		}
 		if !strings.HasSuffix(name, ".json") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("outbox: %w", err)
+			return fmt.Errorf("outbox: %w", err)
 		}
 		var m Message
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("outbox: %s: %w", name, err)
+			return fmt.Errorf("outbox: %s: %w", name, err)
 		}
-		s.msgs[m.Key] = m
+		msgs[m.Key] = m
 	}
-	return s, nil
+	s.msgs, s.dirTime = msgs, st.ModTime()
+	return nil
+}
+
+// refresh reloads when another process changed the directory.
+func (s *FileStore) refresh() {
+	if st, err := os.Stat(s.dir); err == nil && !st.ModTime().Equal(s.dirTime) {
+		if err := s.load(); err == nil {
+			return
+		}
+	}
 }
 
 func fileName(key string) string {
@@ -95,7 +119,13 @@ func (s *FileStore) write(m Message) error {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	if err := d.Sync(); err != nil {
+		return err
+	}
+	if st, err := os.Stat(s.dir); err == nil {
+		s.dirTime = st.ModTime()
+	}
+	return nil
 }
 
 // Accept implements Acceptor.
@@ -167,6 +197,7 @@ func (s *FileStore) sorted(keep func(Message) bool) []Message {
 func (s *FileStore) Due(ctx context.Context, now time.Time, limit int) ([]Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.refresh()
 	out := s.sorted(func(m Message) bool { return m.State == StatePending && !m.NextAttempt.After(now) })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
