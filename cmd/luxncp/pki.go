@@ -99,4 +99,3 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprint(stderr, pkiUsage)
 	return fmt.Errorf("unknown pki command %q", args[0])
 }
-

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/conformance"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+const conformanceUsage = `Usage:
+  luxncp conformance run  --target https://HOST:PORT [--as FR] [--cases DIR] [--profile FILE]
+                          [--report FILE.html|.xml|.json]... [--suite NAME] [--run SUBSTRING]
+                          [--pki-dir var/pki] [--cert F --key F --seal-cert F --seal-key F --ca F]
+                          [--validate-cda PATH|none]
+  luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
+                          [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
+  luxncp conformance list [--cases DIR]
+
+run   acts as a Country B node (its TLS certificate and seal: the dev PKI of
+      --as by default) against any eHDSI national contact point, runs every
+      case under --cases (one JSON file per case) with the patients of
+      --profile, and writes the reports. Exit status 1 when a case fails.
+load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
+      retrieve L1) with freshly signed assertions, at --rate for --duration,
+      and prints p50/p95/p99/max per step. Loopback targets only unless
+      --allow-remote.
+`
+
+func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, conformanceUsage)
+		return nil
+	}
+	switch args[0] {
+	case "run":
+		return conformanceRun(ctx, args[1:], stdout, stderr)
+	case "load":
+		return conformanceLoad(ctx, args[1:], stdout, stderr)
+	case "list":
+		return conformanceList(args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown conformance command %q (run, load, list)", args[0])
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// nodeFlags are the Country B credentials of both modes.
+type nodeFlags struct {
+	target, as, pkiDir, cert, key, sealCert, sealKey, ca, profile string
+	timeout                                                       time.Duration
+}
+
+func (n *nodeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.target, "target", "https://127.0.0.1:8443", "base URL of the national contact point under test")
+	fs.StringVar(&n.as, "as", "FR", "country the suite acts as (Country B)")
+	fs.StringVar(&n.pkiDir, "pki-dir", defaultPKIDir(), "dev PKI directory (default credentials)")
+	fs.StringVar(&n.cert, "cert", "", "TLS client certificate PEM (default: dev <as>-tls.pem)")
+	fs.StringVar(&n.key, "key", "", "TLS client key PEM")
+	fs.StringVar(&n.sealCert, "seal-cert", "", "seal certificate PEM signing the assertions (default: dev <as>-seal.pem)")
+	fs.StringVar(&n.sealKey, "seal-key", "", "seal key PEM")
+	fs.StringVar(&n.ca, "ca", "", "CA bundle PEM the target's TLS certificate chains to (default: dev ca.pem)")
+	fs.StringVar(&n.profile, "profile", filepath.Join("conformance", "profiles", "lu-demo.json"), "profile: the target's patients and ids")
+	fs.DurationVar(&n.timeout, "timeout", 30*time.Second, "timeout of each HTTP call")
+}
+
+type nodeSetup struct {
+	id      *ncpclient.Identity
+	client  *ncpclient.Client
+	noCert  *ncpclient.Client
+	other   wssec.Signer
+	profile *conformance.Profile
+}
+
+func (n *nodeFlags) setup() (*nodeSetup, error) {
+	cc := strings.ToLower(n.as)
+	if len(cc) != 2 {
+		return nil, errors.New("--as must be a two-letter country code")
+	}
+	prof, err := conformance.LoadProfile(n.profile)
+	if err != nil {
+		return nil, err
+	}
+	// Seal.
+	var seal wssec.Signer
+	if n.sealCert != "" || n.sealKey != "" {
+		if n.sealCert == "" || n.sealKey == "" {
+			return nil, errors.New("--seal-cert and --seal-key go together")
+		}
+		cert, err := pki.ReadCertificate(n.sealCert)
+		if err != nil {
+			return nil, err
+		}
+		key, err := pki.ReadKey(n.sealKey)
+		if err != nil {
+			return nil, err
+		}
+		seal = wssec.Signer{Key: key, Cert: cert}
+	} else {
+		id, err := loadIdentity(n.pkiDir, cc)
+		if err != nil {
+			return nil, err
+		}
+		seal = id.Seal
+	}
+	// TLS.
+	var tlsCert tls.Certificate
+	if n.cert != "" || n.key != "" {
+		if tlsCert, err = tls.LoadX509KeyPair(n.cert, n.key); err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+	} else {
+		c, err := pki.LoadCredential(n.pkiDir, cc, pki.KindTLS)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate for %s: %w (run 'make run' once, or 'luxncp pki init')", strings.ToUpper(cc), err)
+		}
+		tlsCert = c.TLSCertificate()
+	}
+	caFile := n.ca
+	if caFile == "" {
+		caFile = filepath.Join(n.pkiDir, pki.CAFile)
+	}
+	cas, err := pki.ReadCertificates(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range cas {
+		pool.AddCert(c)
+	}
+	s := &nodeSetup{
+		id:      &ncpclient.Identity{Country: strings.ToUpper(cc), Seal: seal},
+		client:  &ncpclient.Client{HTTP: ncpclient.NewMTLSClient(tlsCert, pool, n.timeout)},
+		profile: prof,
+	}
+	noCert := ncpclient.NewMTLSClient(tls.Certificate{}, pool, n.timeout)
+	noCert.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
+	s.noCert = &ncpclient.Client{HTTP: noCert}
+	// Another country's seal of the same dev PKI, for the country-mismatch case.
+	for _, o := range pki.DevCountries {
+		if o == cc || strings.EqualFold(o, prof.Country) {
+			continue
+		}
+		if c, err := pki.LoadCredential(n.pkiDir, o, pki.KindSeal); err == nil {
+			s.other = wssec.Signer{Key: c.Signer, Cert: c.Cert}
+			break
+		}
+	}
+	return s, nil
+}
+
+func defaultValidateCDA() string {
+	p := filepath.Join("..", "shared", "tools", "validate-cda")
+	if st, err := os.Stat(p); err == nil && !st.IsDir() {
+		return p
+	}
+	return ""
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("conformance run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	var nf nodeFlags
+	nf.register(fs)
+	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
+	var reports multiFlag
+	fs.Var(&reports, "report", "write a report: FILE.html, FILE.xml (JUnit) or FILE.json (repeatable)")
+	suite := fs.String("suite", "", "run only this suite")
+	only := fs.String("run", "", "run only cases whose suite/name contains this")
+	validate := fs.String("validate-cda", defaultValidateCDA(), "validate-cda tool for full XSD + schematron checks of returned documents ('none': skip)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		switch filepath.Ext(r) {
+		case ".html", ".htm", ".xml", ".json":
+		default:
+			return fmt.Errorf("--report %s: the extension must be .html, .xml or .json", r)
+		}
+	}
+	cases, err := conformance.LoadCasesDir(*casesDir)
+	if err != nil {
+		return err
+	}
+	var sel []conformance.Case
+	for _, c := range cases {
+		if (*suite == "" || c.Suite == *suite) && (*only == "" || strings.Contains(c.ID(), *only)) {
+			sel = append(sel, c)
+		}
+	}
+	if len(sel) == 0 {
+		return errors.New("no case selected")
+	}
+	s, err := nf.setup()
+	if err != nil {
+		return err
+	}
+	if *validate == "none" {
+		*validate = ""
+	}
+	r := &conformance.Runner{
+		Target: nf.target, Client: s.client, NoCert: s.noCert, Profile: s.profile,
+		Creds:      &conformance.Credentials{Identity: s.id, Other: s.other},
+		SenderHCID: senderHCID(s.id.Country), ValidateCDA: *validate,
+	}
+	if isTerminal(stdout) {
+		r.Progress = conformance.Progress(stdout)
+	}
+	rep := r.Run(ctx, sel)
+	if err := conformance.WriteSummary(stdout, rep); err != nil {
+		return err
+	}
+	for _, file := range reports {
+		if err := writeReport(file, rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s\n", file)
+	}
+	if _, fail, _ := rep.Counts(); fail > 0 {
+		return fmt.Errorf("%d of %d cases failed", fail, len(rep.Cases))
+	}
+	return nil
+}
+
+func writeReport(file string, rep *conformance.Report) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	switch filepath.Ext(file) {
+	case ".html", ".htm":
+		err = conformance.WriteHTML(f, rep)
+	case ".xml":
+		err = conformance.WriteJUnit(f, rep)
+	default:
+		err = conformance.WriteJSON(f, rep)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("report %s: %w", file, err)
+	}
+	return nil
+}
+
+func parseRate(s string) (float64, error) {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "/s")
+	r, err := strconv.ParseFloat(s, 64)
+	if err != nil || r <= 0 || r > 10000 {
+		return 0, fmt.Errorf("--rate %q: want iterations per second, e.g. 20/s (at most 10000)", s)
+	}
+	return r, nil
+}
+
+func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("conformance load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	var nf nodeFlags
+	nf.register(fs)
+	rate := fs.String("rate", "10/s", "iterations per second")
+	duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 1h)")
+	conc := fs.Int("concurrency", 16, "iterations in flight at most")
+	maxIt := fs.Int("max-iterations", 0, "stop after this many iterations (default rate × duration)")
+	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
+	report := fs.String("report", "", "also write the figures to FILE.json")
+	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, err := parseRate(*rate)
+	if err != nil {
+		return err
+	}
+	if *duration <= 0 || *duration > time.Hour {
+		return errors.New("--duration must be positive and at most 1h")
+	}
+	if *conc <= 0 || *conc > 1024 {
+		return errors.New("--concurrency must be between 1 and 1024")
+	}
+	if !conformance.IsLoopback(nf.target) && !*allowRemote {
+		return fmt.Errorf("refusing to load-test %s: not a loopback address (pass --allow-remote for a target you operate)", nf.target)
+	}
+	s, err := nf.setup()
+	if err != nil {
+		return err
+	}
+	l := &conformance.Load{
+		Target: nf.target, Client: s.client, Identity: s.id, Profile: s.profile, PatientKey: *patient,
+		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
+	}
+	rep, err := l.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conformance.WriteLoadText(stdout, rep); err != nil {
+		return err
+	}
+	if *report != "" {
+		f, err := os.Create(*report)
+		if err != nil {
+			return err
+		}
+		err = conformance.WriteLoadJSON(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s\n", *report)
+	}
+	if rep.Failed > 0 {
+		return fmt.Errorf("%d of %d iterations failed", rep.Failed, rep.Iterations)
+	}
+	return nil
+}
+
+func conformanceList(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("conformance list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cases, err := conformance.LoadCasesDir(*casesDir)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		fmt.Fprintf(stdout, "%-55s %-13s %s\n", c.ID(), c.Transaction, c.Description)
+	}
+	fmt.Fprintf(stdout, "%d cases\n", len(cases))
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/pki"
+)
+
+// runPeer serves one simulated national contact point (XCPD, XCA, XDR at
+// the OpenNCP paths) until ctx ends, printing its directory entry.
+//
+//	luxncp peer --country FR [--addr 127.0.0.1:0] [--fail slow|5xx|fault|badsig|expired|untrusted|wrongcountry|malformed]
+func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := node.FromEnv(nil)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("peer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	country := fs.String("country", "", "country of the simulated contact point: "+strings.Join(peer.CountryCodes, ", "))
+	addr := fs.String("addr", "127.0.0.1:0", "HTTPS listen address")
+	fail := fs.String("fail", "", "failure mode: slow, 5xx, fault, badsig, expired, untrusted, wrongcountry, malformed")
+	slow := fs.Duration("slow-delay", 60*time.Second, "how long a slow peer waits before answering")
+	stateDir := fs.String("state-dir", cfg.StateDir, "state directory holding the dev PKI (env LUXNCP_STATE_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *stateDir != cfg.StateDir {
+		cfg.StateDir, cfg.PKIDir = *stateDir, ""
+	}
+	cfg = cfg.Defaults()
+	if *country == "" {
+		return fmt.Errorf("--country is required (%s)", strings.Join(peer.CountryCodes, ", "))
+	}
+	mode, err := peer.ParseMode(*fail)
+	if err != nil {
+		return err
+	}
+	if _, err := pki.EnsureDev(cfg.PKIDir, pki.DevOptions{}); err != nil {
+		return err
+	}
+	log := node.NewLogger(cfg.LogLevel, stderr)
+	p, err := peer.New(peer.Options{Country: *country, PKIDir: cfg.PKIDir, Fail: mode, SlowDelay: *slow, Log: log})
+	if err != nil {
+		return err
+	}
+	srv := &host.Server{Name: "peer " + p.Country(), Addr: *addr, Handler: p.Handler(), TLS: p.TLSConfig(), Log: log}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	entry := p.DirectoryEntry("https://" + srv.BoundAddr())
+	b, _ := json.MarshalIndent(entry, "", "  ")
+	fmt.Fprintf(stdout, "simulated NCP %s (%s) listening on https://%s", p.Country(), p.Profile.Name, srv.BoundAddr())
+	if mode != peer.ModeNone {
+		fmt.Fprintf(stdout, " — failure mode %s", mode)
+	}
+	fmt.Fprintf(stdout, "\ndirectory entry:\n%s\n", b)
+	log.Info("peer started", slog.String("country", p.Country()), slog.String("addr", srv.BoundAddr()), slog.String("fail", string(mode)))
+	return srv.Serve(ctx)
+}
