@@ -24,6 +24,7 @@ func commands() []command {
 		{"serve", "serve [flags]                 start the gateway, demo national backend and simulated peers locally", runServe},
 		{"assertion", "assertion hcp|trc [flags]     print a signed eHDSI HCP or TRC assertion made with a dev seal key", runAssertion},
 		{"request", "request xcpd|… [flags]        print a signed eHDSI SOAP request envelope, ready for curl", runRequest},
+		{"show", "show [--out DIR] [FILE]        summarise an eHDSI SOAP response (fault, match, documents)", runShow},
 		{"terminology", "terminology import|coverage|lookup …  terminology catalogue tools", runTerminology},
 		{"audit", "audit verify|patient …        check the audit chain; list who accessed a patient's data", runAudit},
 		{"outbox", "outbox list|replay …          eDispensation outbox and dead letters", runOutbox},
