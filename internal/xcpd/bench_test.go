@@ -2,8 +2,8 @@ package xcpd_test
 
 import (
 	"bytes"
-	"crypto/x509"
 	"context"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
