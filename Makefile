@@ -3,7 +3,7 @@ GO        ?= go
 STATE_DIR ?= ./var
 GOFLAGS_TEST ?=
 
-.PHONY: run test build tools lambda bench fmt vet clean
+.PHONY: run test build tools lambda bench terminology-import clean
 
 ## run: start the whole gateway locally on its embedded defaults
 run:
@@ -22,9 +22,17 @@ tools:
 build:
 	$(GO) build -o bin/luxncp ./cmd/luxncp
 
+## lambda: every function under functions/ as a reproducible linux/arm64 zip in dist/
+lambda:
+	scripts/build-lambda
+
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## terminology-import: refresh translations/ from ../shared/reference/terminology (review the diff)
+terminology-import:
+	$(GO) run ./cmd/luxncp terminology import
 
 clean:
 	rm -rf bin dist
