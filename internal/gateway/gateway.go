@@ -42,6 +42,8 @@ type Config struct {
 	Self audit.NCP
 	// Writer writes SOAP responses and faults (zero value: random ids).
 	Writer soap.Writer
+	// Replay refuses a MessageID seen before; nil disables the check.
+	Replay ReplayGuard
 }
 
 func (c *Config) now() time.Time {
@@ -212,6 +214,21 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fail(err)
 		return
+	}
+	if cfg.Replay != nil {
+		if env.MessageID == "" {
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "a WS-Addressing MessageID is required", nil))
+			return
+		}
+		seen, err := cfg.Replay.Seen(ctx, caller.SignerCountry+"|"+env.MessageID, caller.NotOnOrAfter.Add(time.Hour))
+		if err != nil {
+			fail(ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err))
+			return
+		}
+		if seen {
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "this message was already received (replay): every request needs a fresh wsa:MessageID", nil))
+			return
+		}
 	}
 	ev.HCPAssertionID = caller.AssertionID
 	ev.HCP = audit.HCP{

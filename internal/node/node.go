@@ -94,6 +94,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Log:        log,
 		Audit:      n.Recorder,
 		Self:       self,
+		Replay:     &gateway.MemoryReplayGuard{Now: opt.Now},
 	}
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}

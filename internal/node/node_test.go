@@ -292,3 +292,25 @@ func etreeRead(b []byte) (*etree.Document, error) {
 	d := etree.NewDocument()
 	return d, d.ReadFromBytes(b)
 }
+
+// TestReplayRefused: the same message sent twice is refused the second time.
+func TestReplayRefused(t *testing.T) {
+	g := start(t)
+	ph := newPharmacist(t, "be", "physician")
+	ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506629", PatientRoot: ehdsi.OIDMatricule})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+	if err != nil || first.Fault != nil {
+		t.Fatalf("first: %v %+v", err, first.Fault)
+	}
+	again, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
+		t.Fatalf("replay: fault %+v", again.Fault)
+	}
+}
