@@ -1,7 +1,9 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,21 +40,25 @@ type gateway struct {
 }
 
 func start(t *testing.T) *gateway {
+	return startWithLog(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func startWithLog(t *testing.T, log *slog.Logger) *gateway {
 	t.Helper()
 	state := t.TempDir()
-	b, err := demo.New(filepath.Join(state, "national"))
+	b, err := demo.New(filepath.Join(state, "national"), demo.WithLogger(log.With("component", "demo")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
 	fhir := httptest.NewServer(b)
 	t.Cleanup(fhir.Close)
-	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(5*time.Second))
+	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(5*time.Second), national.WithClientLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem")}
-	n, err := node.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{National: nc})
+	n, err := node.New(cfg, log, node.Options{National: nc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,5 +318,72 @@ func TestReplayRefused(t *testing.T) {
 	}
 	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
 		t.Fatalf("replay: fault %+v", again.Fault)
+	}
+}
+
+// syncBuffer is a concurrency-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestNoPatientDataInLogs runs identification, listing, retrieval, a
+// dispensation and refusals with the production JSON logger at info level,
+// then searches every log line for the patients' matricules, names and
+// birth dates. Audit records are the only place that holds them.
+func TestNoPatientDataInLogs(t *testing.T) {
+	var logs syncBuffer
+	g := startWithLog(t, node.NewLogger("info", &logs))
+	ph := newPharmacist(t, "fr", "pharmacist")
+	patients := []struct{ matricule, family, given, birth string }{
+		{"1971011007114", "Lefebvre", "Thomas", "1971-01-10"},
+		{"1991071114454", "Gonçalves", "Rui", "1991-07-11"}, // consent withdrawn
+		{"1983030506629", "Dubois", "Claire", "1983-03-05"},
+	}
+	for _, p := range patients {
+		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
+			Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.2.3", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: p.matricule, PatientRoot: ehdsi.OIDMatricule})})
+		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
+			Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.2.3", ReceiverHCID: ehdsi.HomeCommunityLU, Family: p.family, BirthDate: p.birth})})
+		trc := ph.trc(p.matricule)
+		pid := wssec.PatientID{Extension: p.matricule, Root: ehdsi.OIDMatricule}
+		rep, _ := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCAQuery, Assertions: []*etree.Element{ph.hcp, trc},
+			Body: ncpclient.XCAQueryBody(pid, ehdsi.ClassEP)})
+		if rep != nil && rep.Env != nil {
+			_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+			for _, d := range docs {
+				ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCARetrieve, Assertions: []*etree.Element{ph.hcp, trc},
+					Body: ncpclient.XCARetrieveBody(ncpclient.DocRef{RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.UniqueID})})
+			}
+		}
+		// A TRC for someone else, and a malformed id.
+		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCAQuery, Assertions: []*etree.Element{ph.hcp, ph.trc("1987031419969")},
+			Body: ncpclient.XCAQueryBody(pid, ehdsi.ClassEP)})
+	}
+	g.node.Dispatcher().RunOnce(context.Background())
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"request served"`) {
+		t.Fatalf("no request logs captured:\n%.500s", out)
+	}
+	for _, p := range patients {
+		compact := strings.ReplaceAll(p.birth, "-", "")
+		for _, needle := range []string{p.matricule, p.family, strings.ToUpper(p.family), p.given + " ", p.birth, compact} {
+			if strings.Contains(out, needle) {
+				i := strings.Index(out, needle)
+				t.Errorf("patient data %q in the logs: …%s…", needle, out[max(0, i-200):min(len(out), i+100)])
+			}
+		}
 	}
 }
