@@ -24,6 +24,7 @@ func benchWrite(b *testing.B, opts FileOptions, parallel bool) {
 	b.ResetTimer()
 	start := time.Now()
 	if parallel {
+		b.SetParallelism(8) // 8 writers per CPU share fsyncs (group commit)
 		b.RunParallel(func(pb *testing.PB) {
 			var local []time.Duration
 			for pb.Next() {
@@ -77,6 +78,44 @@ func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Record(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchChain writes n records (no fsync: only the reading is measured).
+func benchChain(b *testing.B, n int) string {
+	dir := b.TempDir()
+	s, err := OpenFile(dir, FileOptions{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		if err := s.Write(context.Background(), testRecord(b, i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	return dir
+}
+
+func BenchmarkVerify10k(b *testing.B) {
+	dir := benchChain(b, 10000)
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := Verify(dir)
+		if err != nil || !rep.OK() {
+			b.Fatal(err, rep.Problems)
+		}
+	}
+	b.ReportMetric(10000*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkPatientAccess10k(b *testing.B) {
+	dir := benchChain(b, 10000)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := PatientAccess(dir, "2001010100111"); err != nil {
 			b.Fatal(err)
 		}
 	}

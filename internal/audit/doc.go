@@ -11,10 +11,14 @@
 //     codes are those of OpenNCP's audit message builders
 //     (konateq/openncp, openncp-common …/common/audit/auditmessagebuilders);
 //   - Sink: where records go (one method). FileSink keeps append-only,
-//     SHA-256 hash-chained, fsync'd segment files under the state dir and
-//     Verify names each edited, deleted, inserted or reordered record;
-//     package s3sink writes each record as an S3 object under Object Lock
-//     (compliance mode) with a durable local retry spool;
+//     SHA-256 hash-chained, fsync'd segment files under the state dir
+//     (format in filesink.go; concurrent writers share fsyncs) and a HEAD
+//     file naming the last record on disk; Verify names each edited,
+//     deleted (including at the tail), inserted or reordered record and a
+//     torn last record; package s3sink writes each record as an S3 object
+//     under Object Lock (compliance mode) with a durable local retry spool;
+//     package syslogtls forwards records to an ATNA repository (RFC 5424
+//     over TLS, RFC 5425);
 //   - Recorder: Event → Record → Sink, the one call handlers make;
 //   - PatientAccess and AccessHandler: the patient access log (EHDS right of
 //     access) read back from the chain;

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,6 +73,7 @@ type FileSink struct {
 	dir  string
 	opts FileOptions
 	lock *os.File // advisory lock held while open
+	head *os.File // HEAD: the last record known to be on disk
 
 	syncMu sync.Mutex // serialises fsync and segment rotation
 	synced int64      // highest seq known to be on disk; under syncMu
@@ -115,7 +115,60 @@ func OpenFile(dir string, opts FileOptions) (*FileSink, error) {
 		return nil, err
 	}
 	s.lock = lock
+	if err := s.openHead(); err != nil {
+		s.f.Close()
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
 	return s, nil
+}
+
+// HEAD holds "<seq> <hash>\n" (fixed width) of the last record known to be
+// on disk. It is rewritten in place after each fsync, without an fsync of
+// its own: after a power loss it may lag behind the chain, never run ahead
+// of it. A chain that ends before HEAD's record lost its tail.
+const headFile = "HEAD"
+
+func (s *FileSink) openHead() error {
+	path := filepath.Join(s.dir, headFile)
+	if h, err := readHead(s.dir); err == nil && h.Seq > s.seq {
+		return fmt.Errorf("%w: the chain ends at record %d but HEAD names record %d: run luxncp audit verify", ErrCorrupt, s.seq, h.Seq)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit chain: %w", err)
+	}
+	s.head = f
+	s.writeHead(s.seq, s.prev)
+	return nil
+}
+
+func (s *FileSink) writeHead(seq int64, hash [sha256.Size]byte) {
+	if s.head == nil || seq == 0 {
+		return
+	}
+	// Best effort: HEAD only adds tail-truncation detection to the chain.
+	_, _ = s.head.WriteAt([]byte(fmt.Sprintf("%020d %x\n", seq, hash)), 0)
+}
+
+// headRecord names one record of the chain by number and hash.
+type headRecord struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+func readHead(dir string) (headRecord, error) {
+	b, err := os.ReadFile(filepath.Join(dir, headFile))
+	if err != nil {
+		return headRecord{}, err
+	}
+	var a headRecord
+	if _, err := fmt.Sscanf(string(b), "%d %s", &a.Seq, &a.Hash); err != nil || a.Seq <= 0 || len(a.Hash) != hashHexLen {
+		return headRecord{}, fmt.Errorf("unreadable HEAD %q", b)
+	}
+	return a, nil
 }
 
 func open(dir string, opts FileOptions) (*FileSink, error) {
@@ -265,7 +318,7 @@ func (s *FileSink) syncTo(seq int64) error {
 		return nil
 	}
 	s.mu.Lock()
-	f, upto, rotate, broken := s.f, s.seq, s.size >= s.opts.MaxSegmentBytes, s.err
+	f, upto, hash, rotate, broken := s.f, s.seq, s.prev, s.size >= s.opts.MaxSegmentBytes, s.err
 	s.mu.Unlock()
 	if broken != nil {
 		return broken
@@ -276,6 +329,7 @@ func (s *FileSink) syncTo(seq int64) error {
 		}
 	}
 	s.synced = upto
+	s.writeHead(upto, hash)
 	if rotate {
 		return s.rotate()
 	}
@@ -294,6 +348,7 @@ func (s *FileSink) rotate() error {
 		return s.err
 	}
 	s.synced = s.seq
+	s.writeHead(s.seq, s.prev)
 	old := s.f
 	if err := s.openSegment(s.segment + 1); err != nil {
 		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
@@ -336,6 +391,12 @@ func (s *FileSink) Close() error {
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}
+	if s.head != nil {
+		if err == nil && !s.opts.NoSync {
+			err = s.head.Sync()
+		}
+		s.head.Close()
+	}
 	if s.lock != nil {
 		s.lock.Close()
 	}
@@ -362,12 +423,8 @@ type line struct {
 	bodyOK bool // stored hash == SHA-256(prev ‖ body)
 }
 
-// lineHead is the start of every body.
-type lineHead struct {
-	Seq  int64  `json:"seq"`
-	Prev string `json:"prev"`
-}
-
+// parseLine reads "<hash> {"seq":N,"prev":"<hex>",…" without decoding the
+// rest of the body (the hash covers it).
 func parseLine(b []byte) (line, error) {
 	var l line
 	if len(b) < hashHexLen+2 || b[hashHexLen] != ' ' {
@@ -375,20 +432,26 @@ func parseLine(b []byte) (line, error) {
 	}
 	_, herr := hex.Decode(l.hash[:], b[:hashHexLen]) // a garbled hash is an edit, judged below
 	l.body = b[hashHexLen+1:]
-	var h lineHead
-	if err := json.Unmarshal(l.body, &h); err != nil {
-		return l, fmt.Errorf("body: %w", err)
-	}
-	if len(h.Prev) != hashHexLen {
-		return l, errors.New("body: no previous hash")
-	}
-	if _, err := hex.Decode(l.prev[:], []byte(h.Prev)); err != nil {
-		return l, fmt.Errorf("body: previous hash: %w", err)
-	}
-	if h.Seq <= 0 {
+	rest, ok := bytes.CutPrefix(l.body, []byte(`{"seq":`))
+	if !ok {
 		return l, errors.New("body: no sequence number")
 	}
-	l.seq = h.Seq
+	n := 0
+	for n < len(rest) && n < 19 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	seq, err := strconv.ParseInt(string(rest[:n]), 10, 64)
+	if err != nil || seq <= 0 || rest[0] == '0' {
+		return l, errors.New("body: bad sequence number")
+	}
+	rest, ok = bytes.CutPrefix(rest[n:], []byte(`,"prev":"`))
+	if !ok || len(rest) < hashHexLen+2 || rest[hashHexLen] != '"' || rest[hashHexLen+1] != ',' {
+		return l, errors.New("body: no previous hash")
+	}
+	if _, err := hex.Decode(l.prev[:], rest[:hashHexLen]); err != nil {
+		return l, fmt.Errorf("body: previous hash: %w", err)
+	}
+	l.seq = seq
 	l.bodyOK = herr == nil && chainHash(l.prev, l.body) == l.hash
 	return l, nil
 }

@@ -271,6 +271,9 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		}, ProblemEdited, 5, 0},
 		{"deleted", func(t *testing.T, l [][]byte) [][]byte { return append(l[:2:2], l[3:]...) }, ProblemDeleted, 3, 0},
 		{"deleted range", func(t *testing.T, l [][]byte) [][]byte { return append(l[:1:1], l[4:]...) }, ProblemDeleted, 2, 4},
+		{"deleted last", func(t *testing.T, l [][]byte) [][]byte { return l[:5] }, ProblemDeleted, 6, 0},
+		{"deleted last two", func(t *testing.T, l [][]byte) [][]byte { return l[:4] }, ProblemDeleted, 5, 6},
+		{"last edited and re-hashed", func(t *testing.T, l [][]byte) [][]byte { l[5] = rehash(t, edit(l[5])); return l }, ProblemEdited, 6, 0},
 		{"deleted first", func(t *testing.T, l [][]byte) [][]byte { return l[1:] }, ProblemDeleted, 1, 0},
 		{"inserted", func(t *testing.T, l [][]byte) [][]byte {
 			fake := rehash(t, edit(l[2]))
@@ -310,6 +313,17 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			t.Log(p)
 		})
+	}
+}
+
+func TestFileSinkRefusesTruncatedChain(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenFile(dir, FileOptions{})
+	writeN(t, s, 0, 3)
+	s.Close()
+	tamper(t, dir, func(l [][]byte) [][]byte { return l[:2] })
+	if _, err := OpenFile(dir, FileOptions{}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("OpenFile over a chain shorter than HEAD: %v, want ErrCorrupt", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -125,9 +126,9 @@ func Message(e Event) ([]byte, error) {
 
 func eventIdentification(root *etree.Element, e Event, info eventInfo) {
 	ei := root.CreateElement("EventIdentification")
-	ei.CreateAttr("EventActionCode", info.action)
-	ei.CreateAttr("EventDateTime", e.Time.UTC().Format(timeFormat))
-	ei.CreateAttr("EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
+	setAttr(ei, "EventActionCode", info.action)
+	setAttr(ei, "EventDateTime", e.Time.UTC().Format(timeFormat))
+	setAttr(ei, "EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
 	id, text := eventID(e)
 	code(ei, "EventID", id, csDICOM, info.iheName, text)
 	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.iheName)
@@ -172,9 +173,9 @@ func pointOfCare(root *etree.Element, e Event) {
 		user = "SP"
 	}
 	ap := root.CreateElement("ActiveParticipant")
-	ap.CreateAttr("UserID", user)
-	ap.CreateAttr("AlternativeUserID", user)
-	ap.CreateAttr("UserIsRequestor", "false")
+	setAttr(ap, "UserID", user)
+	setAttr(ap, "AlternativeUserID", user)
+	setAttr(ap, "UserIsRequestor", "false")
 	networkAccessPoint(ap, e.Consumer.IP)
 	codeNoDisplay(ap, "RoleIDCode", "110152", csDICOM, "Destination Role ID")
 }
@@ -188,11 +189,11 @@ func humanRequestor(root *etree.Element, e Event, requestor bool) {
 		user = "N/A"
 	}
 	ap := root.CreateElement("ActiveParticipant")
-	ap.CreateAttr("UserID", "<"+user+">")
+	setAttr(ap, "UserID", "<"+user+">")
 	if e.HCP.Name != "" {
-		ap.CreateAttr("AlternativeUserID", e.HCP.Name)
+		setAttr(ap, "AlternativeUserID", e.HCP.Name)
 	}
-	ap.CreateAttr("UserIsRequestor", fmt.Sprint(requestor))
+	setAttr(ap, "UserIsRequestor", fmt.Sprint(requestor))
 	networkAccessPoint(ap, e.Consumer.IP)
 	codeNoDisplay(ap, "RoleIDCode", "110153", csDICOM, "Source Role ID")
 	if e.HCP.RoleCode != "" {
@@ -222,9 +223,9 @@ func service(root *etree.Element, n NCP, requestor bool, role, display string) {
 		user = "N/A"
 	}
 	ap := root.CreateElement("ActiveParticipant")
-	ap.CreateAttr("UserID", user)
-	ap.CreateAttr("AlternativeUserID", user)
-	ap.CreateAttr("UserIsRequestor", fmt.Sprint(requestor))
+	setAttr(ap, "UserID", user)
+	setAttr(ap, "AlternativeUserID", user)
+	setAttr(ap, "UserIsRequestor", fmt.Sprint(requestor))
 	networkAccessPoint(ap, n.IP)
 	code(ap, "RoleIDCode", role, csEHDSI, display, display)
 }
@@ -234,32 +235,32 @@ func networkAccessPoint(ap *etree.Element, nap string) {
 	if nap == "" {
 		return
 	}
-	ap.CreateAttr("NetworkAccessPointID", nap)
+	setAttr(ap, "NetworkAccessPointID", nap)
 	if net.ParseIP(nap) != nil {
-		ap.CreateAttr("NetworkAccessPointTypeCode", "2")
+		setAttr(ap, "NetworkAccessPointTypeCode", "2")
 	} else {
-		ap.CreateAttr("NetworkAccessPointTypeCode", "1")
+		setAttr(ap, "NetworkAccessPointTypeCode", "1")
 	}
 }
 
 func auditSource(root *etree.Element, id string) {
 	as := root.CreateElement("AuditSourceIdentification")
-	as.CreateAttr("AuditEnterpriseSiteID", id)
-	as.CreateAttr("AuditSourceID", id)
+	setAttr(as, "AuditEnterpriseSiteID", id)
+	setAttr(as, "AuditSourceID", id)
 	as.CreateElement("AuditSourceTypeCode").CreateAttr("csd-code", "4") // application server process
 }
 
 func participantObject(root *etree.Element, id, typeCode, role, lifeCycle string) *etree.Element {
 	po := root.CreateElement("ParticipantObjectIdentification")
 	if id != "" {
-		po.CreateAttr("ParticipantObjectID", id)
+		setAttr(po, "ParticipantObjectID", id)
 	}
-	po.CreateAttr("ParticipantObjectTypeCode", typeCode)
+	setAttr(po, "ParticipantObjectTypeCode", typeCode)
 	if role != "" {
-		po.CreateAttr("ParticipantObjectTypeCodeRole", role)
+		setAttr(po, "ParticipantObjectTypeCodeRole", role)
 	}
 	if lifeCycle != "" {
-		po.CreateAttr("ParticipantObjectDataLifeCycle", lifeCycle)
+		setAttr(po, "ParticipantObjectDataLifeCycle", lifeCycle)
 	}
 	return po
 }
@@ -294,23 +295,23 @@ func message(root *etree.Element, csd, display, id string, header []byte) {
 
 func detail(po *etree.Element, typ string, value []byte) {
 	d := po.CreateElement("ParticipantObjectDetail")
-	d.CreateAttr("type", typ)
-	d.CreateAttr("value", base64.StdEncoding.EncodeToString(value))
+	setAttr(d, "type", typ)
+	setAttr(d, "value", base64.StdEncoding.EncodeToString(value))
 }
 
 func code(parent *etree.Element, name, csd, system, display, text string) {
 	c := parent.CreateElement(name)
-	c.CreateAttr("csd-code", csd)
-	c.CreateAttr("codeSystemName", system)
-	c.CreateAttr("displayName", display)
-	c.CreateAttr("originalText", text)
+	setAttr(c, "csd-code", csd)
+	setAttr(c, "codeSystemName", system)
+	setAttr(c, "displayName", display)
+	setAttr(c, "originalText", text)
 }
 
 func codeNoDisplay(parent *etree.Element, name, csd, system, text string) {
 	c := parent.CreateElement(name)
-	c.CreateAttr("csd-code", csd)
-	c.CreateAttr("codeSystemName", system)
-	c.CreateAttr("originalText", text)
+	setAttr(c, "csd-code", csd)
+	setAttr(c, "codeSystemName", system)
+	setAttr(c, "originalText", text)
 }
 
 func nonEmpty(s string) []string {
@@ -322,3 +323,33 @@ func nonEmpty(s string) []string {
 
 // timeFormat is EventDateTime's format: UTC, milliseconds, as OpenNCP writes it.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// setAttr sets an attribute, dropping characters XML 1.0 cannot carry (the
+// values come from partners' assertions and certificates).
+func setAttr(e *etree.Element, key, value string) {
+	e.CreateAttr(key, xmlClean(value))
+}
+
+func xmlClean(s string) string {
+	ok := true
+	for _, r := range s {
+		if !xmlChar(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if xmlChar(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// xmlChar is XML 1.0's Char production (invalid UTF-8 decodes to U+FFFD).
+func xmlChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}

@@ -119,6 +119,7 @@ func Verify(dir string) (*Report, error) {
 				rep.Problems = append(rep.Problems, Problem{Kind: ProblemMalformed, File: name, Line: lineNo, Detail: "not a chain record: " + err.Error()})
 				continue
 			}
+			l.body = nil // keep only numbers and hashes: the chain may be large
 			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all)})
 		}
 		torn, _ := filepath.Glob(path + tornSuffix + "-*")
@@ -127,7 +128,12 @@ func Verify(dir string) (*Report, error) {
 		}
 	}
 	rep.Records = len(all)
-	analyse(rep, all)
+	genuine := analyse(rep, all)
+	if h, err := readHead(dir); err == nil {
+		checkHead(rep, h, genuine)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		rep.Notices = append(rep.Notices, "HEAD not checked: "+err.Error())
+	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool {
 		a, b := rep.Problems[i], rep.Problems[j]
 		if a.File != b.File {
@@ -138,7 +144,24 @@ func Verify(dir string) (*Report, error) {
 	return rep, nil
 }
 
-func analyse(rep *Report, all []located) {
+// checkHead compares the chain with HEAD, the last record the writer knew
+// to be on disk: a chain that ends before it lost its tail.
+func checkHead(rep *Report, h headRecord, genuine map[int64]located) {
+	if h.Seq > rep.LastSeq {
+		p := Problem{Kind: ProblemDeleted, Seq: rep.LastSeq + 1, ToSeq: h.Seq, Detail: fmt.Sprintf("missing at the end of the chain (HEAD names record %d)", h.Seq)}
+		if p.ToSeq == p.Seq {
+			p.ToSeq = 0
+		}
+		rep.Problems = append(rep.Problems, p)
+		return
+	}
+	if l, ok := genuine[h.Seq]; ok && hex.EncodeToString(l.hash[:]) != h.Hash {
+		rep.Problems = append(rep.Problems, Problem{Kind: ProblemEdited, Seq: h.Seq, File: l.file, Line: l.lineNo,
+			Detail: "its hash differs from the one HEAD recorded"})
+	}
+}
+
+func analyse(rep *Report, all []located) map[int64]located {
 	add := func(k ProblemKind, l located, detail string) {
 		rep.Problems = append(rep.Problems, Problem{Kind: k, Seq: l.seq, File: l.file, Line: l.lineNo, Detail: detail})
 	}
@@ -230,6 +253,7 @@ func analyse(rep *Report, all []located) {
 	if last, ok := genuine[maxSeq]; ok {
 		rep.LastSeq, rep.LastHash = maxSeq, hex.EncodeToString(last.hash[:])
 	}
+	return genuine
 }
 
 // pickGenuine chooses, among records sharing a number, the one linked into

@@ -32,8 +32,6 @@ type Provider struct {
 	Custodian cda.Organization
 	// Timeout bounds each national call (default 5 s).
 	Timeout time.Duration
-	// ORCD builds original clinical documents; nil: not served.
-	ORCD ORCDBuilder
 }
 
 var (
@@ -72,12 +70,9 @@ func (p *Provider) ClassOf(u string) string {
 		return ehdsi.ClassEP
 	case RootPS:
 		return ehdsi.ClassPS
-	case RootORCD:
-		if c, _, ok := strings.Cut(ext, "."); ok {
-			return c
-		}
 	}
-	return ""
+	_ = ext
+	return orcdClassOf(root)
 }
 
 func noConsent(class string) *ehdsi.Fault {
@@ -207,7 +202,7 @@ func (p *Provider) build(ctx context.Context, r xca.RetrieveRequest, class strin
 	case ehdsi.ClassPS:
 		return p.buildPS(ctx, r.Patient.Extension, ext)
 	default:
-		return p.buildORCD(ctx, r.Patient.Extension, ext)
+		return p.buildORCD(ctx, r.Patient.Extension, class, e.UniqueID)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
+	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/lurecords"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
@@ -104,7 +105,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	}
 	provider := &lurecords.Provider{
 		National: n.National, Terminology: n.Terms, HomeCommunityID: cfg.HomeCommunityID,
-		Custodian: lurecords.DefaultCustodian(), Timeout: cfg.NationalTimeout, ORCD: orcdBuilder(),
+		Custodian: lurecords.DefaultCustodian(), Timeout: cfg.NationalTimeout,
 	}
 	xcaSvc := &xca.Service{Provider: provider, HomeCommunityID: cfg.HomeCommunityID}
 	n.endpoints["xca"] = &gateway.Endpoint{Name: "XCA", Cfg: n.Gateway, Ops: xcaSvc.Operations()}
@@ -141,7 +142,30 @@ func (n *Node) Handler() http.Handler {
 		}
 	}
 	mux.HandleFunc("/healthz", Healthz)
+	// The patient access log, for Luxembourg's national portal: mutual TLS
+	// with a Luxembourg certificate.
+	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country, audit.AccessHandler(n.Cfg.AuditDir)))
 	return mux
+}
+
+// RequireCountry lets a request through only with a trusted client
+// certificate of country cc (JSON errors: these are REST endpoints).
+func (n *Node) RequireCountry(cc string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, _ := host.PeerFrom(r.Context())
+		now := time.Now()
+		if n.Gateway.Now != nil {
+			now = n.Gateway.Now()
+		}
+		country, err := peer.Verify(n.Trust, now)
+		if err != nil || country != cc {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":"a trusted ` + cc + ` client certificate is required"}` + "\n"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Healthz answers liveness probes without a client certificate.
@@ -165,7 +189,8 @@ func NewLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Lo
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	// Patient data never reaches the logs above debug level, even by mistake.
+	return slog.New(audit.RedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
 }
 
 // Ping checks the national source answers (for start-up messages).

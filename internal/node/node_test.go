@@ -387,3 +387,62 @@ func TestNoPatientDataInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestClinicianJourney: a Belgian clinician reads a Luxembourg patient's
+// Patient Summary (L3 and L1) and original clinical documents; the PS of a
+// patient who withdrew consent is refused.
+func TestClinicianJourney(t *testing.T) {
+	g := start(t)
+	dr := newPharmacist(t, "be", "physician")
+	dir := t.TempDir()
+	var files []string
+	for _, patient := range []string{"1962031411774", "1990010112385"} { // FHIR IPS, LU national CDA
+		pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+		trc := dr.trc(patient)
+		rep := dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassPS), false, dr.hcp, trc)
+		status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+		if !ncpclient.IsSuccess(status) || len(docs) != 2 {
+			t.Fatalf("%s PS list: %s %d %+v", patient, status, len(docs), errs)
+		}
+		var refs []ncpclient.DocRef
+		for _, d := range docs {
+			refs = append(refs, ncpclient.DocRef{RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.UniqueID})
+		}
+		rep = dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(refs...), true, dr.hcp, trc)
+		st, got, errs, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
+		if err != nil || !ncpclient.IsSuccess(st) || len(got) != 2 {
+			t.Fatalf("%s PS retrieve: %s %d %+v %v", patient, st, len(got), errs, err)
+		}
+		for i, d := range got {
+			f := filepath.Join(dir, fmt.Sprintf("ps-%s-%d.xml", patient, i))
+			os.WriteFile(f, d.Data, 0o644)
+			files = append(files, f)
+		}
+	}
+	testutil.ValidateCDA(t, files...)
+
+	// Original clinical documents of p12: lab, imaging, discharge.
+	patient := "1962031411774"
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	trc := dr.trc(patient)
+	for _, class := range []string{ehdsi.ClassLab, ehdsi.ClassImaging, ehdsi.ClassDischarge} {
+		rep := dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, class), false, dr.hcp, trc)
+		status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+		if !ncpclient.IsSuccess(status) || len(docs) < 1 {
+			t.Fatalf("%s list: %s %d %+v", class, status, len(docs), errs)
+		}
+		rep = dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(ncpclient.DocRef{RepositoryUniqueID: docs[0].RepositoryUniqueID, DocumentUniqueID: docs[0].UniqueID}), false, dr.hcp, trc)
+		st, got, errs, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
+		if err != nil || !ncpclient.IsSuccess(st) || len(got) != 1 || !strings.Contains(string(got[0].Data), "nonXMLBody") {
+			t.Fatalf("%s retrieve: %s %+v %v", class, st, errs, err)
+		}
+	}
+
+	// Consent withdrawn: the PS exists but is refused with the eHDSI code.
+	withdrawn := "1977021815655"
+	rep := dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(wssec.PatientID{Extension: withdrawn, Root: ehdsi.OIDMatricule}, ehdsi.ClassPS), false, dr.hcp, dr.trc(withdrawn))
+	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+	if ncpclient.IsSuccess(status) || len(docs) != 0 || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSNoConsent) {
+		t.Fatalf("withdrawn consent: %s %d %+v", status, len(docs), errs)
+	}
+}
