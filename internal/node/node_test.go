@@ -3,7 +3,6 @@ package node_test
 import (
 	"bytes"
 	"context"
-	"sync"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -262,15 +262,23 @@ func TestXDRFaults(t *testing.T) {
 	}{
 		{"unknown prescription", func() *ncpclient.Reply { return submit(mk("e1", "ep-9999", "rx-9999", patient), false, ph.hcp, trc) }, "", ehdsi.ErrEPNotMatching},
 		{"prescription of another patient", func() *ncpclient.Reply { return submit(mk("e2", "ep-0001", "rx-0001", patient), false, ph.hcp, trc) }, "", ehdsi.ErrEPNotMatching},
-		{"already dispensed", func() *ncpclient.Reply { return submit(mk("e3", "ep-0008", "rx-0008", "1985093013982"), false, ph.hcp, ph.trc("1985093013982")) }, "", ehdsi.ErrEPAlreadyDispensed},
-		{"cancelled prescription", func() *ncpclient.Reply { return submit(mk("e4", "ep-0010", "rx-0010", "1987031419969"), false, ph.hcp, ph.trc("1987031419969")) }, "", ehdsi.ErrEDNotDispensable},
-		{"TRC for another patient", func() *ncpclient.Reply { return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506629")) }, ehdsi.ErrUnknownPatientIdentifier, ""},
+		{"already dispensed", func() *ncpclient.Reply {
+			return submit(mk("e3", "ep-0008", "rx-0008", "1985093013982"), false, ph.hcp, ph.trc("1985093013982"))
+		}, "", ehdsi.ErrEPAlreadyDispensed},
+		{"cancelled prescription", func() *ncpclient.Reply {
+			return submit(mk("e4", "ep-0010", "rx-0010", "1987031419969"), false, ph.hcp, ph.trc("1987031419969"))
+		}, "", ehdsi.ErrEDNotDispensable},
+		{"TRC for another patient", func() *ncpclient.Reply {
+			return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506629"))
+		}, ehdsi.ErrUnknownPatientIdentifier, ""},
 		{"missing PPD-046", func() *ncpclient.Reply {
 			doc := newPharmacist(t, "fr", "physician")
 			return submit(mk("e6", "ep-0003", "rx-0003", patient), false, doc.hcp, doc.trc(patient))
 		}, ehdsi.ErrInsufficientRights, ""},
 		{"malformed CDA", func() *ncpclient.Reply { return submit([]byte("<ClinicalDocument"), false, ph.hcp, trc) }, "", ehdsi.ErrEDIncorrectFormatting},
-		{"not an eDispensation", func() *ncpclient.Reply { return submit([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"/>`), false, ph.hcp, trc) }, "", ehdsi.ErrEDIncorrectFormatting},
+		{"not an eDispensation", func() *ncpclient.Reply {
+			return submit([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"/>`), false, ph.hcp, trc)
+		}, "", ehdsi.ErrEDIncorrectFormatting},
 		{"discard of unknown dispensation", func() *ncpclient.Reply { return submit(mk("e7", "ep-0003", "rx-0003", patient), true, ph.hcp, trc) }, "", ehdsi.ErrEDDiscardFailed},
 		{"no TRC", func() *ncpclient.Reply { return submit(mk("e8", "ep-0003", "rx-0003", patient), false, ph.hcp) }, ehdsi.ErrNotValidTRCAssertion, ""},
 	}

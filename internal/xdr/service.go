@@ -133,6 +133,7 @@ type prescription struct {
 	itemID  string // MedicationRequest id: the national prescription id
 	summary cda.Summary
 	item    cda.ItemSummary
+	parsed  *cda.Prescription
 }
 
 // findPrescription resolves the eDispensation's references among the
@@ -158,13 +159,14 @@ func (s *Service) findPrescription(ctx context.Context, matricule string, refs [
 		if err != nil {
 			return nil, ehdsi.App(ehdsi.ErrEDRegistryNotAvailable, ehdsi.Describe(ehdsi.ErrEDRegistryNotAvailable), err)
 		}
-		sum, err := cda.Summarize(b, now, nil)
+		parsed, err := cda.ParsePrescription(b)
 		if err != nil {
 			continue
 		}
+		sum := parsed.Summary(now, nil)
 		for _, it := range sum.Items {
 			if want[it.ID.Extension] || want[sum.ID.Extension] || want[doc.ID] {
-				return &prescription{itemID: it.ID.Extension, summary: sum, item: it}, nil
+				return &prescription{itemID: it.ID.Extension, summary: sum, item: it, parsed: parsed}, nil
 			}
 		}
 	}
@@ -200,6 +202,14 @@ func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Ev
 		return fail(ehdsi.App(ehdsi.ErrEPAlreadyDispensed, "ePrescription has already been dispensed (no dispensation left)", nil))
 	case !p.item.Dispensable:
 		return fail(ehdsi.App(ehdsi.ErrEDNotDispensable, "the ePrescription is not dispensable: "+p.item.Reason.Explain(), nil))
+	}
+	// Same patient, the right item, substitution only where allowed.
+	if _, err := d.Against(p.parsed, req.Now, map[string]int{p.itemID: outstanding}); err != nil {
+		var ee *cda.EDError
+		if errors.As(err, &ee) {
+			return fail(ee.Fault())
+		}
+		return fail(ehdsi.App(ehdsi.ErrEDGeneric, ehdsi.Describe(ehdsi.ErrEDGeneric), err))
 	}
 	res, err := d.MedicationDispense(0, p.itemID, matricule)
 	if err != nil {
