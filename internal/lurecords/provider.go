@@ -137,6 +137,9 @@ func (p *Provider) List(ctx context.Context, q xca.Query) (xca.Listing, error) {
 		if err != nil {
 			return xca.Listing{}, err
 		}
+		if len(l.Entries) == 0 && len(l.Notes) == 0 {
+			l.Notes = append(l.Notes, nothingFor(class))
+		}
 		out.Entries = append(out.Entries, l.Entries...)
 		out.Notes = append(out.Notes, l.Notes...)
 	}
@@ -220,4 +223,16 @@ func transformFault(class string, err error) error {
 		code = ehdsi.ErrPSInternalError
 	}
 	return ehdsi.App(code, ehdsi.Describe(code), fmt.Errorf("transform: %w", err))
+}
+
+// nothingFor says, in the partner's terms, that the patient has no
+// document of a class (rather than an empty success a user cannot read).
+func nothingFor(class string) *ehdsi.Fault {
+	switch class {
+	case ehdsi.ClassEP:
+		return ehdsi.App(ehdsi.ErrEPNotFound, "No ePrescription is registered for this patient in Luxembourg.", nil)
+	case ehdsi.ClassPS:
+		return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "No Patient Summary is available for this patient in Luxembourg.", nil)
+	}
+	return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "No document of class "+class+" is available for this patient in Luxembourg.", nil)
 }

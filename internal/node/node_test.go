@@ -44,6 +44,10 @@ func start(t *testing.T) *gateway {
 }
 
 func startWithLog(t *testing.T, log *slog.Logger) *gateway {
+	return startWith(t, log, 5*time.Second)
+}
+
+func startWith(t *testing.T, log *slog.Logger, nationalTimeout time.Duration) *gateway {
 	t.Helper()
 	state := t.TempDir()
 	b, err := demo.New(filepath.Join(state, "national"), demo.WithLogger(log.With("component", "demo")))
@@ -53,11 +57,11 @@ func startWithLog(t *testing.T, log *slog.Logger) *gateway {
 	t.Cleanup(func() { b.Close() })
 	fhir := httptest.NewServer(b)
 	t.Cleanup(fhir.Close)
-	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(5*time.Second), national.WithClientLogger(log))
+	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(nationalTimeout), national.WithClientLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem")}
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout}
 	n, err := node.New(cfg, log, node.Options{National: nc})
 	if err != nil {
 		t.Fatal(err)
@@ -452,5 +456,45 @@ func TestClinicianJourney(t *testing.T) {
 	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
 	if ncpclient.IsSuccess(status) || len(docs) != 0 || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSNoConsent) {
 		t.Fatalf("withdrawn consent: %s %d %+v", status, len(docs), errs)
+	}
+}
+
+// TestDocumentFaults: nothing to offer, and a national backend that is
+// down or slow, each with its eHDSI code, quickly.
+func TestDocumentFaults(t *testing.T) {
+	g := startWith(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 700*time.Millisecond)
+	dr := newPharmacist(t, "de", "physician")
+	list := func(patient, class string) (string, []ncpclient.RegistryError, time.Duration) {
+		start := time.Now()
+		rep := dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}, class), false, dr.hcp, dr.trc(patient))
+		st, _, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+		return st, errs, time.Since(start)
+	}
+	const nothing = "2001010118119" // p26: no documents of any kind
+	for _, tc := range []struct {
+		class string
+		code  ehdsi.Code
+	}{{ehdsi.ClassPS, ehdsi.ErrGenericDocumentMissing}, {ehdsi.ClassEP, ehdsi.ErrEPNotFound}, {ehdsi.ClassLab, ehdsi.ErrGenericDocumentMissing}} {
+		st, errs, _ := list(nothing, tc.class)
+		if ncpclient.IsSuccess(st) || len(errs) != 1 || errs[0].Code != string(tc.code) {
+			t.Errorf("%s for a patient without documents: %s %+v, want %s", tc.class, st, errs, tc.code)
+		}
+	}
+	g.backend.SetFaults(demo.Faults{Unavailable: true})
+	if st, errs, _ := list("1962031411774", ehdsi.ClassPS); ncpclient.IsSuccess(st) || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSRegistryNotAvailable) {
+		t.Errorf("backend down: %s %+v", st, errs)
+	}
+	g.backend.SetFaults(demo.Faults{Delay: 30 * time.Second})
+	st, errs, took := list("1962031411774", ehdsi.ClassPS)
+	if ncpclient.IsSuccess(st) || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSRegistryNotAvailable) {
+		t.Errorf("backend slow: %s %+v", st, errs)
+	}
+	if took > 10*time.Second {
+		t.Errorf("a slow backend held the request %v", took)
+	}
+	g.backend.SetFaults(demo.Faults{})
+	// Nothing wrong was cached: the PS is served again.
+	if st, errs, _ := list("1962031411774", ehdsi.ClassPS); !ncpclient.IsSuccess(st) {
+		t.Errorf("after recovery: %s %+v", st, errs)
 	}
 }
