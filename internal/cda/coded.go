@@ -60,7 +60,7 @@ var errNoCode = errors.New("no code given")
 
 // Transcode maps in through term for the element s. A miss is an error
 // (*TranscodeError) only when s.Usage is Required; otherwise it yields a
-// Coded with Null "OTH" ("UNK" when there was no input code at all) that keeps
+// Coded with Null "OTH" ("UNK" when there was neither code nor text) that keeps
 // in as the translation. text becomes originalText either way.
 func Transcode(term Terminology, s Spec, in terminology.Coding, text string) (Coded, error) {
 	var err error
@@ -83,7 +83,12 @@ func Transcode(term Terminology, s Spec, in terminology.Coding, text string) (Co
 	}
 	c := Coded{Null: "OTH", Text: text}
 	if in.Code == "" {
-		c.Null = "UNK"
+		// Without a code there is nothing "other" to point at, but the
+		// eHDSI rule dtr1-1-ANY allows originalText only with OTH (or NA,
+		// UNC): keep OTH when there is text, UNK when there is nothing.
+		if text == "" && in.Display == "" {
+			c.Null = "UNK"
+		}
 	} else {
 		c.Original = in
 	}

@@ -32,7 +32,7 @@ func TestTranscodeUsage(t *testing.T) {
 		{"required miss", terminology.UsageRequired, noATC, "", "", true},
 		{"RNFA miss", terminology.UsageRNFA, noATC, "",
 			`<c nullFlavor="OTH"><originalText>Préparation homéopathique</originalText><translation code="2015121545" codeSystem="1.3.182.4.13" displayName="Préparation homéopathique"/></c>`, false},
-		{"optional without code", terminology.UsageOptional, terminology.Coding{}, "free text", `<c nullFlavor="UNK"><originalText>free text</originalText></c>`, false},
+		{"optional without code", terminology.UsageOptional, terminology.Coding{}, "free text", `<c nullFlavor="OTH"><originalText>free text</originalText></c>`, false},
 		{"required without code", terminology.UsageRequired, terminology.Coding{}, "", "", true},
 	}
 	for _, tc := range tests {
