@@ -24,7 +24,7 @@ import (
 const conformanceUsage = `Usage:
   luxncp conformance run  --target https://HOST:PORT [--as FR] [--cases DIR] [--profile FILE]
                           [--report FILE.html|.xml|.json]... [--suite NAME] [--run SUBSTRING]
-                          [--pki-dir var/pki] [--cert F --key F --seal-cert F --seal-key F --ca F]
+                          [--pki-dir var/pki] [--cert F --key F --seal-cert F --seal-key F --ca F --seal-ca F]
                           [--validate-cda PATH|none]
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
@@ -63,8 +63,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // nodeFlags are the Country B credentials of both modes.
 type nodeFlags struct {
-	target, as, pkiDir, cert, key, sealCert, sealKey, ca, profile string
-	timeout                                                       time.Duration
+	target, as, pkiDir, cert, key, sealCert, sealKey, ca, sealCA, profile string
+	timeout                                                               time.Duration
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -76,6 +76,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.sealCert, "seal-cert", "", "seal certificate PEM signing the assertions (default: dev <as>-seal.pem)")
 	fs.StringVar(&n.sealKey, "seal-key", "", "seal key PEM")
 	fs.StringVar(&n.ca, "ca", "", "CA bundle PEM the target's TLS certificate chains to (default: dev ca.pem)")
+	fs.StringVar(&n.sealCA, "seal-ca", "", "CA bundle PEM the target's document signatures chain to (default: --ca)")
 	fs.StringVar(&n.profile, "profile", filepath.Join("conformance", "profiles", "lu-demo.json"), "profile: the target's patients and ids")
 	fs.DurationVar(&n.timeout, "timeout", 30*time.Second, "timeout of each HTTP call")
 }
@@ -86,6 +87,7 @@ type nodeSetup struct {
 	noCert  *ncpclient.Client
 	other   wssec.Signer
 	profile *conformance.Profile
+	trust   *pki.TrustStore
 }
 
 func (n *nodeFlags) setup() (*nodeSetup, error) {
@@ -144,10 +146,19 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 	for _, c := range cas {
 		pool.AddCert(c)
 	}
+	trust := pki.NewTrustStore(cas...)
+	if n.sealCA != "" {
+		scas, err := pki.ReadCertificates(n.sealCA)
+		if err != nil {
+			return nil, fmt.Errorf("--seal-ca: %w", err)
+		}
+		trust = pki.NewTrustStore(scas...)
+	}
 	s := &nodeSetup{
 		id:      &ncpclient.Identity{Country: strings.ToUpper(cc), Seal: seal},
 		client:  &ncpclient.Client{HTTP: ncpclient.NewMTLSClient(tlsCert, pool, n.timeout)},
 		profile: prof,
+		trust:   trust,
 	}
 	noCert := ncpclient.NewMTLSClient(tls.Certificate{}, pool, n.timeout)
 	noCert.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
@@ -227,7 +238,7 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 	r := &conformance.Runner{
 		Target: nf.target, Client: s.client, NoCert: s.noCert, Profile: s.profile,
 		Creds:      &conformance.Credentials{Identity: s.id, Other: s.other},
-		SenderHCID: senderHCID(s.id.Country), ValidateCDA: *validate,
+		SenderHCID: senderHCID(s.id.Country), ValidateCDA: *validate, Trust: s.trust,
 	}
 	if isTerminal(stdout) {
 		r.Progress = conformance.Progress(stdout)

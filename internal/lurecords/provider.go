@@ -176,37 +176,25 @@ func (p *Provider) Retrieve(ctx context.Context, r xca.RetrieveRequest) (xca.Doc
 	if err := p.consent(ctx, r.Patient.Extension, class); err != nil {
 		return xca.Document{}, err
 	}
-	// Build the patient's documents of that class and pick the asked one:
-	// only the TRC's patient's documents can ever be found.
-	l, err := p.List(ctx, xca.Query{Patient: r.Patient, ClassCodes: []string{class}, Now: r.Now, Caller: r.Caller, Country: r.Country})
+	// Build only the asked document, from the patient's own national
+	// documents: another patient's document can never be found.
+	_, ext := splitUniqueID(r.UniqueID)
+	var data []byte
+	var err error
+	switch class {
+	case ehdsi.ClassEP:
+		data, err = p.buildEP(ctx, r.Patient.Extension, ext)
+	case ehdsi.ClassPS:
+		data, err = p.buildPS(ctx, r.Patient.Extension, ext)
+	default:
+		data, err = p.buildORCD(ctx, r.Patient.Extension, class, r.UniqueID)
+	}
 	if err != nil {
 		return xca.Document{}, err
 	}
-	for _, e := range l.Entries {
-		if e.UniqueID != r.UniqueID {
-			continue
-		}
-		data, err := p.build(ctx, r, class, e)
-		if err != nil {
-			return xca.Document{}, err
-		}
-		return xca.Document{UniqueID: e.UniqueID, RepositoryUniqueID: e.RepositoryUniqueID, HomeCommunityID: p.HomeCommunityID,
-			MimeType: "text/xml", Data: data, ClassCode: class}, nil
-	}
-	return xca.Document{}, missing
-}
-
-// build regenerates one listed document (deterministically).
-func (p *Provider) build(ctx context.Context, r xca.RetrieveRequest, class string, e xca.Entry) ([]byte, error) {
-	_, ext := splitUniqueID(e.UniqueID)
-	switch class {
-	case ehdsi.ClassEP:
-		return p.buildEP(ctx, r.Patient.Extension, ext)
-	case ehdsi.ClassPS:
-		return p.buildPS(ctx, r.Patient.Extension, ext)
-	default:
-		return p.buildORCD(ctx, r.Patient.Extension, class, e.UniqueID)
-	}
+	root, _ := splitUniqueID(r.UniqueID)
+	return xca.Document{UniqueID: r.UniqueID, RepositoryUniqueID: root, HomeCommunityID: p.HomeCommunityID,
+		MimeType: "text/xml", Data: data, ClassCode: class}, nil
 }
 
 func transformFault(class string, err error) error {

@@ -2,62 +2,377 @@ package node
 
 import (
 	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/audit/s3sink"
+	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/gateway"
+	"github.com/luxncp/luxncp/internal/kmssigner"
+	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/routing"
 )
 
+// AWSEnv is the AWS part of the configuration: the variables the Terraform
+// deployment sets on every function (terraform/main.tf). An empty field
+// keeps the local twin of that edge.
+type AWSEnv struct {
+	Function string // LUXNCP_FUNCTION: xcpd, xca, xdr, api, dispatcher, maintenance
+	// AuditBucket selects the S3 Object Lock audit sink (LUXNCP_AUDIT_BUCKET,
+	// prefix LUXNCP_AUDIT_PREFIX).
+	AuditBucket, AuditPrefix string
+	// AuditRetention: LUXNCP_AUDIT_RETENTION, a number of days (as Terraform
+	// sets it) or a Go duration ("87600h"). Default s3sink.DefaultRetention.
+	AuditRetention time.Duration
+	// ConfigBucket holds the trust bundle (TrustBundleKey), the eHDSI
+	// directory (DirectoryKey) and own certificates (LUXNCP_CONFIG_BUCKET,
+	// LUXNCP_TRUST_BUNDLE_KEY, LUXNCP_DIRECTORY_KEY).
+	ConfigBucket, TrustBundleKey, DirectoryKey string
+	// ConfigTTL: how long configuration objects are cached
+	// (LUXNCP_CONFIG_TTL, default 5m).
+	ConfigTTL time.Duration
+	// OutboxTable and OutboxQueueURL select the DynamoDB + SQS outbox
+	// (LUXNCP_OUTBOX_TABLE, LUXNCP_OUTBOX_QUEUE_URL).
+	OutboxTable, OutboxQueueURL string
+	// IdempotencyTable selects the DynamoDB replay guard
+	// (LUXNCP_IDEMPOTENCY_TABLE).
+	IdempotencyTable string
+	// SealKMSKey selects the KMS seal signer (LUXNCP_SEAL_KMS_KEY).
+	SealKMSKey string
+	// TLSClientSecret names the Secrets Manager secret of the outbound TLS
+	// client key (LUXNCP_TLS_CLIENT_SECRET); read by the Country B client.
+	TLSClientSecret string
+	// CertWarnDays: certificate-expiry warning threshold
+	// (LUXNCP_CERT_WARN_DAYS, default 30).
+	CertWarnDays int
+	// OnLambda: AWS_LAMBDA_FUNCTION_NAME is set.
+	OnLambda bool
+}
+
+// Any reports whether any AWS twin is selected.
+func (e AWSEnv) Any() bool {
+	return e.AuditBucket != "" || e.ConfigBucket != "" || e.OutboxTable != "" || e.IdempotencyTable != "" || e.SealKMSKey != ""
+}
+
+// LoadAWSEnv reads the AWS variables (getenv nil: os.Getenv).
+func LoadAWSEnv(getenv func(string) string) (AWSEnv, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	e := AWSEnv{
+		Function:    getenv("LUXNCP_FUNCTION"),
+		AuditBucket: getenv("LUXNCP_AUDIT_BUCKET"), AuditPrefix: getenv("LUXNCP_AUDIT_PREFIX"),
+		ConfigBucket: getenv("LUXNCP_CONFIG_BUCKET"), TrustBundleKey: getenv("LUXNCP_TRUST_BUNDLE_KEY"), DirectoryKey: getenv("LUXNCP_DIRECTORY_KEY"),
+		OutboxTable: getenv("LUXNCP_OUTBOX_TABLE"), OutboxQueueURL: getenv("LUXNCP_OUTBOX_QUEUE_URL"),
+		IdempotencyTable: getenv("LUXNCP_IDEMPOTENCY_TABLE"), SealKMSKey: getenv("LUXNCP_SEAL_KMS_KEY"),
+		TLSClientSecret: getenv("LUXNCP_TLS_CLIENT_SECRET"), CertWarnDays: 30,
+		OnLambda: getenv("AWS_LAMBDA_FUNCTION_NAME") != "",
+	}
+	if e.TrustBundleKey == "" {
+		e.TrustBundleKey = awsconfig.KeyTrustBundle
+	}
+	if e.DirectoryKey == "" {
+		e.DirectoryKey = awsconfig.KeyDirectory
+	}
+	var err error
+	if e.AuditRetention, err = daysOrDuration(getenv("LUXNCP_AUDIT_RETENTION")); err != nil {
+		return e, fmt.Errorf("LUXNCP_AUDIT_RETENTION: %w", err)
+	}
+	if e.ConfigTTL, err = envDuration(getenv, "LUXNCP_CONFIG_TTL"); err != nil {
+		return e, err
+	}
+	if v := getenv("LUXNCP_CERT_WARN_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return e, fmt.Errorf("LUXNCP_CERT_WARN_DAYS: %q is not a positive number of days", v)
+		}
+		e.CertWarnDays = n
+	}
+	if (e.OutboxTable == "") != (e.OutboxQueueURL == "") {
+		return e, errors.New("LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL go together")
+	}
+	return e, nil
+}
+
+// daysOrDuration parses "2555" (days) or a Go duration; "" is 0.
+func daysOrDuration(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is neither a number of days nor a positive duration", v)
+	}
+	return d, nil
+}
+
+// ConfigFromEnv reads the node configuration as FromEnv does, and also
+// accepts the Terraform deployment's names: LUXNCP_NATIONAL_FHIR_URL when
+// LUXNCP_NATIONAL_URL is unset, and on AWS Lambda (whose only writable
+// directory is /tmp) a state directory under /tmp when LUXNCP_STATE_DIR
+// is unset.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	alias := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		switch name {
+		case "LUXNCP_NATIONAL_URL":
+			return getenv("LUXNCP_NATIONAL_FHIR_URL")
+		case "LUXNCP_STATE_DIR":
+			if getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+				return filepath.Join(os.TempDir(), "luxncp-state")
+			}
+		}
+		return ""
+	}
+	return FromEnv(alias)
+}
+
+// AWSClients are the service clients the twins use.
+type AWSClients struct {
+	S3       *s3.Client
+	DynamoDB *dynamodb.Client
+	SQS      *sqs.Client
+	KMS      *kms.Client
+}
+
+// NewAWSClients builds the clients from one SDK configuration.
+func NewAWSClients(cfg aws.Config) AWSClients {
+	return AWSClients{S3: s3.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg)}
+}
+
+// AWSTwins are the AWS implementations of the node's edges that the
+// environment selected; nil fields keep the local twins.
+type AWSTwins struct {
+	Options // AuditSink, Outbox
+	// Replay is the DynamoDB replay guard (node.go's gateway uses the
+	// in-process one until Options carries it; FromEnvironment sets it).
+	Replay gateway.ReplayGuard
+	// Config reads the configuration bucket; Directory is the eHDSI
+	// directory in it.
+	Config    *awsconfig.Store
+	Directory routing.Directory
+	// Seal is the KMS seal signer.
+	Seal crypto.Signer
+}
+
+// BuildAWS builds the twins env selects. It downloads the trust bundle
+// from the configuration bucket to cfg.TrustBundle (the node reads it at
+// start), unless LUXNCP_TRUST_BUNDLE names a file of its own.
+func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *slog.Logger) (AWSTwins, error) {
+	var tw AWSTwins
+	cfg = cfg.Defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	if env.Function == "xdr" && env.OnLambda && env.OutboxTable == "" {
+		// The local outbox in Lambda's /tmp would lose accepted
+		// eDispensations with the instance.
+		return tw, errors.New("node: the xdr function needs LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL on AWS Lambda")
+	}
+	if env.AuditBucket != "" {
+		retention := env.AuditRetention
+		if retention == 0 {
+			retention = s3sink.DefaultRetention
+		}
+		sink, err := s3sink.New(ctx, cl.S3, s3sink.Options{
+			Bucket: env.AuditBucket, Prefix: env.AuditPrefix, Retention: retention,
+			SpoolDir: filepath.Join(cfg.StateDir, "audit-spool"), Logger: log,
+		})
+		if err != nil {
+			return tw, fmt.Errorf("node: audit sink: %w", err)
+		}
+		tw.AuditSink = &meteredSink{Sink: sink, out: os.Stdout}
+	}
+	if env.ConfigBucket != "" {
+		st, err := awsconfig.New(cl.S3, awsconfig.Options{Bucket: env.ConfigBucket, TTL: env.ConfigTTL})
+		if err != nil {
+			return tw, fmt.Errorf("node: %w", err)
+		}
+		tw.Config = st
+		tw.Directory = &awsconfig.Directory{Store: st, Key: env.DirectoryKey}
+		if err := st.WriteFile(ctx, env.TrustBundleKey, cfg.TrustBundle); err != nil {
+			return tw, fmt.Errorf("node: trust bundle: %w", err)
+		}
+	}
+	if env.OutboxTable != "" {
+		ob, err := outbox.NewDynamo(cl.DynamoDB, cl.SQS, outbox.DynamoOptions{
+			Table: env.OutboxTable, QueueURL: env.OutboxQueueURL, Log: log.With("component", "outbox"),
+		})
+		if err != nil {
+			return tw, fmt.Errorf("node: %w", err)
+		}
+		tw.Outbox = ob
+	}
+	if env.IdempotencyTable != "" {
+		tw.Replay = &gateway.DynamoReplayGuard{DB: cl.DynamoDB, Table: env.IdempotencyTable}
+	}
+	if env.SealKMSKey != "" {
+		s, err := kmssigner.New(ctx, cl.KMS, env.SealKMSKey, kmssigner.Options{})
+		if err != nil {
+			return tw, fmt.Errorf("node: seal key: %w", err)
+		}
+		tw.Seal = s
+	}
+	return tw, nil
+}
+
 // AWSOptions returns the Options that select the AWS twins of the edges
-// from the environment: LUXNCP_AUDIT_BUCKET (S3 Object Lock audit sink,
-// retention LUXNCP_AUDIT_RETENTION, spool under the state dir). Unset
-// variables keep the local twins, so the same binary runs anywhere.
+// from the environment. Unset variables keep the local twins, so the same
+// binary runs anywhere. See BuildAWS for the replay guard, directory and
+// seal, which Options does not carry.
 func AWSOptions(ctx context.Context, cfg Config, log *slog.Logger) (Options, error) {
-	var opt Options
-	bucket := os.Getenv("LUXNCP_AUDIT_BUCKET")
-	if bucket == "" {
-		return opt, nil
+	tw, err := awsFromEnv(ctx, cfg, log)
+	return tw.Options, err
+}
+
+func awsFromEnv(ctx context.Context, cfg Config, log *slog.Logger) (AWSTwins, error) {
+	env, err := LoadAWSEnv(nil)
+	if err != nil {
+		return AWSTwins{}, err
+	}
+	if !env.Any() {
+		if env.Function == "xdr" && env.OnLambda {
+			return BuildAWS(ctx, env, AWSClients{}, cfg, log) // refuses
+		}
+		return AWSTwins{}, nil
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return opt, fmt.Errorf("aws config: %w", err)
+		return AWSTwins{}, fmt.Errorf("aws config: %w", err)
 	}
-	retention := s3sink.DefaultRetention
-	if v := os.Getenv("LUXNCP_AUDIT_RETENTION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return opt, fmt.Errorf("LUXNCP_AUDIT_RETENTION: %w", err)
-		}
-		retention = d
-	}
-	sink, err := s3sink.New(ctx, s3.NewFromConfig(awsCfg), s3sink.Options{
-		Bucket: bucket, Prefix: os.Getenv("LUXNCP_AUDIT_PREFIX"), Retention: retention,
-		SpoolDir: filepath.Join(cfg.Defaults().StateDir, "audit-spool"), Logger: log,
-	})
-	if err != nil {
-		return opt, err
-	}
-	opt.AuditSink = sink
-	return opt, nil
+	return BuildAWS(ctx, env, NewAWSClients(awsCfg), cfg, log)
 }
 
 // FromEnvironment builds the node a Lambda function (or any host) runs:
-// configuration from LUXNCP_* variables, AWS twins where configured.
+// configuration from LUXNCP_* variables (with the Terraform names), AWS
+// twins where configured.
 func FromEnvironment(ctx context.Context) (*Node, error) {
-	cfg, err := FromEnv(nil)
+	cfg, err := ConfigFromEnv(nil)
 	if err != nil {
 		return nil, err
 	}
 	log := NewLogger(cfg.LogLevel, os.Stderr)
-	opt, err := AWSOptions(ctx, cfg, log)
+	tw, err := awsFromEnv(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, log, opt)
+	n, err := New(cfg, log, tw.Options)
+	if err != nil {
+		return nil, err
+	}
+	if tw.Replay != nil {
+		n.Gateway.Replay = tw.Replay
+	}
+	return n, nil
 }
+
+// DispatcherFromEnvironment builds the outbox dispatcher alone, as the
+// SQS-triggered dispatcher function runs it: the DynamoDB + SQS outbox
+// (LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL are required) and the
+// national FHIR client. MaxAttempts comes from LUXNCP_OUTBOX_MAX_ATTEMPTS
+// (default 6): keep it below the queue's maxReceiveCount (Terraform's
+// outbox_max_receive_count, default 8) so that the outbox, not the SQS
+// dead-letter queue, records a message that keeps failing.
+func DispatcherFromEnvironment(ctx context.Context) (*outbox.Dispatcher, *outbox.DynamoStore, error) {
+	cfg, err := ConfigFromEnv(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := LoadAWSEnv(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if env.OutboxTable == "" {
+		return nil, nil, errors.New("node: the dispatcher needs LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL")
+	}
+	log := NewLogger(cfg.LogLevel, os.Stderr)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("aws config: %w", err)
+	}
+	cl := NewAWSClients(awsCfg)
+	store, err := outbox.NewDynamo(cl.DynamoDB, cl.SQS, outbox.DynamoOptions{Table: env.OutboxTable, QueueURL: env.OutboxQueueURL, Log: log.With("component", "outbox")})
+	if err != nil {
+		return nil, nil, err
+	}
+	nat, err := national.NewClient(cfg.NationalURL, national.WithTimeout(cfg.NationalTimeout), national.WithClientLogger(log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: national source: %w", err)
+	}
+	maxAttempts := 6
+	if v := os.Getenv("LUXNCP_OUTBOX_MAX_ATTEMPTS"); v != "" {
+		if maxAttempts, err = strconv.Atoi(v); err != nil || maxAttempts <= 0 {
+			return nil, nil, fmt.Errorf("LUXNCP_OUTBOX_MAX_ATTEMPTS: %q is not a positive number", v)
+		}
+	}
+	return &outbox.Dispatcher{Queue: store, National: nat, MaxAttempts: maxAttempts, Log: log.With("component", "outbox")}, store, nil
+}
+
+// meteredSink counts failed audit writes as the CloudWatch metric
+// AuditWriteFailures (the audit-write-failures alarm).
+type meteredSink struct {
+	audit.Sink
+	out io.Writer
+}
+
+func (m *meteredSink) Write(ctx context.Context, r audit.Record) error {
+	err := m.Sink.Write(ctx, r)
+	if err != nil {
+		_ = WriteMetric(m.out, time.Now(), "AuditWriteFailures", 1, "Count", nil)
+	}
+	return err
+}
+
+// MetricNamespace is the CloudWatch namespace of luxncp's metrics.
+const MetricNamespace = "luxncp"
+
+// WriteMetric writes one CloudWatch Embedded Metric Format record (a JSON
+// line that CloudWatch Logs turns into a metric) in MetricNamespace, with
+// no dimensions; props are logged beside it but are not dimensions.
+func WriteMetric(w io.Writer, now time.Time, name string, value float64, unit string, props map[string]string) error {
+	rec := map[string]any{}
+	for k, v := range props {
+		rec[k] = v
+	}
+	rec["_aws"] = map[string]any{
+		"Timestamp": now.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  MetricNamespace,
+			"Dimensions": [][]string{{}},
+			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
+		}},
+	}
+	rec[name] = value
+	b, err := json.Marshal(rec) // map keys sorted: deterministic
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+

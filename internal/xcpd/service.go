@@ -56,7 +56,12 @@ func (s *Service) Discover(ctx context.Context, q Query) (Result, error) {
 		}
 		pq.Matricule = id.Digits
 	} else {
-		pq.Family, pq.Given, pq.Gender = q.Family, q.Given, genderFromHL7(q.Gender)
+		pq.Family, pq.Gender = q.Family, genderFromHL7(q.Gender)
+		// FHIR given= matches one given name by prefix: search with the
+		// first one ("Marie" finds "Marie Josée" however it is split).
+		if f := strings.Fields(q.Given); len(f) > 0 {
+			pq.Given = f[0]
+		}
 		pq.BirthDate = birthDate(q.BirthTime)
 		if pq.BirthDate == "" {
 			return Result{Code: ehdsi.ErrPIIncorrectFormatting, Issue: "AnswerNotAvailable", Text: "the birth date must be an HL7 date (YYYYMMDD)"}, nil

@@ -1,0 +1,322 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// Load steps, in iteration order.
+const (
+	StepXCPD      = "xcpd"
+	StepList      = "xca-query-ep"
+	StepRetrieve3 = "retrieve-l3"
+	StepRetrieve1 = "retrieve-l1"
+	StepIteration = "iteration"
+)
+
+var loadSteps = []string{StepXCPD, StepList, StepRetrieve3, StepRetrieve1, StepIteration}
+
+// Load runs the pharmacist iteration at a fixed rate.
+type Load struct {
+	Target   string
+	Client   *ncpclient.Client
+	Identity *ncpclient.Identity
+	Profile  *Profile
+	// PatientKey is the profile patient with ePrescriptions (default "ep").
+	PatientKey string
+	SenderHCID string
+	// Rate in iterations per second (default 10), Duration of the run
+	// (default 10s), Concurrency the iterations in flight at most
+	// (default 16). MaxIterations bounds the count (default Rate×Duration).
+	Rate          float64
+	Duration      time.Duration
+	Concurrency   int
+	MaxIterations int
+	// Grace is how long iterations in flight may finish after Duration
+	// (default 30s); then they are cancelled and count as failed.
+	Grace time.Duration
+}
+
+// LoadReport is the outcome of a load run. Figures are measurements, never
+// assertions.
+type LoadReport struct {
+	Target      string       `json:"target"`
+	As          string       `json:"as"`
+	Rate        float64      `json:"rate"`
+	Duration    Millis       `json:"durationMs"`
+	Concurrency int          `json:"concurrency"`
+	Started     time.Time    `json:"started"`
+	Elapsed     Millis       `json:"elapsedMs"`
+	Iterations  int          `json:"iterations"`
+	Succeeded   int          `json:"succeeded"`
+	Failed      int          `json:"failed"`
+	Dropped     int          `json:"dropped"` // ticks with every worker busy
+	Throughput  float64      `json:"throughputPerSecond"`
+	Steps       []StepStats  `json:"steps"`
+	Errors      []ErrorCount `json:"errors,omitempty"`
+}
+
+// StepStats are latency percentiles of one step (successful calls only).
+type StepStats struct {
+	Step  string `json:"step"`
+	Count int    `json:"count"`
+	P50   Millis `json:"p50Ms"`
+	P95   Millis `json:"p95Ms"`
+	P99   Millis `json:"p99Ms"`
+	Max   Millis `json:"maxMs"`
+}
+
+// ErrorCount counts failures of one kind.
+type ErrorCount struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// IsLoopback reports whether a target URL names this machine.
+func IsLoopback(target string) bool {
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+type loadResult struct {
+	times map[string]time.Duration
+	err   string
+}
+
+// Run executes the load and returns its report.
+func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
+	if l.Rate <= 0 {
+		l.Rate = 10
+	}
+	if l.Duration <= 0 {
+		l.Duration = 10 * time.Second
+	}
+	if l.Concurrency <= 0 {
+		l.Concurrency = 16
+	}
+	if l.MaxIterations <= 0 {
+		l.MaxIterations = int(math.Ceil(l.Rate * l.Duration.Seconds()))
+	}
+	if l.PatientKey == "" {
+		l.PatientKey = "ep"
+	}
+	if l.Grace <= 0 {
+		l.Grace = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.Duration+l.Grace)
+	defer cancel()
+	p, ok := l.Profile.Patient(l.PatientKey)
+	if !ok {
+		return nil, fmt.Errorf("profile %s has no patient %q", l.Profile.Name, l.PatientKey)
+	}
+	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: time.Now().UTC()}
+	results := make(chan loadResult, l.MaxIterations)
+	sem := make(chan struct{}, l.Concurrency)
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / l.Rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	start := time.Now()
+	deadline := time.NewTimer(l.Duration)
+	defer deadline.Stop()
+	started := 0
+loop:
+	for started < l.MaxIterations {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-deadline.C:
+			break loop
+		default:
+		}
+		select {
+		case sem <- struct{}{}:
+			started++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				results <- l.iteration(ctx, p)
+			}()
+		default:
+			rep.Dropped++
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-deadline.C:
+			break loop
+		case <-tick.C:
+		}
+	}
+	wg.Wait()
+	close(results)
+	rep.Elapsed = Ms(time.Since(start))
+	times := map[string][]time.Duration{}
+	errs := map[string]int{}
+	for r := range results {
+		rep.Iterations++
+		if r.err != "" {
+			rep.Failed++
+			errs[r.err]++
+		} else {
+			rep.Succeeded++
+		}
+		for s, d := range r.times {
+			times[s] = append(times[s], d)
+		}
+	}
+	if secs := time.Duration(rep.Elapsed * Millis(time.Millisecond)).Seconds(); secs > 0 {
+		rep.Throughput = math.Round(float64(rep.Succeeded)/secs*10) / 10
+	}
+	for _, s := range loadSteps {
+		rep.Steps = append(rep.Steps, stats(s, times[s]))
+	}
+	for k, n := range errs {
+		rep.Errors = append(rep.Errors, ErrorCount{Kind: k, Count: n})
+	}
+	sort.Slice(rep.Errors, func(i, j int) bool {
+		if rep.Errors[i].Count != rep.Errors[j].Count {
+			return rep.Errors[i].Count > rep.Errors[j].Count
+		}
+		return rep.Errors[i].Kind < rep.Errors[j].Kind
+	})
+	return rep, nil
+}
+
+func stats(step string, ds []time.Duration) StepStats {
+	s := StepStats{Step: step, Count: len(ds)}
+	if len(ds) == 0 {
+		return s
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	pct := func(p float64) Millis {
+		i := int(math.Ceil(p*float64(len(ds)))) - 1
+		return Ms(ds[max(0, min(i, len(ds)-1))])
+	}
+	s.P50, s.P95, s.P99, s.Max = pct(0.50), pct(0.95), pct(0.99), Ms(ds[len(ds)-1])
+	return s
+}
+
+// iteration is one pharmacist visit: identify the patient, list the
+// ePrescriptions, retrieve the first one as L3 and as L1, with a freshly
+// signed HCP and TRC assertion.
+func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
+	res := loadResult{times: map[string]time.Duration{}}
+	start := time.Now()
+	fail := func(step, kind string) loadResult {
+		res.err = step + ": " + kind
+		return res
+	}
+	prof := ncpclient.DemoProfessional(l.Identity.Country, "pharmacist")
+	hcp, err := l.Identity.HCP(prof, time.Hour)
+	if err != nil {
+		return fail("assertion", err.Error())
+	}
+	pid := wssec.PatientID{Extension: p.ID, Root: p.Root}
+	call := func(step string, req ncpclient.Request) (*ncpclient.Reply, string) {
+		t := time.Now()
+		rep, err := l.Client.Call(ctx, req)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, "timeout or cancelled"
+			}
+			return nil, "transport error"
+		}
+		if rep.Fault != nil {
+			return nil, "fault " + string(rep.Fault.Code)
+		}
+		if rep.Status != 200 || rep.Env == nil {
+			return nil, fmt.Sprintf("HTTP %d", rep.Status)
+		}
+		res.times[step] = time.Since(t)
+		return rep, ""
+	}
+	base := strings.TrimSuffix(l.Target, "/")
+	rep, kind := call(StepXCPD, ncpclient.Request{URL: base + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{hcp},
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: l.SenderHCID, ReceiverHCID: l.Profile.HomeCommunityID, PatientID: p.ID, PatientRoot: p.Root})})
+	if kind != "" {
+		return fail(StepXCPD, kind)
+	}
+	var o observed
+	if xr := readXCPD(rep.Env.Body, &o); xr.queryResponseCode != "OK" {
+		return fail(StepXCPD, "queryResponseCode "+xr.queryResponseCode+" "+strings.Join(o.codes, ","))
+	}
+	trc, err := l.Identity.TRC(hcp, pid, "TREATMENT", time.Hour)
+	if err != nil {
+		return fail("assertion", err.Error())
+	}
+	as := []*etree.Element{hcp, trc}
+	rep, kind = call(StepList, ncpclient.Request{URL: base + ehdsi.PathXCA, Action: ehdsi.ActionXCAQuery, Assertions: as, Body: ncpclient.XCAQueryBody(pid, ehdsi.ClassEP)})
+	if kind != "" {
+		return fail(StepList, kind)
+	}
+	_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+	refs, err := selectDocs(docs, "pair", l.Profile.HomeCommunityID)
+	if err != nil {
+		return fail(StepList, err.Error())
+	}
+	for i, step := range []string{StepRetrieve3, StepRetrieve1} {
+		rep, kind = call(step, ncpclient.Request{URL: base + ehdsi.PathXCA, Action: ehdsi.ActionXCARetrieve, Assertions: as, Body: ncpclient.XCARetrieveBody(refs[i])})
+		if kind != "" {
+			return fail(step, kind)
+		}
+		_, got, _, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
+		if err != nil || len(got) != 1 || len(got[0].Data) == 0 {
+			return fail(step, "no document returned")
+		}
+	}
+	res.times[StepIteration] = time.Since(start)
+	return res
+}
+
+// WriteLoadText writes the load table.
+func WriteLoadText(w io.Writer, r *LoadReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "load against %s as %s: %.0f iterations/s for %.0f s, concurrency %d\n", r.Target, r.As, r.Rate, float64(r.Duration)/1000, r.Concurrency)
+	fmt.Fprintf(&b, "%d iterations (%d ok, %d failed, %d dropped: all workers busy) in %.1f s; throughput %.1f iterations/s\n\n",
+		r.Iterations, r.Succeeded, r.Failed, r.Dropped, float64(r.Elapsed)/1000, r.Throughput)
+	fmt.Fprintf(&b, "%-14s %7s %9s %9s %9s %9s\n", "step", "count", "p50 ms", "p95 ms", "p99 ms", "max ms")
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "%-14s %7d %9.1f %9.1f %9.1f %9.1f\n", s.Step, s.Count, float64(s.P50), float64(s.P95), float64(s.P99), float64(s.Max))
+	}
+	if len(r.Errors) > 0 {
+		b.WriteString("\nerrors by kind:\n")
+		for _, e := range r.Errors {
+			fmt.Fprintf(&b, "%7d  %s\n", e.Count, e.Kind)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteLoadJSON writes the load report as JSON.
+func WriteLoadJSON(w io.Writer, r *LoadReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,165 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/luxncp/luxncp/internal/awsfake"
+	gw "github.com/luxncp/luxncp/internal/gateway"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/testkit"
+)
+
+func envOf(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+func TestLoadAWSEnv(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		check   func(node.AWSEnv) bool
+		wantErr bool
+	}{
+		{"nothing set: local twins", nil, func(e node.AWSEnv) bool { return !e.Any() && e.CertWarnDays == 30 && e.TrustBundleKey != "" }, false},
+		{"retention in days (terraform)", map[string]string{"LUXNCP_AUDIT_BUCKET": "a", "LUXNCP_AUDIT_RETENTION": "2555"},
+			func(e node.AWSEnv) bool { return e.Any() && e.AuditRetention == 2555*24*time.Hour }, false},
+		{"retention as a duration", map[string]string{"LUXNCP_AUDIT_RETENTION": "720h"}, func(e node.AWSEnv) bool { return e.AuditRetention == 720*time.Hour }, false},
+		{"bad retention", map[string]string{"LUXNCP_AUDIT_RETENTION": "ten years"}, nil, true},
+		{"warn days", map[string]string{"LUXNCP_CERT_WARN_DAYS": "45"}, func(e node.AWSEnv) bool { return e.CertWarnDays == 45 }, false},
+		{"bad warn days", map[string]string{"LUXNCP_CERT_WARN_DAYS": "-1"}, nil, true},
+		{"table without queue", map[string]string{"LUXNCP_OUTBOX_TABLE": "t"}, nil, true},
+		{"on lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "luxncp-xdr", "LUXNCP_FUNCTION": "xdr"},
+			func(e node.AWSEnv) bool { return e.OnLambda && e.Function == "xdr" }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := node.LoadAWSEnv(envOf(tc.env))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && !tc.check(e) {
+				t.Fatalf("env = %+v", e)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvTerraformNames(t *testing.T) {
+	c, err := node.ConfigFromEnv(envOf(map[string]string{"LUXNCP_NATIONAL_FHIR_URL": "https://fhir.example.lu/fhir", "AWS_LAMBDA_FUNCTION_NAME": "f"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NationalURL != "https://fhir.example.lu/fhir" || !strings.HasPrefix(c.StateDir, os.TempDir()) {
+		t.Fatalf("config = %+v", c)
+	}
+	c, _ = node.ConfigFromEnv(envOf(map[string]string{"LUXNCP_NATIONAL_FHIR_URL": "https://a", "LUXNCP_NATIONAL_URL": "https://b", "LUXNCP_STATE_DIR": "/srv/luxncp"}))
+	if c.NationalURL != "https://b" || c.StateDir != "/srv/luxncp" {
+		t.Fatalf("explicit names must win: %+v", c)
+	}
+}
+
+func fakeS3Client(t *testing.T, buckets ...string) *s3.Client {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	c := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "eu-west-1",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: aws.NopRetryer{}})
+	for _, b := range buckets {
+		if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func TestBuildAWS(t *testing.T) {
+	ctx := context.Background()
+	s3c := fakeS3Client(t, "audit", "config")
+	bundle, err := os.ReadFile(filepath.Join(testkit.PKIDir(t), "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String("truststores/mtls-truststore.pem"), Body: bytes.NewReader(bundle)})
+	ddb := awsfake.NewDynamoDB()
+	defer ddb.Close()
+	q := awsfake.NewSQS()
+	defer q.Close()
+	ddb.CreateTable("outbox", "id", "")
+	ddb.CreateTable("idem", "key", "")
+	url := q.CreateQueue("outbox", time.Minute)
+	cl := node.AWSClients{S3: s3c, DynamoDB: dynamodb.NewFromConfig(ddb.AWSConfig()), SQS: sqs.NewFromConfig(q.AWSConfig())}
+	env, err := node.LoadAWSEnv(envOf(map[string]string{
+		"LUXNCP_AUDIT_BUCKET": "audit", "LUXNCP_AUDIT_RETENTION": "3650", "LUXNCP_CONFIG_BUCKET": "config",
+		"LUXNCP_OUTBOX_TABLE": "outbox", "LUXNCP_OUTBOX_QUEUE_URL": url, "LUXNCP_IDEMPOTENCY_TABLE": "idem",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := node.Config{StateDir: t.TempDir()}.Defaults()
+	tw, err := node.BuildAWS(ctx, env, cl, cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tw.Outbox.(*outbox.DynamoStore); !ok {
+		t.Errorf("outbox %T", tw.Outbox)
+	}
+	if _, ok := tw.Replay.(*gw.DynamoReplayGuard); !ok {
+		t.Errorf("replay guard %T", tw.Replay)
+	}
+	if tw.AuditSink == nil || tw.Directory == nil || tw.Config == nil || tw.Seal != nil {
+		t.Errorf("twins = %+v", tw)
+	}
+	if got, _ := os.ReadFile(cfg.TrustBundle); !bytes.Equal(got, bundle) {
+		t.Error("trust bundle not copied from the config bucket")
+	}
+	// The node starts on the twins, and the replay guard is the shared one.
+	n, err := node.New(cfg, quietLog(), tw.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.Outbox != tw.Outbox {
+		t.Error("node does not use the DynamoDB outbox")
+	}
+	// No trust bundle in the bucket: the node cannot start blind.
+	empty := fakeS3Client(t, "config")
+	if _, err := node.BuildAWS(ctx, node.AWSEnv{ConfigBucket: "config", TrustBundleKey: "truststores/x.pem"}, node.AWSClients{S3: empty}, cfg, quietLog()); err == nil {
+		t.Error("missing trust bundle accepted")
+	}
+}
+
+func TestBuildAWSRefusesLocalOutboxForXDROnLambda(t *testing.T) {
+	_, err := node.BuildAWS(context.Background(), node.AWSEnv{Function: "xdr", OnLambda: true}, node.AWSClients{}, node.Config{StateDir: t.TempDir()}, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "LUXNCP_OUTBOX_TABLE") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWriteMetric(t *testing.T) {
+	var b bytes.Buffer
+	if err := node.WriteMetric(&b, time.Unix(1764000000, 0), "CertificateDaysToExpiry", 12.5, "None", map[string]string{"subject": "CN=ncp.fr"}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"CertificateDaysToExpiry":12.5,"_aws":{"CloudWatchMetrics":[{"Dimensions":[[]],"Metrics":[{"Name":"CertificateDaysToExpiry","Unit":"None"}],"Namespace":"luxncp"}],"Timestamp":1764000000000},"subject":"CN=ncp.fr"}` + "\n"
+	if b.String() != want {
+		t.Fatalf("EMF line\n got %s\nwant %s", b.String(), want)
+	}
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
