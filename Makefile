@@ -3,7 +3,7 @@ GO        ?= go
 STATE_DIR ?= ./var
 GOFLAGS_TEST ?=
 
-.PHONY: run test build tools lambda bench terminology-import clean
+.PHONY: run test build tools lambda bench terminology-import conformance load clean
 
 ## run: start the whole gateway locally on its embedded defaults
 run:
@@ -13,7 +13,9 @@ run:
 test: tools
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	$(GO) vet ./...
-	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
+	mkdir -p var/test-reports
+	CONFORMANCE_REPORT_DIR=$(CURDIR)/var/test-reports CONFORMANCE_LOAD_REPORT=$(CURDIR)/var/test-reports/load.json \
+		$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
 
 ## tools: install the command-line tools the tests need (Debian packages)
 tools:
@@ -29,6 +31,14 @@ lambda:
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## conformance: the conformance suite against a running `make run` (reports under var/)
+conformance: build
+	./bin/luxncp conformance run --target https://127.0.0.1:8443 --report var/conformance.html --report var/conformance.xml
+
+## load: the pharmacist iteration under load against a running `make run`
+load: build
+	./bin/luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s --report var/load.json
 
 ## terminology-import: refresh translations/ from ../shared/reference/terminology (review the diff)
 terminology-import:

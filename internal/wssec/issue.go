@@ -253,3 +253,9 @@ func Serialize(el *etree.Element) ([]byte, error) {
 	doc.WriteSettings.CanonicalEndTags = false
 	return doc.WriteToBytes()
 }
+
+// Sign signs an assertion built elsewhere (a partner's template, a test
+// variant) the way IssueHCP and IssueTRC sign: enveloped, RSA-SHA256,
+// exclusive c14n, the Signature right after Issuer. The assertion must
+// have an ID attribute and Issuer as its first child.
+func Sign(a *etree.Element, s Signer) error { return sign(a, s) }
