@@ -291,9 +291,7 @@ func (e *Endpoint) audit(ctx context.Context, ev audit.Event, extra []audit.Even
 	if e.Cfg.Audit == nil {
 		return nil
 	}
-	if err := e.Cfg.Audit.Record(ctx, ev); err != nil {
-		return err
-	}
+	all := []audit.Event{ev}
 	for _, x := range extra {
 		if x.Time.IsZero() {
 			x.Time = ev.Time
@@ -307,11 +305,24 @@ func (e *Endpoint) audit(ctx context.Context, ev audit.Event, extra []audit.Even
 		if x.HCP == (audit.HCP{}) {
 			x.HCP = ev.HCP
 		}
-		if err := e.Cfg.Audit.Record(ctx, x); err != nil {
-			return err
+		all = append(all, x)
+	}
+	if len(all) == 1 {
+		return e.Cfg.Audit.Record(ctx, ev)
+	}
+	// Written concurrently, the records of one transaction share the
+	// sink's fsync (group commit); every one is durable before we answer.
+	errs := make(chan error, len(all))
+	for _, x := range all {
+		go func(x audit.Event) { errs <- e.Cfg.Audit.Record(ctx, x) }(x)
+	}
+	var first error
+	for range all {
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 func (e *Endpoint) defaultEvent() audit.EventType {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +163,4 @@ func TestFixtures(t *testing.T) {
 	if len(patients) < 10 {
 		t.Errorf("%d patients with original clinical documents, want ≥ 10", len(patients))
 	}
-	_ = strings.TrimSpace
 }

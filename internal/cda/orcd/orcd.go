@@ -87,7 +87,10 @@ type Document struct {
 	Kind    Kind
 	Title   string
 	Created time.Time
-	XML     []byte
+	// FormatCode/FormatScheme: the XDS formatCode of a PDF-embedded document.
+	FormatCode, FormatScheme string
+	Language                 string
+	XML                      []byte
 }
 
 // Errors of Build, wrapped in an *ehdsi.Fault.
@@ -138,6 +141,15 @@ func Build(in Input, opt Options) (*Document, error) {
 	if author.Time.IsZero() {
 		author.Time = in.Created
 	}
+	if len(author.IDs) == 0 {
+		// Known only by its display: a luxncp-local id for that display
+		// (eHDSI requires an author and legal authenticator id).
+		ah := sha256.Sum256([]byte(in.AuthorName))
+		author.IDs = []cda.II{{Root: root + ".4", Extension: hex.EncodeToString(ah[:8])}}
+	}
+	if author.Organization.Name != "" && author.Organization.Addr.Country == "" {
+		author.Organization.Addr.Country = "LU" // documents of the Luxembourg record
+	}
 	cust := opt.Custodian
 	if cust.Name == "" {
 		cust = in.Custodian
@@ -174,7 +186,7 @@ func Build(in Input, opt Options) (*Document, error) {
 		Custodian:          cust,
 		LegalAuthenticator: author.Professional,
 		LegalAuthTime:      author.Time,
-		ServiceEvent:       &cda.ServiceEvent{ClassCode: "PCPR", Low: in.Created, High: in.Created},
+		ServiceEvent:       &cda.ServiceEvent{ClassCode: "PCPR", High: in.Created},
 		ParentDocument:     &parent,
 	}
 	xml, err := cda.BuildL1(hdr, kindTerm{opt.Terminology, k}, in.PDF)
@@ -185,7 +197,8 @@ func Build(in Input, opt Options) (*Document, error) {
 		}
 		return nil, ehdsi.App(ehdsi.ErrORCDGeneric, ehdsi.Describe(ehdsi.ErrORCDGeneric), err)
 	}
-	return &Document{ID: id, Hash: sum, Kind: k, Title: title, Created: in.Created, XML: xml}, nil
+	return &Document{ID: id, Hash: sum, Kind: k, Title: title, Created: in.Created,
+		FormatCode: "urn:ihe:iti:xds-sd:pdf:2008", FormatScheme: "IHE PCC", Language: lang, XML: xml}, nil
 }
 
 // kindTerm binds ClinicalDocument/code to the OrCD value set of the kind

@@ -239,3 +239,35 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// TestHeaderPSL1Rules: shared/ has no OrCD schematron. The OrCD documents
+// share the eHDSI PDF-embedded header and body with the PS L1 (…1.1.7), so
+// each kind is checked against the PS L1 rules on a copy whose templateId
+// and document code are swapped for the PS L1 ones.
+func TestHeaderPSL1Rules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("validate-cda takes a minute; skipped with -short")
+	}
+	c := catalogue(t)
+	ins := inputs(t)
+	dir := t.TempDir()
+	var files []string
+	for _, name := range []string{"1962031411774-lab-1", "1962031411774-imaging-1", "19320815021-discharge-1"} {
+		d, err := Build(ins[name], Options{Terminology: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := strings.Replace(string(d.XML), `<templateId root="`+d.Kind.Template+`"/>`, `<templateId root="`+ehdsi.TemplatePSL1+`"/>`, 1)
+		x = strings.Replace(x, `code="`+d.Kind.ClassCode+`" codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName="`+d.Kind.Display+`"`,
+			`code="60591-5" codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName="Patient summary Document"`, 1)
+		if x == string(d.XML) {
+			t.Fatal("swap did not apply")
+		}
+		p := filepath.Join(dir, name+".xml")
+		if err := os.WriteFile(p, []byte(x), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	testutil.ValidateCDA(t, files...)
+}

@@ -49,8 +49,22 @@ type Document struct {
 	Hash    string
 	Title   string
 	Created time.Time
-	XML     []byte
+	// TemplateID is the eHDSI document template (ehdsi.TemplatePS or TemplatePSL1).
+	TemplateID string
+	// FormatCode and FormatScheme are the XDS formatCode of the document
+	// as eHDSI partners expect it in XCA query responses.
+	FormatCode, FormatScheme string
+	Language                 string
+	XML                      []byte
 }
+
+// XDS format codes of the Patient Summary levels.
+const (
+	FormatCodeL3   = "urn:epSOS:ps:ps:2010"
+	FormatSchemeL3 = "epSOS formatCodes"
+	FormatCodeL1   = "urn:ihe:iti:xds-sd:pdf:2008"
+	FormatSchemeL1 = "IHE PCC"
+)
 
 // ErrInvalid is wrapped by errors about a Summary that cannot make a
 // document (missing patient id, author …): eHDSI ERROR_PS_MISSING_REQUIRED_FIELDS.
@@ -87,7 +101,8 @@ func Build(s *Summary, opt Options) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Document{ID: b.docID, Hash: b.hash, Title: b.l.word("title"), Created: b.time, XML: xml}, nil
+	return &Document{ID: b.docID, Hash: b.hash, Title: b.l.word("title"), Created: b.time, TemplateID: ehdsi.TemplatePS,
+		FormatCode: FormatCodeL3, FormatScheme: FormatSchemeL3, Language: b.lang, XML: xml}, nil
 }
 
 func buildL3(s *Summary, opt Options) (*builder, []byte, error) {
@@ -130,7 +145,8 @@ func BuildL1(s *Summary, opt Options) (*Document, error) {
 	if err != nil {
 		return nil, b.fail(err)
 	}
-	return &Document{ID: b.docID, Hash: b.hash, Title: b.l.word("title"), Created: b.time, XML: xml}, nil
+	return &Document{ID: b.docID, Hash: b.hash, Title: b.l.word("title"), Created: b.time, TemplateID: ehdsi.TemplatePSL1,
+		FormatCode: FormatCodeL1, FormatScheme: FormatSchemeL1, Language: b.lang, XML: xml}, nil
 }
 
 type builder struct {
@@ -232,6 +248,13 @@ func (b *builder) header(template string, doc terminology.DocType) cda.Header {
 	}
 	if author.Organization.Name == "" {
 		author.Organization = cust
+	}
+	// eHDSI requires a country on every organisation; national ones are in Luxembourg.
+	if author.Organization.Addr.Country == "" {
+		author.Organization.Addr.Country = "LU"
+	}
+	if cust.Addr.Country == "" {
+		cust.Addr.Country = "LU"
 	}
 	parent := s.Source
 	if parent.Root == "" {

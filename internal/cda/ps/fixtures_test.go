@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,10 +47,6 @@ func luProducts(t testing.TB) map[string]string {
 		out[r[0]] = r[1]
 	}
 	return out
-}
-
-type demoPatient struct {
-	Patient cda.Patient
 }
 
 // demoPatients reads the demo backend's patients.json (FHIR collection).
@@ -475,7 +469,7 @@ var fixtures = []fixture{
 			txt(sct("897148007", "Consommation d'alcool"), "Occasionnelle", "2020-01-01"),
 		}
 		s.Functional = []Observation{txt(loinc("75246-9", "Mobilité"), "Marche sans aide sur terrain plat", "2025-10-08")}
-		s.CarePlan = []TextItem{{Text: "Suivi néphrologique semestriel", Date: "2026-03-01"}, {Text: "Contrôle du pacemaker : sans objet ; contrôle cardiologique annuel", Date: "2026-01-15"}}
+		s.CarePlan = []TextItem{{Text: "Suivi néphrologique semestriel", Date: "2026-03-01"}, {Text: "Contrôle cardiologique annuel (fibrillation auriculaire, anticoagulation)", Date: "2026-01-15"}}
 		s.Directives = []TextItem{{Text: "Souhaite être informé de toute décision de limitation thérapeutique", Date: "2023-06-01"}}
 	}},
 	{"p33", "xml", "minimal (nothing known)", func(s *Summary, lu func(string) Coding) {
@@ -545,11 +539,6 @@ func fixtureName(s *Summary, format string) string { return s.Patient.IDs[0].Ext
 // Summaries: the files on disk are exactly what the generator writes.
 func TestFixtures(t *testing.T) {
 	sums := fixtureSummaries(t)
-	ids := make([]string, 0, len(sums))
-	for id := range sums {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	for _, f := range fixtures {
 		s := sums[f.pid]
 		var b []byte
@@ -573,5 +562,4 @@ func TestFixtures(t *testing.T) {
 			t.Errorf("%s is out of date (run go test ./internal/cda/ps -run TestFixtures -update)", path)
 		}
 	}
-	_ = strings.TrimSpace
 }

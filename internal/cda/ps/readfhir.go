@@ -194,8 +194,8 @@ type (
 		Timestamp    string     `json:"timestamp"`
 		Identifier   *fhirIdent `json:"identifier"`
 		Entry        []struct {
-			FullURL  string          `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
+			FullURL  string       `json:"fullUrl"`
+			Resource fhirResource `json:"resource"`
 		} `json:"entry"`
 	}
 )
@@ -223,12 +223,10 @@ func ReadFHIR(data []byte, lim Limits) (*Summary, error) {
 	}
 	r := &fhirReader{byRef: map[string]*fhirResource{}}
 	var comp *fhirResource
-	for _, e := range b.Entry {
-		var res fhirResource
-		if err := json.Unmarshal(e.Resource, &res); err != nil {
-			return nil, fmt.Errorf("%w: entry %s: %v", ErrMalformed, e.FullURL, err)
-		}
-		rp := &res
+	for i := range b.Entry {
+		e := &b.Entry[i]
+		res := e.Resource
+		rp := &e.Resource
 		r.order = append(r.order, rp)
 		if e.FullURL != "" {
 			r.byRef[e.FullURL] = rp

@@ -330,6 +330,8 @@ func (b *builder) medications(body *etree.Element) error {
 			}
 		}
 		var names []string
+		var kind *etree.Element // pharm:asSpecializedKind, placed before the ingredients
+		firstIngredient := len(mm.Child)
 		for k, in := range ingr {
 			c, err := b.code(spec{"medication/ingredient/ingredientSubstance/code", terminology.VSActiveIngredient, terminology.UsageRNFA}, in.Substance, name)
 			if err != nil {
@@ -344,25 +346,32 @@ func (b *builder) medications(body *etree.Element) error {
 			if c.Null != "" && (c.Text != "" || c.Original.Code != "") {
 				c.Null = "OTH" // the only nullFlavor that may carry originalText/translation
 			}
-			ig := mm.CreateElement("pharm:ingredient")
-			ig.CreateAttr("classCode", "ACTI")
-			q := ig.CreateElement("pharm:quantity")
-			qn := q.CreateElement("numerator")
-			qn.CreateAttr("xsi:type", "PQ")
+			var is *etree.Element
 			if in.StrengthValue > 0 && in.StrengthUnit != "" {
+				ig := mm.CreateElement("pharm:ingredient")
+				ig.CreateAttr("classCode", "ACTI")
+				q := ig.CreateElement("pharm:quantity")
+				qn := q.CreateElement("numerator")
+				qn.CreateAttr("xsi:type", "PQ")
 				qn.CreateAttr("value", num(in.StrengthValue))
 				qn.CreateAttr("unit", in.StrengthUnit)
-			} else {
-				qn.CreateAttr("nullFlavor", "UNK")
+				d := q.CreateElement("denominator")
+				d.CreateAttr("xsi:type", "PQ")
+				d.CreateAttr("value", "1")
+				d.CreateAttr("unit", "1")
+				is = ig.CreateElement("pharm:ingredientSubstance")
+			} else if kind == nil {
+				// Strength unknown: eHDSI needs a strength for an ingredient, so
+				// the substance is written as the product's generalized kind.
+				kind = etree.NewElement("pharm:asSpecializedKind")
+				kind.CreateAttr("classCode", "GEN")
+				is = kind.CreateElement("pharm:generalizedMaterialKind")
 			}
-			d := q.CreateElement("denominator")
-			d.CreateAttr("xsi:type", "PQ")
-			d.CreateAttr("value", "1")
-			d.CreateAttr("unit", "1")
-			is := ig.CreateElement("pharm:ingredientSubstance")
-			is.CreateAttr("classCode", "MMAT")
-			is.CreateAttr("determinerCode", "KIND")
-			cda.AppendCoded(is, "pharm:code", c)
+			if is != nil {
+				is.CreateAttr("classCode", "MMAT")
+				is.CreateAttr("determinerCode", "KIND")
+				cda.AppendCoded(is, "pharm:code", c)
+			}
 			n := c.MVC.Display
 			if in.Substance.System != OIDLUProduct && in.Substance.Display != "" {
 				n = in.Substance.Display
@@ -374,6 +383,9 @@ func (b *builder) medications(body *etree.Element) error {
 				n += " " + num(in.StrengthValue) + " " + in.StrengthUnit
 			}
 			names = append(names, n)
+		}
+		if kind != nil {
+			mm.InsertChildAt(firstIngredient, kind)
 		}
 		reason := ""
 		if m.Reason.Code != "" {

@@ -95,7 +95,7 @@ func parseXML(data []byte, lim Limits) (*node, error) {
 			depth--
 			cur = cur.parent
 		case xml.CharData:
-			if cur != nil && cur.text.Len() < 1<<16 {
+			if cur != nil && cur.text.Len() < 1<<16 && len(bytes.TrimSpace(tk)) > 0 {
 				cur.text.Write(tk)
 			}
 		}
