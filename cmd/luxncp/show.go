@@ -15,7 +15,7 @@ import (
 )
 
 const showUsage = `Usage:
-  luxncp show [--out DIR] [FILE]
+  luxncp show [--out DIR] [--ids] [FILE]
 Reads an eHDSI SOAP response (plain SOAP; FILE or stdin) and prints what it
 says: a SOAP fault and its eHDSI code, an XCPD match, the documents of an XCA
 query, the documents of an XCA retrieve (saved under --out), or an XDR result.
@@ -26,6 +26,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, showUsage) }
 	out := fs.String("out", ".", "directory for retrieved documents")
+	ids := fs.Bool("ids", false, "print only the document unique ids of a query response, one per line")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +80,12 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	case "AdhocQueryResponse":
 		status, docs, errs := ncpclient.ParseQueryResponse(body)
+		if *ids {
+			for _, d := range docs {
+				fmt.Fprintln(stdout, d.UniqueID)
+			}
+			return nil
+		}
 		fmt.Fprintf(stdout, "XCA query   %s, %d document(s)\n", shortStatus(status), len(docs))
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		if len(docs) > 0 {
