@@ -48,6 +48,9 @@ type AWSEnv struct {
 	// ConfigTTL: how long configuration objects are cached
 	// (LUXNCP_CONFIG_TTL, default 5m).
 	ConfigTTL time.Duration
+	// LocalTrustBundle: LUXNCP_TRUST_BUNDLE names a file, which wins over
+	// the bucket's trust bundle.
+	LocalTrustBundle bool
 	// OutboxTable and OutboxQueueURL select the DynamoDB + SQS outbox
 	// (LUXNCP_OUTBOX_TABLE, LUXNCP_OUTBOX_QUEUE_URL).
 	OutboxTable, OutboxQueueURL string
@@ -83,7 +86,8 @@ func LoadAWSEnv(getenv func(string) string) (AWSEnv, error) {
 		OutboxTable: getenv("LUXNCP_OUTBOX_TABLE"), OutboxQueueURL: getenv("LUXNCP_OUTBOX_QUEUE_URL"),
 		IdempotencyTable: getenv("LUXNCP_IDEMPOTENCY_TABLE"), SealKMSKey: getenv("LUXNCP_SEAL_KMS_KEY"),
 		TLSClientSecret: getenv("LUXNCP_TLS_CLIENT_SECRET"), CertWarnDays: 30,
-		OnLambda: getenv("AWS_LAMBDA_FUNCTION_NAME") != "",
+		OnLambda:         getenv("AWS_LAMBDA_FUNCTION_NAME") != "",
+		LocalTrustBundle: getenv("LUXNCP_TRUST_BUNDLE") != "",
 	}
 	if e.TrustBundleKey == "" {
 		e.TrustBundleKey = awsconfig.KeyTrustBundle
@@ -180,9 +184,10 @@ type AWSTwins struct {
 	Seal crypto.Signer
 }
 
-// BuildAWS builds the twins env selects. It downloads the trust bundle
-// from the configuration bucket to cfg.TrustBundle (the node reads it at
-// start), unless LUXNCP_TRUST_BUNDLE names a file of its own.
+// BuildAWS builds the twins env selects. With a configuration bucket it
+// downloads the trust bundle to cfg.TrustBundle (the node reads it at
+// start), unless LUXNCP_TRUST_BUNDLE names a file of its own
+// (env.LocalTrustBundle).
 func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *slog.Logger) (AWSTwins, error) {
 	var tw AWSTwins
 	cfg = cfg.Defaults()
@@ -215,8 +220,10 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		}
 		tw.Config = st
 		tw.Directory = &awsconfig.Directory{Store: st, Key: env.DirectoryKey}
-		if err := st.WriteFile(ctx, env.TrustBundleKey, cfg.TrustBundle); err != nil {
-			return tw, fmt.Errorf("node: trust bundle: %w", err)
+		if !env.LocalTrustBundle {
+			if err := st.WriteFile(ctx, env.TrustBundleKey, cfg.TrustBundle); err != nil {
+				return tw, fmt.Errorf("node: trust bundle: %w", err)
+			}
 		}
 	}
 	if env.OutboxTable != "" {
@@ -375,4 +382,3 @@ func WriteMetric(w io.Writer, now time.Time, name string, value float64, unit st
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
-

@@ -285,6 +285,17 @@ func TestXDRFaults(t *testing.T) {
 		}, "", ehdsi.ErrEDIncorrectFormatting},
 		{"discard of unknown dispensation", func() *ncpclient.Reply { return submit(mk("e7", "ep-0003", "rx-0003", patient), true, ph.hcp, trc) }, "", ehdsi.ErrEDDiscardFailed},
 		{"no TRC", func() *ncpclient.Reply { return submit(mk("e8", "ep-0003", "rx-0003", patient), false, ph.hcp) }, ehdsi.ErrNotValidTRCAssertion, ""},
+		{"expired HCP assertion", func() *ncpclient.Reply {
+			old := testkit.Identity(t, "fr", func() time.Time { return time.Now().Add(-3 * time.Hour) })
+			hcp, _ := old.HCP(ncpclient.DemoProfessional("FR", "pharmacist"), time.Hour)
+			trc, _ := old.TRC(hcp, pid, "TREATMENT", time.Hour)
+			return submit(mk("e9", "ep-0003", "rx-0003", patient), false, hcp, trc)
+		}, ehdsi.ErrNotValidAssertion, ""},
+		{"oversized eDispensation", func() *ncpclient.Reply {
+			doc := mk("e10", "ep-0003", "rx-0003", patient)
+			pad := "<!--" + strings.Repeat("x", 5<<20) + "-->"
+			return submit(append(doc, []byte(pad)...), false, ph.hcp, trc)
+		}, "", ehdsi.ErrEDIncorrectFormatting},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,5 +507,48 @@ func TestDocumentFaults(t *testing.T) {
 	// Nothing wrong was cached: the PS is served again.
 	if st, errs, _ := list("1962031411774", ehdsi.ClassPS); !ncpclient.IsSuccess(st) {
 		t.Errorf("after recovery: %s %+v", st, errs)
+	}
+}
+
+// TestConcurrentSubmitFromTwoClients: the same eDispensation sent at the
+// same time over two connections has one effect at the national side.
+func TestConcurrentSubmitFromTwoClients(t *testing.T) {
+	g := start(t)
+	const patient = "1985093013982" // p14: rx-0007 allows 4 dispensations
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	ed := ncpclient.EDocument(ncpclient.Dispensed{
+		DocumentID: wssec.PatientID{Root: "2.16.17.710.803.1000.990.1.16", Extension: "ed-de-concurrent"}, Patient: pid, PatientName: "Schneider",
+		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0007"},
+		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0007"},
+		ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Apotheke", Country: "DE", Time: time.Now(),
+	})
+	var wg sync.WaitGroup
+	statuses := make(chan string, 2)
+	for i := 0; i < 2; i++ {
+		ph := newPharmacist(t, "de", "pharmacist") // its own client and connection
+		trc := ph.trc(patient)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXDR, Action: ehdsi.ActionXDR, Assertions: []*etree.Element{ph.hcp, trc},
+				Body: ncpclient.XDRBody(ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.803.1000.990.1.16^ed-de-concurrent", SubmissionSetID: "1.2.3", SourceID: "1.2.3", Document: ed})})
+			if err != nil || rep.Env == nil {
+				statuses <- fmt.Sprint("error ", err)
+				return
+			}
+			st, _ := ncpclient.ParseRegistryResponse(rep.Env.Body)
+			statuses <- st
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if !ncpclient.IsSuccess(st) {
+			t.Errorf("a concurrent submit got %s", st)
+		}
+	}
+	g.node.Dispatcher().RunOnce(context.Background())
+	if n := effects(t, g.fhir, "rx-0007"); n != 1 {
+		t.Fatalf("national effects = %d, want 1", n)
 	}
 }

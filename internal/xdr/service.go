@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -29,6 +30,12 @@ type Service struct {
 	Kick chan<- struct{}
 	// Limits for the eDispensation CDA.
 	Limits cda.Limits
+
+	// mu serialises the check-then-accept of dispensations in this
+	// process, so two pharmacies cannot both take the last dispensation of
+	// a prescription. (Across Lambda instances the national side's 409
+	// sends the loser to the dead letters, where an operator sees it.)
+	mu sync.Mutex
 }
 
 // Operation is the ITI-41 operation.
@@ -180,6 +187,12 @@ func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	}
 	key := d.Key(0)
 	// A resubmission of an accepted eDispensation: Success, no second effect.
+	if m, err := s.Outbox.Get(ctx, key); err == nil && m.Kind == outbox.KindDispense {
+		ev.SetOutcome(nil)
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if m, err := s.Outbox.Get(ctx, key); err == nil && m.Kind == outbox.KindDispense {
 		ev.SetOutcome(nil)
 		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
