@@ -1,0 +1,230 @@
+package lambdabench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/lambdabench"
+	"github.com/luxncp/luxncp/internal/testutil"
+)
+
+var (
+	buildOnce sync.Once
+	echoBin   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// echoBootstrap builds testdata/echo once per test binary, as a Lambda
+// build does (-tags lambda.norpc, static), for the host architecture.
+func echoBootstrap(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lambdabench")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		echoBin = filepath.Join(dir, "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", echoBin, "./testdata/echo")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("build echo bootstrap: %v\n%s", buildErr, buildOut)
+	}
+	return echoBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if echoBin != "" {
+		os.RemoveAll(filepath.Dir(echoBin))
+	}
+	os.Exit(code)
+}
+
+func TestMeasure(t *testing.T) {
+	bin := echoBootstrap(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := lambdabench.Measure(ctx, bin, nil, []byte(`{"hello":"lu"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(res.Response.Payload); got != `{"echo":{"hello":"lu"}}` {
+		t.Errorf("payload = %s", got)
+	}
+	if res.Init <= 0 || res.FirstInvoke < res.Init {
+		t.Errorf("Init %v, FirstInvoke %v: want 0 < Init <= FirstInvoke", res.Init, res.FirstInvoke)
+	}
+	if res.PeakRSSBytes < 1<<20 || res.PeakRSSBytes > 1<<30 {
+		t.Errorf("PeakRSSBytes = %d, not a plausible RSS", res.PeakRSSBytes)
+	}
+	t.Logf("echo: init %v, first invoke %v, peak RSS %.1f MB", res.Init, res.FirstInvoke, float64(res.PeakRSSBytes)/(1<<20))
+}
+
+func TestRuntimeAPIInvocations(t *testing.T) {
+	bin := echoBootstrap(t)
+	api := lambdabench.NewRuntimeAPI()
+	defer api.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), api.Env()...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	tests := []struct {
+		event     string
+		want      string
+		wantError string
+	}{
+		{event: `{"n":1}`, want: `{"echo":{"n":1}}`},
+		{event: `{"fail":true}`, wantError: "asked to fail"},
+		{event: `"after an error"`, want: `{"echo":"after an error"}`},
+	}
+	for _, tt := range tests {
+		resp, err := api.Invoke(ctx, []byte(tt.event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.wantError != "":
+			if resp.Error == nil || resp.Error.Message != tt.wantError || resp.Payload != nil {
+				t.Errorf("%s: response %+v, want error %q", tt.event, resp, tt.wantError)
+			}
+		case resp.Error != nil || string(resp.Payload) != tt.want:
+			t.Errorf("%s: response %s %v, want %s", tt.event, resp.Payload, resp.Error, tt.want)
+		}
+	}
+	select {
+	case <-api.Ready():
+	default:
+		t.Error("Ready not closed after invocations")
+	}
+}
+
+func TestMeasureProcessExits(t *testing.T) {
+	bin := echoBootstrap(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := lambdabench.Measure(ctx, bin, []string{"ECHO_INIT_FAIL=1"}, []byte(`{}`))
+	if err == nil || !strings.Contains(err.Error(), "exited before answering") {
+		t.Fatalf("err = %v, want an early-exit error", err)
+	}
+}
+
+func TestInitErrorAndUnknownRequest(t *testing.T) {
+	api := lambdabench.NewRuntimeAPI()
+	defer api.Close()
+	base := "http://" + api.Addr() + "/2018-06-01/runtime/"
+	body, _ := json.Marshal(map[string]string{"errorMessage": "missing LUXNCP_KMS_KEY", "errorType": "ConfigError"})
+	resp, err := http.Post(base+"init/error", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("init/error status %d", resp.StatusCode)
+	}
+	select {
+	case fe := <-api.InitError():
+		if fe.Type != "ConfigError" || fe.Message != "missing LUXNCP_KMS_KEY" {
+			t.Errorf("init error = %+v", fe)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no init error delivered")
+	}
+	resp, err = http.Post(base+"invocation/nope/response", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown request id: status %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestPeakRSS(t *testing.T) {
+	rss, err := lambdabench.PeakRSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss <= 0 {
+		t.Errorf("PeakRSS(self) = %d", rss)
+	}
+	if _, err := lambdabench.PeakRSS(1 << 30); err == nil {
+		t.Error("PeakRSS of a missing process succeeded")
+	}
+}
+
+func report(b *testing.B, results []lambdabench.Result) {
+	var init, first time.Duration
+	var rss int64
+	for _, r := range results {
+		init += r.Init
+		first += r.FirstInvoke
+		rss = max(rss, r.PeakRSSBytes)
+	}
+	n := time.Duration(len(results))
+	b.ReportMetric(float64((init/n).Microseconds())/1000, "init-ms")
+	b.ReportMetric(float64((first/n).Microseconds())/1000, "first-invoke-ms")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+}
+
+func measureN(b *testing.B, bin string, env []string, event []byte) {
+	var results []lambdabench.Result
+	for b.Loop() {
+		res, err := lambdabench.Measure(context.Background(), bin, env, event)
+		if err != nil {
+			b.Fatal(err)
+		}
+		results = append(results, res)
+	}
+	report(b, results)
+}
+
+// BenchmarkColdStartEcho: the floor, a function that does nothing.
+//
+//	go test ./internal/lambdabench -run '^$' -bench ColdStart -benchtime=20x
+func BenchmarkColdStartEcho(b *testing.B) {
+	measureN(b, echoBootstrap(b), nil, []byte(`{}`))
+}
+
+// BenchmarkColdStartFunctions builds each functions/<name> for the host
+// (the zips are arm64; the same flags otherwise) and measures its cold
+// start on a /healthz-like event. Extra environment for the functions:
+// LAMBDABENCH_ENV="K=V K2=V2".
+func BenchmarkColdStartFunctions(b *testing.B) {
+	root := testutil.RepoRoot(b)
+	dirs, _ := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if len(dirs) == 0 {
+		b.Skip("no functions/*/main.go yet")
+	}
+	env := strings.Fields(os.Getenv("LAMBDABENCH_ENV"))
+	event := []byte(`{"version":"2.0","routeKey":"GET /healthz","rawPath":"/healthz","requestContext":{"http":{"method":"GET","path":"/healthz"}}}`)
+	for _, mainGo := range dirs {
+		name := filepath.Base(filepath.Dir(mainGo))
+		b.Run(name, func(b *testing.B) {
+			bin := filepath.Join(b.TempDir(), "bootstrap")
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, "./functions/"+name)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("build %s: %v\n%s", name, err, out)
+			}
+			measureN(b, bin, env, event)
+		})
+	}
+}

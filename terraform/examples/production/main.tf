@@ -1,0 +1,117 @@
+# Production environment of luxncp: copy this directory, fill in
+# terraform.tfvars (see terraform.tfvars.example) and a state backend, then
+# follow docs/deploy.md.
+
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40.0, < 7.0.0"
+    }
+  }
+
+  # Keep the state in S3 with locking, e.g.:
+  # backend "s3" {
+  #   bucket         = "example-lu-terraform-state"
+  #   key            = "luxncp/production.tfstate"
+  #   region         = "eu-central-1"
+  #   dynamodb_table = "terraform-locks"
+  #   encrypt        = true
+  # }
+}
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      environment = "production"
+      owner       = "ncpeh-platform"
+    }
+  }
+}
+
+variable "region" {
+  description = "AWS region (the eHDSI central services and most partners are in the EU: stay in an EU region)."
+  type        = string
+  default     = "eu-central-1"
+
+  validation {
+    condition     = startswith(var.region, "eu-")
+    error_message = "Keep health data in an EU region."
+  }
+}
+
+variable "domain_name" {
+  description = "The NCP's public host name."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate of domain_name."
+  type        = string
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 zone of domain_name (empty: manage DNS elsewhere)."
+  type        = string
+  default     = ""
+}
+
+variable "national_fhir_base_url" {
+  description = "National FHIR R4 API base URL."
+  type        = string
+}
+
+variable "alarm_email" {
+  description = "On-call e-mail for alarms."
+  type        = string
+  default     = ""
+}
+
+module "luxncp" {
+  source = "../.."
+
+  name_prefix             = "luxncp-prod"
+  artifacts_dir           = "${path.root}/../../../dist"
+  domain_name             = var.domain_name
+  certificate_arn         = var.certificate_arn
+  route53_zone_id         = var.route53_zone_id
+  truststore_file         = "${path.root}/truststore.pem"
+  national_fhir_base_url  = var.national_fhir_base_url
+  availability_zone_count = 2
+  audit_retention_days    = 3653
+  log_retention_days      = 365
+  alarm_email             = var.alarm_email
+
+  function_overrides = {
+    xca = { memory_mb = 1536 }
+  }
+}
+
+output "endpoint" {
+  description = "Base URL partners call."
+  value       = module.luxncp.endpoint
+}
+
+output "egress_ips" {
+  description = "Addresses partners allow-list."
+  value       = module.luxncp.egress_ips
+}
+
+output "seal_key_arn" {
+  description = "KMS seal key."
+  value       = module.luxncp.seal_key_arn
+}
+
+output "tls_client_secret_arn" {
+  description = "Secret for the TLS client key."
+  value       = module.luxncp.tls_client_secret_arn
+}
+
+output "api_target_domain" {
+  description = "Regional API Gateway host name behind domain_name."
+  value       = module.luxncp.api_target_domain
+}

@@ -1,0 +1,54 @@
+variable "name_prefix" {
+  description = "Prefix of alarm and topic names."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the alarm topic."
+  type        = string
+}
+
+variable "alarm_email" {
+  description = "E-mail subscribed to the topic; empty for none."
+  type        = string
+}
+
+variable "api_id" {
+  description = "HTTP API whose 5xx rate is watched."
+  type        = string
+}
+
+variable "function_names" {
+  description = "Lambda function names by luxncp function, each watched for throttles."
+  type        = map(string)
+}
+
+variable "queue_name" {
+  description = "Outbox queue watched for stuck messages."
+  type        = string
+}
+
+variable "dead_letter_queue_name" {
+  description = "Dead-letter queue watched for any message."
+  type        = string
+}
+
+variable "consumer_timeout_s" {
+  description = "Dispatcher timeout, to size the stuck-message threshold."
+  type        = number
+}
+
+variable "error_rate_threshold_percent" {
+  description = "5xx percentage that raises the alarm."
+  type        = number
+}
+
+variable "certificate_warning_days" {
+  description = "Days before expiry that raise the certificate alarm."
+  type        = number
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+}

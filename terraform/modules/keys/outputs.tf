@@ -1,0 +1,9 @@
+output "seal_key_arn" {
+  description = "ARN of the seal signing key."
+  value       = aws_kms_key.seal.arn
+}
+
+output "data_key_arn" {
+  description = "ARN of the symmetric data encryption key."
+  value       = aws_kms_key.data.arn
+}

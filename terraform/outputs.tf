@@ -1,0 +1,64 @@
+output "endpoint" {
+  description = "Base URL partners call; the IHE services are under /openncp-ws-server/services/."
+  value       = "https://${var.domain_name}"
+}
+
+output "api_target_domain" {
+  description = "Regional API Gateway host name to point domain_name at (CNAME or alias) when route53_zone_id is empty."
+  value       = module.gateway.target_domain_name
+}
+
+output "egress_ips" {
+  description = "Fixed public IPv4 addresses of every outbound call (NAT gateway Elastic IPs): give these to partner NCPs and the national API to allow-list."
+  value       = module.network.egress_ips
+}
+
+output "seal_key_arn" {
+  description = "KMS key holding Luxembourg's eHDSI seal (RSA_2048, SIGN_VERIFY). Make its CSR with `luxncp pki csr --kms-key <arn>`."
+  value       = module.keys.seal_key_arn
+}
+
+output "audit_bucket" {
+  description = "S3 bucket of audit records (Object Lock, compliance mode)."
+  value       = module.audit_bucket.bucket_name
+}
+
+output "config_bucket" {
+  description = "S3 bucket of configuration: truststore, eHDSI directory, trust stores, certificates."
+  value       = module.config_bucket.bucket_name
+}
+
+output "truststore_uri" {
+  description = "S3 URI of the mutual TLS truststore."
+  value       = module.config_bucket.truststore_uri
+}
+
+output "truststore_version" {
+  description = "S3 object version of the truststore in use by API Gateway."
+  value       = module.config_bucket.truststore_version
+}
+
+output "tls_client_secret_arn" {
+  description = "Secrets Manager secret to put the TLS client key and certificate chain in (see docs/deploy.md)."
+  value       = aws_secretsmanager_secret.tls_client.arn
+}
+
+output "outbox_queue_url" {
+  description = "SQS queue of eDispensation messages awaiting dispatch."
+  value       = module.outbox.queue_url
+}
+
+output "outbox_dead_letter_queue_url" {
+  description = "Dead-letter queue of eDispensation messages that could not be delivered."
+  value       = module.outbox.dead_letter_queue_url
+}
+
+output "function_names" {
+  description = "Lambda function names by luxncp function."
+  value       = { for name, m in module.function : name => m.function_name }
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies."
+  value       = module.alarms.topic_arn
+}

@@ -1,0 +1,232 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. \"luxncp-prod\". Lower-case letters, digits and hyphens."
+  type        = string
+  default     = "luxncp"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Directory holding the Lambda zips built by `make lambda` (dist/<function>.zip)."
+  type        = string
+  default     = "../dist"
+}
+
+variable "domain_name" {
+  description = "Custom domain partners call, e.g. \"ncp.example.lu\" (the eHDSI NCP endpoint host)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.domain_name))
+    error_message = "domain_name must be a lower-case DNS name such as ncp.example.lu."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ARN of the ACM certificate (in this region) for domain_name: the NCP's eHDSI TLS server certificate, imported into ACM."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone for domain_name; when empty no DNS record is created (point the name at the output api_target_domain yourself)."
+  type        = string
+  default     = ""
+}
+
+variable "truststore_file" {
+  description = "Local PEM bundle of the CAs whose client certificates may connect (eHDSI partner NCP CAs, and the national CA for /api/v1). Uploaded to a versioned S3 object; a new file gives a new version and API Gateway switches without downtime."
+  type        = string
+
+  validation {
+    condition     = endswith(var.truststore_file, ".pem")
+    error_message = "truststore_file must be a .pem bundle."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC the functions run in."
+  type        = string
+  default     = "10.42.0.0/16"
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
+    error_message = "vpc_cidr must be an IPv4 CIDR block of /20 or larger."
+  }
+}
+
+variable "availability_zone_count" {
+  description = "How many availability zones to spread over. Each gets a NAT gateway with its own Elastic IP: partners allow-list every one of these egress addresses."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.availability_zone_count >= 1 && var.availability_zone_count <= 3
+    error_message = "availability_zone_count must be 1, 2 or 3."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "S3 Object Lock (compliance mode) retention of audit records, in days. Nobody, root included, can delete or shorten it. eHDSI asks for at least the national retention of health records access logs."
+  type        = number
+  default     = 3653
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && var.audit_retention_days <= 36500
+    error_message = "audit_retention_days must be between 1 and 36500."
+  }
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of function and access logs, in days (one of the values CloudWatch accepts)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Steady-state requests per second the HTTP API accepts before answering 429."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.throttle_rate_limit > 0 && var.throttle_rate_limit <= 10000
+    error_message = "throttle_rate_limit must be between 1 and 10000."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Burst of requests the HTTP API accepts above the rate limit."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.throttle_burst_limit > 0 && var.throttle_burst_limit <= 5000
+    error_message = "throttle_burst_limit must be between 1 and 5000."
+  }
+}
+
+variable "function_overrides" {
+  description = "Per-function overrides of memory (MB), timeout (s) and reserved concurrency (-1: none), keyed by function name (xcpd, xca, xdr, api, dispatcher, maintenance)."
+  type = map(object({
+    memory_mb            = optional(number)
+    timeout_s            = optional(number)
+    reserved_concurrency = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.function_overrides : contains(["xcpd", "xca", "xdr", "api", "dispatcher", "maintenance"], k)])
+    error_message = "function_overrides keys must be function names: xcpd, xca, xdr, api, dispatcher, maintenance."
+  }
+}
+
+variable "national_fhir_base_url" {
+  description = "Base URL of the national FHIR R4 API (Luxembourg's shared record) the Country A functions read from."
+  type        = string
+
+  validation {
+    condition     = startswith(var.national_fhir_base_url, "https://")
+    error_message = "national_fhir_base_url must be an https:// URL."
+  }
+}
+
+variable "dispatcher_max_concurrency" {
+  description = "Most dispatcher instances the SQS event source starts at once: caps the load on partner NCPs."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.dispatcher_max_concurrency >= 2 && var.dispatcher_max_concurrency <= 100
+    error_message = "dispatcher_max_concurrency must be between 2 and 100 (the SQS event source minimum is 2)."
+  }
+}
+
+variable "outbox_max_receive_count" {
+  description = "Deliveries of one eDispensation message before it moves to the dead-letter queue (and the alarm fires)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.outbox_max_receive_count >= 1 && var.outbox_max_receive_count <= 1000
+    error_message = "outbox_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "directory_refresh_schedule" {
+  description = "EventBridge schedule expression for refreshing the eHDSI directory (national contact points, endpoints, certificates)."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.directory_refresh_schedule))
+    error_message = "directory_refresh_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "certificate_check_schedule" {
+  description = "EventBridge schedule expression for the certificate-expiry check (trusted and own certificates)."
+  type        = string
+  default     = "cron(0 6 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.certificate_check_schedule))
+    error_message = "certificate_check_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "certificate_expiry_warning_days" {
+  description = "Alarm when any trusted or own certificate expires within this many days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.certificate_expiry_warning_days >= 1 && var.certificate_expiry_warning_days <= 365
+    error_message = "certificate_expiry_warning_days must be between 1 and 365."
+  }
+}
+
+variable "error_rate_threshold_percent" {
+  description = "Alarm when the share of 5xx answers over 5 minutes exceeds this percentage."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.error_rate_threshold_percent > 0 && var.error_rate_threshold_percent <= 100
+    error_message = "error_rate_threshold_percent must be in (0, 100]."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (empty: subscribe your paging tool to the output alarm_topic_arn instead)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@ ]+@[^@ ]+\\.[a-z]{2,}$", var.alarm_email))
+    error_message = "alarm_email must be empty or an e-mail address."
+  }
+}
+
+variable "key_admin_arns" {
+  description = "IAM principals allowed to administer (not use) the KMS keys. Empty: the account root, i.e. IAM policies decide."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
