@@ -1,0 +1,72 @@
+package countryb
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/testutil"
+)
+
+func edParams() EDParams {
+	return EDParams{Item: DispenseItem{Packages: 2, Note: "Délivré à Luxembourg"}, Pharmacist: ncpclient.Professional{ID: "lu-pharm-3001", Name: "Sophie Muller",
+		Organisation: "Pharmacie de la Gare", OrganisationID: "urn:oid:1.3.182.4.2.77", Locality: "Luxembourg", Role: "pharmacist"},
+		Country: "LU", Now: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC), DocumentRoot: "1.3.182.2.12.10000734.6.1.8"}
+}
+
+func TestBuildED(t *testing.T) {
+	prof, _ := peer.Profile("PT")
+	ep := peer.BuildEP(prof, 0, 0, time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC))
+	ed, id, err := BuildED(ep, edParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, id2, _ := BuildED(ep, edParams())
+	if !bytes.Equal(ed, again) || id != id2 {
+		t.Fatal("eDispensation is not deterministic")
+	}
+	for _, want := range []string{"1.3.6.1.4.1.12559.11.10.1.3.1.1.2", prof.Patients[0].ID, "PT-EP-2026-7700123-1", "Letter 100 µg", `<quantity value="2" unit="1"/>`} {
+		if !bytes.Contains(ed, []byte(want)) {
+			t.Errorf("eD lacks %q", want)
+		}
+	}
+	testutil.Golden(t, "ed-pt.xml", ed)
+	if _, _, err := BuildED(ep, EDParams{Item: DispenseItem{PrescriptionItemID: "nope", Packages: 1}}); err == nil {
+		t.Error("unknown item accepted")
+	}
+	if _, _, err := BuildED([]byte("<x/>"), edParams()); err == nil {
+		t.Error("non-CDA accepted")
+	}
+}
+
+// TestEDValidates checks the eDispensation with the shared eHDSI validator.
+func TestEDValidates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the validator takes seconds")
+	}
+	prof, _ := peer.Profile("PT")
+	ep := peer.BuildEP(prof, 0, 0, time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC))
+	ed, _, err := BuildED(ep, edParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "ed.xml")
+	if err := os.WriteFile(f, ed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.ValidateCDA(t, f)
+}
+
+func FuzzBuildED(f *testing.F) {
+	prof, _ := peer.Profile("FR")
+	f.Add(peer.BuildEP(prof, 0, 0, time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC)))
+	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1"/><component><substanceAdministration/></component></ClinicalDocument>`))
+	f.Add([]byte(`<ClinicalDocument><substanceAdministration><consumable><manufacturedProduct/></consumable></substanceAdministration></ClinicalDocument>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, _ = BuildED(b, edParams())
+	})
+}

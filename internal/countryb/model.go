@@ -1,0 +1,168 @@
+package countryb
+
+import (
+	"strings"
+
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// Professional is who the calling system acts for.
+type Professional struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Role           string `json:"role"` // physician, gp, specialist, nurse, midwife, dentist, pharmacist
+	Organisation   string `json:"organisation"`
+	OrganisationID string `json:"organisationId,omitempty"`
+	FacilityType   string `json:"facilityType"` // Hospital, Resident Physician, Pharmacy, Other
+	Locality       string `json:"locality,omitempty"`
+	Purpose        string `json:"purpose,omitempty"` // TREATMENT (default) or EMERGENCY
+}
+
+func (p Professional) toProfessional() (ncpclient.Professional, error) {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"id", p.ID}, {"name", p.Name}, {"role", p.Role}, {"organisation", p.Organisation}, {"facilityType", p.FacilityType}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return ncpclient.Professional{}, badRequest("professional." + strings.Join(missing, ", professional.") + " required")
+	}
+	purpose := strings.ToUpper(strings.TrimSpace(p.Purpose))
+	if purpose == "" {
+		purpose = "TREATMENT"
+	}
+	if purpose != "TREATMENT" && purpose != "EMERGENCY" {
+		return ncpclient.Professional{}, badRequest("professional.purpose must be TREATMENT or EMERGENCY")
+	}
+	orgID := p.OrganisationID
+	if orgID == "" {
+		orgID = "urn:oid:1.3.182.4.2"
+	}
+	loc := p.Locality
+	if loc == "" {
+		loc = p.Organisation
+	}
+	return ncpclient.Professional{ID: p.ID, Name: p.Name, Role: strings.ToLower(p.Role), Organisation: p.Organisation,
+		OrganisationID: orgID, FacilityType: p.FacilityType, Locality: loc, Purpose: purpose}, nil
+}
+
+// Identifier is a national identifier with its assigning authority OID.
+type Identifier struct {
+	Root      string `json:"root"`
+	Extension string `json:"extension"`
+}
+
+func (i Identifier) patient() wssec.PatientID {
+	return wssec.PatientID{Root: i.Root, Extension: i.Extension}
+}
+
+// SearchRequest finds a patient in a country.
+type SearchRequest struct {
+	Professional Professional `json:"professional"`
+	Identifiers  []Identifier `json:"identifiers,omitempty"`
+	Given        string       `json:"given,omitempty"`
+	Family       string       `json:"family,omitempty"`
+	BirthDate    string       `json:"birthDate,omitempty"` // YYYY-MM-DD
+	Gender       string       `json:"gender,omitempty"`    // M | F
+}
+
+// FoundPatient is a patient the country identified.
+type FoundPatient struct {
+	ID        Identifier `json:"id"`
+	Given     string     `json:"given"`
+	Family    string     `json:"family"`
+	BirthDate string     `json:"birthDate,omitempty"`
+	Gender    string     `json:"gender,omitempty"`
+	Address   string     `json:"address,omitempty"`
+}
+
+// SearchResponse is the outcome of a search.
+type SearchResponse struct {
+	Country  string         `json:"country"`
+	Patients []FoundPatient `json:"patients"`
+}
+
+// ListRequest lists a patient's documents.
+type ListRequest struct {
+	Professional Professional `json:"professional"`
+	Patient      Identifier   `json:"patient"`
+	// Classes: PS, eP, OrCD (default PS and eP).
+	Classes []string `json:"classes,omitempty"`
+}
+
+// Document is one listed document.
+type Document struct {
+	ID              string `json:"id"`
+	RepositoryID    string `json:"repositoryId"`
+	HomeCommunityID string `json:"homeCommunityId"`
+	Class           string `json:"class"` // PS, eP, OrCD
+	ClassCode       string `json:"classCode"`
+	Title           string `json:"title,omitempty"`
+	Description     string `json:"description,omitempty"`
+	Created         string `json:"created,omitempty"`
+	Format          string `json:"format,omitempty"`
+	PDF             bool   `json:"pdf,omitempty"`
+}
+
+// ListResponse lists documents.
+type ListResponse struct {
+	Country   string     `json:"country"`
+	Documents []Document `json:"documents"`
+	Warnings  []string   `json:"warnings,omitempty"`
+}
+
+// DocumentRef names a document to retrieve.
+type DocumentRef struct {
+	ID              string `json:"id"`
+	RepositoryID    string `json:"repositoryId"`
+	HomeCommunityID string `json:"homeCommunityId"`
+	Class           string `json:"class,omitempty"` // PS, eP (for the checks)
+}
+
+// RetrieveRequest fetches a document.
+type RetrieveRequest struct {
+	Professional Professional `json:"professional"`
+	Patient      Identifier   `json:"patient"`
+	Document     DocumentRef  `json:"document"`
+	// Format: original (pivot CDA as received), translated (CDA with
+	// displayNames in Lang, originals kept) or html (rendered).
+	Format string `json:"format"`
+	Lang   string `json:"lang,omitempty"` // fr (default), de, en
+}
+
+// DispenseItem is what the pharmacist dispensed for one prescription item.
+type DispenseItem struct {
+	// PrescriptionItemID is the substanceAdministration id extension of
+	// the prescribed item (default: the first item).
+	PrescriptionItemID string `json:"prescriptionItemId,omitempty"`
+	Packages           int    `json:"packages"`
+	Substituted        bool   `json:"substituted,omitempty"`
+	// Product is the dispensed product name when substituted.
+	Product string `json:"product,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// DispenseRequest submits an eDispensation for a foreign ePrescription.
+type DispenseRequest struct {
+	Professional Professional `json:"professional"`
+	Patient      Identifier   `json:"patient"`
+	Prescription DocumentRef  `json:"prescription"`
+	Item         DispenseItem `json:"item"`
+}
+
+// DispenseResponse confirms a submission.
+type DispenseResponse struct {
+	Country        string `json:"country"`
+	DispensationID string `json:"dispensationId"`
+	Status         string `json:"status"`
+	Attempts       int    `json:"attempts"`
+}
+
+// DiscardRequest withdraws an eDispensation.
+type DiscardRequest struct {
+	Professional   Professional `json:"professional"`
+	Patient        Identifier   `json:"patient"`
+	DispensationID string       `json:"dispensationId"`
+}

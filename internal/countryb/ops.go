@@ -1,0 +1,552 @@
+package countryb
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/render"
+	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+var classCodes = map[string]string{"PS": ehdsi.ClassPS, "EP": ehdsi.ClassEP, "ORCD": ehdsi.ClassLab}
+
+func className(code string) string {
+	switch code {
+	case ehdsi.ClassPS:
+		return "PS"
+	case ehdsi.ClassEP:
+		return "eP"
+	}
+	return "OrCD"
+}
+
+// appFault turns an application-level eHDSI error into an API error.
+func appFault(f *ehdsi.Fault, country string) *APIError {
+	status, code := 422, "not-available"
+	switch {
+	case f.Code == ehdsi.ErrPINoMatch:
+		status, code = 404, "no-match"
+	case f.Code == ehdsi.ErrPIMultipleMatches:
+		status, code = 409, "multiple-matches"
+	case strings.Contains(string(f.Code), "CONSENT") || f.Code == ehdsi.ErrNoConsent:
+		status, code = 403, "no-consent"
+	case f.Code == ehdsi.ErrGenericDocumentMissing || f.Code == ehdsi.ErrDocumentNotFound:
+		status, code = 404, "document-missing"
+	}
+	return &APIError{Status: status, Code: code, Message: f.Message(), EHDSI: f.Code, Country: country, Cause: f}
+}
+
+func toAPI(err error, country string) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var f *ehdsi.Fault
+	if errors.As(err, &f) && f.Kind == ehdsi.KindApplication {
+		return appFault(f, country)
+	}
+	if _, ok := routing.AsError(err); ok {
+		return fromRouting(err)
+	}
+	return &APIError{Status: 500, Code: "internal", Message: "luxncp failed; retry or contact the operator", Cause: err}
+}
+
+// Search runs XCPD (ITI-55) in country cc.
+func (s *Service) Search(ctx context.Context, cc string, r SearchRequest) (*SearchResponse, error) {
+	cc = strings.ToUpper(cc)
+	ss, err := s.session(ctx, r.Professional)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Identifiers) == 0 && (r.Family == "" || r.BirthDate == "") {
+		return nil, badRequest("give the patient's national identifier (root and extension), or family name and birth date")
+	}
+	if len(r.Identifiers) > 1 {
+		return nil, badRequest("give at most one identifier")
+	}
+	gender := map[string]string{"M": "M", "MALE": "M", "F": "F", "FEMALE": "F", "": ""}[strings.ToUpper(strings.TrimSpace(r.Gender))]
+	q := ncpclient.XCPDQuery{SenderHCID: s.cfg.HomeCommunityID, Given: r.Given, Family: r.Family, BirthDate: r.BirthDate,
+		Gender: gender, Country: cc, Now: s.now()}
+	country, _ := s.country(ctx, cc)
+	q.ReceiverHCID = country.HomeCommunityID
+	var pats []audit.PatientID
+	if len(r.Identifiers) == 1 {
+		id := r.Identifiers[0]
+		if id.Root == "" && len(country.SearchMask) == 1 {
+			id.Root = country.SearchMask[0].Root
+		}
+		if id.Root == "" || id.Extension == "" {
+			return nil, badRequest("an identifier needs root (the assigning authority OID, see GET /api/v1/countries) and extension")
+		}
+		q.PatientID, q.PatientRoot = id.Extension, id.Root
+		pats = append(pats, audit.PatientID{Root: id.Root, Extension: id.Extension})
+	}
+	o := &outbound{country: cc, tx: routing.ITI55, event: audit.EventIdentification, hcp: ss.ahcp, hcpID: ss.hcpID, patients: pats}
+	var found []FoundPatient
+	_, err = s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCPD, Body: ncpclient.XCPDBody(q), Assertions: []*etree.Element{ss.hcp}}, "",
+		func(res *routing.Result) error {
+			var f *ehdsi.Fault
+			found, f = parseXCPD(res.Reply.Env.Body)
+			for _, p := range found {
+				o.patients = append(o.patients, audit.PatientID{Root: p.ID.Root, Extension: p.ID.Extension})
+			}
+			if f != nil {
+				return f
+			}
+			if len(found) == 0 {
+				return ehdsi.App(ehdsi.ErrPINoMatch, "No patient found.", nil)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, toAPI(err, cc)
+	}
+	return &SearchResponse{Country: cc, Patients: found}, nil
+}
+
+// country returns the directory entry of cc (zero when unknown: the routed
+// call then reports the unknown country).
+func (s *Service) country(ctx context.Context, cc string) (routing.Country, error) {
+	if rc, ok := s.cfg.Router.(interface{ Directory() routing.Directory }); ok {
+		return rc.Directory().Lookup(ctx, cc)
+	}
+	return routing.Country{}, errors.New("no directory")
+}
+
+// parseXCPD reads a PRPA_IN201306UV02.
+func parseXCPD(body *etree.Element) ([]FoundPatient, *ehdsi.Fault) {
+	if body == nil || body.Tag != "PRPA_IN201306UV02" {
+		return nil, ehdsi.App(ehdsi.ErrPIGeneric, "the reply is not an XCPD response", nil)
+	}
+	var out []FoundPatient
+	for _, pt := range body.FindElements(".//subject1/patient") {
+		fp := FoundPatient{}
+		if id := pt.SelectElement("id"); id != nil {
+			fp.ID = Identifier{Root: id.SelectAttrValue("root", ""), Extension: id.SelectAttrValue("extension", "")}
+		}
+		person := pt.SelectElement("patientPerson")
+		if person != nil {
+			if n := person.SelectElement("name"); n != nil {
+				var given []string
+				for _, g := range n.SelectElements("given") {
+					given = append(given, strings.TrimSpace(g.Text()))
+				}
+				fp.Given = strings.Join(given, " ")
+				if f := n.SelectElement("family"); f != nil {
+					fp.Family = strings.TrimSpace(f.Text())
+				}
+			}
+			if g := person.SelectElement("administrativeGenderCode"); g != nil {
+				fp.Gender = g.SelectAttrValue("code", "")
+			}
+			if b := person.SelectElement("birthTime"); b != nil {
+				if v := b.SelectAttrValue("value", ""); len(v) >= 8 {
+					fp.BirthDate = v[:4] + "-" + v[4:6] + "-" + v[6:8]
+				}
+			}
+			if a := person.SelectElement("addr"); a != nil {
+				var parts []string
+				for _, c := range a.ChildElements() {
+					if t := strings.TrimSpace(c.Text()); t != "" {
+						parts = append(parts, t)
+					}
+				}
+				fp.Address = strings.Join(parts, ", ")
+			}
+		}
+		if fp.ID.Extension != "" {
+			out = append(out, fp)
+		}
+	}
+	if len(out) == 0 {
+		if d := body.FindElement(".//acknowledgementDetail/code"); d != nil {
+			code := ehdsi.Code(d.SelectAttrValue("code", ""))
+			text := ""
+			if t := body.FindElement(".//acknowledgementDetail/text"); t != nil {
+				text = strings.TrimSpace(t.Text())
+			}
+			return nil, ehdsi.App(code, text, nil)
+		}
+	}
+	return out, nil
+}
+
+// List runs XCA query (ITI-38), one query per class.
+func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResponse, error) {
+	cc = strings.ToUpper(cc)
+	ss, err := s.session(ctx, r.Professional)
+	if err != nil {
+		return nil, err
+	}
+	if r.Patient.Root == "" || r.Patient.Extension == "" {
+		return nil, badRequest("patient.root and patient.extension are required (as the search returned them)")
+	}
+	classes := r.Classes
+	if len(classes) == 0 {
+		classes = []string{"PS", "eP"}
+	}
+	pid := r.Patient.patient()
+	trc, err := s.trc(ss, pid)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListResponse{Country: cc, Documents: []Document{}}
+	for _, cl := range classes {
+		code, ok := classCodes[strings.ToUpper(cl)]
+		if !ok {
+			return nil, badRequest("class " + cl + " is not offered (PS, eP, OrCD)")
+		}
+		ev := map[string]audit.EventType{ehdsi.ClassPS: audit.EventPSList, ehdsi.ClassEP: audit.EventEPList}[code]
+		if ev == "" {
+			ev = audit.EventOrCDList
+		}
+		o := &outbound{country: cc, tx: routing.ITI38, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
+			patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}}
+		var docs []ncpclient.ListedDocument
+		_, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCAQuery, Body: ncpclient.XCAQueryBody(pid, code),
+			Assertions: []*etree.Element{ss.hcp, trc}}, "", func(res *routing.Result) error {
+			status, d, errs := ncpclient.ParseQueryResponse(res.Reply.Env.Body)
+			docs = d
+			for _, x := range docs {
+				o.documents = append(o.documents, x.UniqueID)
+			}
+			if len(docs) == 0 && strings.HasSuffix(status, "Failure") && len(errs) > 0 {
+				return ehdsi.App(ehdsi.Code(errs[0].Code), errs[0].Context, nil)
+			}
+			for _, e := range errs {
+				out.Warnings = append(out.Warnings, className(code)+": "+e.Code+" "+e.Context)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, toAPI(err, cc)
+		}
+		for _, d := range docs {
+			out.Documents = append(out.Documents, Document{ID: d.UniqueID, RepositoryID: d.RepositoryUniqueID, HomeCommunityID: d.HomeCommunityID,
+				Class: className(code), ClassCode: code, Title: d.Title, Description: d.Description, Created: d.CreationTime,
+				Format: d.FormatCode, PDF: d.L1})
+		}
+	}
+	return out, nil
+}
+
+// Retrieved is a retrieved document in the asked format.
+type Retrieved struct {
+	ContentType string
+	Data        []byte
+	Signed      bool
+	Warnings    []string
+	Report      *render.Report
+	Attempts    int
+}
+
+// fetch runs XCA retrieve (ITI-39) and checks the document.
+func (s *Service) fetch(ctx context.Context, cc string, ss *session, pid wssec.PatientID, ref DocumentRef) (*fetched, error) {
+	if ref.ID == "" || ref.RepositoryID == "" {
+		return nil, badRequest("document.id and document.repositoryId are required (as the list returned them)")
+	}
+	class := classCodes[strings.ToUpper(ref.Class)]
+	trc, err := s.trc(ss, pid)
+	if err != nil {
+		return nil, err
+	}
+	ev := map[string]audit.EventType{ehdsi.ClassPS: audit.EventPSRetrieve, ehdsi.ClassEP: audit.EventEPRetrieve, ehdsi.ClassLab: audit.EventOrCDRetrieve}[class]
+	if ev == "" {
+		ev = audit.EventPSRetrieve
+	}
+	hcid := ref.HomeCommunityID
+	o := &outbound{country: cc, tx: routing.ITI39, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
+		patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}, documents: []string{ref.ID}, hcid: "urn:oid:" + hcid}
+	f := &fetched{}
+	res, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCARetrieve,
+		Body:       ncpclient.XCARetrieveBody(ncpclient.DocRef{HomeCommunityID: hcid, RepositoryUniqueID: ref.RepositoryID, DocumentUniqueID: ref.ID}),
+		Assertions: []*etree.Element{ss.hcp, trc}}, "", func(res *routing.Result) error {
+		_, docs, errs, perr := ncpclient.ParseRetrieveResponse(res.Reply.Env, res.Reply.Env.Body)
+		if perr != nil {
+			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the document in the reply cannot be read", Cause: perr}
+		}
+		if len(docs) == 0 {
+			if len(errs) > 0 {
+				return ehdsi.App(ehdsi.Code(errs[0].Code), errs[0].Context, nil)
+			}
+			return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "the document was not returned", nil)
+		}
+		f.data = trimBOM(docs[0].Data)
+		doc, perr := render.ParseCDA(f.data)
+		if perr != nil {
+			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the returned document is not an HL7 CDA document", Cause: perr}
+		}
+		f.doc = doc
+		sg, verr := routing.VerifyDocumentElement(doc.Root(), s.cfg.Trust, cc, s.now())
+		f.signed = sg
+		if verr != nil {
+			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Code: ehdsi.ErrSecDataIntegrityNotEnsured,
+				Public: "the document's signature does not verify; it is not shown", Cause: verr}
+		}
+		w, cerr := checkCDA(doc.Root(), class, pid)
+		f.warnings = w
+		if cerr != nil {
+			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the document fails luxncp's checks: " + cerr.Error()}
+		}
+		return nil
+	})
+	if res != nil {
+		f.attempts = res.Attempts
+	}
+	if err != nil {
+		return nil, toAPI(err, cc)
+	}
+	return f, nil
+}
+
+// fetched is a retrieved, verified and checked document.
+type fetched struct {
+	data     []byte
+	doc      *etree.Document
+	signed   bool
+	warnings []string
+	attempts int
+}
+
+// Retrieve fetches a document as original CDA, translated CDA or HTML.
+func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*Retrieved, error) {
+	cc = strings.ToUpper(cc)
+	format := strings.ToLower(r.Format)
+	if format == "" {
+		format = "html"
+	}
+	if format != "original" && format != "translated" && format != "html" {
+		return nil, badRequest("format must be original, translated or html")
+	}
+	lang, err := render.CheckLang(r.Lang)
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	ss, err := s.session(ctx, r.Professional)
+	if err != nil {
+		return nil, err
+	}
+	if r.Patient.Root == "" || r.Patient.Extension == "" {
+		return nil, badRequest("patient.root and patient.extension are required")
+	}
+	f, err := s.fetch(ctx, cc, ss, r.Patient.patient(), r.Document)
+	if err != nil {
+		return nil, err
+	}
+	out := &Retrieved{Signed: f.signed, Warnings: f.warnings, Attempts: f.attempts}
+	switch format {
+	case "original":
+		out.ContentType, out.Data = "application/xml; charset=utf-8", f.data
+	case "translated":
+		b, rep, err := render.TranslateDocument(f.doc, s.cfg.Translator, lang)
+		if err != nil {
+			return nil, &APIError{Status: 502, Code: "country-invalid-reply", Message: "the document cannot be translated", Cause: err}
+		}
+		out.ContentType, out.Data, out.Report = "application/xml; charset=utf-8", b, &rep
+		s.auditTranslation(ctx, cc, ss, r)
+	case "html":
+		var buf bytes.Buffer
+		err := s.renderer.HTMLDocument(&buf, f.doc, render.Options{Lang: lang, SourceCountry: cc, Notes: f.warnings})
+		b := buf.Bytes()
+		if err != nil {
+			return nil, &APIError{Status: 502, Code: "country-invalid-reply", Message: "the document cannot be rendered", Cause: err}
+		}
+		out.ContentType, out.Data = "text/html; charset=utf-8", b
+		s.auditTranslation(ctx, cc, ss, r)
+	}
+	return out, nil
+}
+
+func (s *Service) auditTranslation(ctx context.Context, cc string, ss *session, r RetrieveRequest) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	ev := audit.Event{Type: audit.EventPivotTranslation, Side: audit.SideB, Time: s.now(), HCP: ss.ahcp,
+		Provider: audit.NCP{Country: cc}, TranslationInput: r.Document.ID, TranslationOutput: r.Document.ID + "#" + r.Format + "-" + r.Lang}
+	ev.SetOutcome(nil)
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		s.log().Error("audit write failed", "event", string(ev.Type), "error", err.Error())
+	}
+}
+
+// Dispense retrieves the foreign ePrescription, builds the eDispensation
+// and submits it (XDR ITI-41, idempotent by the eD document id).
+func (s *Service) Dispense(ctx context.Context, cc string, r DispenseRequest) (*DispenseResponse, error) {
+	cc = strings.ToUpper(cc)
+	ss, err := s.session(ctx, r.Professional)
+	if err != nil {
+		return nil, err
+	}
+	if ss.prof.Role != "pharmacist" {
+		return nil, &APIError{Status: 403, Code: "not-a-pharmacist", Message: "only a pharmacist may dispense"}
+	}
+	if r.Patient.Root == "" || r.Patient.Extension == "" {
+		return nil, badRequest("patient.root and patient.extension are required")
+	}
+	if r.Item.Packages <= 0 {
+		return nil, badRequest("item.packages must be at least 1")
+	}
+	ref := r.Prescription
+	ref.Class = "EP"
+	pid := r.Patient.patient()
+	epf, err := s.fetch(ctx, cc, ss, pid, ref)
+	if err != nil {
+		return nil, err
+	}
+	ep := epf.data
+	now := s.now()
+	ed, edID, err := BuildED(ep, EDParams{Item: r.Item, Pharmacist: ss.prof, Country: s.cfg.Identity.Country, Now: now,
+		DocumentRoot: s.cfg.HomeCommunityID + ".8"})
+	if err != nil {
+		return nil, &APIError{Status: 422, Code: "prescription-not-dispensable", Message: err.Error(), Cause: err}
+	}
+	res, err := s.submit(ctx, cc, ss, pid, edID, ed, ehdsi.ClassED)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.submitted[edID] = submittedED{country: cc, patient: pid, data: ed}
+	s.mu.Unlock()
+	return &DispenseResponse{Country: cc, DispensationID: edID, Status: "submitted", Attempts: res.Attempts}, nil
+}
+
+// Discard withdraws an eDispensation submitted through this service.
+func (s *Service) Discard(ctx context.Context, cc string, r DiscardRequest) (*DispenseResponse, error) {
+	cc = strings.ToUpper(cc)
+	ss, err := s.session(ctx, r.Professional)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	sub, ok := s.submitted[r.DispensationID]
+	s.mu.Unlock()
+	if !ok || sub.country != cc {
+		return nil, &APIError{Status: 404, Code: "unknown-dispensation", Message: "no eDispensation with this id was submitted to " + cc + " through luxncp"}
+	}
+	res, err := s.submit(ctx, cc, ss, sub.patient, r.DispensationID, sub.data, ehdsi.ClassEDDiscard)
+	if err != nil {
+		return nil, err
+	}
+	return &DispenseResponse{Country: cc, DispensationID: r.DispensationID, Status: "discarded", Attempts: res.Attempts}, nil
+}
+
+func (s *Service) submit(ctx context.Context, cc string, ss *session, pid wssec.PatientID, edID string, ed []byte, class string) (*routing.Result, error) {
+	trc, err := s.trc(ss, pid)
+	if err != nil {
+		return nil, err
+	}
+	ev := audit.EventDispensationSubmit
+	if class == ehdsi.ClassEDDiscard {
+		ev = audit.EventDispensationDiscard
+	}
+	o := &outbound{country: cc, tx: routing.ITI41, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
+		patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}, documents: []string{edID}}
+	body := XDRBody(pid, edID, class, ed, s.now())
+	res, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXDR, Body: body, Assertions: []*etree.Element{ss.hcp, trc}},
+		class+":"+edID, func(res *routing.Result) error {
+			rr := res.Reply.Env.Body
+			if rr == nil || rr.Tag != "RegistryResponse" {
+				return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI41, Public: "the reply is not a RegistryResponse"}
+			}
+			if !strings.HasSuffix(rr.SelectAttrValue("status", ""), ":Success") {
+				code, text := ehdsi.ErrEDGeneric, "the eDispensation was not accepted"
+				if re := rr.FindElement(".//RegistryError"); re != nil {
+					code, text = ehdsi.Code(re.SelectAttrValue("errorCode", "")), re.SelectAttrValue("codeContext", "")
+				}
+				return ehdsi.App(code, text, nil)
+			}
+			return nil
+		})
+	if err != nil {
+		return res, toAPI(err, cc)
+	}
+	return res, nil
+}
+
+// XDRBody builds the ProvideAndRegisterDocumentSetRequest of an eD submit
+// or discard (class 60593-1 or DISCARD-60593-1) with the document inline.
+func XDRBody(pid wssec.PatientID, docID, class string, doc []byte, now interface{ Format(string) string }) *etree.Element {
+	const (
+		nsXDSB = "urn:ihe:iti:xds-b:2007"
+		nsLCM  = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+		nsRIM  = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+	)
+	root := etree.NewElement("xdsb:ProvideAndRegisterDocumentSetRequest")
+	root.CreateAttr("xmlns:xdsb", nsXDSB)
+	root.CreateAttr("xmlns:lcm", nsLCM)
+	root.CreateAttr("xmlns:rim", nsRIM)
+	list := root.CreateElement("lcm:SubmitObjectsRequest").CreateElement("rim:RegistryObjectList")
+	slot := func(p *etree.Element, name, v string) {
+		s := p.CreateElement("rim:Slot")
+		s.CreateAttr("name", name)
+		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(v)
+	}
+	named := func(p *etree.Element, v string) {
+		p.CreateElement("rim:Name").CreateElement("rim:LocalizedString").CreateAttr("value", v)
+	}
+	classify := func(p *etree.Element, id, scheme, obj, code, system, display string) {
+		c := p.CreateElement("rim:Classification")
+		c.CreateAttr("classificationScheme", scheme)
+		c.CreateAttr("classifiedObject", obj)
+		c.CreateAttr("id", id)
+		c.CreateAttr("nodeRepresentation", code)
+		slot(c, "codingScheme", system)
+		named(c, display)
+	}
+	extID := func(p *etree.Element, id, scheme, obj, v, name string) {
+		x := p.CreateElement("rim:ExternalIdentifier")
+		x.CreateAttr("id", id)
+		x.CreateAttr("identificationScheme", scheme)
+		x.CreateAttr("registryObject", obj)
+		x.CreateAttr("value", v)
+		named(x, name)
+	}
+	ts := now.Format("20060102150405")
+	eo := list.CreateElement("rim:ExtrinsicObject")
+	eo.CreateAttr("id", "Document01")
+	eo.CreateAttr("mimeType", "text/xml")
+	eo.CreateAttr("objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
+	slot(eo, "creationTime", ts)
+	slot(eo, "languageCode", "fr-LU")
+	slot(eo, "sourcePatientId", pid.String())
+	named(eo, "eDispensation")
+	classify(eo, "cl01", "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a", "Document01", class, "2.16.840.1.113883.6.1", "eDispensation")
+	classify(eo, "cl02", "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d", "Document01", "urn:epsos:ep:dis:2010", "eHDSI formatCodes", "eDispensation")
+	classify(eo, "cl03", "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983", "Document01", ehdsi.ClassED, "2.16.840.1.113883.6.1", "eDispensation")
+	classify(eo, "cl04", "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", "Document01", "N", "2.16.840.1.113883.5.25", "normal")
+	extID(eo, "ei01", "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427", "Document01", pid.String(), "XDSDocumentEntry.patientId")
+	extID(eo, "ei02", "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab", "Document01", docID, "XDSDocumentEntry.uniqueId")
+	rp := list.CreateElement("rim:RegistryPackage")
+	rp.CreateAttr("id", "SubmissionSet01")
+	slot(rp, "submissionTime", ts)
+	named(rp, "eDispensation submission")
+	extID(rp, "ei03", "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8", "SubmissionSet01", docID+".1", "XDSSubmissionSet.uniqueId")
+	extID(rp, "ei04", "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832", "SubmissionSet01", "1.3.182.2.12.10000734.6.1", "XDSSubmissionSet.sourceId")
+	extID(rp, "ei05", "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446", "SubmissionSet01", pid.String(), "XDSSubmissionSet.patientId")
+	c := list.CreateElement("rim:Classification")
+	c.CreateAttr("classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
+	c.CreateAttr("classifiedObject", "SubmissionSet01")
+	c.CreateAttr("id", "cl05")
+	as := list.CreateElement("rim:Association")
+	as.CreateAttr("associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember")
+	as.CreateAttr("id", "as01")
+	as.CreateAttr("sourceObject", "SubmissionSet01")
+	as.CreateAttr("targetObject", "Document01")
+	slot(as, "SubmissionSetStatus", "Original")
+	d := root.CreateElement("xdsb:Document")
+	d.CreateAttr("id", "Document01")
+	d.SetText(base64.StdEncoding.EncodeToString(doc))
+	return root
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,385 @@
+package countryb
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/render"
+	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// Auditor records audit events durably (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event) error
+}
+
+// Router sends routed calls (*routing.Client).
+type Router interface {
+	Do(ctx context.Context, call routing.Call) (*routing.Result, error)
+}
+
+// Config wires the service.
+type Config struct {
+	Router Router
+	// Identity issues HCP and TRC assertions with Luxembourg's seal.
+	Identity *ncpclient.Identity
+	// HomeCommunityID is Luxembourg's (sender of XCPD queries).
+	HomeCommunityID string
+	// Trust verifies signatures on returned documents (seal CAs).
+	Trust *pki.TrustStore
+	// ClientTrust verifies the calling systems' TLS client certificates;
+	// ClientCountries are the countries they may be from (default LU).
+	ClientTrust     *pki.TrustStore
+	ClientCountries []string
+	Translator      render.Translator
+	Audit           Auditor
+	// AssertionValidity of issued assertions (default 1 h).
+	AssertionValidity time.Duration
+	// NoAssertionReuse issues fresh HCP and TRC assertions for every call
+	// instead of reusing them during the first half of their validity.
+	NoAssertionReuse bool
+	// MaxBody of API requests (default 1 MiB).
+	MaxBody int64
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Service is the Country B service. Build with New.
+type Service struct {
+	cfg      Config
+	renderer *render.Renderer
+	mu       sync.Mutex
+	// submitted eDispensations by document id, kept for discard.
+	submitted map[string]submittedED
+	cache     *assertionCache
+}
+
+type submittedED struct {
+	country string
+	patient wssec.PatientID
+	data    []byte
+}
+
+// New checks the configuration and returns the service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Router == nil:
+		return nil, errors.New("countryb: no router")
+	case cfg.Identity == nil:
+		return nil, errors.New("countryb: no identity (seal)")
+	case cfg.Translator == nil:
+		return nil, errors.New("countryb: no translator")
+	case cfg.Trust == nil:
+		return nil, errors.New("countryb: no trust store")
+	}
+	if cfg.HomeCommunityID == "" {
+		cfg.HomeCommunityID = "1.3.182.2.12.10000734.6.1"
+	}
+	if cfg.AssertionValidity == 0 {
+		cfg.AssertionValidity = time.Hour
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if len(cfg.ClientCountries) == 0 {
+		cfg.ClientCountries = []string{"LU"}
+	}
+	r, err := render.NewRenderer(cfg.Translator)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, renderer: r, submitted: map[string]submittedED{}}
+	if !cfg.NoAssertionReuse {
+		s.cache = newAssertionCache(4096)
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.cfg.Log != nil {
+		return s.cfg.Log
+	}
+	return slog.Default()
+}
+
+// APIError is a failure the API reports: HTTP status, a stable code, a
+// message for the professional and, for remote refusals, the eHDSI code.
+type APIError struct {
+	Status  int        `json:"-"`
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
+	EHDSI   ehdsi.Code `json:"ehdsiCode,omitempty"`
+	Country string     `json:"country,omitempty"`
+	// Attempts made towards the contact point.
+	Attempts int   `json:"attempts,omitempty"`
+	Cause    error `json:"-"`
+}
+
+func (e *APIError) Error() string {
+	s := e.Code + ": " + e.Message
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+func (e *APIError) Unwrap() error { return e.Cause }
+
+func badRequest(msg string) *APIError {
+	return &APIError{Status: 400, Code: "bad-request", Message: msg}
+}
+
+// fromRouting maps a routing failure onto the API.
+func fromRouting(err error) *APIError {
+	re, ok := routing.AsError(err)
+	if !ok {
+		return &APIError{Status: 500, Code: "internal", Message: "luxncp failed; retry or contact the operator", Cause: err}
+	}
+	status := map[routing.Kind]int{routing.ErrUnknownCountry: 404, routing.ErrDown: 503, routing.ErrSlow: 504,
+		routing.ErrUntrusted: 502, routing.ErrRefused: 502, routing.ErrInvalidReply: 502}[re.Kind]
+	code := "country-" + string(re.Kind)
+	msg := re.Public
+	if re.Kind == routing.ErrRefused && re.HTTPStatus == 400 {
+		status = 422
+	}
+	e := &APIError{Status: status, Code: code, Message: msg, Country: re.Country, Attempts: re.Attempts, Cause: err}
+	if re.Kind == routing.ErrRefused {
+		e.EHDSI = re.Code
+	}
+	return e
+}
+
+// outbound is what an audit record needs about one call.
+type outbound struct {
+	country   string
+	tx        routing.Transaction
+	event     audit.EventType
+	hcp       audit.HCP
+	hcpID     string
+	trcID     string
+	patients  []audit.PatientID
+	documents []string
+	hcid      string
+	messageID string
+}
+
+func newMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// call routes one transaction and audits it (and a communication failure
+// as EHDSI-CF). An application error in the reply is the caller's to add.
+func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, idem string, appErr func(*routing.Result) error) (*routing.Result, error) {
+	o.messageID = newMessageID()
+	req.MessageID = o.messageID
+	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem})
+	if err == nil && appErr != nil {
+		err = appErr(res)
+		if re, ok := routing.AsError(err); ok && re.Attempts == 0 && res != nil {
+			re.Attempts = res.Attempts
+		}
+	}
+	s.audit(ctx, o, res, err)
+	return res, err
+}
+
+func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, err error) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	ev := audit.Event{Type: o.event, Side: audit.SideB, Time: s.now(), HCP: o.hcp, Patients: o.patients, Documents: o.documents,
+		HomeCommunityID: o.hcid, RequestMessageID: o.messageID, HCPAssertionID: o.hcpID, TRCAssertionID: o.trcID}
+	ev.Provider = audit.NCP{Country: o.country}
+	if res != nil {
+		if u, perr := url.Parse(res.Endpoint.URL); perr == nil {
+			ev.Provider.IP = u.Hostname()
+			if net.ParseIP(u.Hostname()) == nil {
+				ev.Provider.Host = u.Hostname()
+			}
+		}
+		if c := res.Endpoint.Cert(); c != nil {
+			ev.Provider.Host = c.Subject.CommonName
+		}
+		if res.Reply != nil && res.Reply.Env != nil {
+			ev.ResponseMessageID = res.Reply.Env.MessageID
+		}
+	}
+	var commFail *routing.Error
+	switch {
+	case err == nil:
+		ev.SetOutcome(nil)
+	default:
+		if re, ok := routing.AsError(err); ok {
+			code := re.Code
+			if code == "" {
+				code = ehdsi.ErrGenericConnectionNotPossible
+			}
+			if re.Kind == routing.ErrRefused {
+				ev.SetOutcome(ehdsi.Sender(code, re.Public, nil))
+			} else {
+				ev.SetOutcome(ehdsi.Receiver(code, re.Public, nil))
+			}
+			if re.CommunicationFailure() {
+				commFail = re
+			}
+		} else {
+			ev.SetOutcome(err)
+		}
+	}
+	if aerr := s.cfg.Audit.Record(ctx, ev); aerr != nil {
+		s.log().Error("audit write failed", "event", string(ev.Type), "error", aerr.Error())
+	}
+	if commFail != nil {
+		cf := ev
+		cf.Type = audit.EventCommunicationFailure
+		cf.ErrorText = string(o.tx) + " " + string(commFail.Kind) + ": " + commFail.Public
+		if aerr := s.cfg.Audit.Record(ctx, cf); aerr != nil {
+			s.log().Error("audit write failed", "event", string(cf.Type), "error", aerr.Error())
+		}
+	}
+}
+
+func auditHCP(p ncpclient.Professional, role wssec.Code, country string) audit.HCP {
+	return audit.HCP{ID: p.ID, Issuer: "urn:idp:" + country + ":countryB", Name: p.Name, RoleCode: role.Code, RoleDisplay: role.Display,
+		RoleSystem: role.System, Organisation: p.Organisation, OrganisationID: p.OrganisationID, FacilityType: p.FacilityType,
+		PurposeOfUse: p.Purpose, Country: country}
+}
+
+// session is one API request's professional and assertions.
+type session struct {
+	prof  ncpclient.Professional
+	hcp   *etree.Element
+	hcpID string
+	ahcp  audit.HCP
+}
+
+func (s *Service) session(ctx context.Context, p Professional) (*session, error) {
+	prof, err := p.toProfessional()
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("hcp|%q", []string{prof.ID, prof.Name, prof.Role, prof.Organisation, prof.OrganisationID, prof.FacilityType, prof.Locality, prof.Purpose})
+	now := s.now()
+	hcp := s.cache.get(key, now)
+	if hcp == nil {
+		hcp, err = s.cfg.Identity.HCP(prof, s.cfg.AssertionValidity)
+		if err == nil {
+			s.cache.put(key, hcp, now, s.cfg.AssertionValidity)
+			s.auditIssued(ctx, prof, hcp.SelectAttrValue("ID", ""))
+		}
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "unknown role") {
+			return nil, badRequest(err.Error())
+		}
+		return nil, &APIError{Status: 500, Code: "internal", Message: "the identity assertion could not be issued", Cause: err}
+	}
+	return &session{prof: prof, hcp: hcp, hcpID: hcp.SelectAttrValue("ID", ""),
+		ahcp: auditHCP(prof, wssec.Roles[prof.Role], s.cfg.Identity.Country)}, nil
+}
+
+// auditIssued records the issue of an HCP identity assertion (EHDSI-91).
+func (s *Service) auditIssued(ctx context.Context, prof ncpclient.Professional, id string) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	ev := audit.Event{Type: audit.EventHCPAssertion, Side: audit.SideB, Time: s.now(),
+		HCP: auditHCP(prof, wssec.Roles[prof.Role], s.cfg.Identity.Country), HCPAssertionID: id}
+	ev.SetOutcome(nil)
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		s.log().Error("audit write failed", "event", string(ev.Type), "error", err.Error())
+	}
+}
+
+func (s *Service) trc(ss *session, patient wssec.PatientID) (*etree.Element, error) {
+	key := "trc|" + ss.hcpID + "|" + patient.String() + "|" + ss.prof.Purpose
+	now := s.now()
+	if trc := s.cache.get(key, now); trc != nil {
+		return trc, nil
+	}
+	trc, err := s.cfg.Identity.TRC(ss.hcp, patient, ss.prof.Purpose, s.cfg.AssertionValidity)
+	if err == nil {
+		s.cache.put(key, trc, now, s.cfg.AssertionValidity)
+	}
+	if err != nil {
+		return nil, &APIError{Status: 500, Code: "internal", Message: "the treatment relationship assertion could not be issued", Cause: err}
+	}
+	return trc, nil
+}
+
+// checkCDA applies the eHDSI rules luxncp relies on before showing a
+// document: an HL7 CDA ClinicalDocument with the eHDSI template of its
+// class, a title, a date, and the requested patient as record target.
+func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warnings []string, err error) {
+	want := map[string]string{ehdsi.ClassPS: ehdsi.TemplatePS, ehdsi.ClassEP: ehdsi.TemplateEP}[class]
+	if want != "" {
+		found := false
+		for _, t := range root.SelectElements("templateId") {
+			if t.SelectAttrValue("root", "") == want {
+				found = true
+			}
+		}
+		if !found {
+			warnings = append(warnings, "the document does not declare the eHDSI template "+want)
+		}
+	}
+	if c := root.SelectElement("code"); c == nil || (class != "" && c.SelectAttrValue("code", "") != class) {
+		warnings = append(warnings, "the document code does not match the requested class "+class)
+	}
+	if root.SelectElement("title") == nil {
+		warnings = append(warnings, "the document has no title")
+	}
+	if et := root.SelectElement("effectiveTime"); et == nil || et.SelectAttrValue("value", "") == "" {
+		warnings = append(warnings, "the document has no date")
+	}
+	pr := root.FindElement("./recordTarget/patientRole")
+	if pr == nil {
+		return warnings, errors.New("the document names no patient")
+	}
+	if patient.Extension != "" {
+		match := false
+		for _, id := range pr.SelectElements("id") {
+			if id.SelectAttrValue("extension", "") == patient.Extension && (patient.Root == "" || id.SelectAttrValue("root", "") == patient.Root) {
+				match = true
+			}
+		}
+		if !match {
+			return warnings, errors.New("the document is about another patient")
+		}
+	}
+	return warnings, nil
+}
+
+func trimBOM(b []byte) []byte { return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) }
+
+func fmtErr(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+var _ = soap.NSRS

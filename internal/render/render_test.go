@@ -1,0 +1,273 @@
+package render
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/terminology"
+	"github.com/luxncp/luxncp/internal/testutil"
+)
+
+var (
+	catOnce sync.Once
+	cat     *terminology.Catalogue
+	catErr  error
+)
+
+func catalogue(t testing.TB) *terminology.Catalogue {
+	catOnce.Do(func() { cat, catErr = terminology.Load() })
+	if catErr != nil {
+		t.Fatal(catErr)
+	}
+	return cat
+}
+
+var created = time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC)
+
+func fixturePS(t testing.TB, cc string) []byte {
+	prof, ok := peer.Profile(cc)
+	if !ok {
+		t.Fatal(cc)
+	}
+	return peer.BuildPS(prof, 0, created)
+}
+
+func TestTranslate(t *testing.T) {
+	tests := []struct {
+		name, lang string
+		want       []string // translated displays expected
+	}{
+		{"fr", "fr", []string{"Hypertension essentielle (primitive)", "Comprimé", "Voie orale"}},
+		{"de", "de", []string{"Essentielle (primäre) Hypertonie", "Tablette", "zum Einnehmen"}},
+		{"en", "en", []string{"Essential (primary) hypertension"}},
+	}
+	src := fixturePS(t, "FR")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, rep, err := Translate(src, catalogue(t), tc.lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !bytes.Contains(out, []byte(`displayName="`+w+`"`)) {
+					t.Errorf("no %q in the translation", w)
+				}
+			}
+			if tc.lang != "en" {
+				// The original display is kept beside the translation.
+				if !bytes.Contains(out, []byte(`<translation code="I10" codeSystem="1.3.6.1.4.1.12559.11.10.1.3.1.44.2" codeSystemName="ICD-10" displayName="Essential (primary) hypertension"/>`)) {
+					t.Error("original display not kept")
+				}
+				if rep.Translated == 0 || len(rep.Untranslated) == 0 {
+					t.Errorf("report %+v", rep)
+				}
+			}
+			if bytes.Contains(out, []byte("<ds:Signature")) {
+				t.Error("signature kept on a modified document")
+			}
+			again, _, _ := Translate(src, catalogue(t), tc.lang)
+			if !bytes.Equal(out, again) {
+				t.Error("translation is not deterministic")
+			}
+		})
+	}
+	if _, _, err := Translate([]byte("<x/>"), catalogue(t), "fr"); err == nil {
+		t.Error("non-CDA accepted")
+	}
+	if _, _, err := Translate(src, catalogue(t), "xx"); err == nil {
+		t.Error("unknown language accepted")
+	}
+}
+
+func TestTranslateSamples(t *testing.T) {
+	for _, f := range []string{"ps/PT_PS-L3_W8_2-1234.xml", "ps/PT_PS-L3_W8_2-5678.xml", "ep/FI_eP-L3_W7_canesten.xml", "ep/FI_eP-L3_W8_1-1234.xml"} {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(testutil.Shared(t, "reference", "cda", "samples", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, rep, err := Translate(b, catalogue(t), "de")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Terms == 0 || len(out) == 0 {
+				t.Fatalf("report %+v", rep)
+			}
+			r, _ := NewRenderer(catalogue(t))
+			page, err := r.HTMLBytes(b, Options{Lang: "de"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(page, []byte("<h2")) {
+				t.Error("no sections rendered")
+			}
+		})
+	}
+}
+
+func TestHTML(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: "de", SourceCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<html lang="de">`, "Frankreich (FR)", "2026-01-12", "Camille Dubois", // banner
+		"Allergies et réactions indésirables", "Traitements en cours", "Problèmes actifs", "Antécédents chirurgicaux", // every section
+		"Essentielle (primäre) Hypertonie", "Tablette", // translated terms
+		"nicht übersetzt: auf Englisch angezeigt", `data-term-status="english"`, // untranslated note
+		"@media print", `scope="col"`,
+	} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	testutil.Golden(t, "fr-ps-de.html", page)
+	// Narrative cannot inject markup.
+	evil := bytes.Replace(fixturePS(t, "FR"), []byte("<th>Substance</th>"), []byte("<th>&lt;script&gt;alert(1)&lt;/script&gt;<script>x</script></th>"), 1)
+	page, err = r.HTMLBytes(evil, Options{Lang: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(page, []byte("<script>")) {
+		t.Error("script reached the page")
+	}
+}
+
+// TestHTMLInBrowser renders a rich Patient Summary in Debian's chromium
+// (headless) and keeps the screenshot under testdata-out/render/ at the
+// repository root. Chromium is
+// installed by scripts/install-test-tools; in CI (CI set) its absence fails
+// the test.
+func TestHTMLInBrowser(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed (scripts/install-test-tools installs it)")
+		}
+		t.Skip("chromium not installed; run scripts/install-test-tools")
+	}
+	r, _ := NewRenderer(catalogue(t))
+	b, err := os.ReadFile(testutil.Shared(t, "reference", "cda", "samples", "ps", "PT_PS-L3_W8_2-1234.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(testutil.RepoRoot(t), "testdata-out", "render")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+		lang string
+	}{{"pt-ps-fr", b, "fr"}, {"fr-ps-de", fixturePS(t, "FR"), "de"}} {
+		page, err := r.HTMLBytes(tc.doc, Options{Lang: tc.lang, SourceCountry: strings.ToUpper(tc.name[:2])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := filepath.Join(out, tc.name+".html")
+		png := filepath.Join(out, tc.name+".png")
+		_ = os.Remove(png)
+		if err := os.WriteFile(html, page, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+			"--screenshot="+png, "--window-size=1280,2000", "file://"+html)
+		done := make(chan struct{})
+		var cout []byte
+		go func() { cout, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(90 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatal("chromium hung")
+		}
+		if err != nil {
+			t.Fatalf("chromium: %v\n%s", err, cout)
+		}
+		shot, err := os.ReadFile(png)
+		if err != nil {
+			t.Fatalf("no screenshot: %v\n%s", err, cout)
+		}
+		if len(shot) < 1000 || !bytes.HasPrefix(shot, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Fatalf("screenshot is not a PNG (%d bytes)", len(shot))
+		}
+		t.Logf("screenshot %s (%d bytes)", png, len(shot))
+	}
+}
+
+func BenchmarkTranslatePSFrench(b *testing.B) {
+	src, err := os.ReadFile(testutil.Shared(b, "reference", "cda", "samples", "ps", "PT_PS-L3_W8_2-1234.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := catalogue(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	start := cpuTime()
+	for b.Loop() {
+		if _, _, err := Translate(src, c, "fr"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+func BenchmarkRenderRichPS(b *testing.B) {
+	src, err := os.ReadFile(testutil.Shared(b, "reference", "cda", "samples", "ps", "PT_PS-L3_W8_2-1234.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, _ := NewRenderer(catalogue(b))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	start := cpuTime()
+	for b.Loop() {
+		if _, err := r.HTMLBytes(src, Options{Lang: "de", SourceCountry: "PT"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+func FuzzHTML(f *testing.F) {
+	f.Add(peer.BuildPS(mustProfile("FR"), 0, created))
+	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section><text><table><tr><td>x</td></tr></table></text></section></component></structuredBody></component></ClinicalDocument>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, _ := NewRenderer(catalogue(t))
+		page, err := r.HTMLBytes(b, Options{Lang: "fr"})
+		if err == nil && bytes.Contains(page, []byte("<script")) {
+			t.Fatal("script in page")
+		}
+	})
+}
+
+func mustProfile(cc string) peer.Country {
+	p, _ := peer.Profile(cc)
+	return p
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
