@@ -1,25 +1,8 @@
-// Command xca is the XCA endpoint of luxncp as an AWS Lambda function behind
-// an API Gateway HTTP API (payload format 2.0, mutual TLS). It wires the
-// same handler that `luxncp serve` mounts locally.
+// Command xca is luxncp's XCA endpoint as an AWS Lambda function behind an
+// API Gateway HTTP API (payload format 2.0, mutual TLS). It serves the same
+// handler `luxncp serve` mounts locally.
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "github.com/luxncp/luxncp/internal/node"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/luxncp/luxncp/internal/host"
-	"github.com/luxncp/luxncp/internal/node"
-)
-
-func main() {
-	n, err := node.FromEnvironment(context.Background())
-	if err != nil {
-		slog.Error("luxncp xca: start", "error", err.Error())
-		os.Exit(1)
-	}
-	h, _ := n.Endpoint("xca")
-	lambda.Start(host.LambdaHandler(h))
-}
+func main() { node.RunLambda("xca") }

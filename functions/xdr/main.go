@@ -1,25 +1,8 @@
-// Command xdr is the XDR endpoint of luxncp as an AWS Lambda function behind
-// an API Gateway HTTP API (payload format 2.0, mutual TLS). It wires the
-// same handler that `luxncp serve` mounts locally.
+// Command xdr is luxncp's XDR endpoint as an AWS Lambda function behind an
+// API Gateway HTTP API (payload format 2.0, mutual TLS). It serves the same
+// handler `luxncp serve` mounts locally.
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "github.com/luxncp/luxncp/internal/node"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/luxncp/luxncp/internal/host"
-	"github.com/luxncp/luxncp/internal/node"
-)
-
-func main() {
-	n, err := node.FromEnvironment(context.Background())
-	if err != nil {
-		slog.Error("luxncp xdr: start", "error", err.Error())
-		os.Exit(1)
-	}
-	h, _ := n.Endpoint("xdr")
-	lambda.Start(host.LambdaHandler(h))
-}
+func main() { node.RunLambda("xdr") }
