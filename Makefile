@@ -3,7 +3,7 @@ GO        ?= go
 STATE_DIR ?= ./var
 GOFLAGS_TEST ?=
 
-.PHONY: run test build tools lambda bench terminology-import conformance load clean
+.PHONY: run test build tools lambda bench bench-lambda terminology-import conformance load clean
 
 ## run: start the whole gateway locally on its embedded defaults
 run:
@@ -39,6 +39,10 @@ conformance: build
 ## load: the pharmacist iteration under load against a running `make run`
 load: build
 	./bin/luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s --report var/load.json
+
+## bench-lambda: cold start, first invocation and peak RSS of every function's bootstrap
+bench-lambda:
+	$(GO) test ./internal/lambdabench -run '^$$' -bench 'FunctionColdStart|ColdStartEcho' -benchtime 10x
 
 ## terminology-import: refresh translations/ from ../shared/reference/terminology (review the diff)
 terminology-import:

@@ -45,15 +45,15 @@ locals {
       config_write         = false
     }
     xdr = {
-      description          = "Country A: XDR cross-gateway document submission (IHE ITI-80), eDispensation"
+      description          = "Country A: XDR cross-gateway document submission (IHE ITI-41), eDispensation into the outbox"
       routes               = ["POST ${local.ihe_base}/XDR_Service", "POST ${local.ihe_base}/XDR_Service/"]
       memory_mb            = 1024
       timeout_s            = 29
       reserved_concurrency = 20 # protects the national FHIR API from a burst of submissions
       signs                = false
       outbound_tls         = false
-      queue                = ""
-      outbox               = false
+      queue                = "send"
+      outbox               = true
       idempotency          = true
       config_write         = false
     }
@@ -65,34 +65,34 @@ locals {
       reserved_concurrency = -1
       signs                = true
       outbound_tls         = true
-      queue                = "send"
-      outbox               = true
+      queue                = ""
+      outbox               = false
       idempotency          = true
       config_write         = false
     }
     dispatcher = {
-      description          = "Country B: eDispensation outbox dispatcher (SQS-triggered)"
+      description          = "Country A: delivers accepted eDispensations to the national record, exactly once (SQS-triggered)"
       routes               = []
       memory_mb            = 512
       timeout_s            = 60
-      reserved_concurrency = 10 # with the event source's maximum concurrency, caps load on partner NCPs
-      signs                = true
-      outbound_tls         = true
+      reserved_concurrency = 10 # with the event source's maximum concurrency, caps load on the national FHIR API
+      signs                = false
+      outbound_tls         = false
       queue                = "consume"
       outbox               = true
       idempotency          = false
       config_write         = false
     }
     maintenance = {
-      description          = "Scheduled: eHDSI directory refresh and certificate-expiry checks"
+      description          = "Scheduled: eHDSI directory refresh, certificate-expiry checks, outbox sweep"
       routes               = []
       memory_mb            = 256
       timeout_s            = 120
       reserved_concurrency = 1 # one refresh at a time
       signs                = false
       outbound_tls         = true
-      queue                = ""
-      outbox               = false
+      queue                = "send"
+      outbox               = true
       idempotency          = false
       config_write         = true
     }
@@ -277,6 +277,9 @@ module "function" {
     LUXNCP_IDEMPOTENCY_TABLE = each.value.idempotency ? module.outbox.idempotency_table_name : ""
     LUXNCP_NATIONAL_FHIR_URL = var.national_fhir_base_url
     LUXNCP_CERT_WARN_DAYS    = tostring(var.certificate_expiry_warning_days)
+    # Below the queue's maxReceiveCount, so the dispatcher dead-letters a
+    # poison message itself (visible to `luxncp outbox`) before SQS does.
+    LUXNCP_OUTBOX_MAX_ATTEMPTS = tostring(max(var.outbox_max_receive_count - 2, 1))
   }
 }
 
@@ -330,6 +333,27 @@ resource "aws_cloudwatch_event_rule" "certificate_check" {
   description         = "Check the expiry of every trusted and own certificate"
   schedule_expression = var.certificate_check_schedule
   tags                = local.tags
+}
+
+resource "aws_cloudwatch_event_rule" "outbox_sweep" {
+  name                = "${var.name_prefix}-outbox-sweep"
+  description         = "Re-queue accepted eDispensations whose SQS message was not sent"
+  schedule_expression = "rate(5 minutes)"
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "outbox_sweep" {
+  rule  = aws_cloudwatch_event_rule.outbox_sweep.name
+  arn   = module.function["maintenance"].function_arn
+  input = jsonencode({ task = "outbox-sweep" })
+}
+
+resource "aws_lambda_permission" "outbox_sweep" {
+  statement_id  = "AllowEventBridgeOutboxSweep"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function["maintenance"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.outbox_sweep.arn
 }
 
 resource "aws_cloudwatch_event_target" "directory_refresh" {

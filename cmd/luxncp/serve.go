@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/pki"
 )
 
@@ -38,6 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("LUXNCP_ADDR", "127.0.0.1:8443"), "gateway HTTPS address (env LUXNCP_ADDR)")
 	nationalAddr := fs.String("national-addr", envOr("LUXNCP_DEMO_NATIONAL_ADDR", "127.0.0.1:8081"), "demo national FHIR backend address; empty: don't start it (env LUXNCP_DEMO_NATIONAL_ADDR)")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
+	noPeers := fs.Bool("no-peers", os.Getenv("LUXNCP_NO_PEERS") != "", "don't start the simulated neighbour NCPs (env LUXNCP_NO_PEERS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +78,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer backend.Close()
 		servers = append(servers, &host.Server{Name: "demo national backend", Addr: *nationalAddr, Handler: backend, Log: log})
 	}
+	// Simulated neighbour NCPs (FR, BE, DE, NL, PT) and the country
+	// directory that routes Country B requests to them.
+	var fleet *peer.Fleet
+	if !*noPeers && os.Getenv("LUXNCP_DIRECTORY") == "" {
+		fleet, err = peer.NewFleet(peer.Options{PKIDir: cfg.PKIDir, Log: log.With("component", "peer")}, nil, "127.0.0.1", nil)
+		if err != nil {
+			return fmt.Errorf("simulated peers: %w", err)
+		}
+		defer fleet.Close()
+		dir, err := fleet.Directory()
+		if err != nil {
+			return fmt.Errorf("simulated peers: %w", err)
+		}
+		if err := dir.WriteFile(filepath.Join(cfg.StateDir, "directory.json")); err != nil {
+			return fmt.Errorf("country directory: %w", err)
+		}
+	}
 	n, err := node.New(cfg, log, node.Options{})
 	if err != nil {
 		return err
@@ -96,16 +116,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "    %-16s %s%s\n", strings.ToUpper(p.name), gwURL, p.path)
 		}
 	}
+	if n.CountryB != nil {
+		fmt.Fprintf(stdout, "    Country B API    %s/api/v1/  (JSON; Luxembourg client certificate)\n", gwURL)
+	}
+	fmt.Fprintf(stdout, "    access log       %s/api/v1/audit/patients/{matricule}\n", gwURL)
 	fmt.Fprintf(stdout, "    health           %s/healthz  (no client certificate needed)\n", gwURL)
 	for _, s := range servers[1:] {
 		fmt.Fprintf(stdout, "  %-18s http://%s/fhir\n", s.Name, s.BoundAddr())
 	}
-	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir)
+	if fleet != nil {
+		if dir, err := fleet.Directory(); err == nil {
+			if cs, err := dir.Countries(ctx); err == nil {
+				for _, c := range cs {
+					base := ""
+					if len(c.Endpoints) > 0 {
+						if u, err := url.Parse(c.Endpoints[0].URL); err == nil {
+							base = u.Scheme + "://" + u.Host
+						}
+					}
+					fmt.Fprintf(stdout, "  simulated NCP %s   %s  (%s, home community %s)\n", c.Code, base, c.Name, c.HomeCommunityID)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, directory %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, filepath.Join(cfg.StateDir, "directory.json"))
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(servers))
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if fleet != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fleet.Serve(sctx); err != nil && sctx.Err() == nil {
+				errc <- fmt.Errorf("simulated peers: %w", err)
+				cancel()
+			}
+		}()
+	}
 	// The eDispensation dispatcher: accepted dispensations reach the
 	// national system, exactly once, even after a restart.
 	wg.Add(1)

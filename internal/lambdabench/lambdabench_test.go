@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/lambdabench"
-	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 var (
@@ -200,31 +199,4 @@ func measureN(b *testing.B, bin string, env []string, event []byte) {
 //	go test ./internal/lambdabench -run '^$' -bench ColdStart -benchtime=20x
 func BenchmarkColdStartEcho(b *testing.B) {
 	measureN(b, echoBootstrap(b), nil, []byte(`{}`))
-}
-
-// BenchmarkColdStartFunctions builds each functions/<name> for the host
-// (the zips are arm64; the same flags otherwise) and measures its cold
-// start on a /healthz-like event. Extra environment for the functions:
-// LAMBDABENCH_ENV="K=V K2=V2".
-func BenchmarkColdStartFunctions(b *testing.B) {
-	root := testutil.RepoRoot(b)
-	dirs, _ := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
-	if len(dirs) == 0 {
-		b.Skip("no functions/*/main.go yet")
-	}
-	env := strings.Fields(os.Getenv("LAMBDABENCH_ENV"))
-	event := []byte(`{"version":"2.0","routeKey":"GET /healthz","rawPath":"/healthz","requestContext":{"http":{"method":"GET","path":"/healthz"}}}`)
-	for _, mainGo := range dirs {
-		name := filepath.Base(filepath.Dir(mainGo))
-		b.Run(name, func(b *testing.B) {
-			bin := filepath.Join(b.TempDir(), "bootstrap")
-			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, "./functions/"+name)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("build %s: %v\n%s", name, err, out)
-			}
-			measureN(b, bin, env, event)
-		})
-	}
 }

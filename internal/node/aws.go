@@ -28,6 +28,7 @@ import (
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/wssec"
 )
 
 // AWSEnv is the AWS part of the configuration: the variables the Terraform
@@ -288,14 +289,17 @@ func FromEnvironment(ctx context.Context) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := New(cfg, log, tw.Options)
-	if err != nil {
-		return nil, err
+	opt := tw.Options
+	opt.Replay = tw.Replay
+	opt.CountryB.Directory = tw.Directory
+	if tw.Seal != nil && tw.Config != nil {
+		certs, err := tw.Config.Certificates(ctx, awsconfig.KeySeal)
+		if err != nil {
+			return nil, fmt.Errorf("node: seal certificate: %w", err)
+		}
+		opt.CountryB.Seal = &wssec.Signer{Key: tw.Seal, Cert: certs[0]}
 	}
-	if tw.Replay != nil {
-		n.Gateway.Replay = tw.Replay
-	}
-	return n, nil
+	return New(cfg, log, opt)
 }
 
 // DispatcherFromEnvironment builds the outbox dispatcher alone, as the

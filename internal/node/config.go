@@ -31,6 +31,9 @@ type Config struct {
 	LogLevel        string        // LUXNCP_LOG_LEVEL: debug | info | warn | error
 	// ClockSkew tolerated on assertion times. LUXNCP_CLOCK_SKEW, default 60s.
 	ClockSkew time.Duration
+	// DirectoryFile is the country directory for Country B
+	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
+	DirectoryFile string
 }
 
 // Defaults fills empty fields.
@@ -86,6 +89,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		NationalURL:     getenv("LUXNCP_NATIONAL_URL"),
 		AuditDir:        getenv("LUXNCP_AUDIT_DIR"),
 		LogLevel:        getenv("LUXNCP_LOG_LEVEL"),
+		DirectoryFile:   getenv("LUXNCP_DIRECTORY"),
 	}
 	var err error
 	if c.NationalTimeout, err = envDuration(getenv, "LUXNCP_NATIONAL_TIMEOUT"); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
@@ -39,6 +40,9 @@ type Node struct {
 	Outbox   outbox.Store
 	// Kick wakes the local dispatcher after an eDispensation is accepted.
 	Kick chan struct{}
+	// CountryB is the /api/v1 API for Luxembourg's software (nil when no
+	// country directory is configured).
+	CountryB *countryb.Service
 
 	endpoints map[string]http.Handler
 	closers   []func() error
@@ -52,6 +56,10 @@ type Options struct {
 	AuditSink audit.Sink
 	// Outbox overrides the local fsync'd outbox (AWS: DynamoDB + SQS).
 	Outbox outbox.Store
+	// CountryB overrides Country B's edges.
+	CountryB CountryBOptions
+	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
+	Replay gateway.ReplayGuard
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -87,6 +95,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		}
 		n.National = c
 	}
+	if opt.Replay == nil {
+		opt.Replay = &gateway.MemoryReplayGuard{Now: opt.Now}
+	}
 	n.Gateway = &gateway.Config{
 		TLSTrust:   trust,
 		Assertions: &wssec.Verifier{Trust: trust, Now: opt.Now, Skew: cfg.ClockSkew},
@@ -95,7 +106,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Log:        log,
 		Audit:      n.Recorder,
 		Self:       self,
-		Replay:     &gateway.MemoryReplayGuard{Now: opt.Now},
+		Replay:     opt.Replay,
 	}
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
@@ -121,6 +132,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	n.Kick = make(chan struct{}, 1)
 	xdrSvc := &xdr.Service{Outbox: n.Outbox, National: n.National, Timeout: cfg.NationalTimeout, Kick: n.Kick}
 	n.endpoints["xdr"] = &gateway.Endpoint{Name: "XDR", Cfg: n.Gateway, Ops: []gateway.Operation{xdrSvc.Operation()}}
+	if err := n.buildCountryB(opt.CountryB); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	return n, nil
 }
 
@@ -145,6 +159,9 @@ func (n *Node) Handler() http.Handler {
 	// The patient access log, for Luxembourg's national portal: mutual TLS
 	// with a Luxembourg certificate.
 	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country, audit.AccessHandler(n.Cfg.AuditDir)))
+	if n.CountryB != nil {
+		mux.Handle("/api/v1/", n.CountryB.Handler())
+	}
 	return mux
 }
 

@@ -1,0 +1,82 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/luxncp/luxncp/internal/countryb"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// directoryFile is where the country directory is read from: the
+// configured file, else <state>/directory.json (written by `luxncp serve`
+// for its simulated peers).
+func (c Config) directoryFile() string {
+	if c.DirectoryFile != "" {
+		return c.DirectoryFile
+	}
+	return filepath.Join(c.StateDir, "directory.json")
+}
+
+// CountryBOptions inject Country B's edges (AWS: directory from S3, seal in
+// KMS, TLS key from Secrets Manager); zero fields use the local twins.
+type CountryBOptions struct {
+	Directory routing.Directory
+	Seal      *wssec.Signer
+	TLS       *pki.Credential
+}
+
+// buildCountryB assembles the /api/v1 API for Luxembourg's professional
+// software when a country directory is available. No directory: Country B
+// is off (Country A is unaffected).
+func (n *Node) buildCountryB(opt CountryBOptions) error {
+	dir := opt.Directory
+	if dir == nil {
+		path := n.Cfg.directoryFile()
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		d, err := routing.LoadFile(path)
+		if err != nil {
+			return fmt.Errorf("country directory: %w", err)
+		}
+		dir = d
+	}
+	tlsCred := opt.TLS
+	if tlsCred == nil {
+		c, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindTLS)
+		if err != nil {
+			n.Log.Warn("Country B is off: no TLS client credential for outbound calls", "error", err.Error())
+			return nil
+		}
+		tlsCred = c
+	}
+	seal := opt.Seal
+	if seal == nil {
+		c, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindSeal)
+		if err != nil {
+			n.Log.Warn("Country B is off: no seal to sign assertions", "error", err.Error())
+			return nil
+		}
+		seal = &wssec.Signer{Key: c.Signer, Cert: c.Cert}
+	}
+	rc, err := routing.New(routing.Config{Directory: dir, TLS: tlsCred.TLSCertificate(), Trust: n.Trust, Log: n.Log.With("component", "routing"), Now: n.Gateway.Now})
+	if err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	api, err := countryb.New(countryb.Config{
+		Router: rc, Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
+		HomeCommunityID: n.Cfg.HomeCommunityID, Trust: n.Trust, ClientTrust: n.Trust, ClientCountries: []string{n.Cfg.Country},
+		Translator: n.Terms, Audit: n.Recorder, Log: n.Log.With("component", "countryb"), Now: n.Gateway.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("Country B API: %w", err)
+	}
+	n.CountryB = api
+	return nil
+}
