@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -548,5 +547,3 @@ func XDRBody(pid wssec.PatientID, docID, class string, doc []byte, now interface
 	d.SetText(base64.StdEncoding.EncodeToString(doc))
 	return root
 }
-
-var _ = fmt.Sprint

@@ -22,7 +22,6 @@ import (
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
-	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -379,7 +378,3 @@ func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warni
 }
 
 func trimBOM(b []byte) []byte { return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) }
-
-func fmtErr(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-var _ = soap.NSRS
