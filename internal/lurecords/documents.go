@@ -29,35 +29,60 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 		if err != nil {
 			return xca.Listing{}, unavailable(ehdsi.ClassEP, err)
 		}
-		sum, err := cda.Summarize(bundle, q.Now, nil)
+		presc, err := cda.ParsePrescription(bundle)
 		if err != nil {
 			l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
 				Public: "prescription " + ref.ID + " cannot be offered: it is incomplete in the national record", Location: ref.ID})
 			continue
 		}
-		if !sum.Dispensable {
-			l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
-				Public: "prescription " + ref.ID + " (" + sum.Description + ") is not dispensable: " + sum.Why(), Location: ref.ID})
-			continue
+		sum := presc.Summary(q.Now, nil)
+		// eHDSI allows one prescribed item per eP document: a national
+		// prescription of several items becomes one document per item.
+		parts := presc.Split()
+		for i, item := range sum.Items {
+			what := item.Product
+			if what == "" {
+				what = sum.Description
+			}
+			if !item.Dispensable {
+				l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
+					Public: "prescription " + ref.ID + " (" + what + ") is not dispensable: " + item.Reason.Explain(), Location: ref.ID})
+				continue
+			}
+			base := epBase(ref.ID, item.ID.Extension, len(sum.Items))
+			l3id := cda.II{Root: RootEP, Extension: base + ".L3"}
+			l1id := cda.II{Root: RootEP, Extension: base + ".L1"}
+			l3, err := cda.BuildEPFrom(parts[i], p.epOptions(l3id, ref))
+			if err != nil {
+				l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
+				continue
+			}
+			l1, err := cda.BuildEPL1From(parts[i], p.epOptions(l1id, ref))
+			if err != nil {
+				l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
+				continue
+			}
+			e3 := p.entry(q, ehdsi.ClassEP, xca.L3, l3id, l3, sum.Created, "ePrescription", what, sum.Author)
+			e1 := p.entry(q, ehdsi.ClassEP, xca.L1, l1id, l1, sum.Created, "ePrescription (PDF)", what, sum.Author)
+			e1.TransformOf = e3.UniqueID
+			l.Entries = append(l.Entries, e3, e1)
 		}
-		l3id := cda.II{Root: RootEP, Extension: ref.ID + ".L3"}
-		l1id := cda.II{Root: RootEP, Extension: ref.ID + ".L1"}
-		l3, err := cda.BuildEP(bundle, p.epOptions(l3id, ref))
-		if err != nil {
-			l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
-			continue
-		}
-		l1, err := cda.BuildEPL1(bundle, p.epOptions(l1id, ref))
-		if err != nil {
-			l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
-			continue
-		}
-		e3 := p.entry(q, ehdsi.ClassEP, xca.L3, l3id, l3, sum.Created, "ePrescription", sum.Description, sum.Author)
-		e1 := p.entry(q, ehdsi.ClassEP, xca.L1, l1id, l1, sum.Created, "ePrescription (PDF)", sum.Description, sum.Author)
-		e1.TransformOf = e3.UniqueID
-		l.Entries = append(l.Entries, e3, e1)
 	}
 	return l, nil
+}
+
+// itemSep separates the national prescription id from the item id in the
+// document id of one item of a multi-item prescription.
+const itemSep = "~"
+
+// epBase is the document id (without level) of one prescribed item: the
+// national prescription id alone for a one-item prescription (the id
+// eDispensations quote back), with the item id otherwise.
+func epBase(natID, itemID string, items int) string {
+	if items <= 1 {
+		return natID
+	}
+	return natID + itemSep + itemID
 }
 
 // noteFor explains a document that could not be built.
@@ -81,10 +106,11 @@ func (p *Provider) findRef(ctx context.Context, matricule, class, natID string) 
 }
 
 func (p *Provider) buildEP(ctx context.Context, matricule, ext string) ([]byte, error) {
-	natID, level, ok := cutLevel(ext)
+	base, level, ok := cutLevel(ext)
 	if !ok {
 		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
 	}
+	natID, itemID, _ := strings.Cut(base, itemSep)
 	ref, err := p.findRef(ctx, matricule, ehdsi.ClassEP, natID)
 	if err != nil {
 		return nil, err
@@ -93,12 +119,26 @@ func (p *Provider) buildEP(ctx context.Context, matricule, ext string) ([]byte, 
 	if err != nil {
 		return nil, unavailable(ehdsi.ClassEP, err)
 	}
+	presc, err := cda.ParsePrescription(bundle)
+	if err != nil {
+		return nil, transformFault(ehdsi.ClassEP, err)
+	}
+	parts := presc.Split()
+	var part *cda.Prescription
+	for i, it := range presc.Items {
+		if (itemID == "" && len(parts) == 1) || it.ID.Extension == itemID {
+			part = parts[i]
+		}
+	}
+	if part == nil || epBase(natID, itemID, len(parts)) != base {
+		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
+	}
 	opts := p.epOptions(cda.II{Root: RootEP, Extension: ext}, ref)
 	var b []byte
 	if level == "L1" {
-		b, err = cda.BuildEPL1(bundle, opts)
+		b, err = cda.BuildEPL1From(part, opts)
 	} else {
-		b, err = cda.BuildEP(bundle, opts)
+		b, err = cda.BuildEPFrom(part, opts)
 	}
 	if err != nil {
 		return nil, transformFault(ehdsi.ClassEP, err)

@@ -157,8 +157,11 @@ func (s *Service) findPrescription(ctx context.Context, matricule string, refs [
 		ext := r.Extension
 		// luxncp's own pivot ids end in .L3 / .L1.
 		ext = strings.TrimSuffix(strings.TrimSuffix(ext, ".L3"), ".L1")
-		if ext != "" {
-			want[ext] = true
+		// One document per item of a multi-item prescription: "<id>~<item>".
+		for _, part := range strings.Split(ext, "~") {
+			if part != "" {
+				want[part] = true
+			}
 		}
 	}
 	for _, doc := range docs {

@@ -1,0 +1,119 @@
+package lurecords_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/lurecords"
+	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/terminology"
+	"github.com/luxncp/luxncp/internal/testutil"
+	"github.com/luxncp/luxncp/internal/wssec"
+	"github.com/luxncp/luxncp/internal/xca"
+)
+
+// fakeRecord is a national source with one patient and chosen ePrescriptions.
+type fakeRecord struct {
+	national.Source
+	bundles map[string][]byte
+}
+
+func (f *fakeRecord) Consent(context.Context, string) (national.Consent, error) {
+	return national.Consent{CrossBorder: true}, nil
+}
+
+func (f *fakeRecord) ListDocuments(_ context.Context, m, class string) ([]national.DocumentRef, error) {
+	if class != ehdsi.ClassEP {
+		return nil, nil
+	}
+	var out []national.DocumentRef
+	for id := range f.bundles {
+		out = append(out, national.DocumentRef{ID: id, Matricule: m, ClassCode: class, Created: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), ContentType: "application/fhir+json"})
+	}
+	return out, nil
+}
+
+func (f *fakeRecord) Fetch(_ context.Context, ref national.DocumentRef) ([]byte, string, error) {
+	return f.bundles[ref.ID], "application/fhir+json", nil
+}
+
+func fixture(t *testing.T, id string) []byte {
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "internal", "national", "demo", "data", "eprescriptions", id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// merge adds the MedicationRequest and Medication of other fixtures to the
+// first one's Bundle: a national prescription of several items.
+func merge(t *testing.T, ids ...string) []byte {
+	var base map[string]any
+	json.Unmarshal(fixture(t, ids[0]), &base)
+	entries := base["entry"].([]any)
+	for _, id := range ids[1:] {
+		var b map[string]any
+		json.Unmarshal(fixture(t, id), &b)
+		for _, e := range b["entry"].([]any) {
+			r := e.(map[string]any)["resource"].(map[string]any)
+			if rt := r["resourceType"]; rt == "MedicationRequest" || rt == "Medication" {
+				entries = append(entries, e)
+			}
+		}
+	}
+	base["entry"] = entries
+	out, _ := json.Marshal(base)
+	return out
+}
+
+// TestMultiItemPrescription: eHDSI allows one item per eP document, so a
+// national prescription of three items is offered as three L3+L1 pairs,
+// each retrievable, and validated by the eHDSI rules.
+func TestMultiItemPrescription(t *testing.T) {
+	terms, err := terminology.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const matricule = "1941090302149"
+	rec := &fakeRecord{bundles: map[string][]byte{"ep-0017": merge(t, "ep-0017", "ep-0016", "ep-0018")}}
+	p := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	pid := wssec.PatientID{Extension: matricule, Root: ehdsi.OIDMatricule}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 6 {
+		t.Fatalf("%d entries, %d notes (%+v); want 3 items × (L3, L1)", len(l.Entries), len(l.Notes), l.Notes)
+	}
+	dir := t.TempDir()
+	var files []string
+	for _, e := range l.Entries {
+		if !strings.Contains(e.UniqueID, "~rx-") {
+			t.Errorf("item document id %s does not name its item", e.UniqueID)
+		}
+		d, err := p.Retrieve(context.Background(), xca.RetrieveRequest{UniqueID: e.UniqueID, Patient: pid, Now: now})
+		if err != nil {
+			t.Fatalf("retrieve %s: %v", e.UniqueID, err)
+		}
+		if len(d.Data) != e.Size {
+			t.Errorf("%s: retrieved %d bytes, listed %d (not deterministic)", e.UniqueID, len(d.Data), e.Size)
+		}
+		f := filepath.Join(dir, strings.NewReplacer("^", "_", "~", "_").Replace(e.UniqueID)+".xml")
+		os.WriteFile(f, d.Data, 0o644)
+		files = append(files, f)
+	}
+	// Another patient's TRC finds nothing.
+	if _, err := p.Retrieve(context.Background(), xca.RetrieveRequest{UniqueID: l.Entries[0].UniqueID, Patient: wssec.PatientID{Extension: "x", Root: "1.2.3"}, Now: now}); err == nil {
+		t.Error("retrieved with a foreign patient id")
+	}
+	if !testing.Short() {
+		testutil.ValidateCDA(t, files...)
+	}
+}
