@@ -1,11 +1,13 @@
 package wssec
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -24,6 +26,44 @@ type Verifier struct {
 	Now func() time.Time
 	// Skew tolerated on NotBefore / NotOnOrAfter; zero means DefaultSkew.
 	Skew time.Duration
+
+	// signers caches seal certificates already parsed and chained to the
+	// trust store (by SHA-256 of their DER), for cacheTTL: partners sign
+	// every request with the same few certificates.
+	signers sync.Map // [32]byte → signerEntry
+}
+
+type signerEntry struct {
+	cert     *x509.Certificate
+	country  string
+	verified time.Time
+}
+
+const cacheTTL = 5 * time.Minute
+
+// signer parses and verifies a seal certificate, through the cache.
+func (v *Verifier) signer(der []byte, now time.Time) (*x509.Certificate, string, error) {
+	key := sha256.Sum256(der)
+	if e, ok := v.signers.Load(key); ok {
+		se := e.(signerEntry)
+		if now.Sub(se.verified) < cacheTTL && se.verified.Sub(now) < cacheTTL &&
+			!now.Before(se.cert.NotBefore) && !now.After(se.cert.NotAfter) {
+			return se.cert, se.country, nil
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate cannot be parsed", err)
+	}
+	country, err := v.Trust.Verify(cert, nil, now, pki.UseSeal)
+	if err != nil {
+		if errors.Is(err, pki.ErrExpired) {
+			return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is expired or not yet valid", err)
+		}
+		return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not trusted", err)
+	}
+	v.signers.Store(key, signerEntry{cert: cert, country: country, verified: now})
+	return cert, country, nil
 }
 
 func (v *Verifier) now() time.Time {
@@ -90,19 +130,10 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not valid base64", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate cannot be parsed", err)
-	}
 	now := v.now()
-	country, err := v.Trust.Verify(cert, nil, now, pki.UseSeal)
+	cert, country, err := v.signer(der, now)
 	if err != nil {
-		switch {
-		case errors.Is(err, pki.ErrExpired):
-			return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is expired or not yet valid", err)
-		default:
-			return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not trusted", err)
-		}
+		return nil, nil, "", err
 	}
 	// The certificate now is trusted: pin it for goxmldsig, which checks
 	// the signature, the digest and that the reference points at el's ID.
