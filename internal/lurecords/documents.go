@@ -2,6 +2,7 @@ package lurecords
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 
@@ -52,12 +53,17 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 			base := epBase(ref.ID, item.ID.Extension, len(sum.Items))
 			l3id := cda.II{Root: RootEP, Extension: base + ".L3"}
 			l1id := cda.II{Root: RootEP, Extension: base + ".L1"}
-			l3, err := cda.BuildEPFrom(parts[i], p.epOptions(l3id, ref))
+			part := parts[i]
+			l3, err := p.cache().get(cacheKey(bundle, l3id.Extension, ref.Created.String()), func() ([]byte, error) {
+				return cda.BuildEPFrom(part, p.epOptions(l3id, ref))
+			})
 			if err != nil {
 				l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
 				continue
 			}
-			l1, err := cda.BuildEPL1From(parts[i], p.epOptions(l1id, ref))
+			l1, err := p.cache().get(cacheKey(bundle, l1id.Extension, ref.Created.String()), func() ([]byte, error) {
+				return cda.BuildEPL1From(part, p.epOptions(l1id, ref))
+			})
 			if err != nil {
 				l.Notes = append(l.Notes, noteFor(ehdsi.ClassEP, ref.ID, err))
 				continue
@@ -134,12 +140,12 @@ func (p *Provider) buildEP(ctx context.Context, matricule, ext string) ([]byte, 
 		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
 	}
 	opts := p.epOptions(cda.II{Root: RootEP, Extension: ext}, ref)
-	var b []byte
-	if level == "L1" {
-		b, err = cda.BuildEPL1From(part, opts)
-	} else {
-		b, err = cda.BuildEPFrom(part, opts)
-	}
+	b, err := p.cache().get(cacheKey(bundle, ext, ref.Created.String()), func() ([]byte, error) {
+		if level == "L1" {
+			return cda.BuildEPL1From(part, opts)
+		}
+		return cda.BuildEPFrom(part, opts)
+	})
 	if err != nil {
 		return nil, transformFault(ehdsi.ClassEP, err)
 	}
@@ -157,31 +163,49 @@ func cutLevel(ext string) (base, level string, ok bool) {
 
 // ---- Patient Summaries ----
 
-// psSource reads the most recent national PS of a patient.
-func (p *Provider) readPS(ctx context.Context, matricule string) (*ps.Summary, error) {
+// psDocs reads the most recent national PS of a patient and builds its L3
+// and L1 (cached by the national bytes: the read and the build are pure).
+// Both nil when the patient has no PS.
+func (p *Provider) psDocs(ctx context.Context, matricule string) (l3, l1 *ps.Document, err error) {
 	refs, err := p.National.ListDocuments(ctx, matricule, ehdsi.ClassPS)
 	if err != nil {
-		return nil, unavailable(ehdsi.ClassPS, err)
+		return nil, nil, unavailable(ehdsi.ClassPS, err)
 	}
 	if len(refs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Created.After(refs[j].Created) })
 	ref := refs[0]
 	data, ctype, err := p.National.Fetch(ctx, ref)
 	if err != nil {
-		return nil, unavailable(ehdsi.ClassPS, err)
+		return nil, nil, unavailable(ehdsi.ClassPS, err)
 	}
-	var s *ps.Summary
-	if strings.Contains(ctype, "json") {
-		s, err = ps.ReadFHIR(data, ps.Limits{})
-	} else {
-		s, err = ps.ReadLUCDA(data, ps.Limits{})
-	}
+	v, err := p.cache().value(cacheKey(data, "PS", ctype), func() (any, error) {
+		var s *ps.Summary
+		var err error
+		if strings.Contains(ctype, "json") {
+			s, err = ps.ReadFHIR(data, ps.Limits{})
+		} else {
+			s, err = ps.ReadLUCDA(data, ps.Limits{})
+		}
+		if err != nil {
+			return nil, ehdsi.App(ehdsi.ErrPSGeneric, "the national Patient Summary cannot be read", err)
+		}
+		d3, err := ps.Build(s, p.psOptions())
+		if err != nil {
+			return nil, err
+		}
+		d1, err := ps.BuildL1(s, p.psOptions())
+		if err != nil {
+			return nil, err
+		}
+		return [2]*ps.Document{d3, d1}, nil
+	})
 	if err != nil {
-		return nil, ehdsi.App(ehdsi.ErrPSGeneric, "the national Patient Summary cannot be read", err)
+		return nil, nil, err
 	}
-	return s, nil
+	pair := v.([2]*ps.Document)
+	return pair[0], pair[1], nil
 }
 
 func (p *Provider) psOptions() ps.Options {
@@ -189,20 +213,16 @@ func (p *Provider) psOptions() ps.Options {
 }
 
 func (p *Provider) listPS(ctx context.Context, q xca.Query) (xca.Listing, error) {
-	s, err := p.readPS(ctx, q.Patient.Extension)
+	l3, l1, err := p.psDocs(ctx, q.Patient.Extension)
 	if err != nil {
-		return xca.Listing{}, err
+		var f *ehdsi.Fault
+		if errors.As(err, &f) && f.Code == ehdsi.ErrPSRegistryNotAvailable {
+			return xca.Listing{}, err
+		}
+		return xca.Listing{Notes: []*ehdsi.Fault{noteFor(ehdsi.ClassPS, "PS", err)}}, nil
 	}
-	if s == nil {
+	if l3 == nil {
 		return xca.Listing{}, nil
-	}
-	l3, err := ps.Build(s, p.psOptions())
-	if err != nil {
-		return xca.Listing{Notes: []*ehdsi.Fault{noteFor(ehdsi.ClassPS, "PS", err)}}, nil
-	}
-	l1, err := ps.BuildL1(s, p.psOptions())
-	if err != nil {
-		return xca.Listing{Notes: []*ehdsi.Fault{noteFor(ehdsi.ClassPS, "PS", err)}}, nil
 	}
 	e3 := p.entry(q, ehdsi.ClassPS, xca.L3, l3.ID, l3.XML, l3.Created, "Patient Summary", l3.Title, "")
 	e1 := p.entry(q, ehdsi.ClassPS, xca.L1, l1.ID, l1.XML, l1.Created, "Patient Summary (PDF)", l1.Title, "")
@@ -211,24 +231,22 @@ func (p *Provider) listPS(ctx context.Context, q xca.Query) (xca.Listing, error)
 }
 
 func (p *Provider) buildPS(ctx context.Context, matricule, ext string) ([]byte, error) {
-	s, err := p.readPS(ctx, matricule)
+	l3, l1, err := p.psDocs(ctx, matricule)
 	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
-	}
-	build := ps.Build
-	if strings.HasSuffix(ext, "L1") {
-		build = ps.BuildL1
-	}
-	d, err := build(s, p.psOptions())
-	if err != nil {
+		var f *ehdsi.Fault
+		if errors.As(err, &f) && f.Code == ehdsi.ErrPSRegistryNotAvailable {
+			return nil, err
+		}
 		return nil, transformFault(ehdsi.ClassPS, err)
 	}
-	if d.ID.Extension != ext {
-		// The national PS changed since it was listed.
-		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, "the Patient Summary was updated since it was listed; query again", nil)
+	if l3 == nil {
+		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
 	}
-	return d.XML, nil
+	for _, d := range []*ps.Document{l3, l1} {
+		if d.ID.Extension == ext {
+			return d.XML, nil
+		}
+	}
+	// The national PS changed since it was listed.
+	return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, "the Patient Summary was updated since it was listed; query again", nil)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/cda"
@@ -32,6 +33,26 @@ type Provider struct {
 	Custodian cda.Organization
 	// Timeout bounds each national call (default 5 s).
 	Timeout time.Duration
+	// CacheSize is how many built documents are kept (default 512;
+	// negative: no cache).
+	CacheSize int
+
+	cacheOnce sync.Once
+	docs      *docCache
+}
+
+// cache returns the document cache (nil when disabled).
+func (p *Provider) cache() *docCache {
+	p.cacheOnce.Do(func() {
+		n := p.CacheSize
+		if n == 0 {
+			n = 512
+		}
+		if n > 0 {
+			p.docs = newDocCache(n)
+		}
+	})
+	return p.docs
 }
 
 var (
@@ -205,6 +226,10 @@ func transformFault(class string, err error) error {
 			code = ehdsi.ErrPSMissingExpectedMapping
 		}
 		return ehdsi.App(code, "a required coded element could not be transcoded to the eHDSI Master Value Catalogue: "+te.Error(), err)
+	}
+	var f *ehdsi.Fault
+	if errors.As(err, &f) {
+		return f
 	}
 	code := ehdsi.ErrEPInternalError
 	if class == ehdsi.ClassPS {
