@@ -7,9 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/luxncp/luxncp/internal/outbox"
 )
@@ -19,6 +24,8 @@ const outboxUsage = `Usage:
       the eDispensations and discards accepted from partner NCPs, and their delivery to the national system
   luxncp outbox replay KEY [--state-dir var]
       put a dead letter back in the queue (after fixing what the national system refused)
+With LUXNCP_OUTBOX_TABLE (and LUXNCP_OUTBOX_QUEUE_URL) set, both work on the AWS
+outbox (DynamoDB + SQS; list shows pending and dead messages there).
 `
 
 func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,9 +52,25 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			rest = rest[1:]
 		}
 	}
-	store, err := outbox.OpenFile(filepath.Join(*stateDir, "outbox"))
-	if err != nil {
-		return err
+	var store outbox.Admin
+	if table := os.Getenv("LUXNCP_OUTBOX_TABLE"); table != "" {
+		// On AWS: the DynamoDB + SQS outbox (pending and dead letters).
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("aws config: %w", err)
+		}
+		d, err := outbox.NewDynamo(dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg),
+			outbox.DynamoOptions{Table: table, QueueURL: os.Getenv("LUXNCP_OUTBOX_QUEUE_URL")})
+		if err != nil {
+			return err
+		}
+		store = d
+	} else {
+		fsStore, err := outbox.OpenFile(filepath.Join(*stateDir, "outbox"))
+		if err != nil {
+			return err
+		}
+		store = fsStore
 	}
 	switch cmd {
 	case "list":
