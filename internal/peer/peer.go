@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -188,14 +189,16 @@ func (p *Peer) Dispensations() map[string]Dispensation {
 	return out
 }
 
-// Documents lists the unique ids of the peer's documents of a class.
+// Documents lists the unique ids of the peer's L3 documents of a class
+// (each has its L1 form beside it, id + ".1").
 func (p *Peer) Documents(patientID, class string) []string {
 	var out []string
 	for id, d := range p.docs {
-		if d.entry.Patient.Extension == patientID && d.entry.ClassCode == class {
+		if d.entry.Patient.Extension == patientID && d.entry.ClassCode == class && d.entry.Level != xca.L1 {
 			out = append(out, id)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -266,7 +269,11 @@ func (p *Peer) buildDocuments() error {
 	for i, pt := range c.Patients {
 		pid := wssec.PatientID{Extension: pt.ID, Root: c.PatientRoot}
 		author := c.Doctor[0] + " " + c.Doctor[1]
+		var addLevel func(class, title, desc, id string, data []byte, level xca.Level) error
 		add := func(class, title, desc, id string, data []byte) error {
+			return addLevel(class, title, desc, id, data, xca.L3)
+		}
+		addLevel = func(class, title, desc, id string, data []byte, level xca.Level) error {
 			doc := etree.NewDocument()
 			if err := doc.ReadFromBytes(data); err != nil {
 				return err
@@ -289,6 +296,19 @@ func (p *Peer) buildDocuments() error {
 				Author: author, AuthorInstitution: c.Organisation, Language: c.Language, Confidentiality: "N",
 				Country: c.Code, MimeType: "text/xml", Size: len(signed), Hash: hex.EncodeToString(sum[:]),
 			}}
+			if level == xca.L1 {
+				return nil
+			}
+			// Offer the L1 (PDF-embedded) form beside each L3, linked to it.
+			l1, err := BuildL1(data)
+			if err != nil {
+				return err
+			}
+			if err := addLevel(class, title, desc, l1ID(id), l1, xca.L1); err != nil {
+				return err
+			}
+			e := p.docs[l1ID(id)]
+			e.entry.Level, e.entry.TransformOf = xca.L1, id
 			return nil
 		}
 		if pt.NoConsent {
