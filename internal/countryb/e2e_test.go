@@ -383,8 +383,11 @@ func TestDispenseIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := e.svc.submitted[res.DispensationID]
-	if _, err := e.svc.submit(ctx, "PT", ss, sub.patient, res.DispensationID, sub.data, ehdsi.ClassED); err != nil {
+	sub, ok, _ := e.svc.submitted.Get(ctx, res.DispensationID)
+	if !ok {
+		t.Fatal("the sent eDispensation was not kept")
+	}
+	if _, err := e.svc.submit(ctx, "PT", ss, sub.Patient, res.DispensationID, sub.Data, ehdsi.ClassED); err != nil {
 		t.Fatal(err)
 	}
 	got := e.peers["PT"].Dispensations()

@@ -413,9 +413,10 @@ func (s *Service) Dispense(ctx context.Context, cc string, r DispenseRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.submitted[edID] = submittedED{country: cc, patient: pid, data: ed}
-	s.mu.Unlock()
+	if err := s.submitted.Put(ctx, edID, Submitted{Country: cc, Patient: pid, Data: ed}); err != nil {
+		// Sent and accepted, but it cannot be discarded through luxncp.
+		s.log().Error("countryb: keeping the sent eDispensation failed", "error", err.Error())
+	}
 	return &DispenseResponse{Country: cc, DispensationID: edID, Status: "submitted", Attempts: res.Attempts}, nil
 }
 
@@ -426,13 +427,14 @@ func (s *Service) Discard(ctx context.Context, cc string, r DiscardRequest) (*Di
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	sub, ok := s.submitted[r.DispensationID]
-	s.mu.Unlock()
-	if !ok || sub.country != cc {
+	sub, ok, err := s.submitted.Get(ctx, r.DispensationID)
+	if err != nil {
+		return nil, &APIError{Status: 500, Code: "internal", Message: "the sent eDispensation cannot be read", Cause: err}
+	}
+	if !ok || sub.Country != cc {
 		return nil, &APIError{Status: 404, Code: "unknown-dispensation", Message: "no eDispensation with this id was submitted to " + cc + " through luxncp"}
 	}
-	res, err := s.submit(ctx, cc, ss, sub.patient, r.DispensationID, sub.data, ehdsi.ClassEDDiscard)
+	res, err := s.submit(ctx, cc, ss, sub.Patient, r.DispensationID, sub.Data, ehdsi.ClassEDDiscard)
 	if err != nil {
 		return nil, err
 	}

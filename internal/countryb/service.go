@@ -57,8 +57,11 @@ type Config struct {
 	NoAssertionReuse bool
 	// MaxBody of API requests (default 1 MiB).
 	MaxBody int64
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Submissions keeps sent eDispensations for discard (default: in
+	// memory; `luxncp serve` keeps them under the state directory).
+	Submissions Submissions
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 // Service is the Country B service. Build with New.
@@ -67,14 +70,8 @@ type Service struct {
 	renderer *render.Renderer
 	mu       sync.Mutex
 	// submitted eDispensations by document id, kept for discard.
-	submitted map[string]submittedED
+	submitted Submissions
 	cache     *assertionCache
-}
-
-type submittedED struct {
-	country string
-	patient wssec.PatientID
-	data    []byte
 }
 
 // New checks the configuration and returns the service.
@@ -105,7 +102,10 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, renderer: r, submitted: map[string]submittedED{}}
+	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions}
+	if s.submitted == nil {
+		s.submitted = &MemorySubmissions{}
+	}
 	if !cfg.NoAssertionReuse {
 		s.cache = newAssertionCache(4096)
 	}

@@ -73,6 +73,7 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 		Router: rc, Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
 		HomeCommunityID: n.Cfg.HomeCommunityID, Trust: n.Trust, ClientTrust: n.Trust, ClientCountries: []string{n.Cfg.Country},
 		Translator: n.Terms, Audit: n.Recorder, Log: n.Log.With("component", "countryb"), Now: n.Gateway.Now,
+		Submissions: countryb.FileSubmissions{Dir: filepath.Join(n.Cfg.StateDir, "countryb", "sent")},
 	})
 	if err != nil {
 		return fmt.Errorf("Country B API: %w", err)
