@@ -86,6 +86,68 @@ func secFault(code ehdsi.Code, public string, cause error) *ehdsi.Fault {
 	return ehdsi.Sender(code, public, cause)
 }
 
+// selfContained reports whether every namespace prefix used in el's
+// subtree — element and attribute names, xsi:type values, and the prefixes
+// an exclusive-c14n InclusiveNamespaces PrefixList asks for — and the
+// default namespace are declared inside the subtree. That is the usual
+// case, since partners sign an assertion standalone before embedding it;
+// then el needs no detaching. When in doubt it answers false.
+func selfContained(el *etree.Element) bool {
+	var walk func(e *etree.Element, declared map[string]bool) bool
+	walk = func(e *etree.Element, declared map[string]bool) bool {
+		local, copied := declared, false
+		for _, a := range e.Attr {
+			if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+				if !copied {
+					local = make(map[string]bool, len(declared)+2)
+					for k := range declared {
+						local[k] = true
+					}
+					copied = true
+				}
+				if a.Space == "xmlns" {
+					local[a.Key] = true
+				} else {
+					local[""] = true
+				}
+			}
+		}
+		used := []string{e.Space}
+		for _, a := range e.Attr {
+			switch {
+			case a.Space == "xmlns" || a.Space == "xml" || (a.Space == "" && a.Key == "xmlns"):
+			case a.Space != "":
+				used = append(used, a.Space)
+				if a.Key == "type" {
+					if p, _, ok := strings.Cut(a.Value, ":"); ok {
+						used = append(used, p)
+					}
+				}
+			}
+		}
+		if e.Tag == "InclusiveNamespaces" {
+			for _, p := range strings.Fields(e.SelectAttrValue("PrefixList", "")) {
+				if p == "#default" {
+					p = ""
+				}
+				used = append(used, p)
+			}
+		}
+		for _, p := range used {
+			if !local[p] {
+				return false
+			}
+		}
+		for _, c := range e.ChildElements() {
+			if !walk(c, local) {
+				return false
+			}
+		}
+		return true
+	}
+	return walk(el, map[string]bool{})
+}
+
 // verifySignature checks the enveloped signature of the assertion el (which
 // may sit inside a larger document) and returns the verified element, read
 // back from the canonical bytes that were digested, plus the signer.
@@ -93,13 +155,17 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if v.Trust == nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecGeneric, "no trust store configured", errors.New("verifier without trust store"))
 	}
-	nsctx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
-		return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
-	}
-	detached, err := etreeutils.NSDetatch(nsctx, el)
-	if err != nil {
-		return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
+	detached := el
+	if !selfContained(el) {
+		// The assertion uses namespaces declared by the envelope: copy it
+		// with those declarations, as it was when it was signed.
+		nsctx, err := etreeutils.NSBuildParentContext(el)
+		if err != nil {
+			return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
+		}
+		if detached, err = etreeutils.NSDetatch(nsctx, el); err != nil {
+			return nil, nil, "", secFault(ehdsi.ErrNotValidAssertion, "assertion namespaces cannot be resolved", err)
+		}
 	}
 	// Exactly one signature, with exactly one certificate. Partners'
 	// gateways indent SignatureValue (line breaks, spaces): it is outside
