@@ -279,13 +279,13 @@ func TestIndentedSignatureValue(t *testing.T) {
 
 func TestSelfContained(t *testing.T) {
 	cases := map[string]bool{
-		`<a:A xmlns:a="urn:a"><a:B/></a:A>`:                                                      true,
-		`<E xmlns:a="urn:a"><a:A><a:B/></a:A></E>`:                                               false, // prefix from the envelope
-		`<a:A xmlns:a="urn:a"><b:B xmlns:b="urn:b"/><b:C/></a:A>`:                                false, // sibling's declaration does not count
-		`<a:A xmlns:a="urn:a" xmlns:xsi="urn:xsi"><a:V xsi:type="xs:string"/></a:A>`:             false, // xs only in a value
+		`<a:A xmlns:a="urn:a"><a:B/></a:A>`:                                                                        true,
+		`<E xmlns:a="urn:a"><a:A><a:B/></a:A></E>`:                                                                 false, // prefix from the envelope
+		`<a:A xmlns:a="urn:a"><b:B xmlns:b="urn:b"/><b:C/></a:A>`:                                                  false, // sibling's declaration does not count
+		`<a:A xmlns:a="urn:a" xmlns:xsi="urn:xsi"><a:V xsi:type="xs:string"/></a:A>`:                               false, // xs only in a value
 		`<a:A xmlns:a="urn:a"><ec:InclusiveNamespaces xmlns:ec="urn:ec" PrefixList="xs"/></a:A>`:                   false,
 		`<a:A xmlns:a="urn:a" xmlns:xs="urn:xs"><ec:InclusiveNamespaces xmlns:ec="urn:ec" PrefixList="xs"/></a:A>`: true,
-		`<E xmlns="urn:e"><a:A xmlns:a="urn:a"><Role/></a:A></E>`:                                false, // default namespace from the envelope
+		`<E xmlns="urn:e"><a:A xmlns:a="urn:a"><Role/></a:A></E>`:                                                  false, // default namespace from the envelope
 	}
 	for in, want := range cases {
 		doc := etree.NewDocument()
