@@ -27,6 +27,7 @@ import (
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -238,6 +239,8 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 	}
 	if env.IdempotencyTable != "" {
 		tw.Replay = &gateway.DynamoReplayGuard{DB: cl.DynamoDB, Table: env.IdempotencyTable}
+		// Country B's sent eDispensations, shared by every api instance.
+		tw.Options.CountryB.Submissions = &countryb.DynamoSubmissions{DB: cl.DynamoDB, Table: env.IdempotencyTable}
 	}
 	if env.SealKMSKey != "" {
 		s, err := kmssigner.New(ctx, cl.KMS, env.SealKMSKey, kmssigner.Options{})

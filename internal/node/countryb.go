@@ -29,6 +29,9 @@ type CountryBOptions struct {
 	Directory routing.Directory
 	Seal      *wssec.Signer
 	TLS       *pki.Credential
+	// Submissions keeps sent eDispensations for discard (default: files
+	// under the state directory).
+	Submissions countryb.Submissions
 }
 
 // buildCountryB assembles the /api/v1 API for Luxembourg's professional
@@ -65,6 +68,9 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 		}
 		seal = &wssec.Signer{Key: c.Signer, Cert: c.Cert}
 	}
+	if opt.Submissions == nil {
+		opt.Submissions = countryb.FileSubmissions{Dir: filepath.Join(n.Cfg.StateDir, "countryb", "sent")}
+	}
 	rc, err := routing.New(routing.Config{Directory: dir, TLS: tlsCred.TLSCertificate(), Trust: n.Trust, Log: n.Log.With("component", "routing"), Now: n.Gateway.Now})
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
@@ -73,7 +79,7 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 		Router: rc, Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
 		HomeCommunityID: n.Cfg.HomeCommunityID, Trust: n.Trust, ClientTrust: n.Trust, ClientCountries: []string{n.Cfg.Country},
 		Translator: n.Terms, Audit: n.Recorder, Log: n.Log.With("component", "countryb"), Now: n.Gateway.Now,
-		Submissions: countryb.FileSubmissions{Dir: filepath.Join(n.Cfg.StateDir, "countryb", "sent")},
+		Submissions: opt.Submissions,
 	})
 	if err != nil {
 		return fmt.Errorf("Country B API: %w", err)
