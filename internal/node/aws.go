@@ -23,11 +23,11 @@ import (
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/audit/s3sink"
 	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
-	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
