@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 )
 
 // command is one luxncp subcommand.
@@ -24,7 +26,7 @@ func commands() []command {
 		{"serve", "serve [flags]                 start the gateway, demo national backend and simulated peers locally", runServe},
 		{"assertion", "assertion hcp|trc [flags]     print a signed eHDSI HCP or TRC assertion made with a dev seal key", runAssertion},
 		{"request", "request xcpd|… [flags]        print a signed eHDSI SOAP request envelope, ready for curl", runRequest},
-		{"show", "show [--out DIR] [FILE]        summarise an eHDSI SOAP response (fault, match, documents)", runShow},
+		{"show", "show [--out DIR] [--ids] [FILE]  summarise an eHDSI SOAP response (fault, match, documents)", runShow},
 		{"terminology", "terminology import|coverage|lookup …  terminology catalogue tools", runTerminology},
 		{"audit", "audit verify|patient …        check the audit chain; list who accessed a patient's data", runAudit},
 		{"outbox", "outbox list|replay …          eDispensation outbox and dead letters", runOutbox},
@@ -63,8 +65,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "luxncp — Luxembourg's National Contact Point for eHealth (MyHealth@EU)")
 	fmt.Fprintln(w, "\nUsage: luxncp <command> [arguments]\n\nCommands:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %s\n", c.usage)
+		syntax, what, _ := strings.Cut(c.usage, "  ")
+		fmt.Fprintf(tw, "  %s\t%s\n", syntax, strings.TrimSpace(what))
 	}
-	fmt.Fprintln(w, "\nRun 'luxncp <command> -h' for a command's flags.")
+	tw.Flush()
+	fmt.Fprint(w, `
+Test assertions (signed with a country's development seal key under var/pki):
+  luxncp assertion hcp --country FR --role pharmacist|physician|nurse [--purpose TREATMENT|EMERGENCY] [--valid 1h]
+  luxncp assertion trc --country FR --hcp FILE --patient <id> [--root 1.3.182.4.4] [--valid 1h]
+
+Run 'luxncp <command> -h' for a command's flags.
+`)
 }
