@@ -143,7 +143,7 @@ variable "national_fhir_base_url" {
 }
 
 variable "dispatcher_max_concurrency" {
-  description = "Most dispatcher instances the SQS event source starts at once: caps the load on partner NCPs."
+  description = "Most dispatcher instances the SQS event source starts at once: caps the load on the national FHIR API."
   type        = number
   default     = 5
 
