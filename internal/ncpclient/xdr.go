@@ -27,6 +27,9 @@ type Dispensed struct {
 	Patient      wssec.PatientID // the patient in Country A's id
 	PatientGiven string
 	PatientName  string
+	// PatientBirthDate is YYYY-MM-DD (eHDSI requires it; with a Luxembourg
+	// matricule it defaults to the date the matricule starts with).
+	PatientBirthDate string
 	// Prescription is the Country A prescription (document) id; Item the
 	// prescription item id (substanceAdministration id) dispensed.
 	Prescription wssec.PatientID
@@ -49,8 +52,9 @@ func add(parent *etree.Element, tag string, attrs ...string) *etree.Element {
 	return e
 }
 
-// EDocument builds a minimal eHDSI eDispensation CDA (template …1.1.2)
-// for one dispensed item, the shape Country B pharmacies send.
+// EDocument builds an eHDSI eDispensation CDA (template …1.1.2) for one
+// dispensed item, the shape Country B pharmacies send; it passes the eHDSI
+// XSD and schematron (tested).
 func EDocument(d Dispensed) []byte {
 	ts := d.Time.UTC().Format("20060102150405+0000")
 	doc := etree.NewDocument()
@@ -59,6 +63,8 @@ func EDocument(d Dispensed) []byte {
 	cd.CreateAttr("xmlns", nsHL7v3)
 	cd.CreateAttr("xmlns:pharm", nsPharm)
 	cd.CreateAttr("xmlns:xsi", nsXSI)
+	cd.CreateAttr("classCode", "DOCCLIN")
+	cd.CreateAttr("moodCode", "EVN")
 	add(cd, "realmCode", "code", d.Country)
 	add(cd, "typeId", "root", "2.16.840.1.113883.1.3", "extension", "POCD_HD000040")
 	add(cd, "templateId", "root", tplED)
@@ -66,56 +72,114 @@ func EDocument(d Dispensed) []byte {
 	add(cd, "code", "code", classED, "codeSystem", "2.16.840.1.113883.6.1", "codeSystemName", "LOINC", "displayName", "eDispensation")
 	add(cd, "title").SetText("eDispensation")
 	add(cd, "effectiveTime", "value", ts)
-	add(cd, "confidentialityCode", "code", "N", "codeSystem", "2.16.840.1.113883.5.25")
+	add(cd, "confidentialityCode", "code", "N", "codeSystem", "2.16.840.1.113883.5.25", "codeSystemName", "HL7 Confidentiality", "displayName", "normal")
 	add(cd, "languageCode", "code", "en-GB")
-	pr := add(add(cd, "recordTarget"), "patientRole")
+	add(cd, "setId", "root", d.DocumentID.Root, "extension", d.DocumentID.Extension)
+	add(cd, "versionNumber", "value", "1")
+	addr := func(parent *etree.Element, city string) {
+		a := add(parent, "addr")
+		if city != "" {
+			add(a, "city").SetText(city)
+		}
+		add(a, "country").SetText(d.Country)
+	}
+	tel := func(parent *etree.Element) { add(parent, "telecom", "use", "WP", "value", "tel:+00-0000-0000") }
+	pr := add(add(cd, "recordTarget", "typeCode", "RCT", "contextControlCode", "OP"), "patientRole", "classCode", "PAT")
 	add(pr, "id", "root", d.Patient.Root, "extension", d.Patient.Extension)
-	pt := add(pr, "patient")
+	add(pr, "addr", "nullFlavor", "NI")
+	add(pr, "telecom", "nullFlavor", "NI")
+	pt := add(pr, "patient", "classCode", "PSN", "determinerCode", "INSTANCE")
 	n := add(pt, "name")
-	add(n, "given").SetText(d.PatientGiven)
+	if d.PatientGiven != "" {
+		add(n, "given").SetText(d.PatientGiven)
+	} else {
+		add(n, "given", "nullFlavor", "NI")
+	}
 	add(n, "family").SetText(d.PatientName)
-	author := add(cd, "author")
-	add(author, "functionCode", "code", "2262", "codeSystem", "2.16.840.1.113883.2.9.6.2.7", "displayName", "Pharmacists")
+	add(pt, "administrativeGenderCode", "nullFlavor", "UNK")
+	bd := strings.ReplaceAll(d.PatientBirthDate, "-", "")
+	if bd == "" && d.Patient.Root == "1.3.182.4.4" && len(d.Patient.Extension) >= 8 {
+		bd = d.Patient.Extension[:8]
+	}
+	if bd == "" {
+		bd = "19000101"
+	}
+	add(pt, "birthTime", "value", bd)
+	professional := func(parent *etree.Element) {
+		add(parent, "id", "root", "2.999.1", "extension", d.Pharmacist)
+		addr(parent, "")
+		tel(parent)
+		pn := add(add(parent, "assignedPerson", "classCode", "PSN", "determinerCode", "INSTANCE"), "name")
+		given, family, ok := strings.Cut(d.Pharmacist, " ")
+		if !ok {
+			given, family = d.Pharmacist, d.Pharmacist
+		}
+		add(pn, "given").SetText(given)
+		add(pn, "family").SetText(family)
+		org := add(parent, "representedOrganization", "classCode", "ORG", "determinerCode", "INSTANCE")
+		add(org, "id", "root", "2.999.2", "extension", d.Pharmacy)
+		add(org, "name").SetText(d.Pharmacy)
+		tel(org)
+		addr(org, "")
+	}
+	author := add(cd, "author", "typeCode", "AUT", "contextControlCode", "OP")
+	add(author, "functionCode", "code", "2262", "codeSystem", "2.16.840.1.113883.2.9.6.2.7", "codeSystemName", "ISCO", "displayName", "Pharmacists")
 	add(author, "time", "value", ts)
-	aa := add(author, "assignedAuthor")
-	add(aa, "id", "root", "2.999.1", "extension", d.Pharmacist)
-	pn := add(add(aa, "assignedPerson"), "name")
-	add(pn, "family").SetText(d.Pharmacist)
-	org := add(aa, "representedOrganization")
-	add(org, "id", "root", "2.999.2", "extension", d.Pharmacy)
-	add(org, "name").SetText(d.Pharmacy)
-	add(add(org, "addr"), "country").SetText(d.Country)
-	cust := add(add(add(cd, "custodian"), "assignedCustodian"), "representedCustodianOrganization")
+	professional(add(author, "assignedAuthor", "classCode", "ASSIGNED"))
+	cust := add(add(add(cd, "custodian", "typeCode", "CST"), "assignedCustodian", "classCode", "ASSIGNED"), "representedCustodianOrganization", "classCode", "ORG", "determinerCode", "INSTANCE")
 	add(cust, "id", "root", "2.999.2", "extension", d.Pharmacy)
 	add(cust, "name").SetText(d.Pharmacy)
-	add(add(cust, "addr"), "country").SetText(d.Country)
-	add(add(add(cd, "inFulfillmentOf"), "order", "moodCode", "RQO"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
+	tel(cust)
+	addr(cust, "")
+	la := add(cd, "legalAuthenticator", "typeCode", "LA", "contextControlCode", "OP")
+	add(la, "time", "value", ts)
+	add(la, "signatureCode", "code", "S")
+	professional(add(la, "assignedEntity", "classCode", "ASSIGNED"))
+	add(add(add(cd, "inFulfillmentOf", "typeCode", "FLFS"), "order", "classCode", "ACT", "moodCode", "RQO"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
 	rel := add(cd, "relatedDocument", "typeCode", "XFRM")
-	add(add(rel, "parentDocument", "classCode", "DOCCLIN"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
-	sec := add(add(add(cd, "component"), "structuredBody"), "component")
-	s := add(sec, "section")
+	add(add(rel, "parentDocument", "classCode", "DOCCLIN", "moodCode", "EVN"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
+	sec := add(add(add(cd, "component", "typeCode", "COMP", "contextConductionInd", "true"), "structuredBody", "classCode", "DOCBODY", "moodCode", "EVN"), "component", "typeCode", "COMP", "contextConductionInd", "true")
+	s := add(sec, "section", "classCode", "DOCSECT", "moodCode", "EVN")
 	add(s, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.2.2")
-	add(s, "code", "code", classED, "codeSystem", "2.16.840.1.113883.6.1", "displayName", "Medication dispensed")
+	add(s, "id", "root", d.DocumentID.Root+".2", "extension", d.DocumentID.Extension)
+	add(s, "code", "code", "60590-7", "codeSystem", "2.16.840.1.113883.6.1", "codeSystemName", "LOINC", "displayName", "Medication dispensed.brief")
 	add(s, "title").SetText("Dispensed medicines")
-	add(s, "text").SetText(fmt.Sprintf("%d × %s", d.Quantity, d.ProductName))
+	add(add(s, "text"), "paragraph", "ID", "disp-1").SetText(fmt.Sprintf("%d × %s", d.Quantity, d.ProductName))
 	sp := add(add(s, "entry", "typeCode", "COMP"), "supply", "classCode", "SPLY", "moodCode", "EVN")
 	add(sp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.3")
+	add(sp, "templateId", "root", "1.3.6.1.4.1.19376.1.5.3.1.4.7.3")
+	add(sp, "templateId", "root", "2.16.840.1.113883.10.20.1.34")
 	add(sp, "id", "root", d.DocumentID.Root+".1", "extension", d.Item.Extension)
 	add(sp, "quantity", "value", fmt.Sprint(d.Quantity), "unit", "1")
-	mm := add(add(add(sp, "product"), "manufacturedProduct"), "manufacturedMaterial")
+	mp := add(add(sp, "product", "typeCode", "PRD"), "manufacturedProduct", "classCode", "MANU")
+	add(mp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.29")
+	mm := add(mp, "manufacturedMaterial", "classCode", "MMAT", "determinerCode", "KIND")
+	add(mm, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.30")
 	add(mm, "code", "code", d.ProductCode, "codeSystem", "2.999.3", "displayName", d.ProductName)
 	add(mm, "name").SetText(d.ProductName)
-	if d.ATC != "" {
-		gm := add(add(mm, "pharm:asSpecializedKind", "classCode", "GRIC"), "pharm:generalizedMaterialKind", "classCode", "MMAT")
-		add(gm, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "displayName", d.ATC)
+	content := func(m *etree.Element) {
+		add(m, "pharm:formCode", "nullFlavor", "NI")
+		ac := add(m, "pharm:asContent", "classCode", "CONT")
+		add(ac, "pharm:quantity", "value", "1", "unit", "1")
+		cpp := add(ac, "pharm:containerPackagedProduct", "classCode", "CONT", "determinerCode", "KIND")
+		add(cpp, "pharm:formCode", "nullFlavor", "NI")
 	}
-	perf := add(sp, "performer")
+	content(mm)
+	if d.ATC != "" {
+		gm := add(add(mm, "pharm:asSpecializedKind", "classCode", "GRIC"), "pharm:generalizedMaterialKind", "classCode", "MMAT", "determinerCode", "KIND")
+		add(gm, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
+	}
+	perf := add(sp, "performer", "typeCode", "PRF")
 	add(perf, "time", "value", ts)
-	pae := add(perf, "assignedEntity")
-	add(pae, "id", "root", "2.999.1", "extension", d.Pharmacist)
+	professional(add(perf, "assignedEntity", "classCode", "ASSIGNED"))
 	sa := add(add(sp, "entryRelationship", "typeCode", "REFR"), "substanceAdministration", "classCode", "SBADM", "moodCode", "INT")
 	add(sa, "id", "root", d.Item.Root, "extension", d.Item.Extension)
-	add(add(add(sa, "consumable"), "manufacturedProduct"), "manufacturedMaterial", "nullFlavor", "NA")
+	cmp := add(add(sa, "consumable", "typeCode", "CSM"), "manufacturedProduct", "classCode", "MANU")
+	add(cmp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.29")
+	cmm := add(cmp, "manufacturedMaterial", "classCode", "MMAT", "determinerCode", "KIND")
+	add(cmm, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.30")
+	add(cmm, "name").SetText(d.ProductName)
+	content(cmm)
 	doc.WriteSettings.CanonicalEndTags = false
 	b, _ := doc.WriteToBytes()
 	return b

@@ -1,0 +1,44 @@
+package ncpclient_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/testutil"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// TestEDocumentValid: the eDispensations the CLI, the conformance suite and
+// the tests send are eHDSI-valid (XSD + schematron) and read back by
+// luxncp's own eD reader with the right references.
+func TestEDocumentValid(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, atc := range []string{"C08CA01", ""} {
+		b := ncpclient.EDocument(ncpclient.Dispensed{
+			DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: "ed-test"},
+			Patient:    wssec.PatientID{Extension: "1971011007114", Root: "1.3.182.4.4"}, PatientGiven: "Thomas", PatientName: "Lefebvre",
+			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
+			Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
+			ProductCode:  "3400930000001", ProductName: "Amlodipine 5 mg", ATC: atc, Quantity: 1,
+			Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
+		})
+		d, err := cda.ReadED(b, cda.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pid, ok := d.PatientID("1.3.182.4.4"); !ok || pid.Extension != "1971011007114" || len(d.Items) != 1 || d.Key(0) != "2.16.17.710.790.1000.990.1.16^ed-test" {
+			t.Fatalf("read back: %+v", d)
+		}
+		f := filepath.Join(dir, "ed"+string(rune('0'+i))+".xml")
+		os.WriteFile(f, b, 0o644)
+		files = append(files, f)
+	}
+	if !testing.Short() {
+		testutil.ValidateCDA(t, files...)
+	}
+}
