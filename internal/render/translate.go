@@ -141,6 +141,9 @@ func TranslateDocument(doc *etree.Document, tr Translator, lang string) ([]byte,
 		return nil, Report{}, ErrNotCDA
 	}
 	rep := Report{Lang: lang}
+	// <translation> is an HL7 element even under pharm:code: write it with
+	// the prefix the document uses for urn:hl7-org:v3 (the root's).
+	hl7Prefix := doc.Root().Space
 	var walk func(el *etree.Element, path string)
 	walk = func(el *etree.Element, path string) {
 		for _, c := range el.ChildElements() {
@@ -150,15 +153,20 @@ func TranslateDocument(doc *etree.Document, tr Translator, lang string) ([]byte,
 				rep.Terms++
 				if t.Status == StatusTranslated && t.Text != t.Original {
 					orig := etree.NewElement("translation")
-					if c.Space != "" {
-						orig.Space = c.Space
-					}
+					orig.Space = hl7Prefix
 					for _, a := range c.Attr {
 						if a.Key == "code" || a.Key == "codeSystem" || a.Key == "codeSystemName" || a.Key == "displayName" {
 							orig.CreateAttr(a.Key, a.Value)
 						}
 					}
-					c.InsertChildAt(0, orig)
+					// CD content order: originalText, qualifier, then translations.
+					at := 0
+					for i, tok := range c.Child {
+						if e, ok := tok.(*etree.Element); ok && (e.Tag == "originalText" || e.Tag == "qualifier") {
+							at = i + 1
+						}
+					}
+					c.InsertChildAt(at, orig)
 					c.CreateAttr("displayName", t.Text)
 				}
 				if t.Status == StatusTranslated {
