@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // buildBudget bounds building Terraform inside the tests.
@@ -29,7 +31,7 @@ var (
 func terraformCLI(t *testing.T) string {
 	t.Helper()
 	tfOnce.Do(func() {
-		start := time.Now()
+		start := clock.Now()
 		var stderr bytes.Buffer
 		// A cold build costs about 5.5 CPU-minutes; bound it so that a
 		// starved machine skips these checks rather than timing out the
@@ -43,7 +45,7 @@ func terraformCLI(t *testing.T) string {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		tfBin, tfErr = strings.TrimSpace(string(out)), err
-		tfLog = stderr.String() + "(" + time.Since(start).Round(time.Millisecond).String() + ")"
+		tfLog = stderr.String() + "(" + clock.Now().Sub(start).Round(time.Millisecond).String() + ")"
 	})
 	if tfErr != nil || tfBin == "" {
 		t.Skipf("TERRAFORM CLI CHECKS SKIPPED: scripts/install-terraform could not provide Terraform (%v). "+
@@ -80,12 +82,12 @@ func stubMirror(t *testing.T) (env []string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	start := clock.Now()
 	out, err := run(t, "stubprovider", []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-o", filepath.Join(dir, "terraform-provider-aws_v"+version), ".")
 	if err != nil {
 		t.Fatalf("build stub provider: %v\n%s", err, out)
 	}
-	t.Logf("stub provider built in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("stub provider built in %v", clock.Now().Sub(start).Round(time.Millisecond))
 	cfg := filepath.Join(root, "cli.tfrc")
 	content := `provider_installation {
   filesystem_mirror {
@@ -144,13 +146,13 @@ func TestTerraformValidate(t *testing.T) {
 	env := stubMirror(t)
 	src := copyConfig(t)
 	for _, dir := range []string{".", "examples/production"} {
-		start := time.Now()
+		start := clock.Now()
 		out, err := validate(t, tf, filepath.Join(src, dir), env)
 		if err != nil || !strings.Contains(out, "Success! The configuration is valid.") {
 			t.Errorf("terraform validate %s: %v\n%s", dir, err, out)
 			continue
 		}
-		t.Logf("terraform validate %s: ok (%v)", dir, time.Since(start).Round(time.Millisecond))
+		t.Logf("terraform validate %s: ok (%v)", dir, clock.Now().Sub(start).Round(time.Millisecond))
 	}
 
 	// The stub's schema catches what a real provider would: a misspelled

@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"crypto/tls"
 
 	"github.com/luxncp/luxncp/internal/node"
@@ -101,7 +103,7 @@ func probe(ctx context.Context, c routing.Country, e routing.Endpoint, cert tls.
 		hostport = net.JoinHostPort(u.Hostname(), "443")
 	}
 	var why string
-	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, //nolint:gosec // checked below
+	conf := &tls.Config{Time: clock.System(), Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, //nolint:gosec // checked below
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				why = "no certificate presented"
@@ -112,7 +114,7 @@ func probe(ctx context.Context, c routing.Country, e routing.Endpoint, cert tls.
 				why = "the certificate is not the directory's"
 				return errors.New(why)
 			}
-			cc, err := trust.Verify(leaf, cs.PeerCertificates[1:], time.Now(), pki.UseTLSServer)
+			cc, err := trust.Verify(leaf, cs.PeerCertificates[1:], clock.Now(), pki.UseTLSServer)
 			if err != nil {
 				why = err.Error()
 				return err
@@ -126,7 +128,7 @@ func probe(ctx context.Context, c routing.Country, e routing.Endpoint, cert tls.
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: conf}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := time.Now()
+	start := clock.Now()
 	conn, err := d.DialContext(cctx, "tcp", hostport)
 	if err != nil {
 		if why != "" {
@@ -143,5 +145,5 @@ func probe(ctx context.Context, c routing.Country, e routing.Endpoint, cert tls.
 		return "no-http", err.Error()
 	}
 	res.Body.Close()
-	return "ok", fmt.Sprintf("HTTP %d in %d ms", res.StatusCode, time.Since(start).Milliseconds())
+	return "ok", fmt.Sprintf("HTTP %d in %d ms", res.StatusCode, clock.Now().Sub(start).Milliseconds())
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/pki"
@@ -53,7 +55,7 @@ func TestAssertionCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &wssec.Verifier{Trust: pki.NewTrustStore(ca), Now: func() time.Time { return time.Now().Add(time.Minute) }}
+	v := &wssec.Verifier{Trust: pki.NewTrustStore(ca), Now: func() time.Time { return clock.Now().Add(time.Minute) }}
 	parse := func(s string) *etree.Element {
 		d := etree.NewDocument()
 		if err := d.ReadFromString(s); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -146,7 +148,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				Prescription: wssec.PatientID{Root: ehdsi.HomeCommunityLU + ".100", Extension: *prescription},
 				Item:         wssec.PatientID{Root: ehdsi.HomeCommunityLU + ".100", Extension: *item},
 				ProductCode:  "0000000", ProductName: "Dispensed as prescribed", Quantity: 1,
-				Pharmacist: pro.Name, Pharmacy: pro.Organisation, Country: id.Country, Time: time.Now(),
+				Pharmacist: pro.Name, Pharmacy: pro.Organisation, Country: id.Country, Time: clock.Now(),
 			})
 		}
 		req = ncpclient.Request{URL: base + ehdsi.PathXDR, Action: ehdsi.ActionXDR, Assertions: []*etree.Element{hcp, t},

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -58,7 +60,7 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 	}
 	ctx := context.Background()
 	accept := func(key, rx, matricule string) {
-		if _, _, err := store.Accept(ctx, outbox.Message{Key: key, Kind: outbox.KindDispense, PrescriptionID: rx, Matricule: matricule, Accepted: time.Now()}); err != nil {
+		if _, _, err := store.Accept(ctx, outbox.Message{Key: key, Kind: outbox.KindDispense, PrescriptionID: rx, Matricule: matricule, Accepted: clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

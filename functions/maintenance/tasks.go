@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -78,10 +80,7 @@ type Result struct {
 }
 
 func (m *maintenance) clock() time.Time {
-	if m.now != nil {
-		return m.now()
-	}
-	return time.Now()
+	return clock.Or(m.now)()
 }
 
 func (m *maintenance) handle(ctx context.Context, ev Event) (Result, error) {

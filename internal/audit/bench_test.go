@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // benchWrite measures FileSink.Write end to end (JSON, hash, write, fsync)
@@ -22,18 +24,18 @@ func benchWrite(b *testing.B, opts FileOptions, parallel bool) {
 	var durs []time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start := clock.Now()
 	if parallel {
 		b.SetParallelism(8) // 8 writers per CPU share fsyncs (group commit)
 		b.RunParallel(func(pb *testing.PB) {
 			var local []time.Duration
 			for pb.Next() {
-				t0 := time.Now()
+				t0 := clock.Now()
 				if err := s.Write(ctx, rec); err != nil {
 					b.Error(err)
 					return
 				}
-				local = append(local, time.Since(t0))
+				local = append(local, clock.Now().Sub(t0))
 			}
 			mu.Lock()
 			durs = append(durs, local...)
@@ -41,14 +43,14 @@ func benchWrite(b *testing.B, opts FileOptions, parallel bool) {
 		})
 	} else {
 		for b.Loop() {
-			t0 := time.Now()
+			t0 := clock.Now()
 			if err := s.Write(ctx, rec); err != nil {
 				b.Fatal(err)
 			}
-			durs = append(durs, time.Since(t0))
+			durs = append(durs, clock.Now().Sub(t0))
 		}
 	}
-	elapsed := time.Since(start)
+	elapsed := clock.Now().Sub(start)
 	b.StopTimer()
 	if len(durs) == 0 {
 		return

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/ehdsi"
 )
 
@@ -69,7 +71,7 @@ type Recorder struct {
 	Self NCP
 	// AuditSourceID defaults to DefaultAuditSourceID.
 	AuditSourceID string
-	// Now defaults to time.Now.
+	// Now defaults to the system clock.
 	Now func() time.Time
 	// NewID makes record ids; defaults to a random urn:uuid.
 	NewID func() string
@@ -92,10 +94,7 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 // Prepare is Record without the write: defaults, message, id.
 func (r *Recorder) Prepare(e Event) (Record, error) {
 	if e.Time.IsZero() {
-		now := time.Now
-		if r.Now != nil {
-			now = r.Now
-		}
+		now := clock.Or(r.Now)
 		e.Time = now()
 	}
 	e.Time = e.Time.UTC()

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -48,7 +50,7 @@ type Options struct {
 	MaxBytes int64
 	// Timeout bounds each GetObject (default 5 s).
 	Timeout time.Duration
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
 
@@ -90,10 +92,7 @@ func New(api GetObjectAPI, opt Options) (*Store, error) {
 }
 
 func (s *Store) now() time.Time {
-	if s.opt.Now != nil {
-		return s.opt.Now()
-	}
-	return time.Now()
+	return clock.Or(s.opt.Now)()
 }
 
 // Get returns an object's bytes, from the cache while they are fresh.

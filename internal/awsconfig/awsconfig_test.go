@@ -27,6 +27,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/routing"
 )
 
@@ -70,11 +71,11 @@ func (f *fakeS3) put(t *testing.T, key string, data []byte) {
 	}
 }
 
-type clock struct{ t time.Time }
+type testClock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *testClock) now() time.Time { return c.t }
 
-func newStore(t *testing.T, f *fakeS3, c *clock) *awsconfig.Store {
+func newStore(t *testing.T, f *fakeS3, c *testClock) *awsconfig.Store {
 	t.Helper()
 	s, err := awsconfig.New(f.client, awsconfig.Options{Bucket: bucket, TTL: time.Minute, StaleFor: 10 * time.Minute, MaxBytes: 1 << 16, Now: c.now})
 	if err != nil {
@@ -111,7 +112,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestGetCachesWithTTL(t *testing.T) {
 	f := newFakeS3(t)
-	c := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c := &testClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	s := newStore(t, f, c)
 	ctx := context.Background()
 	f.put(t, "directory/x", []byte("v1"))
@@ -149,7 +150,7 @@ func TestGetCachesWithTTL(t *testing.T) {
 
 func TestGetErrors(t *testing.T) {
 	f := newFakeS3(t)
-	s := newStore(t, f, &clock{t: time.Now()})
+	s := newStore(t, f, &testClock{t: clock.Now()})
 	ctx := context.Background()
 	if _, err := s.Get(ctx, "nope.pem"); !errors.Is(err, awsconfig.ErrNotFound) {
 		t.Errorf("missing object: %v", err)
@@ -166,9 +167,9 @@ func TestGetErrors(t *testing.T) {
 
 func TestTrustStoreAndWriteFile(t *testing.T) {
 	f := newFakeS3(t)
-	s := newStore(t, f, &clock{t: time.Now()})
+	s := newStore(t, f, &testClock{t: clock.Now()})
 	ctx := context.Background()
-	bundle := append(selfSigned(t, "FR", time.Now().Add(90*24*time.Hour)), selfSigned(t, "BE", time.Now().Add(30*24*time.Hour))...)
+	bundle := append(selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour)), selfSigned(t, "BE", clock.Now().Add(30*24*time.Hour))...)
 	f.put(t, awsconfig.KeyTrustBundle, bundle)
 	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle)
 	if err != nil || len(ts.CAs()) != 2 || ts.CAs()[1].Subject.Country[0] != "BE" {
@@ -187,7 +188,7 @@ func directoryDoc(t *testing.T, countries ...string) []byte {
 	t.Helper()
 	var cs []routing.Country
 	for _, cc := range countries {
-		cert := selfSigned(t, cc, time.Now().Add(90*24*time.Hour))
+		cert := selfSigned(t, cc, clock.Now().Add(90*24*time.Hour))
 		cs = append(cs, routing.Country{Code: cc, HomeCommunityID: "2.16.17.710.790.1000.990.1", Endpoints: []routing.Endpoint{
 			{Transaction: "ITI-55", URL: "https://ncp." + strings.ToLower(cc) + ".example/XCPD_Service", Certificate: string(cert)}}})
 	}
@@ -204,7 +205,7 @@ func directoryDoc(t *testing.T, countries ...string) []byte {
 
 func TestDirectory(t *testing.T) {
 	f := newFakeS3(t)
-	c := &clock{t: time.Now()}
+	c := &testClock{t: clock.Now()}
 	s := newStore(t, f, c)
 	ctx := context.Background()
 	d := &awsconfig.Directory{Store: s}

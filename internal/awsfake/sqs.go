@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // SQS is a fake of the SQS JSON 1.0 API: standard queues with visibility
@@ -55,7 +57,7 @@ const sqsAccount = "111122223333"
 
 // NewSQS starts a fake SQS. Close it when done.
 func NewSQS() *SQS {
-	q := &SQS{queues: map[string]*queue{}, arrived: make(chan struct{}), now: time.Now}
+	q := &SQS{queues: map[string]*queue{}, arrived: make(chan struct{}), now: clock.System()}
 	q.server = newServer("AmazonSQS.", "application/x-amz-json-1.0", "com.amazonaws.sqs#", map[string]handlerFunc{
 		"SendMessage":             q.sendMessage,
 		"ReceiveMessage":          q.receiveMessage,
@@ -67,12 +69,12 @@ func NewSQS() *SQS {
 }
 
 // SetClock replaces the clock used for visibility timeouts and delays
-// (nil means time.Now). Long polling still waits in real time.
+// (nil means the system clock). Long polling still waits in real time.
 func (q *SQS) SetClock(now func() time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if now == nil {
-		now = time.Now
+		now = clock.System()
 	}
 	q.now = now
 	q.wake()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -62,10 +64,7 @@ func (cr *Credentials) Untrusted() (wssec.Signer, error) {
 }
 
 func (cr *Credentials) now() time.Time {
-	if cr.Identity.Now != nil {
-		return cr.Identity.Now()
-	}
-	return time.Now()
+	return clock.Or(cr.Identity.Now)()
 }
 
 // defaultRole is the role a case's professional has unless it says.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -133,14 +135,14 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	if !ok {
 		return nil, fmt.Errorf("profile %s has no patient %q", l.Profile.Name, l.PatientKey)
 	}
-	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: time.Now().UTC()}
+	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: clock.Now().UTC()}
 	results := make(chan loadResult, l.MaxIterations)
 	sem := make(chan struct{}, l.Concurrency)
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / l.Rate)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	start := time.Now()
+	start := clock.Now()
 	deadline := time.NewTimer(l.Duration)
 	defer deadline.Stop()
 	started := 0
@@ -175,7 +177,7 @@ loop:
 	}
 	wg.Wait()
 	close(results)
-	rep.Elapsed = Ms(time.Since(start))
+	rep.Elapsed = Ms(clock.Now().Sub(start))
 	times := map[string][]time.Duration{}
 	errs := map[string]int{}
 	for r := range results {
@@ -227,7 +229,7 @@ func stats(step string, ds []time.Duration) StepStats {
 // signed HCP and TRC assertion.
 func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 	res := loadResult{times: map[string]time.Duration{}}
-	start := time.Now()
+	start := clock.Now()
 	fail := func(step, kind string) loadResult {
 		res.err = step + ": " + kind
 		return res
@@ -239,7 +241,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 	}
 	pid := wssec.PatientID{Extension: p.ID, Root: p.Root}
 	call := func(step string, req ncpclient.Request) (*ncpclient.Reply, string) {
-		t := time.Now()
+		t := clock.Now()
 		rep, err := l.Client.Call(ctx, req)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -253,7 +255,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 		if rep.Status != 200 || rep.Env == nil {
 			return nil, fmt.Sprintf("HTTP %d", rep.Status)
 		}
-		res.times[step] = time.Since(t)
+		res.times[step] = clock.Now().Sub(t)
 		return rep, ""
 	}
 	base := strings.TrimSuffix(l.Target, "/")
@@ -290,7 +292,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 			return fail(step, "no document returned")
 		}
 	}
-	res.times[StepIteration] = time.Since(start)
+	res.times[StepIteration] = clock.Now().Sub(start)
 	return res
 }
 

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -53,7 +55,7 @@ type Runner struct {
 	Trust *pki.TrustStore
 	// Progress, when set, is called after each case.
 	Progress func(done, total int, r *CaseResult)
-	// Now is the clock of the report; nil means time.Now.
+	// Now is the clock of the report; nil means the system clock.
 	Now func() time.Time
 	// Timeout bounds each case (default 60s).
 	Timeout time.Duration
@@ -75,10 +77,7 @@ type retrieved struct {
 }
 
 func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
+	return clock.Or(r.Now)()
 }
 
 // Report is the result of a run.
@@ -238,13 +237,13 @@ func (x *exchange) call(ctx context.Context, step string, cl *ncpclient.Client, 
 func (x *exchange) send(ctx context.Context, step string, cl *ncpclient.Client, method, url, ctype string, body []byte) (*ncpclient.Reply, error) {
 	var rep *ncpclient.Reply
 	var err error
-	start := time.Now()
+	start := clock.Now()
 	if method == http.MethodPost {
 		rep, err = cl.Send(ctx, url, ctype, body)
 	} else {
 		rep, err = plainRequest(ctx, cl, method, url)
 	}
-	call := Call{Step: step, Duration: Ms(time.Since(start))}
+	call := Call{Step: step, Duration: Ms(clock.Now().Sub(start))}
 	if err != nil {
 		call.Error = err.Error()
 	} else {
@@ -271,14 +270,14 @@ func plainRequest(ctx context.Context, cl *ncpclient.Client, method, url string)
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	start := time.Now()
+	start := clock.Now()
 	res, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	return &ncpclient.Reply{Status: res.StatusCode, Raw: raw, Header: res.Header, Duration: time.Since(start)}, nil
+	return &ncpclient.Reply{Status: res.StatusCode, Raw: raw, Header: res.Header, Duration: clock.Now().Sub(start)}, nil
 }
 
 // excerpt returns b as text, cut sensibly for reports.

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
@@ -116,7 +118,7 @@ func newEnv(t testing.TB, modes map[string]peer.Mode) *env {
 	}
 	e.svc = svc
 	e.api = testkit.Server(t, svc.Handler())
-	e.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+	e.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{Time: clock.System(),
 		RootCAs: testkit.Trust(t).Pool(), Certificates: []tls.Certificate{testkit.Credential(t, "lu", pki.KindTLS).TLSCertificate()}}}}
 	return e
 }
@@ -303,7 +305,7 @@ func TestFailureModes(t *testing.T) {
 			e := newEnv(t, map[string]peer.Mode{"FR": tc.mode})
 			prof, _ := peer.Profile("FR")
 			pt := prof.Patients[0]
-			start := time.Now()
+			start := clock.Now()
 			st, _, b := e.post(t, "/api/v1/countries/FR/patients/search", SearchRequest{Professional: physician(),
 				Identifiers: []Identifier{{Root: prof.PatientRoot, Extension: pt.ID}}})
 			if tc.onFetch {
@@ -315,7 +317,7 @@ func TestFailureModes(t *testing.T) {
 				st, _, b = e.post(t, "/api/v1/countries/FR/documents/retrieve", RetrieveRequest{Professional: physician(), Patient: id,
 					Document: DocumentRef{ID: docs[0], RepositoryID: prof.HomeCommunityID + ".7", HomeCommunityID: prof.HomeCommunityID, Class: "PS"}, Format: "html"})
 			}
-			if d := time.Since(start); d > 5*time.Second {
+			if d := clock.Now().Sub(start); d > 5*time.Second {
 				t.Errorf("took %v", d)
 			}
 			var ae apiErr
@@ -348,7 +350,7 @@ func TestClientCertificateRequired(t *testing.T) {
 		status int
 	}{{"no certificate", "", 401}, {"foreign system", "fr", 403}, {"luxembourg system", "lu", 200}} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &tls.Config{RootCAs: testkit.Trust(t).Pool()}
+			cfg := &tls.Config{RootCAs: testkit.Trust(t).Pool(), Time: clock.System()}
 			if tc.cc != "" {
 				cfg.Certificates = []tls.Certificate{testkit.Credential(t, tc.cc, pki.KindTLS).TLSCertificate()}
 			}

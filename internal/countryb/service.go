@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
@@ -113,10 +115,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 func (s *Service) now() time.Time {
-	if s.cfg.Now != nil {
-		return s.cfg.Now()
-	}
-	return time.Now()
+	return clock.Or(s.cfg.Now)()
 }
 
 func (s *Service) log() *slog.Logger {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -48,10 +50,7 @@ func (d *DynamoSubmissions) ctx(ctx context.Context) (context.Context, context.C
 
 // Put implements Submissions.
 func (d *DynamoSubmissions) Put(ctx context.Context, id string, s Submitted) error {
-	now := time.Now()
-	if d.Now != nil {
-		now = d.Now()
-	}
+	now := clock.Or(d.Now)()
 	ret := d.Retention
 	if ret <= 0 {
 		ret = 90 * 24 * time.Hour

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
@@ -34,7 +36,7 @@ type Config struct {
 	// Assertions verifies HCP and TRC assertions (seal trust store, clock).
 	Assertions *wssec.Verifier
 	Limits     soap.Limits
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means the system clock.
 	Now   func() time.Time
 	Log   *slog.Logger
 	Audit Auditor
@@ -47,10 +49,7 @@ type Config struct {
 }
 
 func (c *Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
+	return clock.Or(c.Now)()
 }
 
 func (c *Config) log() *slog.Logger {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // ReplayGuard remembers the WS-Addressing MessageIDs it has seen, so that a
@@ -22,7 +24,7 @@ type MemoryReplayGuard struct {
 	// Max bounds the entries kept (default 100000); when full, the entries
 	// closest to expiry are dropped first.
 	Max int
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 
 	mu   sync.Mutex
@@ -31,10 +33,7 @@ type MemoryReplayGuard struct {
 
 // Seen implements ReplayGuard.
 func (g *MemoryReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
-	now := time.Now
-	if g.Now != nil {
-		now = g.Now
-	}
+	now := clock.Or(g.Now)
 	t := now()
 	g.mu.Lock()
 	defer g.mu.Unlock()

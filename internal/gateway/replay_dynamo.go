@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -33,7 +35,7 @@ type DynamoReplayGuard struct {
 	Prefix string
 	// Timeout bounds each call (default 2 s).
 	Timeout time.Duration
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
 
@@ -41,10 +43,7 @@ var _ ReplayGuard = (*DynamoReplayGuard)(nil)
 
 // Seen implements ReplayGuard.
 func (g *DynamoReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
-	now := time.Now()
-	if g.Now != nil {
-		now = g.Now()
-	}
+	now := clock.Or(g.Now)()
 	prefix := g.Prefix
 	if prefix == "" {
 		prefix = "msgid#"

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // LocalTLSConfig requests (but does not itself verify) a client certificate:
@@ -20,6 +22,7 @@ func LocalTLSConfig(cert tls.Certificate) *tls.Config {
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequestClientCert,
 		MinVersion:   tls.VersionTLS12,
+		Time:         clock.System(),
 	}
 }
 

@@ -1,5 +1,9 @@
 package host_test
 
-import "time"
+import (
+	"time"
 
-func testNow() time.Time { return time.Now() }
+	"github.com/luxncp/luxncp/internal/clock"
+)
+
+func testNow() time.Time { return clock.Now() }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 	"github.com/beevik/etree"
@@ -125,7 +127,7 @@ func TestKMSFailures(t *testing.T) {
 			fx := newFixture(t)
 			s := fx.signer(t, tt.opts)
 			fx.fake.FailAlways("Sign", tt.fail)
-			start := time.Now()
+			start := clock.Now()
 			_, err := s.Sign(nil, digest[:], crypto.SHA256)
 			if err == nil {
 				t.Fatal("Sign succeeded")
@@ -137,7 +139,7 @@ func TestKMSFailures(t *testing.T) {
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("err = %v, want deadline exceeded", err)
 				}
-				if el := time.Since(start); el > 5*time.Second {
+				if el := clock.Now().Sub(start); el > 5*time.Second {
 					t.Errorf("timeout took %v", el)
 				}
 				return
@@ -188,8 +190,8 @@ func selfSigned(t *testing.T, s crypto.Signer) *x509.Certificate {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{Country: []string{"LU"}, Organization: []string{"luxncp test"}, CommonName: "LU seal (KMS)"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
+		NotBefore:    clock.Now().Add(-time.Hour),
+		NotAfter:     clock.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 	}
 	der, err := x509.CreateCertificate(nil, tmpl, tmpl, s.Public(), s)
@@ -232,6 +234,7 @@ func TestWithGoxmldsig(t *testing.T) {
 		t.Fatal(err)
 	}
 	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	vctx.Clock = dsig.NewFakeClockAt(clock.Now())
 	if _, err := vctx.Validate(in.Root()); err != nil {
 		t.Fatalf("goxmldsig does not verify the KMS signature: %v", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // Result is one cold start of a bootstrap.
@@ -36,7 +38,7 @@ func Measure(ctx context.Context, bootstrap string, env []string, event []byte) 
 	cmd.Env = append(append(os.Environ(), api.Env()...), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
+	start := clock.Now()
 	if err := cmd.Start(); err != nil {
 		return Result{}, fmt.Errorf("start %s: %w", bootstrap, err)
 	}
@@ -59,7 +61,7 @@ func Measure(ctx context.Context, bootstrap string, env []string, event []byte) 
 	var res Result
 	select {
 	case res.Response = <-resCh:
-		res.FirstInvoke = time.Since(start)
+		res.FirstInvoke = clock.Now().Sub(start)
 	case err := <-errCh:
 		return Result{}, fmt.Errorf("invoke %s: %w\n%s", bootstrap, err, stderr.String())
 	case err := <-exited:

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // Response is what a function answered to one invocation.
@@ -185,7 +187,7 @@ func (r *RuntimeAPI) serveHTTP(w http.ResponseWriter, req *http.Request) {
 func (r *RuntimeAPI) next(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	if r.firstPoll.IsZero() {
-		r.firstPoll = time.Now()
+		r.firstPoll = clock.Now()
 		close(r.polled)
 	}
 	r.mu.Unlock()
@@ -201,7 +203,7 @@ func (r *RuntimeAPI) next(w http.ResponseWriter, req *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(deadline).UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(clock.IODeadline(deadline).UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", r.FunctionARN)
 	h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0")
 	h.Set("Content-Type", "application/json")

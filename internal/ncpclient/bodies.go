@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 )
 
@@ -52,7 +54,7 @@ func hl7Device(parent *etree.Element, id string) {
 // XCPDBody builds a PRPA_IN201305UV02.
 func XCPDBody(q XCPDQuery) *etree.Element {
 	if q.Now.IsZero() {
-		q.Now = time.Now()
+		q.Now = clock.Now()
 	}
 	root := etree.NewElement("PRPA_IN201305UV02")
 	root.CreateAttr("xmlns", nsHL7)

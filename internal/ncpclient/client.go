@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -28,7 +30,7 @@ type Client struct {
 // NewMTLSClient returns an HTTP client presenting cert and trusting roots.
 func NewMTLSClient(cert tls.Certificate, roots *x509.CertPool, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12, Time: clock.System()},
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
@@ -95,7 +97,7 @@ func (c *Client) Send(ctx context.Context, url, ctype string, body []byte) (*Rep
 		return nil, err
 	}
 	hreq.Header.Set("Content-Type", ctype)
-	start := time.Now()
+	start := clock.Now()
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -113,7 +115,7 @@ func (c *Client) Send(ctx context.Context, url, ctype string, body []byte) (*Rep
 	if err != nil {
 		return nil, fmt.Errorf("read reply: %w", err)
 	}
-	rep := &Reply{Status: res.StatusCode, Raw: raw, Header: res.Header, Duration: time.Since(start), RequestBytes: body}
+	rep := &Reply{Status: res.StatusCode, Raw: raw, Header: res.Header, Duration: clock.Now().Sub(start), RequestBytes: body}
 	ct := res.Header.Get("Content-Type")
 	if !strings.Contains(ct, "soap+xml") && !strings.Contains(ct, "multipart/related") && !strings.Contains(ct, "xml") {
 		return rep, nil
@@ -158,15 +160,12 @@ func ParseFault(el *etree.Element) *ehdsi.Fault {
 type Identity struct {
 	Country string // ISO alpha-2, upper case
 	Seal    wssec.Signer
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means the system clock.
 	Now func() time.Time
 }
 
 func (id *Identity) now() time.Time {
-	if id.Now != nil {
-		return id.Now()
-	}
-	return time.Now()
+	return clock.Or(id.Now)()
 }
 
 // Professional is the HCP on whose behalf a request is made.

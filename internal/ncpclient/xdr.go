@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -204,7 +206,7 @@ func XDRBody(s XDRSubmission) *etree.Element {
 		class = classEDX
 	}
 	if s.Now.IsZero() {
-		s.Now = time.Now()
+		s.Now = clock.Now()
 	}
 	entry := "urn:uuid:" + uuid()
 	req := etree.NewElement("xdsb:ProvideAndRegisterDocumentSetRequest")

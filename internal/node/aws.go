@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -357,7 +359,7 @@ type meteredSink struct {
 func (m *meteredSink) Write(ctx context.Context, r audit.Record) error {
 	err := m.Sink.Write(ctx, r)
 	if err != nil {
-		_ = WriteMetric(m.out, time.Now(), "AuditWriteFailures", 1, "Count", nil)
+		_ = WriteMetric(m.out, clock.Now(), "AuditWriteFailures", 1, "Count", nil)
 	}
 	return err
 }

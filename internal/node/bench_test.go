@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -143,10 +145,10 @@ func BenchmarkXDRSubmit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ext := "ed-bench-" + time.Now().Format("150405.000000000")
+		ext := "ed-bench-" + clock.Now().Format("150405.000000000")
 		ed := ncpclient.EDocument(ncpclient.Dispensed{DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: ext}, Patient: pid, PatientName: "Lefebvre",
 			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"}, Item: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
-			ProductCode: "1", ProductName: "Oméprazole", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: time.Now()})
+			ProductCode: "1", ProductName: "Oméprazole", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: clock.Now()})
 		serve(b, h, peer, ehdsi.PathXDR, &c, ncpclient.Request{Action: ehdsi.ActionXDR, Assertions: []*etree.Element{hcp, trc},
 			Body: ncpclient.XDRBody(ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^" + ext, SubmissionSetID: "1.2.3", SourceID: "1.2.3", Document: ed})})
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -60,7 +62,7 @@ type Options struct {
 	CountryB CountryBOptions
 	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
 	Replay gateway.ReplayGuard
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
 
@@ -170,10 +172,7 @@ func (n *Node) Handler() http.Handler {
 func (n *Node) RequireCountry(cc string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer, _ := host.PeerFrom(r.Context())
-		now := time.Now()
-		if n.Gateway.Now != nil {
-			now = n.Gateway.Now()
-		}
+		now := clock.Or(n.Gateway.Now)()
 		country, err := peer.Verify(n.Trust, now)
 		if err != nil || country != cc {
 			w.Header().Set("Content-Type", "application/json")

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
@@ -194,7 +196,7 @@ func TestPharmacistJourney(t *testing.T) {
 		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
 		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
 		ProductCode:  "3400930000001", ProductName: "Amlodipine 5 mg", Quantity: 1,
-		Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: time.Now(),
+		Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: clock.Now(),
 	})
 	sub := ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^ed-fr-0001", SubmissionSetID: "2.16.17.710.790.1000.990.1.99.1", SourceID: "2.16.17.710.790.1000.990.1", Document: ed}
 	for i := 0; i < 2; i++ { // the second is a resubmission
@@ -240,7 +242,7 @@ func TestXDRFaults(t *testing.T) {
 			Patient:    wssec.PatientID{Extension: pat, Root: ehdsi.OIDMatricule}, PatientName: "X",
 			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: presc},
 			Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: item},
-			ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: time.Now(),
+			ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: clock.Now(),
 		})
 	}
 	submit := func(doc []byte, discard bool, as ...*etree.Element) *ncpclient.Reply {
@@ -286,7 +288,7 @@ func TestXDRFaults(t *testing.T) {
 		{"discard of unknown dispensation", func() *ncpclient.Reply { return submit(mk("e7", "ep-0003", "rx-0003", patient), true, ph.hcp, trc) }, "", ehdsi.ErrEDDiscardFailed},
 		{"no TRC", func() *ncpclient.Reply { return submit(mk("e8", "ep-0003", "rx-0003", patient), false, ph.hcp) }, ehdsi.ErrNotValidTRCAssertion, ""},
 		{"expired HCP assertion", func() *ncpclient.Reply {
-			old := testkit.Identity(t, "fr", func() time.Time { return time.Now().Add(-3 * time.Hour) })
+			old := testkit.Identity(t, "fr", func() time.Time { return clock.Now().Add(-3 * time.Hour) })
 			hcp, _ := old.HCP(ncpclient.DemoProfessional("FR", "pharmacist"), time.Hour)
 			trc, _ := old.TRC(hcp, pid, "TREATMENT", time.Hour)
 			return submit(mk("e9", "ep-0003", "rx-0003", patient), false, hcp, trc)
@@ -476,10 +478,10 @@ func TestDocumentFaults(t *testing.T) {
 	g := startWith(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 700*time.Millisecond)
 	dr := newPharmacist(t, "de", "physician")
 	list := func(patient, class string) (string, []ncpclient.RegistryError, time.Duration) {
-		start := time.Now()
+		start := clock.Now()
 		rep := dr.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}, class), false, dr.hcp, dr.trc(patient))
 		st, _, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
-		return st, errs, time.Since(start)
+		return st, errs, clock.Now().Sub(start)
 	}
 	const nothing = "2001010118119" // p26: no documents of any kind
 	for _, tc := range []struct {
@@ -520,7 +522,7 @@ func TestConcurrentSubmitFromTwoClients(t *testing.T) {
 		DocumentID: wssec.PatientID{Root: "2.16.17.710.803.1000.990.1.16", Extension: "ed-de-concurrent"}, Patient: pid, PatientName: "Schneider",
 		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0007"},
 		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0007"},
-		ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Apotheke", Country: "DE", Time: time.Now(),
+		ProductCode:  "1", ProductName: "Product", Quantity: 1, Pharmacist: "P", Pharmacy: "Apotheke", Country: "DE", Time: clock.Now(),
 	})
 	var wg sync.WaitGroup
 	statuses := make(chan string, 2)

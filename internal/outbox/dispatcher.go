@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/national"
 )
 
@@ -14,7 +16,7 @@ import (
 type Dispatcher struct {
 	Queue    Queue
 	National national.Dispensations
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 	// MaxAttempts before a message goes to the dead letters (default 10).
 	MaxAttempts int
@@ -25,10 +27,7 @@ type Dispatcher struct {
 }
 
 func (d *Dispatcher) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
+	return clock.Or(d.Now)()
 }
 
 func (d *Dispatcher) log() *slog.Logger {

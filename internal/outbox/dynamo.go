@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -47,7 +49,7 @@ type DynamoOptions struct {
 	// or re-queue its message, so it never races an Accept or a Replay in
 	// progress. Default 1 minute.
 	Grace time.Duration
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -121,10 +123,7 @@ func NewDynamo(db DynamoAPI, q SendAPI, opt DynamoOptions) (*DynamoStore, error)
 }
 
 func (s *DynamoStore) now() time.Time {
-	if s.opt.Now != nil {
-		return s.opt.Now()
-	}
-	return time.Now()
+	return clock.Or(s.opt.Now)()
 }
 
 func (s *DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -30,7 +32,7 @@ type dynamoEnv struct {
 
 func newDynamoEnv(t *testing.T) *dynamoEnv {
 	t.Helper()
-	e := &dynamoEnv{ddb: awsfake.NewDynamoDB(), q: awsfake.NewSQS(), clock: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	e := &dynamoEnv{ddb: awsfake.NewDynamoDB(), q: awsfake.NewSQS(), clock: clock.Now().UTC().Truncate(time.Second)}
 	t.Cleanup(e.ddb.Close)
 	t.Cleanup(e.q.Close)
 	e.ddb.CreateTable("luxncp-outbox", "id", "")
@@ -44,6 +46,14 @@ func (e *dynamoEnv) now() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.clock
+}
+
+// msg stamps a message with the env's clock, as the XDR service stamps
+// acceptances with the gateway's clock.
+func (e *dynamoEnv) msg(key, rx, matricule string) outbox.Message {
+	m := msg(key, rx, matricule)
+	m.Accepted = e.now()
+	return m
 }
 
 func (e *dynamoEnv) advance(d time.Duration) {
@@ -105,13 +115,13 @@ func TestDynamoAcceptIsIdempotent(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t)
 	ctx := context.Background()
-	m := msg("2.25.1^ed-1", "rx-0003", "1971011007114")
+	m := e.msg("2.25.1^ed-1", "rx-0003", "1971011007114")
 	m.Resource = []byte(`{"resourceType":"MedicationDispense"}`)
 	got, ins, err := s.Accept(ctx, m)
 	if err != nil || !ins || got.State != outbox.StatePending || got.NextAttempt.IsZero() {
 		t.Fatalf("accept = %+v, %v, %v", got, ins, err)
 	}
-	again, ins, err := s.Accept(ctx, msg("2.25.1^ed-1", "rx-9999", "other"))
+	again, ins, err := s.Accept(ctx, e.msg("2.25.1^ed-1", "rx-9999", "other"))
 	if err != nil || ins || again.PrescriptionID != "rx-0003" || string(again.Resource) != string(m.Resource) {
 		t.Fatalf("duplicate accept = %+v, %v, %v", again, ins, err)
 	}
@@ -125,7 +135,7 @@ func TestDynamoAcceptIsIdempotent(t *testing.T) {
 		t.Errorf("Get unknown: %v", err)
 	}
 	for _, bad := range []string{"", "#outbox-index#pending"} {
-		if _, _, err := s.Accept(ctx, msg(bad, "rx", "m")); err == nil {
+		if _, _, err := s.Accept(ctx, e.msg(bad, "rx", "m")); err == nil {
 			t.Errorf("Accept(%q) accepted", bad)
 		}
 	}
@@ -141,7 +151,7 @@ func TestDynamoConcurrentDuplicateAccept(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			s := e.store(t) // separate "Lambda instances"
-			_, ins, err := s.Accept(ctx, msg("2.25.3^ed-3", "rx-0007", "1985093013982"))
+			_, ins, err := s.Accept(ctx, e.msg("2.25.3^ed-3", "rx-0007", "1985093013982"))
 			if err != nil {
 				t.Error(err)
 			}
@@ -181,7 +191,7 @@ func TestDynamoConditionalCheckFailureMeansDuplicate(t *testing.T) {
 	ctx := context.Background()
 	winner := e.store(t)
 	db := &racingDB{DynamoAPI: e.db, other: func() {
-		if _, ins, err := winner.Accept(ctx, msg("2.25.6^ed-6", "rx-0003", "first")); err != nil || !ins {
+		if _, ins, err := winner.Accept(ctx, e.msg("2.25.6^ed-6", "rx-0003", "first")); err != nil || !ins {
 			t.Errorf("winner accept = %v, %v", ins, err)
 		}
 	}}
@@ -189,7 +199,7 @@ func TestDynamoConditionalCheckFailureMeansDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ins, err := loser.Accept(ctx, msg("2.25.6^ed-6", "rx-0003", "second"))
+	got, ins, err := loser.Accept(ctx, e.msg("2.25.6^ed-6", "rx-0003", "second"))
 	if err != nil || ins || got.Matricule != "first" {
 		t.Fatalf("losing accept = %+v, %v, %v; want the winner's message, not inserted", got, ins, err)
 	}
@@ -204,12 +214,12 @@ func TestDynamoThrottling(t *testing.T) {
 	ctx := context.Background()
 	// Two throttles: the SDK's retryer absorbs them.
 	e.ddb.FailNext("PutItem", 2, awsfake.Failure{Code: awsfake.Throttling})
-	if _, ins, err := s.Accept(ctx, msg("2.25.7^ed-7", "rx-0003", "m")); err != nil || !ins {
+	if _, ins, err := s.Accept(ctx, e.msg("2.25.7^ed-7", "rx-0003", "m")); err != nil || !ins {
 		t.Fatalf("accept under brief throttling = %v, %v", ins, err)
 	}
 	// Throttled for good: the accept fails and nothing is stored or queued.
 	e.ddb.FailAlways("PutItem", awsfake.Failure{Code: awsfake.ProvisionedThroughput})
-	_, _, err := s.Accept(ctx, msg("2.25.8^ed-8", "rx-0003", "m"))
+	_, _, err := s.Accept(ctx, e.msg("2.25.8^ed-8", "rx-0003", "m"))
 	if err == nil || !strings.Contains(err.Error(), awsfake.ProvisionedThroughput) {
 		t.Fatalf("accept under sustained throttling: %v", err)
 	}
@@ -223,7 +233,7 @@ func TestDynamoTimeout(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t, func(o *outbox.DynamoOptions) { o.Timeout = 50 * time.Millisecond })
 	e.ddb.FailAlways("GetItem", awsfake.Failure{Delay: 2 * time.Second})
-	_, _, err := s.Accept(context.Background(), msg("2.25.9^ed-9", "rx-0003", "m"))
+	_, _, err := s.Accept(context.Background(), e.msg("2.25.9^ed-9", "rx-0003", "m"))
 	e.ddb.Heal()
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("accept against a hung DynamoDB: %v, want a deadline error", err)
@@ -240,7 +250,7 @@ func TestDynamoSendFailureIsSwept(t *testing.T) {
 	s := e.store(t)
 	ctx := context.Background()
 	e.q.FailAlways("SendMessage", awsfake.Failure{Code: awsfake.ServiceUnavailable, Status: 503})
-	if _, ins, err := s.Accept(ctx, msg("2.25.10^ed-10", "rx-0003", "m")); err != nil || !ins {
+	if _, ins, err := s.Accept(ctx, e.msg("2.25.10^ed-10", "rx-0003", "m")); err != nil || !ins {
 		t.Fatalf("accept with SQS down = %v, %v", ins, err)
 	}
 	e.q.Heal()
@@ -272,7 +282,7 @@ func TestDynamoStaleIndexEntryDropped(t *testing.T) {
 	// The index put succeeds, the message put fails for good.
 	db := &failSecondPut{DynamoAPI: e.db}
 	s2, _ := outbox.NewDynamo(db, e.mq, outbox.DynamoOptions{Table: "luxncp-outbox", QueueURL: e.url, Now: e.now, Log: quiet})
-	if _, _, err := s2.Accept(ctx, msg("2.25.11^ed-11", "rx-0003", "m")); err == nil {
+	if _, _, err := s2.Accept(ctx, e.msg("2.25.11^ed-11", "rx-0003", "m")); err == nil {
 		t.Fatal("accept succeeded although the message put failed")
 	}
 	if !strings.Contains(e.index("pending"), "ed-11") {
@@ -309,7 +319,7 @@ func TestDynamoCrashBetweenAcceptAndForward(t *testing.T) {
 	nat, base := backend(t)
 	e := newDynamoEnv(t)
 	ctx := context.Background()
-	if _, ins, err := e.store(t).Accept(ctx, msg("2.25.1^ed-1", "rx-0003", "1971011007114")); err != nil || !ins {
+	if _, ins, err := e.store(t).Accept(ctx, e.msg("2.25.1^ed-1", "rx-0003", "1971011007114")); err != nil || !ins {
 		t.Fatalf("accept = %v, %v", ins, err)
 	}
 	d := &outbox.Dispatcher{Queue: e.store(t), National: nat, Log: quiet, Now: e.now}
@@ -339,7 +349,7 @@ func TestDynamoCrashAfterNationalApply(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t)
 	ctx := context.Background()
-	s.Accept(ctx, msg("2.25.2^ed-2", "rx-0004", "1971011007114"))
+	s.Accept(ctx, e.msg("2.25.2^ed-2", "rx-0004", "1971011007114"))
 	d := &outbox.Dispatcher{Queue: s, National: &crashAfterApply{Dispensations: nat, crashes: 1}, Log: quiet, Now: e.now}
 	if st, err := d.Deliver(ctx, "2.25.2^ed-2"); err != nil || st != outbox.StatePending {
 		t.Fatalf("first delivery = %s, %v", st, err)
@@ -375,7 +385,7 @@ func TestDynamoPoisonAndReplay(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t)
 	ctx := context.Background()
-	s.Accept(ctx, msg("2.25.4^ed-4", "rx-0010", "1987031419969")) // cancelled prescription
+	s.Accept(ctx, e.msg("2.25.4^ed-4", "rx-0010", "1987031419969")) // cancelled prescription
 	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet, Now: e.now}
 	if st, err := d.Deliver(ctx, "2.25.4^ed-4"); err != nil || st != outbox.StateDead {
 		t.Fatalf("delivery = %s, %v", st, err)
@@ -420,7 +430,7 @@ func TestDynamoCancelAfterDispense(t *testing.T) {
 	ctx := context.Background()
 	now := e.now()
 	s.Accept(ctx, outbox.Message{Key: "cancel:2.25.5^ed-5", Kind: outbox.KindCancel, Target: "2.25.5^ed-5", PrescriptionID: "rx-0011", Accepted: now.Add(-time.Second)})
-	m := msg("2.25.5^ed-5", "rx-0011", "1987031419969")
+	m := e.msg("2.25.5^ed-5", "rx-0011", "1987031419969")
 	m.Accepted = now
 	s.Accept(ctx, m)
 	if n, _ := s.Outstanding(ctx, "rx-0011"); n != 0 {
@@ -491,7 +501,7 @@ func ExampleDynamoStore() {
 		panic(err)
 	}
 	for range 2 {
-		_, inserted, err := s.Accept(context.Background(), outbox.Message{Key: "2.25.1^ed-1", Kind: outbox.KindDispense, PrescriptionID: "rx-0003", Accepted: time.Now()})
+		_, inserted, err := s.Accept(context.Background(), outbox.Message{Key: "2.25.1^ed-1", Kind: outbox.KindDispense, PrescriptionID: "rx-0003", Accepted: clock.Now()})
 		fmt.Println("inserted:", inserted, err)
 	}
 	fmt.Println("queued:", q.Bodies("luxncp-outbox"))

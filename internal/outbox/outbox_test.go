@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/outbox"
@@ -63,7 +65,7 @@ func effects(t *testing.T, base, rx string) int {
 }
 
 func msg(key, rx, matricule string) outbox.Message {
-	return outbox.Message{Key: key, Kind: outbox.KindDispense, PrescriptionID: rx, Matricule: matricule, Accepted: time.Now()}
+	return outbox.Message{Key: key, Kind: outbox.KindDispense, PrescriptionID: rx, Matricule: matricule, Accepted: clock.Now()}
 }
 
 // TestCrashBetweenAcceptAndForward: a message accepted and then "lost" by a
@@ -124,7 +126,7 @@ func TestCrashAfterNationalApply(t *testing.T) {
 	nat, base := backend(t)
 	s, _ := outbox.OpenFile(t.TempDir())
 	s.Accept(context.Background(), msg("2.25.2^ed-2", "rx-0004", "1971011007114"))
-	now := time.Now()
+	now := clock.Now()
 	d := &outbox.Dispatcher{Queue: s, National: &crashAfterApply{Dispensations: nat, crashes: 1}, Log: quiet,
 		Now: func() time.Time { return now }, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
 	if res, _ := d.RunOnce(context.Background()); res.Retried != 1 {
@@ -205,18 +207,18 @@ func TestCancelAfterDispense(t *testing.T) {
 	nat, base := backend(t)
 	s, _ := outbox.OpenFile(t.TempDir())
 	ctx := context.Background()
-	now := time.Now()
+	now := clock.Now()
 	s.Accept(ctx, outbox.Message{Key: "cancel:2.25.5^ed-5", Kind: outbox.KindCancel, Target: "2.25.5^ed-5", PrescriptionID: "rx-0011", Accepted: now.Add(-time.Second)})
 	m := msg("2.25.5^ed-5", "rx-0011", "1987031419969")
 	m.Accepted = now
 	s.Accept(ctx, m)
-	clock := now
-	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet, Now: func() time.Time { return clock }, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	fake := now
+	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet, Now: func() time.Time { return fake }, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
 	d.RunOnce(ctx) // the cancel (accepted first) waits; the dispense goes through
 	if e := effects(t, base, "rx-0011"); e != 1 {
 		t.Fatalf("effects after dispense = %d", e)
 	}
-	clock = clock.Add(time.Second)
+	fake = fake.Add(time.Second)
 	d.RunOnce(ctx)
 	if e := effects(t, base, "rx-0011"); e != 0 {
 		t.Fatalf("effects after cancel = %d, want 0", e)

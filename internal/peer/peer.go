@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -77,7 +79,7 @@ type Options struct {
 	// SlowDelay is how long a slow peer waits before answering (default 60 s;
 	// the wait ends when the client goes away).
 	SlowDelay time.Duration
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means the system clock.
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -110,10 +112,7 @@ type document struct {
 }
 
 func (o Options) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
-	}
-	return time.Now()
+	return clock.Or(o.Now)()
 }
 
 // New builds a simulated peer (documents generated and signed, certificate

@@ -2,7 +2,8 @@ package peer
 
 import (
 	"testing"
-	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/routing"
@@ -23,7 +24,7 @@ func TestPeersSignTheirDocuments(t *testing.T) {
 					if len(ids) == 0 {
 						t.Fatalf("%s: %d documents", class, len(ids))
 					}
-					signed, err := routing.VerifyDocument(p.docs[ids[0]].data, testkit.Trust(t), cc, time.Now())
+					signed, err := routing.VerifyDocument(p.docs[ids[0]].data, testkit.Trust(t), cc, clock.Now())
 					if !signed || (err == nil) != (mode == ModeNone) {
 						t.Fatalf("%s: signed %v, err %v", class, signed, err)
 					}

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 // DevCountries are the countries the development PKI issues certificates for:
@@ -47,7 +49,7 @@ func KeyFile(cc string, k Kind) string { return strings.ToLower(cc) + "-" + stri
 // DevOptions tune the development PKI.
 type DevOptions struct {
 	Countries []string      // default DevCountries
-	Now       time.Time     // default time.Now()
+	Now       time.Time     // default clock.Now()
 	Validity  time.Duration // default 2 years
 	// Hosts are the DNS names and IPs in the TLS certificates' SANs
 	// (default localhost, 127.0.0.1, ::1).
@@ -62,7 +64,7 @@ func EnsureDev(dir string, opt DevOptions) (generated bool, err error) {
 		opt.Countries = DevCountries
 	}
 	if opt.Now.IsZero() {
-		opt.Now = time.Now()
+		opt.Now = clock.Now()
 	}
 	if opt.Validity == 0 {
 		opt.Validity = 2 * 365 * 24 * time.Hour

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -44,7 +46,7 @@ type Config struct {
 	// Limits of replies (defaults as soap.Limits; 64 MiB body).
 	Limits soap.Limits
 	Writer soap.Writer
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means the system clock.
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -89,10 +91,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 func (c *Client) now() time.Time {
-	if c.cfg.Now != nil {
-		return c.cfg.Now()
-	}
-	return time.Now()
+	return clock.Or(c.cfg.Now)()
 }
 
 func (c *Client) log() *slog.Logger {
@@ -163,6 +162,7 @@ func (c *Client) httpFor(cc string, ep *Endpoint) *http.Client {
 	}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{
+			Time:         c.now,
 			Certificates: []tls.Certificate{c.cfg.TLS},
 			MinVersion:   tls.VersionTLS12,
 			// The chain, the pin and the country are checked by

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -32,7 +34,7 @@ func server(t *testing.T, cc string, h http.HandlerFunc) (*httptest.Server, Coun
 		h(w, r)
 	}))
 	cred := testkit.Credential(t, cc, pki.KindTLS)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cred.TLSCertificate()}, ClientAuth: tls.RequestClientCert}
+	srv.TLS = &tls.Config{Time: clock.System(), Certificates: []tls.Certificate{cred.TLSCertificate()}, ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	var eps []Endpoint
@@ -106,10 +108,10 @@ func TestRetryPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := client(t, dir, nil)
-			start := time.Now()
+			start := clock.Now()
 			res, err := c.Do(context.Background(), Call{Country: "fr", Transaction: tc.tx, Request: request(), IdempotencyKey: tc.idem})
-			if time.Since(start) > 3*time.Second {
-				t.Errorf("took %v", time.Since(start))
+			if clock.Now().Sub(start) > 3*time.Second {
+				t.Errorf("took %v", clock.Now().Sub(start))
 			}
 			if got := hits.Load(); got != tc.attempts {
 				t.Errorf("server saw %d attempts, want %d", got, tc.attempts)
@@ -204,7 +206,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 		okSOAP(w, r)
 	})
 	dir, _ := NewStatic(entry)
-	now := time.Now()
+	now := clock.Now()
 	c := client(t, dir, func(cfg *Config) {
 		cfg.Retries = -1
 		cfg.Breaker = BreakerConfig{Failures: 3, Cooldown: time.Minute}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/pki"
@@ -34,7 +36,7 @@ func PKIDir(t testing.TB) string {
 	once.Do(func() {
 		dir, errPKI = os.MkdirTemp("", "luxncp-testpki")
 		if errPKI == nil {
-			_, errPKI = pki.EnsureDev(dir, pki.DevOptions{Now: time.Now().Add(-48 * time.Hour)})
+			_, errPKI = pki.EnsureDev(dir, pki.DevOptions{Now: clock.Now().Add(-48 * time.Hour)})
 		}
 	})
 	if errPKI != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
@@ -22,7 +24,7 @@ import (
 // certificates (or their CAs) at the time its clock gives.
 type Verifier struct {
 	Trust *pki.TrustStore
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time; nil means the system clock.
 	Now func() time.Time
 	// Skew tolerated on NotBefore / NotOnOrAfter; zero means DefaultSkew.
 	Skew time.Duration
@@ -67,10 +69,7 @@ func (v *Verifier) signer(der []byte, now time.Time) (*x509.Certificate, string,
 }
 
 func (v *Verifier) now() time.Time {
-	if v.Now != nil {
-		return v.Now()
-	}
-	return time.Now()
+	return clock.Or(v.Now)()
 }
 
 func (v *Verifier) skew() time.Duration {

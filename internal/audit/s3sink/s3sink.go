@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -47,7 +49,7 @@ type Options struct {
 	// whose SpoolDir is durable (not AWS Lambda's /tmp). Default: Write
 	// fails, and the record is still uploaded later.
 	AcceptSpooled bool
-	// Now defaults to time.Now.
+	// Now defaults to the system clock.
 	Now func() time.Time
 	// Logger defaults to slog.Default(). The sink logs keys and counts only.
 	Logger *slog.Logger
@@ -76,7 +78,7 @@ func New(ctx context.Context, api PutObjectAPI, opts Options) (*Sink, error) {
 		opts.Retention = DefaultRetention
 	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.System()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

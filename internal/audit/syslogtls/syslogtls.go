@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/audit"
 )
 
@@ -65,7 +67,7 @@ func (f *Forwarder) Write(ctx context.Context, r audit.Record) error {
 				continue
 			}
 		}
-		f.conn.SetWriteDeadline(time.Now().Add(f.timeout()))
+		f.conn.SetWriteDeadline(clock.IODeadline(f.timeout()))
 		if _, err = f.conn.Write(frame); err == nil {
 			return nil
 		}
@@ -91,7 +93,14 @@ func (f *Forwarder) dial(ctx context.Context) (net.Conn, error) {
 	if f.TLS == nil {
 		return nil, errors.New("no TLS configuration")
 	}
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: f.timeout()}, Config: f.TLS}
+	conf := f.TLS
+	if conf.Time == nil {
+		// The collector's certificate is checked on luxncp's clock, like
+		// every other certificate.
+		conf = conf.Clone()
+		conf.Time = clock.System()
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: f.timeout()}, Config: conf}
 	return d.DialContext(ctx, "tcp", f.Addr)
 }
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/audit"
 )
 
@@ -28,7 +30,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "arr.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: clock.Now().Add(-time.Hour), NotAfter: clock.Now().Add(time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -59,7 +61,7 @@ func readFrame(r *bufio.Reader) (string, error) {
 
 func TestForwarder(t *testing.T) {
 	cert, pool := selfSigned(t)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Time: clock.System(), Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestForwarder(t *testing.T) {
 			}()
 		}
 	}()
-	f := &Forwarder{Addr: ln.Addr().String(), TLS: &tls.Config{RootCAs: pool}, Hostname: "ncp.lu.test"}
+	f := &Forwarder{Addr: ln.Addr().String(), TLS: &tls.Config{Time: clock.System(), RootCAs: pool}, Hostname: "ncp.lu.test"}
 	defer f.Close()
 	rec := audit.Record{ID: "x", Event: audit.Event{Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}, Message: "<AuditMessage>é</AuditMessage>"}
 	for i := 0; i < 2; i++ {
@@ -105,7 +107,7 @@ func TestForwarder(t *testing.T) {
 }
 
 func TestForwarderUnreachable(t *testing.T) {
-	f := &Forwarder{Addr: "127.0.0.1:1", TLS: &tls.Config{}, Timeout: time.Second}
+	f := &Forwarder{Addr: "127.0.0.1:1", TLS: &tls.Config{Time: clock.System()}, Timeout: time.Second}
 	if err := f.Write(context.Background(), audit.Record{}); err == nil {
 		t.Fatal("no error")
 	}

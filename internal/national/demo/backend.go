@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/luxncp/luxncp/internal/clock"
+
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/fhirr4"
 )
@@ -47,8 +49,14 @@ type Option func(*Backend)
 // WithFixtures serves fsys (laid out like data/) instead of the embedded fixtures.
 func WithFixtures(fsys fs.FS) Option { return func(b *Backend) { b.fixtures = fsys } }
 
-// WithClock sets the clock that decides prescription expiry (nil: time.Now).
+// WithClock sets the clock that decides prescription expiry and how far the
+// ePrescription timeline is moved (see Anchor); nil: the system clock.
 func WithClock(now func() time.Time) Option { return func(b *Backend) { b.now = now } }
+
+// WithAnchor sets the day the fixtures' ePrescription dates are written as of
+// (see Anchor); the embedded fixtures default to Anchor, other fixtures to no
+// moving at all.
+func WithAnchor(day time.Time) Option { return func(b *Backend) { b.anchor = day } }
 
 // WithBasePath sets the path the FHIR API is served under (default /fhir).
 func WithBasePath(p string) Option {
@@ -68,6 +76,7 @@ func WithMaxBody(n int64) Option { return func(b *Backend) { b.maxBody = n } }
 type Backend struct {
 	fixtures fs.FS
 	now      func() time.Time
+	anchor   time.Time // zero: fixture dates are served as written
 	base     string
 	log      *slog.Logger
 	maxBody  int64
@@ -91,14 +100,17 @@ func New(stateDir string, opts ...Option) (*Backend, error) {
 	}
 	if b.fixtures == nil {
 		b.fixtures = Data()
+		if b.anchor.IsZero() {
+			b.anchor = Anchor
+		}
 	}
 	if b.now == nil {
-		b.now = time.Now
+		b.now = clock.System()
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	ix, err := loadIndex(b.fixtures)
+	ix, err := loadIndex(b.fixtures, shiftDays(b.anchor, b.now()))
 	if err != nil {
 		return nil, err
 	}

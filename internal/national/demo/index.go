@@ -66,13 +66,16 @@ type index struct {
 	docs      map[string]*docRec     // by DocumentReference id (= Bundle/Binary id)
 	prescs    map[string]*prescription
 	prescByID map[string]*prescription // MedicationRequest id and Bundle id
+	// shift is the whole days every ePrescription timeline is moved by (see
+	// Anchor).
+	shift int
 }
 
 func ident(system, value string) string { return system + "|" + value }
 
-func loadIndex(fsys fs.FS) (*index, error) {
+func loadIndex(fsys fs.FS, shift int) (*index, error) {
 	ix := &index{byPatID: map[string]*patientRec{}, byIdent: map[string]*patientRec{}, docs: map[string]*docRec{},
-		prescs: map[string]*prescription{}, prescByID: map[string]*prescription{}}
+		prescs: map[string]*prescription{}, prescByID: map[string]*prescription{}, shift: shift}
 	if err := ix.loadPatients(fsys, "patients.json"); err != nil {
 		return nil, fmt.Errorf("demo fixture patients.json: %w", err)
 	}
@@ -310,6 +313,7 @@ func (ix *index) loadEP(fsys fs.FS, p string) error {
 	if err != nil {
 		return err
 	}
+	b = shiftTimeline(b, ix.shift)
 	bp, err := readBundle(b)
 	if err != nil {
 		return err
