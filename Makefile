@@ -9,15 +9,31 @@ GOFLAGS_TEST ?=
 run:
 	$(GO) run ./cmd/luxncp serve --state-dir $(STATE_DIR)
 
-## test: every test (installs xmlsec1, xmllint and Saxon first when missing)
-test: tools
-	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
-	$(GO) vet ./...
-	mkdir -p var/test-reports
-	CONFORMANCE_REPORT_DIR=$(CURDIR)/var/test-reports CONFORMANCE_LOAD_REPORT=$(CURDIR)/var/test-reports/load.json \
-		$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
+## test: every test (installs xmlsec1, xmllint, Chromium and Terraform first when missing), then
+## the concurrency-heavy packages under the race detector and the clock-sensitive ones with the
+## clock a year ahead (LUXNCP_CLOCK_OFFSET, see internal/clock). Reports go outside the tree.
+TEST_REPORTS ?= $(or $(TMPDIR),/tmp)/luxncp-test-reports
+# Packages whose tests run concurrent writers, breakers, queues and servers: -race, a year ahead.
+RACE_PKGS  = ./internal/clock ./internal/outbox ./internal/gateway ./internal/routing ./internal/audit/... \
+             ./internal/national/demo ./internal/host ./internal/countryb
+# Packages whose behaviour depends on the date (certificates, assertions, outbox due times,
+# prescription validity): a year ahead.
+CLOCK_PKGS = ./internal/national ./internal/wssec ./internal/pki ./internal/xcpd ./internal/xca \
+             ./internal/xdr ./internal/node ./internal/awsconfig ./internal/ncpclient ./internal/peer \
+             ./internal/conformance/... ./internal/lurecords ./internal/kmssigner ./functions/... ./cmd/...
+YEAR_AHEAD = LUXNCP_CLOCK_OFFSET=8760h
 
-## tools: install the command-line tools the tests need (Debian packages)
+test: tools
+	@gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
+	@$(GO) mod tidy -diff >/dev/null || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
+	$(GO) vet ./...
+	mkdir -p $(TEST_REPORTS)
+	CONFORMANCE_REPORT_DIR=$(TEST_REPORTS) CONFORMANCE_LOAD_REPORT=$(TEST_REPORTS)/load.json \
+		$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
+	$(YEAR_AHEAD) $(GO) test $(GOFLAGS_TEST) -count=1 -timeout 10m -race $(RACE_PKGS)
+	$(YEAR_AHEAD) $(GO) test $(GOFLAGS_TEST) -count=1 -timeout 10m $(CLOCK_PKGS)
+
+## tools: install the command-line tools the tests need (Debian packages; Terraform from the Go module proxy)
 tools:
 	@scripts/install-test-tools
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/national/demo"
@@ -53,6 +54,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg = cfg.Defaults()
 	log := node.NewLogger(cfg.LogLevel, stderr)
+	if off, _ := clock.Offset(); off != 0 {
+		log.Warn("the gateway's clock is shifted", "env", clock.OffsetEnv, "offset", off.String(), "now", clock.Now().UTC().Format(time.RFC3339))
+	}
 
 	// Dev PKI on first start (only when the trust bundle is the default one).
 	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.CAFile) {

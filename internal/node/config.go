@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 )
 
@@ -92,6 +93,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DirectoryFile:   getenv("LUXNCP_DIRECTORY"),
 	}
 	var err error
+	if _, err = clock.Offset(); err != nil {
+		return c, err // a drill meant to run shifted must not run unshifted
+	}
 	if c.NationalTimeout, err = envDuration(getenv, "LUXNCP_NATIONAL_TIMEOUT"); err != nil {
 		return c, err
 	}

@@ -148,22 +148,9 @@ func TestHTML(t *testing.T) {
 // TestHTMLInBrowser renders a rich Patient Summary in Debian's chromium
 // (headless) and keeps the screenshot under testdata-out/render/ at the
 // repository root. Chromium is
-// installed by scripts/install-test-tools; in CI (CI set) its absence fails
-// the test.
+// installed by scripts/install-test-tools; its absence fails the test.
 func TestHTMLInBrowser(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed (scripts/install-test-tools installs it)")
-		}
-		t.Skip("chromium not installed; run scripts/install-test-tools")
-	}
+	bin := testutil.Tool(t, "chromium")
 	r, _ := NewRenderer(catalogue(t))
 	b, err := os.ReadFile(testutil.Shared(t, "reference", "cda", "samples", "ps", "PT_PS-L3_W8_2-1234.xml"))
 	if err != nil {

@@ -337,10 +337,7 @@ func wrapErr(err error) error { return errors.Join(errors.New("verify HCP assert
 // against the W3C SOAP 1.2 envelope schema (Fault structure included) with
 // xmllint, in one call.
 func TestOutputSchemaValid(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed (Debian: libxml2-utils)")
-	}
+	xmllint := testutil.Tool(t, "xmllint")
 	dir := t.TempDir()
 	var files []string
 	var details [][]byte

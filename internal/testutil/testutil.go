@@ -34,20 +34,39 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// SharedDir returns ../shared beside the repository (reference material).
-// CI has it; a test that needs it fails when it is missing.
+// SharedDir returns ../shared beside the repository: the eHDSI reference
+// material (schemas, schematrons, samples, terminology exports). CI has it; a
+// test that needs it fails with one line naming the missing path.
 func SharedDir(t testing.TB) string {
 	t.Helper()
 	d := filepath.Join(RepoRoot(t), "..", "shared")
 	if _, err := os.Stat(filepath.Join(d, "reference")); err != nil {
-		t.Fatalf("reference material not found at %s: %v", d, err)
+		t.Fatalf("../shared (the eHDSI reference material, see README) is missing: %s not found", filepath.Join(d, "reference"))
 	}
 	return d
 }
 
-// Shared joins elements under SharedDir.
+// Shared joins elements under SharedDir and fails, naming the path, when it
+// does not exist.
 func Shared(t testing.TB, elem ...string) string {
-	return filepath.Join(append([]string{SharedDir(t)}, elem...)...)
+	t.Helper()
+	p := filepath.Join(append([]string{SharedDir(t)}, elem...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("../shared is incomplete: %s not found", p)
+	}
+	return p
+}
+
+// Tool returns the path of a command-line tool a test needs. There is no
+// skip: scripts/install-test-tools (run by make test) installs every tool the
+// tests use, and a missing one fails the test saying so.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not installed: run scripts/install-test-tools (make test does)", name)
+	}
+	return p
 }
 
 // Golden compares got with testdata/<name>, or rewrites it under -update.

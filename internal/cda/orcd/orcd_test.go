@@ -138,9 +138,7 @@ func TestBuildAllXSD(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		t.Skip("xmllint not installed (../shared/tools/validate-cda installs it)")
-	}
+	testutil.Tool(t, "xmllint")
 	xsd := testutil.Shared(t, "reference", "cda", "xsd", "ehdsi", "CDA_Pharma.xsd")
 	out, err := exec.Command("xmllint", append([]string{"--noout", "--nonet", "--schema", xsd}, files...)...).CombinedOutput()
 	if err != nil {
