@@ -33,7 +33,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/countries/{cc}/dispensations/discard", jsonOp(s, s.Discard))
 	mux.HandleFunc("POST /api/v1/countries/{cc}/documents/retrieve", s.retrieve)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, &APIError{Status: 404, Code: "not-found", Message: "no such API endpoint: see /api/v1/countries"})
+		s.writeError(w, r, &APIError{Status: 404, Code: "not-found", Message: "no such API endpoint: see /api/v1/countries"})
 	})
 	return s.authenticate(mux)
 }
@@ -42,12 +42,12 @@ func (s *Service) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer, _ := host.PeerFrom(r.Context())
 		if s.cfg.ClientTrust == nil {
-			s.writeError(w, &APIError{Status: 500, Code: "internal", Message: "no client trust store configured"})
+			s.writeError(w, r, &APIError{Status: 500, Code: "internal", Message: "no client trust store configured"})
 			return
 		}
 		cc, err := peer.Verify(s.cfg.ClientTrust, s.now())
 		if err != nil {
-			s.writeError(w, &APIError{Status: 401, Code: "client-certificate", Message: "a trusted client certificate is required", Cause: err})
+			s.writeError(w, r, &APIError{Status: 401, Code: "client-certificate", Message: "a trusted client certificate is required", Cause: err})
 			return
 		}
 		ok := false
@@ -57,7 +57,7 @@ func (s *Service) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		if !ok {
-			s.writeError(w, &APIError{Status: 403, Code: "client-country", Message: "the client certificate's country may not use this API"})
+			s.writeError(w, r, &APIError{Status: 403, Code: "client-country", Message: "the client certificate's country may not use this API"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -89,17 +89,17 @@ func jsonOp[Req any, Resp any](s *Service, op func(context.Context, string, Req)
 	return func(w http.ResponseWriter, r *http.Request) {
 		cc := r.PathValue("cc")
 		if !validCC(cc) {
-			s.writeError(w, badRequest("the country must be an ISO 3166-1 alpha-2 code"))
+			s.writeError(w, r, badRequest("the country must be an ISO 3166-1 alpha-2 code"))
 			return
 		}
 		var req Req
 		if err := decode(r, s.cfg.MaxBody, &req); err != nil {
-			s.writeError(w, err)
+			s.writeError(w, r, err)
 			return
 		}
 		resp, err := op(r.Context(), cc, req)
 		if err != nil {
-			s.writeError(w, err)
+			s.writeError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, resp)
@@ -109,17 +109,17 @@ func jsonOp[Req any, Resp any](s *Service, op func(context.Context, string, Req)
 func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) {
 	cc := r.PathValue("cc")
 	if !validCC(cc) {
-		s.writeError(w, badRequest("the country must be an ISO 3166-1 alpha-2 code"))
+		s.writeError(w, r, badRequest("the country must be an ISO 3166-1 alpha-2 code"))
 		return
 	}
 	var req RetrieveRequest
 	if err := decode(r, s.cfg.MaxBody, &req); err != nil {
-		s.writeError(w, err)
+		s.writeError(w, r, err)
 		return
 	}
 	res, err := s.Retrieve(r.Context(), cc, req)
 	if err != nil {
-		s.writeError(w, err)
+		s.writeError(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -162,7 +162,7 @@ func (s *Service) countries(w http.ResponseWriter, r *http.Request) {
 	}
 	cs, err := rc.Directory().Countries(r.Context())
 	if err != nil {
-		s.writeError(w, &APIError{Status: 503, Code: "directory-unavailable", Message: "the directory of contact points is unavailable", Cause: err})
+		s.writeError(w, r, &APIError{Status: 503, Code: "directory-unavailable", Message: "the directory of contact points is unavailable", Cause: err})
 		return
 	}
 	out := []CountryInfo{}
@@ -186,7 +186,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError answers {"error": {...}} and logs the cause once.
-func (s *Service) writeError(w http.ResponseWriter, err error) {
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *APIError
 	if !errors.As(err, &ae) {
 		ae = toAPI(err, "").(*APIError)
@@ -194,9 +194,9 @@ func (s *Service) writeError(w http.ResponseWriter, err error) {
 	if ae.Status == 0 {
 		ae.Status = 500
 	}
-	s.log().Info("api request failed", "code", ae.Code, "status", ae.Status, "ehdsi", string(ae.EHDSI), "country", ae.Country)
+	s.log().InfoContext(r.Context(), "api request failed", "code", ae.Code, "status", ae.Status, "ehdsi", string(ae.EHDSI), "country", ae.Country)
 	if ae.Cause != nil {
-		s.log().Debug("api request failed: cause", "code", ae.Code, "cause", ae.Cause.Error())
+		s.log().DebugContext(r.Context(), "api request failed: cause", "code", ae.Code, "cause", ae.Cause.Error())
 	}
 	writeJSON(w, ae.Status, map[string]any{"error": ae})
 }

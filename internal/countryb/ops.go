@@ -374,7 +374,7 @@ func (s *Service) auditTranslation(ctx context.Context, cc string, ss *session, 
 		Provider: audit.NCP{Country: cc}, TranslationInput: r.Document.ID, TranslationOutput: r.Document.ID + "#" + r.Format + "-" + r.Lang}
 	ev.SetOutcome(nil)
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
-		s.log().Error("audit write failed", "event", string(ev.Type), "error", err.Error())
+		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", err.Error())
 	}
 }
 
@@ -415,7 +415,7 @@ func (s *Service) Dispense(ctx context.Context, cc string, r DispenseRequest) (*
 	}
 	if err := s.submitted.Put(ctx, edID, Submitted{Country: cc, Patient: pid, Data: ed}); err != nil {
 		// Sent and accepted, but it cannot be discarded through luxncp.
-		s.log().Error("countryb: keeping the sent eDispensation failed", "error", err.Error())
+		s.log().ErrorContext(ctx, "countryb: keeping the sent eDispensation failed", "error", err.Error())
 	}
 	return &DispenseResponse{Country: cc, DispensationID: edID, Status: "submitted", Attempts: res.Attempts}, nil
 }

@@ -253,14 +253,14 @@ func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, e
 		}
 	}
 	if aerr := s.cfg.Audit.Record(ctx, ev); aerr != nil {
-		s.log().Error("audit write failed", "event", string(ev.Type), "error", aerr.Error())
+		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", aerr.Error())
 	}
 	if commFail != nil {
 		cf := ev
 		cf.Type = audit.EventCommunicationFailure
 		cf.ErrorText = string(o.tx) + " " + string(commFail.Kind) + ": " + commFail.Public
 		if aerr := s.cfg.Audit.Record(ctx, cf); aerr != nil {
-			s.log().Error("audit write failed", "event", string(cf.Type), "error", aerr.Error())
+			s.log().ErrorContext(ctx, "audit write failed", "event", string(cf.Type), "error", aerr.Error())
 		}
 	}
 }
@@ -313,7 +313,7 @@ func (s *Service) auditIssued(ctx context.Context, prof ncpclient.Professional, 
 		HCP: auditHCP(prof, wssec.Roles[prof.Role], s.cfg.Identity.Country), HCPAssertionID: id}
 	ev.SetOutcome(nil)
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
-		s.log().Error("audit write failed", "event", string(ev.Type), "error", err.Error())
+		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", err.Error())
 	}
 }
 

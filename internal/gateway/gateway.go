@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/reqlog"
 
 	"github.com/beevik/etree"
 
@@ -157,12 +158,12 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ev.Type = e.defaultEvent()
 		}
 		// Log once: public part at info, cause (may hold patient data) at debug.
-		log.Info("request refused", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
+		log.InfoContext(ctx, "request refused", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		if f.Cause != nil {
-			log.Debug("request refused: cause", "code", string(f.Code), "cause", f.Cause.Error())
+			log.DebugContext(ctx, "request refused: cause", "code", string(f.Code), "cause", f.Cause.Error())
 		}
 		if aerr := e.audit(ctx, ev, nil); aerr != nil {
-			log.Error("audit write failed", "error", aerr.Error())
+			log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
 			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
 		}
 		_ = cfg.Writer.WriteFault(w, f, relates)
@@ -174,6 +175,8 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev.RequestMessageID = env.MessageID
+	ctx = reqlog.WithMessageID(ctx, env.MessageID)
+	r = r.WithContext(ctx)
 	for i := range e.Ops {
 		if e.Ops[i].Action == env.Action {
 			op = &e.Ops[i]
@@ -263,14 +266,14 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp.RelatesTo = env.MessageID
 	resp.MessageID = respID
 	if err := e.audit(ctx, ev, req.extra); err != nil {
-		log.Error("audit write failed", "error", err.Error())
+		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
 		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
 		return
 	}
-	log.Info("request served", "event", string(ev.Type), "outcome", ev.Outcome.String(), "code", ev.ErrorCode,
+	log.InfoContext(ctx, "request served", "event", string(ev.Type), "outcome", ev.Outcome.String(), "code", ev.ErrorCode,
 		"peer", country, "ms", float64(cfg.now().Sub(start).Microseconds())/1000)
 	if err := cfg.Writer.Write(w, *resp, env.MTOM); err != nil {
-		log.Error("write response", "error", err.Error())
+		log.ErrorContext(ctx, "write response", "error", err.Error())
 	}
 }
 
@@ -278,7 +281,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *Endpoint) run(ctx context.Context, op *Operation, req *Request, ev *audit.Event) (resp *soap.Response, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			e.Cfg.log().Error("operation panicked", "endpoint", e.Name, "action", op.Action, "panic", fmt.Sprint(p))
+			e.Cfg.log().ErrorContext(ctx, "operation panicked", "endpoint", e.Name, "action", op.Action, "panic", fmt.Sprint(p))
 			resp, err = nil, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), fmt.Errorf("panic: %v", p))
 		}
 	}()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/reqlog"
 )
 
 // LambdaHandler adapts an http.Handler to API Gateway HTTP API events
@@ -27,7 +28,7 @@ func LambdaHandler(h http.Handler) func(context.Context, events.APIGatewayV2HTTP
 				Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}}, nil
 		}
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		reqlog.Middleware(h).ServeHTTP(rec, req)
 		return ResponseToEvent(rec.Result())
 	}
 }
@@ -52,6 +53,9 @@ func RequestFromEvent(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*
 	method := ev.RequestContext.HTTP.Method
 	if method == "" {
 		method = http.MethodGet
+	}
+	if id := ev.RequestContext.RequestID; id != "" {
+		ctx = reqlog.WithRequestID(ctx, id)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {

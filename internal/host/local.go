@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/reqlog"
 )
 
 // LocalTLSConfig requests (but does not itself verify) a client certificate:
@@ -60,7 +61,7 @@ func (s *Server) Listen() error {
 		ln = tls.NewListener(ln, s.TLS)
 	}
 	s.ln = ln
-	h := s.Handler
+	h := reqlog.Middleware(s.Handler)
 	if s.TLS != nil {
 		h = WithTLSPeer(h)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/reqlog"
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/countryb"
@@ -164,7 +165,9 @@ func (n *Node) Handler() http.Handler {
 	if n.CountryB != nil {
 		mux.Handle("/api/v1/", n.CountryB.Handler())
 	}
-	return mux
+	// Every request gets an id, in its log lines and its X-Request-Id header
+	// (on Lambda, API Gateway's request id).
+	return reqlog.Middleware(mux)
 }
 
 // RequireCountry lets a request through only with a trusted client
@@ -206,7 +209,7 @@ func NewLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Lo
 		l = slog.LevelInfo
 	}
 	// Patient data never reaches the logs above debug level, even by mistake.
-	return slog.New(audit.RedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
+	return slog.New(reqlog.Handler(audit.RedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))))
 }
 
 // Ping checks the national source answers (for start-up messages).

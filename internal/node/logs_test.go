@@ -1,0 +1,89 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/reqlog"
+)
+
+// TestLogsCarryRequestAndMessageID: a partner engineer reports "my message
+// urn:uuid:… failed"; the operator finds every line of that request by its
+// wsa:MessageID, and the partner got the request id in X-Request-Id. Served
+// and refused requests alike; no line repeats a key.
+func TestLogsCarryRequestAndMessageID(t *testing.T) {
+	var logs syncBuffer
+	g := startWithLog(t, node.NewLogger("info", &logs))
+	ph := newPharmacist(t, "be", "physician")
+	const msgID = "urn:uuid:7d1b3c2e-5f4a-4b6c-9d8e-0a1b2c3d4e5f"
+	req := ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp}, MessageID: msgID,
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1971011007114", PatientRoot: ehdsi.OIDMatricule})}
+	ctype, body, err := ph.client.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqIDs []string
+	for range 2 { // served, then refused as a replay
+		rep, err := ph.client.Send(context.Background(), req.URL, ctype, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := rep.Header.Get(reqlog.Header)
+		if id == "" {
+			t.Fatal("no X-Request-Id in the response")
+		}
+		reqIDs = append(reqIDs, id)
+	}
+	if reqIDs[0] == reqIDs[1] {
+		t.Fatalf("two requests share the id %s", reqIDs[0])
+	}
+	found := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if dup := duplicateKey(line); dup != "" {
+			t.Errorf("key %q repeated in %s", dup, line)
+		}
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec["message_id"] == msgID {
+			found[rec["msg"].(string)], _ = rec["request_id"].(string)
+		}
+	}
+	if found["request served"] != reqIDs[0] || found["request refused"] != reqIDs[1] {
+		t.Fatalf("lines with message_id %s: %v, want served under %s and refused under %s\n%s", msgID, found, reqIDs[0], reqIDs[1], logs.String())
+	}
+}
+
+// duplicateKey returns a top-level key that a JSON object repeats, or "".
+func duplicateKey(line string) string {
+	dec := json.NewDecoder(bytes.NewReader([]byte(line)))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
+}
