@@ -65,7 +65,7 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 		}
 	}
 	accept("2.25.1^ed-1", "rx-0003", "1971011007114")
-	accept("2.25.2^ed-2", "rx-0010", "1987031419969") // a cancelled prescription: refused for good
+	accept("2.25.2^ed-2", "rx-0010", "1987031419966") // a cancelled prescription: refused for good
 	accept("2.25.3^ed-3", "rx-0004", "1971011007114")
 	fl := &flaky{Dispensations: nat}
 	h := &handler{d: &outbox.Dispatcher{Queue: store, National: fl, Log: quiet, MaxAttempts: 3}, log: quiet}

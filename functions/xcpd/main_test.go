@@ -52,7 +52,7 @@ func TestBootstrapUnderRuntimeAPI(t *testing.T) {
 	var c ncpclient.Client
 	ctype, body, err := c.Marshal(ncpclient.Request{URL: "https://ncp.example.lu" + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD,
 		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU,
-			PatientID: "1983030506629", PatientRoot: ehdsi.OIDMatricule}), Assertions: []*etree.Element{hcp}})
+			PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule}), Assertions: []*etree.Element{hcp}})
 	if err != nil {
 		t.Fatal(err)
 	}

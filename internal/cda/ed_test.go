@@ -97,7 +97,7 @@ func TestMedicationDispense(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := d.MedicationDispense(0, "rx-0001", "1983030506629")
+	b, err := d.MedicationDispense(0, "rx-0001", "1983030506626")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,15 +236,15 @@ func TestAgainst(t *testing.T) {
 		dispensed map[string]int
 		want      ehdsi.Code // "" = accepted
 	}{
-		{"accepted", edFor(t, "1983030506629", "rx-0001", false), presc("ep-0001"), nil, ""},
-		{"substitution allowed", edFor(t, "1983030506629", "rx-0001", true), presc("ep-0001"), nil, ""},
-		{"substitution not allowed", edFor(t, "1983030506629", "rx-0002", true), presc("ep-0002"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"accepted", edFor(t, "1983030506626", "rx-0001", false), presc("ep-0001"), nil, ""},
+		{"substitution allowed", edFor(t, "1983030506626", "rx-0001", true), presc("ep-0001"), nil, ""},
+		{"substitution not allowed", edFor(t, "1983030506626", "rx-0002", true), presc("ep-0002"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
 		{"another patient", edFor(t, "1971011007114", "rx-0001", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
 		{"by eP document id only", edByDocID(t), presc("ep-0001"), nil, ""},
-		{"another prescription", edFor(t, "1983030506629", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
-		{"already dispensed", edFor(t, "1983030506629", "rx-0001", false), presc("ep-0001"), map[string]int{"rx-0001": 1}, ehdsi.ErrEDNotDispensable},
-		{"cancelled", edFor(t, "1987031419969", "rx-0010", false), presc("ep-0010"), nil, ehdsi.ErrEDNotDispensable},
-		{"expired", edFor(t, "1987031419969", "rx-0009", false), presc("ep-0009"), nil, ehdsi.ErrEDNotDispensable},
+		{"another prescription", edFor(t, "1983030506626", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
+		{"already dispensed", edFor(t, "1983030506626", "rx-0001", false), presc("ep-0001"), map[string]int{"rx-0001": 1}, ehdsi.ErrEDNotDispensable},
+		{"cancelled", edFor(t, "1987031419966", "rx-0010", false), presc("ep-0010"), nil, ehdsi.ErrEDNotDispensable},
+		{"expired", edFor(t, "1987031419966", "rx-0009", false), presc("ep-0009"), nil, ehdsi.ErrEDNotDispensable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,7 +266,7 @@ func TestAgainst(t *testing.T) {
 // edByDocID names the prescription only through our eP document id (parentDocument).
 func edByDocID(t *testing.T) *Dispensation {
 	s := string(edSample(t, "PL_eD-L3_PlRequest1.xml"))
-	s = strings.ReplaceAll(s, `extension="2205226691" root="1.2.208.176.1.2"`, `extension="1983030506629" root="1.3.182.4.4"`)
+	s = strings.ReplaceAll(s, `extension="2205226691" root="1.2.208.176.1.2"`, `extension="1983030506626" root="1.3.182.4.4"`)
 	s = strings.ReplaceAll(s, `extension="481295000650102" root="1.2.208.176.7.2.2"`, `extension="other" root="9.9.9"`)
 	s = strings.Replace(s, `<id extension="A9F0065214DE43D1AB0509" root="2.16.840.1.113883.3.4424.2.7.19.5.1" />`, `<id extension="ep-0001.L3" root="1.3.182.2.12.10000734.6.1" />`, 1)
 	d, err := ReadED([]byte(s), Limits{})

@@ -214,7 +214,7 @@ func TestSummary(t *testing.T) {
 		}
 	}
 	s, _ := Summarize(readFixture(t, "ep-0002"), now, nil)
-	if s.ID != (II{"1.3.182.2.12.10000734.6.1.100", "ep-0002"}) || s.Matricule != "1983030506629" ||
+	if s.ID != (II{"1.3.182.2.12.10000734.6.1.100", "ep-0002"}) || s.Matricule != "1983030506626" ||
 		s.Description != "Augmentin 500 mg/125 mg comprimés pelliculés" || s.Author != "Dr Marc Hoffmann (Cabinet médical Hoffmann)" ||
 		!s.Created.Equal(time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)) || len(s.Items) != 1 || s.Items[0].ID.Extension != "rx-0002" {
 		t.Errorf("summary %+v", s)

@@ -10,7 +10,7 @@ func BenchmarkCheckCDA(b *testing.B) {
 	doc := []byte(cdaOK)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, probs := CheckCDA(doc, "1983030506629", nil); len(probs) > 0 {
+		if _, probs := CheckCDA(doc, "1983030506626", nil); len(probs) > 0 {
 			b.Fatal(probs)
 		}
 	}

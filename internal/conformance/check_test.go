@@ -13,7 +13,7 @@ const cdaOK = `<?xml version="1.0"?>
   <id root="1.2.3" extension="ep-0001.L3"/>
   <code code="57833-6" codeSystem="2.16.840.1.113883.6.1"/>
   <languageCode code="fr-LU"/>
-  <recordTarget><patientRole><id root="1.3.182.4.4" extension="1983030506629"/></patientRole></recordTarget>
+  <recordTarget><patientRole><id root="1.3.182.4.4" extension="1983030506626"/></patientRole></recordTarget>
   <component><structuredBody/></component>
 </ClinicalDocument>`
 
@@ -24,9 +24,9 @@ var cdaCases = []struct {
 	templates []string
 	want      string // substring of the first problem; "" for none
 }{
-	{"valid L3", cdaOK, "1983030506629", []string{ehdsi.TemplateEP}, ""},
-	{"other template wanted", cdaOK, "1983030506629", []string{ehdsi.TemplatePS}, "expected one of"},
-	{"other patient", cdaOK, "1958041200859", nil, "do not include the requested patient"},
+	{"valid L3", cdaOK, "1983030506626", []string{ehdsi.TemplateEP}, ""},
+	{"other template wanted", cdaOK, "1983030506626", []string{ehdsi.TemplatePS}, "expected one of"},
+	{"other patient", cdaOK, "1958041200856", nil, "do not include the requested patient"},
 	{"not XML", "%PDF-1.7", "", nil, "not XML"},
 	{"not well-formed", "<ClinicalDocument", "", nil, "well-formed"},
 	{"wrong root", `<Bundle xmlns="http://hl7.org/fhir"/>`, "", nil, "not hl7:ClinicalDocument"},

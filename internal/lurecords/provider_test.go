@@ -80,7 +80,7 @@ func TestMultiItemPrescription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const matricule = "1941090302149"
+	const matricule = "1941090302146"
 	rec := &fakeRecord{bundles: map[string][]byte{"ep-0017": merge(t, "ep-0017", "ep-0016", "ep-0018")}}
 	p := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
 	pid := wssec.PatientID{Extension: matricule, Root: ehdsi.OIDMatricule}

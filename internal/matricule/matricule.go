@@ -176,6 +176,12 @@ func Luhn(s string) byte {
 	return byte('0' + (10-sum%10)%10)
 }
 
+// The Verhoeff scheme (J. Verhoeff, Error Detecting Decimal Codes, 1969):
+// verhoeffD is the Cayley table of the dihedral group D5 (0–4 the rotations,
+// 5–9 the reflections), verhoeffP[k] is the k-th power of the permutation
+// verhoeffP[1] = (0 1 5 8 9 4 2 7)(3 6), and verhoeffInv[i] is the inverse of
+// i in D5: a rotation r is undone by 5−r, a reflection by itself. The
+// properties are checked in TestVerhoeffTables.
 var (
 	verhoeffD = [10][10]byte{
 		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
@@ -199,7 +205,7 @@ var (
 		{2, 7, 9, 3, 8, 0, 6, 4, 1, 5},
 		{7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
 	}
-	verhoeffInv = [10]byte{0, 4, 3, 2, 1, 5, 9, 8, 7, 6}
+	verhoeffInv = [10]byte{0, 4, 3, 2, 1, 5, 6, 7, 8, 9}
 )
 
 // Verhoeff returns the Verhoeff check digit of the digit string s.

@@ -3,27 +3,86 @@ package matricule
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/luxncp/luxncp/internal/testutil"
 )
 
-// knownBadVectors are rows of the shared test vectors that contradict the
-// rule of the règlement grand-ducal of 28 November 2013 (both check digits
-// over the first 11 digits). The real-world rows (lux-utils, the national CDA
-// sample) agree with the rule; these synthetic rows were produced with a wrong
-// Verhoeff computation (over 12 digits for two of them), so luxncp must reject
-// them. Verified against the textbook Verhoeff vectors (236→3, 12345→1) in
-// TestVerhoeffTextbook.
-var knownBadVectors = map[string]string{
-	"1992070712347": "Verhoeff over 11 digits is 8 (7 is the digit over 12 digits)",
-	"1978060001749": "Verhoeff over 11 digits is 6",
-	"1945000001219": "Verhoeff over 11 digits is 6 (9 is the digit over 12 digits)",
+// TestVerhoeffTables checks, independently of the hard-coded tables, that
+// they form the Verhoeff scheme: d is the Cayley table of the dihedral group
+// D5 built from its definition, inv holds the group inverses, and every p[k]
+// is the k-th power of p[1], a permutation of order 8.
+func TestVerhoeffTables(t *testing.T) {
+	// D5: 0–4 are the rotations r^i, 5–9 the reflections s·r^(i−5), with
+	// r^a·r^b = r^(a+b), r^a·s r^b = s r^(b−a), s r^a·r^b = s r^(a+b),
+	// s r^a·s r^b = r^(b−a) — written here in Verhoeff's numbering.
+	mul := func(a, b int) int {
+		switch {
+		case a < 5 && b < 5:
+			return (a + b) % 5
+		case a < 5:
+			return 5 + (a+b)%5
+		case b < 5:
+			return 5 + (a-b+5)%5
+		}
+		return (a - b + 5) % 5
+	}
+	for a := range 10 {
+		for b := range 10 {
+			if got, want := int(verhoeffD[a][b]), mul(a, b); got != want {
+				t.Errorf("d[%d][%d] = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	// Group axioms, on the table itself.
+	for a := range 10 {
+		if verhoeffD[0][a] != byte(a) || verhoeffD[a][0] != byte(a) {
+			t.Errorf("0 is not the identity for %d", a)
+		}
+		for b := range 10 {
+			for c := range 10 {
+				if verhoeffD[verhoeffD[a][b]][c] != verhoeffD[a][verhoeffD[b][c]] {
+					t.Fatalf("d is not associative at %d, %d, %d", a, b, c)
+				}
+			}
+		}
+	}
+	if verhoeffD[1][5] == verhoeffD[5][1] {
+		t.Error("d is commutative: not D5")
+	}
+	for i := range 10 {
+		inv := verhoeffInv[i]
+		if verhoeffD[i][inv] != 0 || verhoeffD[inv][i] != 0 {
+			t.Errorf("inv[%d] = %d: d[%d][%d] = %d, d[%d][%d] = %d, want 0 and 0",
+				i, inv, i, inv, verhoeffD[i][inv], inv, i, verhoeffD[inv][i])
+		}
+	}
+	// p[0] is the identity and p[k] = p[1]^k; p[1]^8 is the identity again.
+	var pow [10]byte
+	for i := range pow {
+		pow[i] = byte(i)
+	}
+	for k := range 9 {
+		if k < 8 && pow != verhoeffP[k] {
+			t.Errorf("p[%d] = %v, want p[1]^%d = %v", k, verhoeffP[k], k, pow)
+		}
+		if k == 8 && pow != verhoeffP[0] {
+			t.Errorf("p[1]^8 = %v, want the identity", pow)
+		}
+		for i := range pow {
+			pow[i] = verhoeffP[1][pow[i]]
+		}
+	}
 }
 
-func TestVerhoeffTextbook(t *testing.T) {
-	for in, want := range map[string]byte{"236": '3', "12345": '1', "142857": '0'} {
+// TestVerhoeffPublished checks published check digits: 236 → 3 and
+// 12345 → 1 (the worked examples of the Wikipedia article and Rosetta Code's
+// "Verhoeff algorithm" task, which also gives 123456789012 → 0), and
+// 1456789 → 4 (Perl Algorithm::CheckDigits::MXX_006 documentation).
+func TestVerhoeffPublished(t *testing.T) {
+	for in, want := range map[string]byte{"236": '3', "12345": '1', "123456789012": '0', "1456789": '4', "142857": '0'} {
 		if got := Verhoeff(in); got != want {
 			t.Errorf("Verhoeff(%s) = %c, want %c", in, got, want)
 		}
@@ -35,8 +94,30 @@ func TestVerhoeffTextbook(t *testing.T) {
 	}
 }
 
-// TestVectors checks the shared reference vectors, including their recorded
-// Luhn and Verhoeff digits over the first 11 digits.
+// TestVerhoeffCheckDigitsSixToNine pins the case the wrong inverse table
+// (…5, 9, 8, 7, 6) got wrong: a correct check digit of 6–9 was expected as
+// its mirror 9–6.
+func TestVerhoeffCheckDigitsSixToNine(t *testing.T) {
+	if err := Validate("1983030506626"); err != nil {
+		t.Errorf("Validate(1983030506626) = %v, want valid", err)
+	}
+	if err := Validate("1983030506629"); !errors.Is(err, ErrCheckDigit) {
+		t.Errorf("Validate(1983030506629) = %v, want ErrCheckDigit", err)
+	}
+	seen := map[byte]bool{}
+	for seq := 0; seq < 200 && len(seen) < 10; seq++ {
+		m := Generate("19830305", seq)
+		seen[m[12]] = true
+	}
+	for d := byte('0'); d <= '9'; d++ {
+		if !seen[d] {
+			t.Errorf("no generated matricule has Verhoeff digit %c", d)
+		}
+	}
+}
+
+// TestVectors checks every row of the shared reference vectors: its verdict,
+// and its recorded Luhn and Verhoeff digits over the first 11 digits.
 func TestVectors(t *testing.T) {
 	f, err := os.Open(testutil.Shared(t, "reference", "terminology", "lu-matricule-test-vectors.csv"))
 	if err != nil {
@@ -53,12 +134,6 @@ func TestVectors(t *testing.T) {
 	for _, r := range rows[1:] {
 		m, expected, luhn, verhoeff := r[0], r[1], r[3], r[4]
 		t.Run(m, func(t *testing.T) {
-			if reason, bad := knownBadVectors[m]; bad {
-				if !errors.Is(Validate(m), ErrCheckDigit) || string(Verhoeff(m[:11])) == verhoeff {
-					t.Fatalf("known-bad vector (%s) is no longer bad: fix knownBadVectors", reason)
-				}
-				t.Skipf("vector contradicts RGD 2013: %s", reason)
-			}
 			if got := string(Luhn(m[:11])); got != luhn {
 				t.Errorf("Luhn(%s) = %s, want %s", m[:11], got, luhn)
 			}
@@ -71,9 +146,10 @@ func TestVectors(t *testing.T) {
 				if err != nil {
 					t.Errorf("Validate = %v, want valid", err)
 				}
-				if g := Generate(m[:8], int(m[8]-'0')*100+int(m[9]-'0')*10+int(m[10]-'0')); g != m {
+				if g := Generate(m[:8], seqOf(m)); g != m {
 					t.Errorf("Generate = %s, want %s", g, m)
 				}
+				assertDetects(t, m)
 			case "invalid":
 				if !errors.Is(err, ErrCheckDigit) {
 					t.Errorf("Validate = %v, want ErrCheckDigit", err)
@@ -83,6 +159,11 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seqOf returns the 3-digit sequence of a 13-digit matricule.
+func seqOf(m string) int {
+	return int(m[8]-'0')*100 + int(m[9]-'0')*10 + int(m[10]-'0')
 }
 
 func TestParse(t *testing.T) {
@@ -95,7 +176,7 @@ func TestParse(t *testing.T) {
 		{"1990010112385", "1990010112385", Modern, nil},
 		{" 1990 0101 123 85 ", "1990010112385", Modern, nil},
 		{"1990.01.01.123-85", "1990010112385", Modern, nil},
-		{"1945000001216", "1945000001216", Modern, nil},
+		{"1945000001219", "1945000001219", Modern, nil},
 		{Generate("30120101", 5), Generate("30120101", 5), Modern, nil}, // first digits not a year
 		{"1990010112358", "", 0, ErrCheckDigit},                         // Luhn wrong
 		{"1990010112384", "", 0, ErrCheckDigit},                         // Verhoeff wrong
@@ -138,61 +219,95 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestLegacy checks the modulo-11 rule of the legacy form (règlement
+// grand-ducal du 21 décembre 1987) on hand-computed numbers.
 func TestLegacy(t *testing.T) {
-	// Hand-computed: 1962031411 → 5*1+4*9+3*6+2*2+7*0+6*3+5*1+4*4+3*1+2*1 = 107; 107 mod 11 = 8; 11-8 = 3.
-	if c, ok := Mod11("1962031411"); !ok || c != '3' {
-		t.Fatalf("Mod11(1962031411) = %c %v, want 3", c, ok)
+	tests := []struct {
+		first10 string
+		want    byte // 0: no check digit, the number is never issued
+	}{
+		// 5·1+4·9+3·6+2·2+7·0+6·3+5·1+4·4+3·1+2·1 = 107 = 9·11+8 → 11−8 = 3
+		{"1962031411", '3'},
+		// 5·1+4·9+3·8+2·0+7·0+6·2+5·2+4·9+3·1+2·3 = 132 = 12·11 → remainder 0 → 0
+		{"1980022913", '0'},
+		// 5·1+4·9+3·8+2·0+7·0+6·2+5·2+4·9+3·0+2·5 = 133 = 12·11+1 → remainder 1 → not issued
+		{"1980022905", 0},
 	}
-	if err := Validate("19620314113"); err != nil {
-		t.Fatalf("Validate legacy: %v", err)
-	}
-	for _, bad := range []string{"19620314112", "19620314114"} {
-		if err := Validate(bad); !errors.Is(err, ErrCheckDigit) {
-			t.Errorf("Validate(%s) = %v, want ErrCheckDigit", bad, err)
-		}
-	}
-	// Every generated legacy number validates, and every single-digit
-	// alteration of the check digit is caught.
-	for o := 0; o < 90; o += 7 {
-		m := GenerateLegacy("19800229", o)
-		if err := Validate(m); err != nil {
-			t.Fatalf("GenerateLegacy(%d) = %s: %v", o, m, err)
+	for _, tt := range tests {
+		c, ok := Mod11(tt.first10)
+		if ok != (tt.want != 0) || c != tt.want {
+			t.Errorf("Mod11(%s) = %q %v, want %q", tt.first10, c, ok, tt.want)
 		}
 		for d := byte('0'); d <= '9'; d++ {
-			if d == m[10] {
-				continue
+			err := Validate(tt.first10 + string(d))
+			if d == tt.want {
+				if err != nil {
+					t.Errorf("Validate(%s%c) = %v", tt.first10, d, err)
+				}
+			} else if !errors.Is(err, ErrCheckDigit) {
+				t.Errorf("Validate(%s%c) = %v, want ErrCheckDigit", tt.first10, d, err)
 			}
-			if Validate(m[:10]+string(d)) == nil {
-				t.Fatalf("%s accepted with check digit %c", m, d)
-			}
+		}
+	}
+	// GenerateLegacy keeps an order number that has a check digit, and
+	// otherwise skips to the next one of the same parity (same gender).
+	for o := range 98 {
+		m := GenerateLegacy("19800229", o)
+		want := fmt.Sprintf("19800229%02d", o)
+		if _, ok := Mod11(want); !ok {
+			want = fmt.Sprintf("19800229%02d", o+2)
+		}
+		if m[:10] != want {
+			t.Errorf("GenerateLegacy(19800229, %d) = %s, want %s…", o, m, want)
 		}
 	}
 }
 
-func TestGenerateDetectsSingleErrors(t *testing.T) {
-	m := Generate("1985-03-12", 1)
-	if m != "1985031200182" {
-		t.Fatalf("Generate = %s", m)
+// TestDetectsErrors checks that every single-digit substitution and every
+// adjacent transposition of a valid matricule, of either form, is refused
+// with ErrCheckDigit.
+func TestDetectsErrors(t *testing.T) {
+	var valid []string
+	for _, birth := range []string{"19850312", "19450000", "19780600", "20151231", "30010510"} {
+		for seq := 0; seq <= 999; seq += 7 {
+			valid = append(valid, Generate(birth, seq))
+		}
 	}
-	for i := 0; i < 13; i++ {
+	for _, birth := range []string{"19620314", "19800229", "19320815", "19000000"} {
+		for o := range 100 {
+			p := fmt.Sprintf("%s%02d", birth, o)
+			if c, ok := Mod11(p); ok {
+				valid = append(valid, p+string(c))
+			}
+		}
+	}
+	for _, m := range valid {
+		assertDetects(t, m)
+	}
+}
+
+// assertDetects fails unless m is valid and every single-digit substitution
+// and adjacent transposition of m is refused with ErrCheckDigit.
+func assertDetects(t *testing.T, m string) {
+	t.Helper()
+	if err := Validate(m); err != nil {
+		t.Fatalf("Validate(%s) = %v", m, err)
+	}
+	for i := range len(m) {
 		for d := byte('0'); d <= '9'; d++ {
 			if d == m[i] {
 				continue
 			}
 			alt := m[:i] + string(d) + m[i+1:]
 			if err := Validate(alt); !errors.Is(err, ErrCheckDigit) {
-				t.Fatalf("altered %s (position %d) → %v, want ErrCheckDigit", alt, i, err)
+				t.Fatalf("%s with digit %d changed: %s → %v, want ErrCheckDigit", m, i+1, alt, err)
 			}
 		}
-	}
-	// Adjacent transpositions are caught too (Verhoeff).
-	for i := 0; i < 12; i++ {
-		if m[i] == m[i+1] {
-			continue
-		}
-		alt := m[:i] + string(m[i+1]) + string(m[i]) + m[i+2:]
-		if Validate(alt) == nil {
-			t.Fatalf("transposition %s accepted", alt)
+		if i+1 < len(m) && m[i] != m[i+1] {
+			alt := m[:i] + string(m[i+1]) + string(m[i]) + m[i+2:]
+			if err := Validate(alt); !errors.Is(err, ErrCheckDigit) {
+				t.Fatalf("%s with digits %d and %d swapped: %s → %v, want ErrCheckDigit", m, i+1, i+2, alt, err)
+			}
 		}
 	}
 }
@@ -205,7 +320,7 @@ func TestBirthDate(t *testing.T) {
 	}{
 		{"1990010112385", "1990-01-01", true},
 		{"1978060001749", "1978-06", true},
-		{"1945000001216", "1945", true},
+		{"1945000001219", "1945", true},
 		{"3012010100512", "", false},
 		{"1990130112385", "", false},
 	}
@@ -235,7 +350,7 @@ func FuzzParse(f *testing.F) {
 		if again, err := Parse(id.Digits); err != nil || again != id {
 			t.Fatalf("not idempotent: %+v %v", again, err)
 		}
-		if id.Kind == Modern && Generate(id.Digits[:8], int(id.Digits[8]-'0')*100+int(id.Digits[9]-'0')*10+int(id.Digits[10]-'0')) != id.Digits {
+		if id.Kind == Modern && Generate(id.Digits[:8], seqOf(id.Digits)) != id.Digits {
 			t.Fatalf("Generate disagrees with Parse for %s", id.Digits)
 		}
 	})

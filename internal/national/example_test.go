@@ -31,6 +31,6 @@ func ExampleClient() {
 	consent, err := c.Consent(ctx, "1977021815655")
 	fmt.Println(consent.CrossBorder, err)
 	// Output:
-	// 1958041200859 Marie Schmit Esch-sur-Alzette
+	// 1958041200856 Marie Schmit Esch-sur-Alzette
 	// false <nil>
 }

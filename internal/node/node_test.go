@@ -272,10 +272,10 @@ func TestXDRFaults(t *testing.T) {
 			return submit(mk("e3", "ep-0008", "rx-0008", "1985093013982"), false, ph.hcp, ph.trc("1985093013982"))
 		}, "", ehdsi.ErrEPAlreadyDispensed},
 		{"cancelled prescription", func() *ncpclient.Reply {
-			return submit(mk("e4", "ep-0010", "rx-0010", "1987031419969"), false, ph.hcp, ph.trc("1987031419969"))
+			return submit(mk("e4", "ep-0010", "rx-0010", "1987031419966"), false, ph.hcp, ph.trc("1987031419966"))
 		}, "", ehdsi.ErrEDNotDispensable},
 		{"TRC for another patient", func() *ncpclient.Reply {
-			return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506629"))
+			return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506626"))
 		}, ehdsi.ErrUnknownPatientIdentifier, ""},
 		{"missing PPD-046", func() *ncpclient.Reply {
 			doc := newPharmacist(t, "fr", "physician")
@@ -329,7 +329,7 @@ func TestReplayRefused(t *testing.T) {
 	g := start(t)
 	ph := newPharmacist(t, "be", "physician")
 	ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
-		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506629", PatientRoot: ehdsi.OIDMatricule})})
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestNoPatientDataInLogs(t *testing.T) {
 	patients := []struct{ matricule, family, given, birth string }{
 		{"1971011007114", "Lefebvre", "Thomas", "1971-01-10"},
 		{"1991071114454", "Gonçalves", "Rui", "1991-07-11"}, // consent withdrawn
-		{"1983030506629", "Dubois", "Claire", "1983-03-05"},
+		{"1983030506626", "Dubois", "Claire", "1983-03-05"},
 	}
 	for _, p := range patients {
 		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
@@ -394,7 +394,7 @@ func TestNoPatientDataInLogs(t *testing.T) {
 			}
 		}
 		// A TRC for someone else, and a malformed id.
-		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCAQuery, Assertions: []*etree.Element{ph.hcp, ph.trc("1987031419969")},
+		ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCAQuery, Assertions: []*etree.Element{ph.hcp, ph.trc("1987031419966")},
 			Body: ncpclient.XCAQueryBody(pid, ehdsi.ClassEP)})
 	}
 	g.node.Dispatcher().RunOnce(context.Background())
@@ -483,7 +483,7 @@ func TestDocumentFaults(t *testing.T) {
 		st, _, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
 		return st, errs, clock.Now().Sub(start)
 	}
-	const nothing = "2001010118119" // p26: no documents of any kind
+	const nothing = "2001010118116" // p26: no documents of any kind
 	for _, tc := range []struct {
 		class string
 		code  ehdsi.Code

@@ -385,7 +385,7 @@ func TestDynamoPoisonAndReplay(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t)
 	ctx := context.Background()
-	s.Accept(ctx, e.msg("2.25.4^ed-4", "rx-0010", "1987031419969")) // cancelled prescription
+	s.Accept(ctx, e.msg("2.25.4^ed-4", "rx-0010", "1987031419966")) // cancelled prescription
 	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet, Now: e.now}
 	if st, err := d.Deliver(ctx, "2.25.4^ed-4"); err != nil || st != outbox.StateDead {
 		t.Fatalf("delivery = %s, %v", st, err)
@@ -430,7 +430,7 @@ func TestDynamoCancelAfterDispense(t *testing.T) {
 	ctx := context.Background()
 	now := e.now()
 	s.Accept(ctx, outbox.Message{Key: "cancel:2.25.5^ed-5", Kind: outbox.KindCancel, Target: "2.25.5^ed-5", PrescriptionID: "rx-0011", Accepted: now.Add(-time.Second)})
-	m := e.msg("2.25.5^ed-5", "rx-0011", "1987031419969")
+	m := e.msg("2.25.5^ed-5", "rx-0011", "1987031419966")
 	m.Accepted = now
 	s.Accept(ctx, m)
 	if n, _ := s.Outstanding(ctx, "rx-0011"); n != 0 {

@@ -182,7 +182,7 @@ func TestConcurrentDuplicateAccept(t *testing.T) {
 func TestPoisonAndReplay(t *testing.T) {
 	nat, _ := backend(t)
 	s, _ := outbox.OpenFile(t.TempDir())
-	s.Accept(context.Background(), msg("2.25.4^ed-4", "rx-0010", "1987031419969")) // cancelled prescription
+	s.Accept(context.Background(), msg("2.25.4^ed-4", "rx-0010", "1987031419966")) // cancelled prescription
 	d := &outbox.Dispatcher{Queue: s, National: nat, Log: quiet}
 	if res, _ := d.RunOnce(context.Background()); res.Dead != 1 {
 		t.Fatalf("pass %+v", res)
@@ -209,7 +209,7 @@ func TestCancelAfterDispense(t *testing.T) {
 	ctx := context.Background()
 	now := clock.Now()
 	s.Accept(ctx, outbox.Message{Key: "cancel:2.25.5^ed-5", Kind: outbox.KindCancel, Target: "2.25.5^ed-5", PrescriptionID: "rx-0011", Accepted: now.Add(-time.Second)})
-	m := msg("2.25.5^ed-5", "rx-0011", "1987031419969")
+	m := msg("2.25.5^ed-5", "rx-0011", "1987031419966")
 	m.Accepted = now
 	s.Accept(ctx, m)
 	fake := now

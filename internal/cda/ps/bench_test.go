@@ -32,12 +32,12 @@ func benchTransform(b *testing.B, file string, read func([]byte, Limits) (*Summa
 	}
 }
 
-func BenchmarkTransformFHIR(b *testing.B)  { benchTransform(b, "1958041200859.json", ReadFHIR) }
-func BenchmarkTransformLUCDA(b *testing.B) { benchTransform(b, "1944093024128.xml", ReadLUCDA) }
+func BenchmarkTransformFHIR(b *testing.B)  { benchTransform(b, "1958041200856.json", ReadFHIR) }
+func BenchmarkTransformLUCDA(b *testing.B) { benchTransform(b, "1944093024127.xml", ReadLUCDA) }
 
 func BenchmarkBuildL1(b *testing.B) {
 	c := catalogue(b)
-	s := readFixture(b, filepath.Join(fixtureDir(b), "1958041200859.json"))
+	s := readFixture(b, filepath.Join(fixtureDir(b), "1958041200856.json"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := BuildL1(s, Options{Terminology: c}); err != nil {
@@ -49,7 +49,7 @@ func BenchmarkBuildL1(b *testing.B) {
 // BenchmarkBuild measures model → pivot L3 alone (no national parsing).
 func BenchmarkBuild(b *testing.B) {
 	c := catalogue(b)
-	s := readFixture(b, filepath.Join(fixtureDir(b), "1944093024128.xml"))
+	s := readFixture(b, filepath.Join(fixtureDir(b), "1944093024127.xml"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Build(s, Options{Terminology: c}); err != nil {

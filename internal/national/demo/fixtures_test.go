@@ -11,12 +11,12 @@ import (
 // Matricules of demo patients used by the tests (see data/README.md).
 const (
 	mPeters     = "1990010112385" // p01
-	mSchmit     = "1958041200859" // p02, legacy 19580412125
+	mSchmit     = "1958041200856" // p02, legacy 19580412125
 	mSchmitOld  = "19580412125"
 	mMuller     = "1992061503442" // p04
 	mKlein      = "1977021815655" // p16, consent withdrawn
 	mSchroeder  = "19320815021"   // p22, legacy only
-	mDuboisBE   = "1983030506629" // p07
+	mDuboisBE   = "1983030506626" // p07
 	testClockAt = "2026-02-01T12:00:00Z"
 )
 
@@ -57,7 +57,7 @@ const psCDA = `<?xml version="1.0" encoding="UTF-8"?>
 const psJSON = `{"resourceType": "Bundle", "id": "ips-1", "type": "document", "timestamp": "2025-12-01T10:00:00+01:00",
  "entry": [
   {"resource": {"resourceType": "Composition", "title": "Patient Summary", "date": "2025-12-01T10:00:00+01:00", "author": [{"display": "Dr Anne Muller"}]}},
-  {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.3.182.4.4", "value": "1958041200859"}]}}
+  {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.3.182.4.4", "value": "1958041200856"}]}}
  ]}`
 
 // testFixtures is the real patients.json plus a few documents.
