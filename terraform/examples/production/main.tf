@@ -111,6 +111,21 @@ output "tls_client_secret_arn" {
   value       = module.luxncp.tls_client_secret_arn
 }
 
+output "config_bucket" {
+  description = "Bucket the functions read their configuration from (trust bundle, seal certificate, directory)."
+  value       = module.luxncp.config_bucket
+}
+
+output "audit_bucket" {
+  description = "S3 Object Lock bucket of the audit trail."
+  value       = module.luxncp.audit_bucket
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms publish to: subscribe the on-call rota."
+  value       = module.luxncp.alarm_topic_arn
+}
+
 output "api_target_domain" {
   description = "Regional API Gateway host name behind domain_name."
   value       = module.luxncp.api_target_domain
