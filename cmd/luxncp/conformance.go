@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,7 +52,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	case "list":
 		return conformanceList(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown conformance command %q (run, load, list)", args[0])
+	return badUsage("unknown conformance command %q (run, load, list)", args[0])
 }
 
 type multiFlag []string
@@ -93,7 +92,7 @@ type nodeSetup struct {
 func (n *nodeFlags) setup() (*nodeSetup, error) {
 	cc := strings.ToLower(n.as)
 	if len(cc) != 2 {
-		return nil, errors.New("--as must be a two-letter country code")
+		return nil, badUsage("--as: %q is not a two-letter country code", n.as)
 	}
 	prof, err := conformance.LoadProfile(n.profile)
 	if err != nil {
@@ -103,7 +102,7 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 	var seal wssec.Signer
 	if n.sealCert != "" || n.sealKey != "" {
 		if n.sealCert == "" || n.sealKey == "" {
-			return nil, errors.New("--seal-cert and --seal-key go together")
+			return nil, badUsage("--seal-cert and --seal-key go together")
 		}
 		cert, err := pki.ReadCertificate(n.sealCert)
 		if err != nil {
@@ -194,9 +193,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	fs := newFlagSet("conformance run", conformanceUsage, stderr)
 	var nf nodeFlags
 	nf.register(fs)
 	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
@@ -205,14 +202,14 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 	suite := fs.String("suite", "", "run only this suite")
 	only := fs.String("run", "", "run only cases whose suite/name contains this")
 	validate := fs.String("validate-cda", defaultValidateCDA(), "validate-cda tool for full XSD + schematron checks of returned documents ('none': skip)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	for _, r := range reports {
 		switch filepath.Ext(r) {
 		case ".html", ".htm", ".xml", ".json":
 		default:
-			return fmt.Errorf("--report %s: the extension must be .html, .xml or .json", r)
+			return badUsage("--report: %q must end in .html, .xml or .json", r)
 		}
 	}
 	cases, err := conformance.LoadCasesDir(*casesDir)
@@ -226,7 +223,7 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	if len(sel) == 0 {
-		return errors.New("no case selected")
+		return badUsage("--suite/--run: no case selected")
 	}
 	s, err := nf.setup()
 	if err != nil {
@@ -282,18 +279,15 @@ func writeReport(file string, rep *conformance.Report) error {
 }
 
 func parseRate(s string) (float64, error) {
-	s = strings.TrimSuffix(strings.TrimSpace(s), "/s")
-	r, err := strconv.ParseFloat(s, 64)
+	r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
 	if err != nil || r <= 0 || r > 10000 {
-		return 0, fmt.Errorf("--rate %q: want iterations per second, e.g. 20/s (at most 10000)", s)
+		return 0, badUsage("--rate: %q is not a rate like 20/s (iterations per second, more than 0 and at most 10000)", s)
 	}
 	return r, nil
 }
 
 func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	fs := newFlagSet("conformance load", conformanceUsage, stderr)
 	var nf nodeFlags
 	nf.register(fs)
 	rate := fs.String("rate", "10/s", "iterations per second")
@@ -303,7 +297,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
 	report := fs.String("report", "", "also write the figures to FILE.json")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	r, err := parseRate(*rate)
@@ -311,10 +305,10 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *duration <= 0 || *duration > time.Hour {
-		return errors.New("--duration must be positive and at most 1h")
+		return badUsage("--duration: %s is not between 0 and 1h", *duration)
 	}
 	if *conc <= 0 || *conc > 1024 {
-		return errors.New("--concurrency must be between 1 and 1024")
+		return badUsage("--concurrency: %d is not between 1 and 1024", *conc)
 	}
 	if !conformance.IsLoopback(nf.target) && !*allowRemote {
 		return fmt.Errorf("refusing to load-test %s: not a loopback address (pass --allow-remote for a target you operate)", nf.target)
@@ -355,10 +349,9 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func conformanceList(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("conformance list", conformanceUsage, stderr)
 	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cases, err := conformance.LoadCasesDir(*casesDir)

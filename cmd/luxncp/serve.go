@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,19 +28,26 @@ func envOr(name, def string) string {
 	return def
 }
 
+const serveUsage = `Usage:
+  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--state-dir var] [--no-peers]
+Starts the gateway, the demo national backend and the simulated neighbour
+NCPs on this machine, and serves until Ctrl-C (SIGINT) or SIGTERM: requests
+in flight finish, then it exits 0. A busy address fails at once (exit 1)
+with a message naming it. 'make run ADDR=… NATIONAL_ADDR=…' runs this.
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := node.FromEnv(nil)
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", serveUsage, stderr)
 	stateDir := fs.String("state-dir", cfg.StateDir, "state directory: dev PKI, audit chain, outbox, demo national state (env LUXNCP_STATE_DIR)")
 	addr := fs.String("addr", envOr("LUXNCP_ADDR", "127.0.0.1:8443"), "gateway HTTPS address (env LUXNCP_ADDR)")
 	nationalAddr := fs.String("national-addr", envOr("LUXNCP_DEMO_NATIONAL_ADDR", "127.0.0.1:8081"), "demo national FHIR backend address; empty: don't start it (env LUXNCP_DEMO_NATIONAL_ADDR)")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
 	noPeers := fs.Bool("no-peers", os.Getenv("LUXNCP_NO_PEERS") != "", "don't start the simulated neighbour NCPs (env LUXNCP_NO_PEERS)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *stateDir != cfg.StateDir {
