@@ -27,6 +27,8 @@ const conformanceUsage = `Usage:
                           [--validate-cda PATH|none]
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
+  both: [--expect-luxncp] check first that --target is the luxncp gateway of
+        this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
 
 run   acts as a Country B node (its TLS certificate and seal: the dev PKI of
@@ -70,6 +72,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type nodeFlags struct {
 	target, as, pkiDir, cert, key, sealCert, sealKey, ca, sealCA, profile string
 	timeout                                                               time.Duration
+	expectLuxncp                                                          bool
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -84,6 +87,23 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.sealCA, "seal-ca", "", "CA bundle PEM the target's document signatures chain to (default: --ca)")
 	fs.StringVar(&n.profile, "profile", filepath.Join("conformance", "profiles", "lu-demo.json"), "profile: the target's patients and ids")
 	fs.DurationVar(&n.timeout, "timeout", 30*time.Second, "timeout of each HTTP call")
+	fs.BoolVar(&n.expectLuxncp, "expect-luxncp", false, "first check that --target is the luxncp gateway of --ca: it answers, its certificate chains to --ca and /healthz says luxncp (make conformance and make load do)")
+}
+
+// caFile is the CA bundle the target's TLS certificate must chain to.
+func (n *nodeFlags) caFile() string {
+	if n.ca != "" {
+		return n.ca
+	}
+	return filepath.Join(n.pkiDir, pki.CAFile)
+}
+
+// checkTarget runs the --expect-luxncp check.
+func (n *nodeFlags) checkTarget(ctx context.Context) error {
+	if !n.expectLuxncp {
+		return nil
+	}
+	return checkLuxncpTarget(ctx, n.target, n.caFile())
 }
 
 type nodeSetup struct {
@@ -139,11 +159,7 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 		}
 		tlsCert = c.TLSCertificate()
 	}
-	caFile := n.ca
-	if caFile == "" {
-		caFile = filepath.Join(n.pkiDir, pki.CAFile)
-	}
-	cas, err := pki.ReadCertificates(caFile)
+	cas, err := pki.ReadCertificates(n.caFile())
 	if err != nil {
 		return nil, fmt.Errorf("CA bundle: %w", err)
 	}
@@ -217,6 +233,9 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 		default:
 			return badUsage("--report: %q must end in .html, .xml or .json", r)
 		}
+	}
+	if err := nf.checkTarget(ctx); err != nil {
+		return err
 	}
 	cases, err := conformance.LoadCasesDir(*casesDir)
 	if err != nil {
@@ -319,6 +338,9 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if !conformance.IsLoopback(nf.target) && !*allowRemote {
 		return fmt.Errorf("refusing to load-test %s: not a loopback address (pass --allow-remote for a target you operate)", nf.target)
+	}
+	if err := nf.checkTarget(ctx); err != nil {
+		return err
 	}
 	s, err := nf.setup()
 	if err != nil {
