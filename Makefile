@@ -1,13 +1,30 @@
 # luxncp — see README.md. Two commands matter: `make run` and `make test`.
 GO        ?= go
-STATE_DIR ?= ./var
 GOFLAGS_TEST ?=
 
-.PHONY: run test build tools lambda bench bench-lambda terminology-import conformance load clean
+## Variables (override on the command line, e.g. make run ADDR=127.0.0.1:9443 NATIONAL_ADDR=127.0.0.1:9081):
+##   ADDR           gateway HTTPS address of make run; make conformance and make load test https://ADDR
+##   NATIONAL_ADDR  demo national FHIR backend address of make run
+##   STATE_DIR      state directory (dev PKI, audit, outbox; reports of make conformance and make load)
+##   RATE, DURATION the rate and length of make load
+##   BIN            where make build puts the luxncp binary
+ADDR          ?= 127.0.0.1:8443
+NATIONAL_ADDR ?= 127.0.0.1:8081
+STATE_DIR     ?= ./var
+RATE          ?= 20/s
+DURATION      ?= 60s
+BIN           ?= ./bin/luxncp
 
-## run: start the whole gateway locally on its embedded defaults
-run:
-	$(GO) run ./cmd/luxncp serve --state-dir $(STATE_DIR)
+.PHONY: help run test build tools lambda bench bench-lambda terminology-import conformance load clean
+
+## help: this list of targets and variables
+help:
+	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+## run: build, then start the whole gateway locally on ADDR and NATIONAL_ADDR (a busy port fails at once);
+##      Ctrl-C finishes requests in flight and exits 0
+run: build
+	$(BIN) serve --foreground --state-dir $(STATE_DIR) --addr $(ADDR) --national-addr $(NATIONAL_ADDR)
 
 ## test: every test (installs xmlsec1, xmllint, Chromium and Terraform first when missing), then
 ## the concurrency-heavy packages under the race detector and the clock-sensitive ones with the
@@ -37,8 +54,9 @@ test: tools
 tools:
 	@scripts/install-test-tools
 
+## build: the operator CLI, BIN (with its VCS commit, for luxncp version)
 build:
-	$(GO) build -o bin/luxncp ./cmd/luxncp
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/luxncp
 
 ## lambda: every function under functions/ as a reproducible linux/arm64 zip in dist/
 lambda:
@@ -48,13 +66,17 @@ lambda:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## conformance: the conformance suite against a running `make run` (reports under var/)
+## conformance: the conformance suite against the `make run` on ADDR (checked first: it must be the luxncp
+##      of STATE_DIR); reports under STATE_DIR
 conformance: build
-	./bin/luxncp conformance run --target https://127.0.0.1:8443 --report var/conformance.html --report var/conformance.xml
+	$(BIN) conformance run --target https://$(ADDR) --expect-luxncp --pki-dir $(STATE_DIR)/pki \
+		--report $(STATE_DIR)/conformance.html --report $(STATE_DIR)/conformance.xml
 
-## load: the pharmacist iteration under load against a running `make run`
+## load: the pharmacist iteration at RATE for DURATION against the `make run` on ADDR (checked first);
+##      fails below 95% of RATE or on any failed iteration
 load: build
-	./bin/luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s --report var/load.json
+	$(BIN) conformance load --target https://$(ADDR) --expect-luxncp --pki-dir $(STATE_DIR)/pki \
+		--rate $(RATE) --duration $(DURATION) --report $(STATE_DIR)/load.json
 
 ## bench-lambda: cold start, first invocation and peak RSS of every function's bootstrap
 bench-lambda:

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +35,7 @@ func defaultPKIDir() string {
 func loadIdentity(pkiDir, country string) (*ncpclient.Identity, error) {
 	cc := strings.ToLower(country)
 	if len(cc) != 2 {
-		return nil, fmt.Errorf("--country must be a two-letter country code (FR, BE, DE, NL, PT, LU)")
+		return nil, badUsage("--country: %q is not a two-letter country code (FR, BE, DE, NL, PT, LU)", country)
 	}
 	cred, err := pki.LoadCredential(pkiDir, cc, pki.KindSeal)
 	if err != nil {
@@ -52,9 +50,7 @@ func runAssertion(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("assertion "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, assertionUsage) }
+	fs := newFlagSet("assertion "+kind, assertionUsage, stderr)
 	country := fs.String("country", "", "issuing country (its dev seal key signs)")
 	pkiDir := fs.String("pki-dir", defaultPKIDir(), "directory of the dev PKI")
 	valid := fs.Duration("valid", time.Hour, "validity (HCP at most 4h, TRC at most 2h)")
@@ -66,11 +62,11 @@ func runAssertion(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	hcpFile := fs.String("hcp", "", "TRC: file holding the HCP assertion ('-': stdin)")
 	patient := fs.String("patient", "", "TRC: patient id")
 	root := fs.String("root", ehdsi.OIDMatricule, "TRC: patient id assigning authority (OID)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *country == "" {
-		return errors.New("--country is required")
+		return badUsage("--country is required")
 	}
 	id, err := loadIdentity(*pkiDir, *country)
 	if err != nil {
@@ -93,7 +89,7 @@ func runAssertion(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		a, err = id.HCP(p, *valid)
 	case "trc":
 		if *hcpFile == "" || *patient == "" {
-			return errors.New("trc needs --hcp FILE and --patient ID")
+			return badUsage("trc needs --hcp FILE and --patient ID")
 		}
 		var raw []byte
 		if *hcpFile == "-" {
@@ -110,7 +106,7 @@ func runAssertion(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		a, err = id.TRC(doc.Root(), wssec.PatientID{Extension: *patient, Root: *root}, strings.ToUpper(*purpose), *valid)
 	default:
-		return fmt.Errorf("unknown assertion kind %q (hcp or trc)", kind)
+		return badUsage("unknown assertion kind %q (hcp or trc)", kind)
 	}
 	if err != nil {
 		return err

@@ -26,8 +26,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, auditUsage)
 		return nil
 	}
-	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("audit "+args[0], auditUsage+"\n", stderr)
 	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory holding audit/ (env LUXNCP_STATE_DIR)")
 	auditDir := fs.String("audit-dir", envOr("LUXNCP_AUDIT_DIR", ""), "audit chain directory (default <state-dir>/audit; env LUXNCP_AUDIT_DIR)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -42,23 +41,23 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch args[0] {
 	case "verify":
 		if len(pos) != 0 {
-			return fmt.Errorf("verify takes no arguments\n%s", auditUsage)
+			return badUsage("verify takes no arguments\n%s", auditUsage)
 		}
 		return auditVerify(dir, *asJSON, stdout)
 	case "patient":
 		if len(pos) != 1 {
-			return fmt.Errorf("patient needs one matricule\n%s", auditUsage)
+			return badUsage("patient needs one matricule\n%s", auditUsage)
 		}
 		return auditPatient(dir, pos[0], *asJSON, stdout)
 	}
-	return fmt.Errorf("unknown audit command %q\n%s", args[0], auditUsage)
+	return badUsage("unknown audit command %q\n%s", args[0], auditUsage)
 }
 
 // parseInterspersed parses flags placed before or after positional arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {

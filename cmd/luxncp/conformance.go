@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,16 +27,24 @@ const conformanceUsage = `Usage:
                           [--validate-cda PATH|none]
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
+  both: [--expect-luxncp] check first that --target is the luxncp gateway of
+        this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
 
 run   acts as a Country B node (its TLS certificate and seal: the dev PKI of
       --as by default) against any eHDSI national contact point, runs every
       case under --cases (one JSON file per case) with the patients of
-      --profile, and writes the reports. Exit status 1 when a case fails.
+      --profile, and writes the reports. The final XSD + schematron check
+      of the retrieved documents (validate-cda) reports its progress on
+      stderr; the summary quotes every warning it counts. Exit status 1
+      when a case fails.
 load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
       retrieve L1) with freshly signed assertions, at --rate for --duration,
-      and prints p50/p95/p99/max per step. Loopback targets only unless
-      --allow-remote.
+      and prints p50/p95/p99/max per step; a progress line goes to stderr
+      every 5 s. Exit status 1 when an iteration fails or the target does
+      not hold the rate: fewer than 95% of --rate successful iterations per
+      second over the run. Loopback targets only unless --allow-remote.
+Exit status: 0 passed, 1 failed (see above), 2 wrong arguments.
 `
 
 func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,7 +60,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	case "list":
 		return conformanceList(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown conformance command %q (run, load, list)", args[0])
+	return badUsage("unknown conformance command %q (run, load, list)", args[0])
 }
 
 type multiFlag []string
@@ -65,6 +72,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type nodeFlags struct {
 	target, as, pkiDir, cert, key, sealCert, sealKey, ca, sealCA, profile string
 	timeout                                                               time.Duration
+	expectLuxncp                                                          bool
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -79,6 +87,23 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.sealCA, "seal-ca", "", "CA bundle PEM the target's document signatures chain to (default: --ca)")
 	fs.StringVar(&n.profile, "profile", filepath.Join("conformance", "profiles", "lu-demo.json"), "profile: the target's patients and ids")
 	fs.DurationVar(&n.timeout, "timeout", 30*time.Second, "timeout of each HTTP call")
+	fs.BoolVar(&n.expectLuxncp, "expect-luxncp", false, "first check that --target is the luxncp gateway of --ca: it answers, its certificate chains to --ca and /healthz says luxncp (make conformance and make load do)")
+}
+
+// caFile is the CA bundle the target's TLS certificate must chain to.
+func (n *nodeFlags) caFile() string {
+	if n.ca != "" {
+		return n.ca
+	}
+	return filepath.Join(n.pkiDir, pki.CAFile)
+}
+
+// checkTarget runs the --expect-luxncp check.
+func (n *nodeFlags) checkTarget(ctx context.Context) error {
+	if !n.expectLuxncp {
+		return nil
+	}
+	return checkLuxncpTarget(ctx, n.target, n.caFile())
 }
 
 type nodeSetup struct {
@@ -93,7 +118,7 @@ type nodeSetup struct {
 func (n *nodeFlags) setup() (*nodeSetup, error) {
 	cc := strings.ToLower(n.as)
 	if len(cc) != 2 {
-		return nil, errors.New("--as must be a two-letter country code")
+		return nil, badUsage("--as: %q is not a two-letter country code", n.as)
 	}
 	prof, err := conformance.LoadProfile(n.profile)
 	if err != nil {
@@ -103,7 +128,7 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 	var seal wssec.Signer
 	if n.sealCert != "" || n.sealKey != "" {
 		if n.sealCert == "" || n.sealKey == "" {
-			return nil, errors.New("--seal-cert and --seal-key go together")
+			return nil, badUsage("--seal-cert and --seal-key go together")
 		}
 		cert, err := pki.ReadCertificate(n.sealCert)
 		if err != nil {
@@ -134,11 +159,7 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 		}
 		tlsCert = c.TLSCertificate()
 	}
-	caFile := n.ca
-	if caFile == "" {
-		caFile = filepath.Join(n.pkiDir, pki.CAFile)
-	}
-	cas, err := pki.ReadCertificates(caFile)
+	cas, err := pki.ReadCertificates(n.caFile())
 	if err != nil {
 		return nil, fmt.Errorf("CA bundle: %w", err)
 	}
@@ -194,9 +215,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	fs := newFlagSet("conformance run", conformanceUsage, stderr)
 	var nf nodeFlags
 	nf.register(fs)
 	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
@@ -205,15 +224,18 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 	suite := fs.String("suite", "", "run only this suite")
 	only := fs.String("run", "", "run only cases whose suite/name contains this")
 	validate := fs.String("validate-cda", defaultValidateCDA(), "validate-cda tool for full XSD + schematron checks of returned documents ('none': skip)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	for _, r := range reports {
 		switch filepath.Ext(r) {
 		case ".html", ".htm", ".xml", ".json":
 		default:
-			return fmt.Errorf("--report %s: the extension must be .html, .xml or .json", r)
+			return badUsage("--report: %q must end in .html, .xml or .json", r)
 		}
+	}
+	if err := nf.checkTarget(ctx); err != nil {
+		return err
 	}
 	cases, err := conformance.LoadCasesDir(*casesDir)
 	if err != nil {
@@ -226,7 +248,7 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	if len(sel) == 0 {
-		return errors.New("no case selected")
+		return badUsage("--suite/--run: no case selected")
 	}
 	s, err := nf.setup()
 	if err != nil {
@@ -239,6 +261,7 @@ func conformanceRun(ctx context.Context, args []string, stdout, stderr io.Writer
 		Target: nf.target, Client: s.client, NoCert: s.noCert, Profile: s.profile,
 		Creds:      &conformance.Credentials{Identity: s.id, Other: s.other},
 		SenderHCID: senderHCID(s.id.Country), ValidateCDA: *validate, Trust: s.trust,
+		Notes: stderr,
 	}
 	if isTerminal(stdout) {
 		r.Progress = conformance.Progress(stdout)
@@ -282,18 +305,15 @@ func writeReport(file string, rep *conformance.Report) error {
 }
 
 func parseRate(s string) (float64, error) {
-	s = strings.TrimSuffix(strings.TrimSpace(s), "/s")
-	r, err := strconv.ParseFloat(s, 64)
+	r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
 	if err != nil || r <= 0 || r > 10000 {
-		return 0, fmt.Errorf("--rate %q: want iterations per second, e.g. 20/s (at most 10000)", s)
+		return 0, badUsage("--rate: %q is not a rate like 20/s (iterations per second, more than 0 and at most 10000)", s)
 	}
 	return r, nil
 }
 
 func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	fs := newFlagSet("conformance load", conformanceUsage, stderr)
 	var nf nodeFlags
 	nf.register(fs)
 	rate := fs.String("rate", "10/s", "iterations per second")
@@ -303,7 +323,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
 	report := fs.String("report", "", "also write the figures to FILE.json")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	r, err := parseRate(*rate)
@@ -311,13 +331,16 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *duration <= 0 || *duration > time.Hour {
-		return errors.New("--duration must be positive and at most 1h")
+		return badUsage("--duration: %s is not between 0 and 1h", *duration)
 	}
 	if *conc <= 0 || *conc > 1024 {
-		return errors.New("--concurrency must be between 1 and 1024")
+		return badUsage("--concurrency: %d is not between 1 and 1024", *conc)
 	}
 	if !conformance.IsLoopback(nf.target) && !*allowRemote {
 		return fmt.Errorf("refusing to load-test %s: not a loopback address (pass --allow-remote for a target you operate)", nf.target)
+	}
+	if err := nf.checkTarget(ctx); err != nil {
+		return err
 	}
 	s, err := nf.setup()
 	if err != nil {
@@ -326,6 +349,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	l := &conformance.Load{
 		Target: nf.target, Client: s.client, Identity: s.id, Profile: s.profile, PatientKey: *patient,
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
+		Progress: stderr,
 	}
 	rep, err := l.Run(ctx)
 	if err != nil {
@@ -348,17 +372,13 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "report written to %s\n", *report)
 	}
-	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d iterations failed", rep.Failed, rep.Iterations)
-	}
-	return nil
+	return rep.Check()
 }
 
 func conformanceList(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("conformance list", conformanceUsage, stderr)
 	casesDir := fs.String("cases", filepath.Join("conformance", "cases"), "directory of <suite>/<case>.json files")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cases, err := conformance.LoadCasesDir(*casesDir)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,24 +22,31 @@ import (
 	"github.com/luxncp/luxncp/internal/routing"
 )
 
+const directoryUsage = `Usage:
+  luxncp directory list  [--file var/directory.json]
+  luxncp directory check [--file var/directory.json] [--timeout 5s]
+list shows the country directory (countries, endpoints, certificates); check
+probes every endpoint.
+`
+
 // runDirectory shows the country directory and probes its endpoints.
-//
-//	luxncp directory list  [--file var/directory.json]
-//	luxncp directory check [--file var/directory.json] [--timeout 5s]
 func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "check") {
-		return errors.New("usage: luxncp directory list|check [--file FILE] [--timeout 5s]")
+	if len(args) == 0 || isHelpFlag(args[0]) {
+		fmt.Fprint(stdout, directoryUsage)
+		return nil
+	}
+	if args[0] != "list" && args[0] != "check" {
+		return badUsage("unknown directory command %q (list, check)", args[0])
 	}
 	cfg, err := node.FromEnv(nil)
 	if err != nil {
 		return err
 	}
 	cfg = cfg.Defaults()
-	fs := flag.NewFlagSet("directory "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("directory "+args[0], directoryUsage, stderr)
 	file := fs.String("file", envOr("LUXNCP_DIRECTORY", filepath.Join(cfg.StateDir, "directory.json")), "directory file (env LUXNCP_DIRECTORY)")
 	timeout := fs.Duration("timeout", 5*time.Second, "per-endpoint probe timeout")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	dir, err := routing.LoadFile(*file)

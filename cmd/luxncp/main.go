@@ -34,6 +34,7 @@ func commands() []command {
 		{"conformance", "conformance run|load …        test an NCP (ours or a partner's) and load-test it", runConformance},
 		{"peer", "peer --country FR [--fail …]  run a simulated neighbour NCP (Country A of a foreign patient)", runPeer},
 		{"directory", "directory list|check          show and probe the country directory", runDirectory},
+		{"version", "version                       print the module version, VCS commit and Go version of this binary", runVersion},
 	}
 }
 
@@ -44,22 +45,43 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || isHelpFlag(args[0]) {
 		usage(stdout)
-		return 0
+		return exitOK
 	}
+	if args[0] == "help" {
+		if len(args) == 1 {
+			usage(stdout)
+			return exitOK
+		}
+		// luxncp help <cmd> [<sub>]: that command's -h, on stdout.
+		return run(ctx, append(append([]string{}, args[1:]...), "-h"), stdout, stderr)
+	}
+	c, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "luxncp: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	if wantsHelp(args[1:]) {
+		// Asked-for help is output, not a diagnostic.
+		stderr = stdout
+	}
+	err := c.run(ctx, args[1:], stdout, stderr)
+	code := exitStatus(err)
+	if code != exitOK {
+		fmt.Fprintf(stderr, "luxncp %s: %v\n", c.name, err)
+	}
+	return code
+}
+
+func findCommand(name string) (command, bool) {
 	for _, c := range commands() {
-		if c.name == args[0] {
-			if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
-				fmt.Fprintf(stderr, "luxncp %s: %v\n", c.name, err)
-				return 1
-			}
-			return 0
+		if c.name == name {
+			return c, true
 		}
 	}
-	fmt.Fprintf(stderr, "luxncp: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	return command{}, false
 }
 
 func usage(w io.Writer) {
@@ -76,6 +98,6 @@ Test assertions (signed with a country's development seal key under var/pki):
   luxncp assertion hcp --country FR --role pharmacist|physician|nurse [--purpose TREATMENT|EMERGENCY] [--valid 1h]
   luxncp assertion trc --country FR --hcp FILE --patient <id> [--root 1.3.182.4.4] [--valid 1h]
 
-Run 'luxncp <command> -h' for a command's flags.
+Run 'luxncp help <command>' or 'luxncp <command> -h' for a command's flags.\nExit status: 0 success, 1 failure, 2 wrong arguments.
 `)
 }

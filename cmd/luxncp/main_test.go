@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,69 @@ func TestAssertionCommands(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "assertion", "hcp", "--country", "XX", "--pki-dir", dir); code != 1 || !strings.Contains(errs, "seal key for XX") {
 		t.Errorf("unknown country: %d %s", code, errs)
+	}
+}
+
+// TestHelpExitsZero: -h, --help and 'help <cmd>' print the command's help
+// on stdout and exit 0, for every command.
+func TestHelpExitsZero(t *testing.T) {
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}, {"help", c.name}} {
+			code, out, errs := runCLI(t, args...)
+			if code != 0 || !strings.Contains(out, "luxncp "+c.name) || errs != "" {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+			}
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"request", "xcpd", "-h"}, {"conformance", "load", "-h"}, {"help", "conformance", "run"}} {
+		if code, out, _ := runCLI(t, args...); code != 0 || !strings.Contains(out, "Usage") {
+			t.Errorf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "help", "serve"); code != 0 || !strings.Contains(out, "-national-addr") {
+		t.Errorf("help serve lists no flags: %d\n%s", code, out)
+	}
+	if code, _, errs := runCLI(t, "help", "frobnicate"); code != 2 || !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Errorf("help frobnicate: %d %s", code, errs)
+	}
+}
+
+// TestUsageErrorsExitTwo: a wrong flag or value exits 2 and names it.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"show", "--nope"}, "-nope"},
+		{[]string{"conformance", "load", "--duration", "soon"}, "-duration"},
+		{[]string{"directory", "lisst"}, `"lisst"`},
+		{[]string{"version", "extra"}, `"extra"`},
+		{[]string{"conformance", "load", "--rate", "20/x"}, `--rate: "20/x" is not a rate like 20/s`},
+		{[]string{"conformance", "load", "--concurrency", "0"}, "--concurrency: 0 is not between 1 and 1024"},
+		{[]string{"request", "xcpd"}, "--country is required"},
+		{[]string{"assertion", "hcp", "--country", "France"}, `--country: "France" is not a two-letter country code`},
+	}
+	for _, tc := range cases {
+		if code, _, errs := runCLI(t, tc.args...); code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errs)
+		}
+	}
+}
+
+// TestVersion: module version, commit and Go version, from the build info.
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.Contains(out, "module   ") || !strings.Contains(out, "go       go1.") {
+		t.Fatalf("version: %d\n%s", code, out)
+	}
+	var b bytes.Buffer
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/luxncp/luxncp", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "a9388a3e"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"}, {Key: "GOOS", Value: "linux"}, {Key: "GOARCH", Value: "arm64"}}}
+	if err := writeVersion(&b, bi); err != nil {
+		t.Fatal(err)
+	}
+	want := "luxncp v1.2.3\n  module   github.com/luxncp/luxncp v1.2.3\n  commit   a9388a3e 2026-01-02T03:04:05Z (modified)\n  go       go1.26.8 linux/arm64\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,16 +32,14 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	cmd := args[0]
-	fs := flag.NewFlagSet("outbox "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, outboxUsage) }
+	fs := newFlagSet("outbox "+cmd, outboxUsage, stderr)
 	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory")
 	state := fs.String("state", "", "list only this state")
 	asJSON := fs.Bool("json", false, "JSON output")
 	rest := args[1:]
 	var pos []string
 	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
+		if err := parseFlags(fs, rest); err != nil {
 			return err
 		}
 		rest = fs.Args()
@@ -98,7 +94,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return tw.Flush()
 	case "replay":
 		if len(pos) != 1 {
-			return errors.New("replay needs the message KEY (see 'luxncp outbox list --state dead')")
+			return badUsage("replay needs the message KEY (see 'luxncp outbox list --state dead')")
 		}
 		if err := store.Replay(ctx, pos[0]); err != nil {
 			return err
@@ -107,5 +103,5 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	fmt.Fprint(stderr, outboxUsage)
-	return fmt.Errorf("unknown outbox command %q", cmd)
+	return badUsage("unknown outbox command %q (list, replay)", cmd)
 }

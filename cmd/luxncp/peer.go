@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,23 +15,25 @@ import (
 	"github.com/luxncp/luxncp/internal/pki"
 )
 
-// runPeer serves one simulated national contact point (XCPD, XCA, XDR at
-// the OpenNCP paths) until ctx ends, printing its directory entry.
-//
-//	luxncp peer --country FR [--addr 127.0.0.1:0] [--fail slow|5xx|fault|badsig|expired|untrusted|wrongcountry|malformed]
+const peerUsage = `Usage:
+  luxncp peer --country FR [--addr 127.0.0.1:0] [--fail slow|5xx|fault|badsig|expired|untrusted|wrongcountry|malformed]
+Serves one simulated national contact point (XCPD, XCA, XDR at the OpenNCP
+paths) until interrupted, after printing its country directory entry.
+`
+
+// runPeer serves one simulated national contact point until ctx ends.
 func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := node.FromEnv(nil)
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("peer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("peer", peerUsage, stderr)
 	country := fs.String("country", "", "country of the simulated contact point: "+strings.Join(peer.CountryCodes, ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "HTTPS listen address")
 	fail := fs.String("fail", "", "failure mode: slow, 5xx, fault, badsig, expired, untrusted, wrongcountry, malformed")
 	slow := fs.Duration("slow-delay", 60*time.Second, "how long a slow peer waits before answering")
 	stateDir := fs.String("state-dir", cfg.StateDir, "state directory holding the dev PKI (env LUXNCP_STATE_DIR)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *stateDir != cfg.StateDir {
@@ -40,7 +41,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg = cfg.Defaults()
 	if *country == "" {
-		return fmt.Errorf("--country is required (%s)", strings.Join(peer.CountryCodes, ", "))
+		return badUsage("--country is required (%s)", strings.Join(peer.CountryCodes, ", "))
 	}
 	mode, err := peer.ParseMode(*fail)
 	if err != nil {

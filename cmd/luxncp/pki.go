@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509/pkix"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -32,9 +30,7 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprint(stdout, pkiUsage)
 		return nil
 	}
-	fs := flag.NewFlagSet("pki "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, pkiUsage) }
+	fs := newFlagSet("pki "+args[0], pkiUsage, stderr)
 	dir := fs.String("pki-dir", defaultPKIDir(), "directory of the dev PKI")
 	kmsKey := fs.String("kms-key", "", "KMS key id or ARN")
 	keyFile := fs.String("key", "", "PEM private key file")
@@ -42,7 +38,7 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	country := fs.String("country", "LU", "subject country (C=)")
 	org := fs.String("org", "Agence eSanté Luxembourg", "subject organisation (O=)")
 	dns := fs.String("dns", "", "comma-separated DNS names (TLS certificates)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	switch args[0] {
@@ -59,7 +55,7 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	case "csr":
 		if *cn == "" {
-			return errors.New("--cn is required")
+			return badUsage("--cn is required")
 		}
 		subject := pkix.Name{CommonName: *cn, Country: []string{strings.ToUpper(*country)}, Organization: []string{*org}}
 		var names []string
@@ -94,8 +90,8 @@ func runPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			_, err = stdout.Write(csr)
 			return err
 		}
-		return errors.New("csr needs --kms-key ARN or --key FILE")
+		return badUsage("csr needs --kms-key ARN or --key FILE")
 	}
 	fmt.Fprint(stderr, pkiUsage)
-	return fmt.Errorf("unknown pki command %q", args[0])
+	return badUsage("unknown pki command %q (init, csr)", args[0])
 }

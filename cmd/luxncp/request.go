@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +37,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("request "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, requestUsage) }
+	fs := newFlagSet("request "+kind, requestUsage, stderr)
 	country := fs.String("country", "", "requesting country")
 	pkiDir := fs.String("pki-dir", defaultPKIDir(), "directory of the dev PKI")
 	patient := fs.String("patient", "", "patient id")
@@ -60,11 +56,11 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	item := fs.String("item", "", "xdr: prescription item id, e.g. rx-0003")
 	edFile := fs.String("ed", "", "xdr: eDispensation CDA file (default: generate one)")
 	edID := fs.String("ed-id", "", "xdr: eDispensation document id extension (default: derived from --item and the country)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *country == "" {
-		return errors.New("--country is required")
+		return badUsage("--country is required")
 	}
 	id, err := loadIdentity(*pkiDir, *country)
 	if err != nil {
@@ -88,7 +84,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	pid := wssec.PatientID{Extension: *patient, Root: *root}
 	trc := func() (*etree.Element, error) {
 		if *patient == "" {
-			return nil, errors.New("--patient is required")
+			return nil, badUsage("--patient is required")
 		}
 		return id.TRC(hcp, pid, "TREATMENT", time.Hour)
 	}
@@ -115,7 +111,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if *docID == "" {
-			return errors.New("--doc is required (a DocumentUniqueId from xca-query)")
+			return badUsage("--doc is required (a DocumentUniqueId from xca-query)")
 		}
 		r := *repo
 		if r == "" {
@@ -140,7 +136,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		} else {
 			if *prescription == "" || *item == "" {
-				return errors.New("--prescription and --item are required to generate an eDispensation (or give --ed FILE)")
+				return badUsage("--prescription and --item are required to generate an eDispensation (or give --ed FILE)")
 			}
 			pro := ncpclient.DemoProfessional(id.Country, "pharmacist")
 			ed = ncpclient.EDocument(ncpclient.Dispensed{
@@ -155,7 +151,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Body: ncpclient.XDRBody(ncpclient.XDRSubmission{Discard: kind == "xdr-discard", Patient: pid,
 				DocumentUID: docRoot + "^" + ext, SubmissionSetID: docRoot + ".1", SourceID: senderHCID(id.Country), Document: ed})}
 	default:
-		return fmt.Errorf("unknown request kind %q", kind)
+		return badUsage("unknown request kind %q (xcpd, xca-query, xca-retrieve, xdr-submit, xdr-discard)", kind)
 	}
 	var c ncpclient.Client
 	ctype, body, err := c.Marshal(req)

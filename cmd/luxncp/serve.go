@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,20 +29,45 @@ func envOr(name, def string) string {
 	return def
 }
 
+const serveUsage = `Usage:
+  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--state-dir var] [--no-peers]
+Starts the gateway, the demo national backend and the simulated neighbour
+NCPs on this machine, and serves until Ctrl-C (SIGINT) or SIGTERM: requests
+in flight finish, then it exits 0. A busy address fails at once (exit 1)
+with a message naming it. 'make run ADDR=… NATIONAL_ADDR=…' runs this.
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := node.FromEnv(nil)
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", serveUsage, stderr)
 	stateDir := fs.String("state-dir", cfg.StateDir, "state directory: dev PKI, audit chain, outbox, demo national state (env LUXNCP_STATE_DIR)")
 	addr := fs.String("addr", envOr("LUXNCP_ADDR", "127.0.0.1:8443"), "gateway HTTPS address (env LUXNCP_ADDR)")
 	nationalAddr := fs.String("national-addr", envOr("LUXNCP_DEMO_NATIONAL_ADDR", "127.0.0.1:8081"), "demo national FHIR backend address; empty: don't start it (env LUXNCP_DEMO_NATIONAL_ADDR)")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
 	noPeers := fs.Bool("no-peers", os.Getenv("LUXNCP_NO_PEERS") != "", "don't start the simulated neighbour NCPs (env LUXNCP_NO_PEERS)")
-	if err := fs.Parse(args); err != nil {
+	foreground := fs.Bool("foreground", false, "take the terminal's foreground so that Ctrl-C reaches luxncp alone (make run: make then exits with luxncp's status, 0)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	gwAddr := addrFlag{*addr, "--addr", "ADDR"}
+	natAddr := addrFlag{*nationalAddr, "--national-addr", "NATIONAL_ADDR"}
+	if err := gwAddr.checkFree(); err != nil {
+		return err
+	}
+	if *nationalAddr != "" {
+		if err := natAddr.checkFree(); err != nil {
+			return err
+		}
+	}
+	if *foreground {
+		restore, err := takeTerminal()
+		if err != nil {
+			return err
+		}
+		defer restore()
 	}
 	if *stateDir != cfg.StateDir {
 		cfg.StateDir, cfg.PKIDir, cfg.TrustBundle, cfg.AuditDir = *stateDir, "", "", ""
@@ -80,7 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo national backend: %w", err)
 		}
 		defer backend.Close()
-		servers = append(servers, &host.Server{Name: "demo national backend", Addr: *nationalAddr, Handler: backend, Log: log})
+		servers = append(servers, &host.Server{Name: "demo national backend", Addr: natAddr.addr, Handler: backend, Log: log})
 	}
 	// Simulated neighbour NCPs (FR, BE, DE, NL, PT) and the country
 	// directory that routes Country B requests to them.
@@ -104,13 +128,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer n.Close()
-	gw := &host.Server{Name: "gateway", Addr: *addr, Handler: n.Handler(), TLS: host.LocalTLSConfig(tlsCred.TLSCertificate()), Log: log}
-	servers = append([]*host.Server{gw}, servers...)
+	gw := &host.Server{Name: "gateway", Addr: gwAddr.addr, Handler: n.Handler(), TLS: host.LocalTLSConfig(tlsCred.TLSCertificate()), Log: log}
+	if err := gw.Listen(); err != nil {
+		return gwAddr.listenError(err)
+	}
 	for _, s := range servers {
 		if err := s.Listen(); err != nil {
-			return err
+			return natAddr.listenError(err)
 		}
 	}
+	servers = append([]*host.Server{gw}, servers...)
 	gwURL := "https://" + gw.BoundAddr()
 	fmt.Fprintf(stdout, "luxncp is serving (Ctrl-C stops it cleanly)\n")
 	fmt.Fprintf(stdout, "  gateway            %s  (mutual TLS; client certificates from %s)\n", gwURL, cfg.TrustBundle)

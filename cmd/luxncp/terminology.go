@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,16 +44,15 @@ func runTerminology(ctx context.Context, args []string, stdout, stderr io.Writer
 		return terminologyLookup(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, terminologyUsage)
-	return fmt.Errorf("unknown subcommand %q", args[0])
+	return badUsage("unknown terminology command %q (import, coverage, lookup)", args[0])
 }
 
 func terminologyImport(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("terminology import", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("terminology import", terminologyUsage, stderr)
 	from := fl.String("from", filepath.Join("..", "shared", "reference", "terminology"), "reference terminology directory")
 	out := fl.String("out", "translations", "translations directory to update")
 	exclude := fl.String("exclude", strings.Join(terminology.DefaultExclude(), ","), "comma-separated value set names to leave out")
-	if err := fl.Parse(args); err != nil {
+	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
 	var opt terminology.ImportOptions
@@ -119,10 +117,9 @@ func loadCatalogue(licensed string) (*terminology.Catalogue, error) {
 }
 
 func terminologyCoverage(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("terminology coverage", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("terminology coverage", terminologyUsage, stderr)
 	licensed := fl.String("licensed", "", "directory of licensed CTS exports (default $"+terminology.EnvLicensedDir+")")
-	if err := fl.Parse(reorderFlags(args, map[string]bool{"licensed": true})); err != nil {
+	if err := parseFlags(fl, reorderFlags(args, map[string]bool{"licensed": true})); err != nil {
 		return err
 	}
 	dirs := fl.Args()
@@ -166,16 +163,15 @@ var systemShortNames = map[string]string{
 }
 
 func terminologyLookup(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("terminology lookup", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("terminology lookup", terminologyUsage, stderr)
 	lang := fl.String("lang", "", "language for the translated display (BCP 47, e.g. fr, de-LU)")
 	licensed := fl.String("licensed", "", "directory of licensed CTS exports (default $"+terminology.EnvLicensedDir+")")
-	if err := fl.Parse(reorderFlags(args, map[string]bool{"lang": true, "licensed": true})); err != nil {
+	if err := parseFlags(fl, reorderFlags(args, map[string]bool{"lang": true, "licensed": true})); err != nil {
 		return err
 	}
 	if fl.NArg() != 2 {
 		fmt.Fprint(stderr, terminologyUsage)
-		return errors.New("lookup needs <system> <code>")
+		return badUsage("lookup needs <system> <code>")
 	}
 	system, code := fl.Arg(0), fl.Arg(1)
 	if s, ok := systemShortNames[strings.ToLower(system)]; ok {

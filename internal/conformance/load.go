@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +54,71 @@ type Load struct {
 	// Grace is how long iterations in flight may finish after Duration
 	// (default 30s); then they are cancelled and count as failed.
 	Grace time.Duration
+	// Progress, when set, gets a line every ProgressEvery (default 5s):
+	// iterations so far, achieved rate, errors, p50 of an iteration.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+}
+
+// RateTolerance is the share of the asked rate a load run must achieve:
+// below it, the target did not hold the rate.
+const RateTolerance = 0.95
+
+// Check returns why the run failed, or nil: an iteration failed, or the
+// achieved throughput (successful iterations per second of the run) is
+// below RateTolerance of the asked rate.
+func (r *LoadReport) Check() error {
+	if r.Failed > 0 {
+		return fmt.Errorf("%d of %d iterations failed", r.Failed, r.Iterations)
+	}
+	if r.Throughput < RateTolerance*r.Rate {
+		return fmt.Errorf("the target did not hold the rate: %.1f iterations/s achieved, below %.0f%% of the asked %g/s (%d dropped: all workers busy)",
+			r.Throughput, RateTolerance*100, r.Rate, r.Dropped)
+	}
+	return nil
+}
+
+// meter counts iterations as they complete, for the progress lines.
+type meter struct {
+	mu     sync.Mutex
+	ok     int
+	failed int
+	times  []time.Duration // of the successful iterations
+}
+
+func (m *meter) add(r loadResult) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.err != "" {
+		m.failed++
+		return
+	}
+	m.ok++
+	m.times = append(m.times, r.times[StepIteration])
+}
+
+// line is one progress line, elapsed into a run asked at rate.
+func (m *meter) line(elapsed time.Duration, rate float64) string {
+	m.mu.Lock()
+	ok, failed := m.ok, m.failed
+	p50 := stats(StepIteration, slices.Clone(m.times)).P50
+	m.mu.Unlock()
+	return fmt.Sprintf("load: %.0f s, %d iterations (%d ok, %d failed), %.1f/s of %g/s asked, p50 %.0f ms\n",
+		elapsed.Seconds(), ok+failed, ok, failed, float64(ok)/elapsed.Seconds(), rate, float64(p50))
+}
+
+// report writes a progress line every period until ctx ends.
+func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, rate float64, start time.Time) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			io.WriteString(w, m.line(clock.Now().Sub(start), rate))
+		}
+	}
 }
 
 // LoadReport is the outcome of a load run. Figures are measurements, never
@@ -129,6 +195,9 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	if l.Grace <= 0 {
 		l.Grace = 30 * time.Second
 	}
+	if l.ProgressEvery <= 0 {
+		l.ProgressEvery = 5 * time.Second
+	}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration+l.Grace)
 	defer cancel()
 	p, ok := l.Profile.Patient(l.PatientKey)
@@ -145,6 +214,16 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	start := clock.Now()
 	deadline := time.NewTimer(l.Duration)
 	defer deadline.Stop()
+	var m meter
+	if l.Progress != nil {
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			m.report(pctx, l.Progress, l.ProgressEvery, l.Rate, start)
+		}()
+		defer func() { stop(); <-done }()
+	}
 	started := 0
 loop:
 	for started < l.MaxIterations {
@@ -162,7 +241,9 @@ loop:
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				results <- l.iteration(ctx, p)
+				r := l.iteration(ctx, p)
+				m.add(r)
+				results <- r
 			}()
 		default:
 			rep.Dropped++

@@ -1,8 +1,16 @@
 package conformance
 
 import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 func TestIsLoopback(t *testing.T) {
@@ -30,5 +38,51 @@ func TestStats(t *testing.T) {
 	}
 	if s := stats("one", []time.Duration{3 * time.Millisecond}); s.P50 != 3 || s.P99 != 3 {
 		t.Errorf("single stats = %+v", s)
+	}
+}
+
+// TestLoadReportCheck: a run fails when an iteration failed or when the
+// achieved throughput is below RateTolerance of the asked rate.
+func TestLoadReportCheck(t *testing.T) {
+	cases := []struct {
+		rep  LoadReport
+		want string
+	}{
+		{LoadReport{Rate: 20, Throughput: 19.5, Iterations: 100, Succeeded: 100}, ""},
+		{LoadReport{Rate: 20, Throughput: 19.0, Iterations: 100, Succeeded: 100}, ""},
+		{LoadReport{Rate: 20, Throughput: 18.9, Iterations: 95, Succeeded: 95, Dropped: 5}, "did not hold the rate: 18.9 iterations/s achieved, below 95% of the asked 20/s (5 dropped"},
+		{LoadReport{Rate: 20, Throughput: 20, Iterations: 100, Succeeded: 99, Failed: 1}, "1 of 100 iterations failed"},
+	}
+	for _, tc := range cases {
+		err := tc.rep.Check()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.rep, err, tc.want)
+		}
+	}
+}
+
+// TestLoadProgress: a run prints a progress line every ProgressEvery, with
+// the iterations, the achieved rate, the errors and the p50.
+func TestLoadProgress(t *testing.T) {
+	srv := testkit.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	prof, err := LoadProfile(filepath.Join(testutil.RepoRoot(t), "conformance", "profiles", "lu-demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	l := &Load{Target: srv.URL, Client: testkit.Client(t, "fr"), Identity: testkit.Identity(t, "fr", nil), Profile: prof,
+		Rate: 20, Duration: 700 * time.Millisecond, Concurrency: 4, Progress: &progress, ProgressEvery: 200 * time.Millisecond}
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[len(lines)-1], "failed), 0.0/s of 20/s asked, p50 0 ms") {
+		t.Fatalf("progress:\n%s", progress.String())
+	}
+	if err := rep.Check(); err == nil || !strings.Contains(err.Error(), "iterations failed") {
+		t.Errorf("check: %v", err)
 	}
 }

@@ -76,6 +76,9 @@ func WriteSummary(w io.Writer, rep *Report) error {
 	if rep.ValidateCDA != "" {
 		fmt.Fprintf(&b, "%s\n", rep.ValidateCDA)
 	}
+	for _, w := range rep.ValidateCDAWarnings {
+		fmt.Fprintf(&b, "  WARNING %s\n", w)
+	}
 	verdict := "PASSED"
 	if fail > 0 {
 		verdict = "FAILED"
@@ -205,6 +208,13 @@ pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em;white-space:pr
 		e(rep.Target), e(rep.As), e(rep.Profile), e(rep.Started.Format("2006-01-02 15:04:05 UTC")), len(rep.Cases), pass, fail, skip, float64(rep.Duration)/1000)
 	if rep.ValidateCDA != "" {
 		fmt.Fprintf(&b, "<p>%s</p>\n", e(rep.ValidateCDA))
+	}
+	if len(rep.ValidateCDAWarnings) > 0 {
+		b.WriteString("<ul>\n")
+		for _, w := range rep.ValidateCDAWarnings {
+			fmt.Fprintf(&b, "<li>WARNING %s</li>\n", e(w))
+		}
+		b.WriteString("</ul>\n")
 	}
 	b.WriteString("<table><tr><th>suite</th><th>passed</th><th>failed</th><th>skipped</th><th>time (ms)</th></tr>\n")
 	for _, s := range rep.Suites() {

@@ -3,15 +3,11 @@ package conformance
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -55,10 +51,15 @@ type Runner struct {
 	Trust *pki.TrustStore
 	// Progress, when set, is called after each case.
 	Progress func(done, total int, r *CaseResult)
+	// Notes, when set, gets progress lines of the long final validation
+	// (validate-cda's own notes, and a line every 15 s while it runs).
+	Notes io.Writer
 	// Now is the clock of the report; nil means the system clock.
 	Now func() time.Time
 	// Timeout bounds each case (default 60s).
 	Timeout time.Duration
+	// heartbeat overrides validateHeartbeat (tests).
+	heartbeat time.Duration
 
 	dispensed map[string]*dispensation
 	docs      []retrieved
@@ -90,6 +91,9 @@ type Report struct {
 	Cases    []CaseResult `json:"cases"`
 	// ValidateCDA summarises the full XSD + schematron validation.
 	ValidateCDA string `json:"validateCda,omitempty"`
+	// ValidateCDAWarnings are the texts of the warnings it counted, each
+	// once, with the documents it was found in.
+	ValidateCDAWarnings []string `json:"validateCdaWarnings,omitempty"`
 }
 
 // Millis is a duration written as milliseconds.
@@ -861,74 +865,4 @@ func (x *exchange) runXDR(ctx context.Context) []string {
 		delete(x.r.dispensed, key)
 	}
 	return bad
-}
-
-// validateAll runs validate-cda once on every distinct document the run
-// retrieved and fails the cases whose documents it rejects, quoting its
-// first findings.
-func (r *Runner) validateAll(ctx context.Context, rep *Report) string {
-	dir, err := os.MkdirTemp("", "luxncp-conformance-cda")
-	if err != nil {
-		return "validate-cda not run: " + err.Error()
-	}
-	defer os.RemoveAll(dir)
-	var files []string
-	users := map[string][]retrieved{} // file → the cases that retrieved it
-	byHash := map[[32]byte]string{}
-	for _, d := range r.docs {
-		h := sha256.Sum256(d.data)
-		f, ok := byHash[h]
-		if !ok {
-			f = filepath.Join(dir, fmt.Sprintf("doc-%03d.xml", len(files)+1))
-			if err := os.WriteFile(f, d.data, 0o600); err != nil {
-				return "validate-cda not run: " + err.Error()
-			}
-			byHash[h] = f
-			files = append(files, f)
-		}
-		users[f] = append(users[f], d)
-	}
-	cmd := exec.CommandContext(ctx, r.ValidateCDA, append([]string{"--max", "5", "auto"}, files...)...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return "validate-cda not run: " + err.Error()
-	}
-	failed := 0
-	var findings []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "== ") {
-			findings = findings[:0]
-			continue
-		}
-		if strings.HasPrefix(line, "ERROR") && len(findings) < 5 {
-			findings = append(findings, strings.Join(strings.Fields(line), " "))
-			continue
-		}
-		// "-- FAIL /tmp/…/doc-001.xml: 3 errors, 0 warnings"
-		rest, ok := strings.CutPrefix(line, "-- FAIL ")
-		if !ok {
-			continue
-		}
-		file, detail, _ := strings.Cut(rest, ": ")
-		ds, ok := users[file]
-		if !ok {
-			continue
-		}
-		failed++
-		for _, d := range ds {
-			cr := &rep.Cases[d.caseIdx]
-			cr.Verdict = Fail
-			msg := fmt.Sprintf("validate-cda (XSD + eHDSI schematron) rejects %s: %s", d.name, detail)
-			if len(findings) > 0 {
-				msg += "; first findings: " + strings.Join(findings, " | ")
-			}
-			cr.Reasons = append(cr.Reasons, msg)
-		}
-	}
-	if ee != nil && failed == 0 {
-		return fmt.Sprintf("validate-cda failed to run (exit %d): %s", ee.ExitCode(), excerpt(out, 2000))
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return fmt.Sprintf("validate-cda: %d distinct documents, %d rejected (%s)", len(files), failed, lines[len(lines)-1])
 }
