@@ -5,7 +5,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 // TestNothingElseReadsTheWallClock walks every Go file of the module (tests
@@ -20,7 +20,7 @@ import (
 // clock with the real one) and refuses any reading of the wall clock outside
 // this package: time.Now, time.Since, time.Until, and goxmldsig's real clock.
 func TestNothingElseReadsTheWallClock(t *testing.T) {
-	root := moduleRoot(t)
+	root := testutil.RepoRoot(t)
 	banned := map[string]map[string]bool{
 		"time":                                {"Now": true, "Since": true, "Until": true},
 		"github.com/russellhaering/goxmldsig": {"NewRealClock": true},
@@ -118,24 +118,6 @@ func hasKey(lit *ast.CompositeLit, key string) bool {
 		}
 	}
 	return false
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 // TestOffset: the year-ahead run of `make test` really runs a year ahead. When
