@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/national"
@@ -195,6 +196,7 @@ const (
 	nsXDSB             = "urn:ihe:iti:xds-b:2007"
 	nsRS               = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 	schemeClassCode    = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+	schemeFormatCode   = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 	schemeUniqueID     = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
 	schemePatientID    = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
 	statusSuccess      = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
@@ -220,14 +222,17 @@ func (p *Peer) xdrOperation() gateway.Operation {
 			status, code, text := statusSuccess, ehdsi.Code(""), ""
 			p.mu.Lock()
 			d, known := p.dispensed[sub.DocumentID]
-			switch sub.ClassCode {
-			case ehdsi.ClassED:
+			switch sub.Kind() {
+			case dialect.EDUnknown:
+				// As OpenNCP: dispatch on the formatCode, exactly; 4202 otherwise.
+				status, code, text = statusFailure, ehdsi.ErrUnknownSignifier, "Unknown document"
+			case dialect.EDDispense:
 				if !known {
 					d = Dispensation{DocumentID: sub.DocumentID, Patient: sub.PatientID}
 				}
 				d.Submits++
 				p.dispensed[sub.DocumentID] = d
-			case ehdsi.ClassEDDiscard:
+			case dialect.EDDiscard:
 				ev.Type = audit.EventDispensationDiscard
 				if !known {
 					status, code, text = statusFailure, ehdsi.ErrEDDiscardFailed, "no eDispensation with this id was received"
@@ -257,10 +262,15 @@ func (p *Peer) xdrOperation() gateway.Operation {
 // Submission is what an ITI-41 eDispensation request carries.
 type Submission struct {
 	ClassCode  string // 60593-1 or DISCARD-60593-1
+	FormatCode string // urn:epSOS:ep:dis:2010 or urn:eHDSI:ed:discard:2020
 	DocumentID string
 	PatientID  string // CX
 	Document   []byte
 }
+
+// Kind is what the submission asks, decided as OpenNCP's Country A does:
+// by the formatCode (class code only when there is none).
+func (s Submission) Kind() dialect.EDKind { return dialect.EDKindOf(s.FormatCode, s.ClassCode) }
 
 // ParseSubmission reads a ProvideAndRegisterDocumentSetRequest with one
 // document.
@@ -281,8 +291,11 @@ func ParseSubmission(env *soap.Envelope) (Submission, error) {
 		return s, bad("no ExtrinsicObject (document entry) in the submission")
 	}
 	for _, c := range eo.SelectElements("Classification") {
-		if c.SelectAttrValue("classificationScheme", "") == schemeClassCode {
+		switch c.SelectAttrValue("classificationScheme", "") {
+		case schemeClassCode:
 			s.ClassCode = c.SelectAttrValue("nodeRepresentation", "")
+		case schemeFormatCode:
+			s.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
 		}
 	}
 	for _, x := range eo.SelectElements("ExternalIdentifier") {
@@ -293,8 +306,8 @@ func ParseSubmission(env *soap.Envelope) (Submission, error) {
 			s.PatientID = x.SelectAttrValue("value", "")
 		}
 	}
-	if s.ClassCode != ehdsi.ClassED && s.ClassCode != ehdsi.ClassEDDiscard {
-		return s, bad("the class code must be " + ehdsi.ClassED + " or " + ehdsi.ClassEDDiscard)
+	if s.ClassCode == "" && s.FormatCode == "" {
+		return s, bad("the document entry has neither class code nor format code")
 	}
 	if s.DocumentID == "" {
 		return s, bad("the document entry has no uniqueId")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/national"
@@ -44,7 +45,7 @@ func (s *Service) Operation() gateway.Operation {
 		Action: ehdsi.ActionXDR,
 		Event:  audit.EventDispensationSubmit,
 		Classify: func(body *etree.Element) audit.EventType {
-			if sub, err := Parse(body); err == nil && sub.ClassCode == ehdsi.ClassEDDiscard {
+			if sub, err := Parse(body); err == nil && sub.Kind() == dialect.EDDiscard {
 				return audit.EventDispensationDiscard
 			}
 			return ""
@@ -82,8 +83,14 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 		return nil, err
 	}
 	ev.SubmissionSetID = sub.SubmissionSetID
-	if sub.ClassCode != ehdsi.ClassED && sub.ClassCode != ehdsi.ClassEDDiscard {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownSignifier, "class code "+sub.ClassCode+" is not an eDispensation (60593-1) or its discard (DISCARD-60593-1)", nil)
+	kind := sub.Kind()
+	if kind == dialect.EDUnknown {
+		// OpenNCP dispatches on the formatCode, exactly, and answers
+		// anything else "Unknown document" inside the response.
+		f := dialect.Fault(dialect.EDUnknownDocument, "Unknown document: formatCode "+sub.FormatCode+" is neither "+
+			dialect.FormatEDDispense+" nor "+dialect.FormatEDDiscard, nil)
+		ev.SetOutcome(f)
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response([]*ehdsi.Fault{f})}, nil
 	}
 	trc, err := req.TRC()
 	if err != nil {
@@ -122,7 +129,7 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	if len(d.Items) == 0 {
 		return fail(ehdsi.App(ehdsi.ErrEDMissingRequiredFields, "the eDispensation dispenses no item", nil))
 	}
-	if sub.ClassCode == ehdsi.ClassEDDiscard {
+	if kind == dialect.EDDiscard {
 		return s.discard(ctx, req, ev, d)
 	}
 	return s.submit(ctx, req, ev, d, pid.Extension)
