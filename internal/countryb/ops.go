@@ -218,8 +218,12 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 			for _, x := range docs {
 				o.documents = append(o.documents, x.UniqueID)
 			}
-			if len(docs) == 0 && strings.HasSuffix(status, "Failure") && len(errs) > 0 {
-				return ehdsi.App(ehdsi.Code(errs[0].Code), errs[0].Context, nil)
+			// As an OpenNCP client: an Error-severity entry is an error; a
+			// warning (nothing found, sent with Success or Failure) is not.
+			for _, e := range errs {
+				if len(docs) == 0 && strings.HasSuffix(status, "Failure") && !strings.HasSuffix(e.Severity, ":Warning") {
+					return ehdsi.App(ehdsi.Code(e.Code), e.Context, nil)
+				}
 			}
 			for _, e := range errs {
 				out.Warnings = append(out.Warnings, className(code)+": "+e.Code+" "+e.Context)

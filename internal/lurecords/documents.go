@@ -8,6 +8,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/cda"
 	"github.com/luxncp/luxncp/internal/cda/ps"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/xca"
@@ -32,8 +33,9 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 		}
 		presc, err := cda.ParsePrescription(bundle)
 		if err != nil {
-			l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
-				Public: "prescription " + ref.ID + " cannot be offered: it is incomplete in the national record", Location: ref.ID})
+			f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" cannot be offered: it is incomplete in the national record", nil)
+			f.Location = ref.ID
+			l.Notes = append(l.Notes, f)
 			continue
 		}
 		sum := presc.Summary(q.Now, nil)
@@ -46,8 +48,9 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 				what = sum.Description
 			}
 			if !item.Dispensable {
-				l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
-					Public: "prescription " + ref.ID + " (" + what + ") is not dispensable: " + item.Reason.Explain(), Location: ref.ID})
+				f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" ("+what+") is not dispensable: "+item.Reason.Explain(), nil)
+				f.Location = ref.ID
+				l.Notes = append(l.Notes, f)
 				continue
 			}
 			base := epBase(ref.ID, item.ID.Extension, len(sum.Items))

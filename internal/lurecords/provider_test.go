@@ -3,6 +3,7 @@ package lurecords_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,33 @@ import (
 // fakeRecord is a national source with one patient and chosen ePrescriptions.
 type fakeRecord struct {
 	national.Source
-	bundles map[string][]byte
+	bundles   map[string][]byte
+	noConsent bool
 }
 
 func (f *fakeRecord) Consent(context.Context, string) (national.Consent, error) {
-	return national.Consent{CrossBorder: true}, nil
+	return national.Consent{CrossBorder: !f.noConsent}, nil
+}
+
+// TestListOutcomesSpeakOpenNCP: nothing found is the class's not-found
+// code as a Warning (eP ERROR_EP_NOT_FOUND), no consent is
+// ERROR_PS_NO_CONSENT for every class, as OpenNCP's XCAServiceImpl answers.
+func TestListOutcomesSpeakOpenNCP(t *testing.T) {
+	pid := wssec.PatientID{Extension: "1941090302149", Root: ehdsi.OIDMatricule}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	p := &lurecords.Provider{National: &fakeRecord{}, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: now})
+	if err != nil || len(l.Entries) != 0 || len(l.Notes) != 1 || l.Notes[0].Code != ehdsi.ErrEPNotFound || l.Notes[0].Severity() != ehdsi.SeverityWarning {
+		t.Errorf("eP nothing found: %+v, %v", l, err)
+	}
+	p.National = &fakeRecord{noConsent: true}
+	for _, class := range []string{ehdsi.ClassPS, ehdsi.ClassEP, ehdsi.ClassLab} {
+		_, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{class}, Now: now})
+		var f *ehdsi.Fault
+		if !errors.As(err, &f) || f.Code != ehdsi.ErrPSNoConsent || f.Severity() != ehdsi.SeverityError || f.Kind != ehdsi.KindApplication {
+			t.Errorf("%s no consent: %v", class, err)
+		}
+	}
 }
 
 func (f *fakeRecord) ListDocuments(_ context.Context, m, class string) ([]national.DocumentRef, error) {

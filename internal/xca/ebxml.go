@@ -9,6 +9,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -39,21 +40,8 @@ const (
 	assocXFRM         = "urn:ihe:iti:2007:AssociationType:XFRM"
 )
 
-// FormatCode of an entry, as OpenNCP writes them.
-func FormatCode(class string, level Level) Code {
-	if level == L1 {
-		return Code{"urn:ihe:iti:xds-sd:pdf:2008", "IHE PCC", "PDF/A coded document"}
-	}
-	switch class {
-	case ehdsi.ClassPS:
-		return Code{"urn:epSOS:ps:ps:2010", "eHDSI formatCodes", "epSOS coded Patient Summary"}
-	case ehdsi.ClassEP:
-		return Code{"urn:epsos:ep:pre:2010", "eHDSI formatCodes", "epSOS coded ePrescription"}
-	case ehdsi.ClassED:
-		return Code{"urn:epSOS:ep:dis:2010", "eHDSI formatCodes", "epSOS coded eDispensation"}
-	}
-	return Code{"urn:ihe:iti:xds-sd:pdf:2008", "IHE PCC", "PDF/A coded document"}
-}
+// FormatCode of an entry, as OpenNCP writes them (dialect.FormatCode).
+func FormatCode(class string, level Level) Code { return dialect.FormatCode(class, level == L1) }
 
 // ClassDisplay names the eHDSI document classes.
 func ClassDisplay(class string) string {
@@ -261,12 +249,12 @@ func extrinsicObject(list *etree.Element, e Entry) {
 			slot(cl, "authorInstitution", e.AuthorInstitution)
 		}
 	}
-	classification(eo, schemeClass, id, Code{e.ClassCode, ehdsi.LOINC, ClassDisplay(e.ClassCode)})
+	classification(eo, schemeClass, id, Code{Code: e.ClassCode, Scheme: ehdsi.LOINC, Display: ClassDisplay(e.ClassCode)})
 	conf := e.Confidentiality
 	if conf == "" {
 		conf = "N"
 	}
-	classification(eo, schemeConf, id, Code{conf, "2.16.840.1.113883.5.25", map[string]string{"N": "normal", "R": "restricted"}[conf]})
+	classification(eo, schemeConf, id, Code{Code: conf, Scheme: "2.16.840.1.113883.5.25", Display: map[string]string{"N": "normal", "R": "restricted"}[conf]})
 	for _, ec := range e.EventCodes {
 		classification(eo, schemeEvent, id, ec)
 	}
@@ -275,9 +263,9 @@ func extrinsicObject(list *etree.Element, e Entry) {
 	if country == "" {
 		country = "LU"
 	}
-	classification(eo, schemeHealthcare, id, Code{country, "1.0.3166.1", country})
-	classification(eo, schemePractice, id, Code{"Not Used", "eHDSI Practice Setting Codes-Not Used", "Not Used"})
-	classification(eo, schemeType, id, Code{e.ClassCode, ehdsi.LOINC, ClassDisplay(e.ClassCode)})
+	classification(eo, schemeHealthcare, id, Code{Code: country, Scheme: "1.0.3166.1", Display: country})
+	classification(eo, schemePractice, id, Code{Code: "Not Used", Scheme: "eHDSI Practice Setting Codes-Not Used", Display: "Not Used"})
+	classification(eo, schemeType, id, Code{Code: e.ClassCode, Scheme: ehdsi.LOINC, Display: ClassDisplay(e.ClassCode)})
 	externalID(eo, idSchemePatientID, id, e.Patient.String(), "XDSDocumentEntry.patientId")
 	externalID(eo, idSchemeUniqueID, id, e.UniqueID, "XDSDocumentEntry.uniqueId")
 }
@@ -311,34 +299,38 @@ func QueryResponse(l Listing) *etree.Element {
 	resp.CreateAttr("xmlns:query", NSQuery)
 	resp.CreateAttr("xmlns:rim", NSRIM)
 	resp.CreateAttr("xmlns:rs", NSRS)
-	status := ResponseSuccess
-	hasError := false
-	for _, n := range l.Notes {
-		if n.Severity() == ehdsi.SeverityError {
-			hasError = true
+	resp.CreateAttr("status", dialect.ListStatus(len(l.Entries), l.Notes))
+	notes := l.Notes
+	if len(l.Entries) > 0 {
+		// Beside listed entries a note is a Warning: an OpenNCP client drops
+		// a list that carries an Error (dialect.ListedBesideEntries).
+		row, _ := dialect.Lookup(dialect.ListedBesideEntries)
+		notes = make([]*ehdsi.Fault, len(l.Notes))
+		for i, n := range l.Notes {
+			c := *n
+			c.Level = row.Severity
+			notes[i] = &c
 		}
 	}
-	switch {
-	case hasError && len(l.Entries) == 0:
-		status = ResponseFailure
-	case hasError:
-		status = ResponsePartial
-	}
-	resp.CreateAttr("status", status)
-	registryErrors(resp, l.Notes)
+	registryErrors(resp, notes)
 	list := resp.CreateElement("rim:RegistryObjectList")
 	for _, e := range l.Entries {
 		extrinsicObject(list, e)
 	}
 	for _, e := range l.Entries {
-		if e.TransformOf == "" {
+		target := e.TransformOf
+		if target == "" && dialect.SelfTransform(e.ClassCode) {
+			// OpenNCP links every original clinical document to itself.
+			target = e.UniqueID
+		}
+		if target == "" {
 			continue
 		}
 		a := list.CreateElement("rim:Association")
 		a.CreateAttr("associationType", assocXFRM)
-		a.CreateAttr("id", entryUUID(e.UniqueID+e.TransformOf, "xfrm"))
+		a.CreateAttr("id", entryUUID(e.UniqueID+target, "xfrm"))
 		a.CreateAttr("sourceObject", entryUUID(e.UniqueID, "eo"))
-		a.CreateAttr("targetObject", entryUUID(e.TransformOf, "eo"))
+		a.CreateAttr("targetObject", entryUUID(target, "eo"))
 	}
 	return resp
 }

@@ -1,6 +1,8 @@
 package orcd
 
 import (
+	"github.com/luxncp/luxncp/internal/dialect"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -198,7 +200,7 @@ func Build(in Input, opt Options) (*Document, error) {
 		return nil, ehdsi.App(ehdsi.ErrORCDGeneric, ehdsi.Describe(ehdsi.ErrORCDGeneric), err)
 	}
 	return &Document{ID: id, Hash: sum, Kind: k, Title: title, Created: in.Created,
-		FormatCode: "urn:ihe:iti:xds-sd:pdf:2008", FormatScheme: "IHE PCC", Language: lang, XML: xml}, nil
+		FormatCode: dialect.FormatOrCDPDF, FormatScheme: "eHDSI formatCodes", Language: lang, XML: xml}, nil
 }
 
 // kindTerm binds ClinicalDocument/code to the OrCD value set of the kind
