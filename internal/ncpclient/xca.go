@@ -1,10 +1,9 @@
 package ncpclient
 
 import (
-	"github.com/luxncp/luxncp/internal/dialect"
-
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 

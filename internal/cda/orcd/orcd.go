@@ -1,8 +1,6 @@
 package orcd
 
 import (
-	"github.com/luxncp/luxncp/internal/dialect"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/terminology"
 )
