@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -132,21 +130,11 @@ type Endpoint struct {
 	Ops  []Operation
 }
 
-// newMessageID returns a random (version 4) urn:uuid for a response.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := e.Cfg
 	ctx := r.Context()
 	start := cfg.now()
-	respID := newMessageID()
+	respID := soap.NewMessageID()
 	ev := audit.Event{Time: start, Provider: cfg.Self, ResponseMessageID: respID}
 	peer, _ := host.PeerFrom(ctx)
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
