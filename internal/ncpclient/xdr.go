@@ -221,24 +221,26 @@ func XDRBody(s XDRSubmission) *etree.Element {
 	req := etree.NewElement("xdsb:ProvideAndRegisterDocumentSetRequest")
 	req.CreateAttr("xmlns:xdsb", nsXDSB)
 	req.CreateAttr("xmlns:lcm", nsLCM)
-	req.CreateAttr("xmlns:rim", nsRIM)
-	list := req.CreateElement("lcm:SubmitObjectsRequest").CreateElement("rim:RegistryObjectList")
+	// ebRIM in the default namespace, as OpenNCP writes it (partners match
+	// the text).
+	list := req.CreateElement("lcm:SubmitObjectsRequest").CreateElement("RegistryObjectList")
+	list.CreateAttr("xmlns", nsRIM)
 	slot := func(parent *etree.Element, name, value string) {
-		s := add(parent, "rim:Slot", "name", name)
-		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(value)
+		s := add(parent, "Slot", "name", name)
+		s.CreateElement("ValueList").CreateElement("Value").SetText(value)
 	}
 	named := func(parent *etree.Element, v string) {
-		add(parent.CreateElement("rim:Name"), "rim:LocalizedString", "value", v)
+		add(parent.CreateElement("Name"), "LocalizedString", "value", v)
 	}
 	classify := func(parent *etree.Element, id, scheme, obj string, c dialect.Coded) {
-		cl := add(parent, "rim:Classification", "classificationScheme", scheme, "classifiedObject", obj, "id", id, "nodeRepresentation", c.Code)
+		cl := add(parent, "Classification", "classificationScheme", scheme, "classifiedObject", obj, "id", id, "nodeRepresentation", c.Code)
 		slot(cl, "codingScheme", c.Scheme)
 		named(cl, c.Display)
 	}
 	extID := func(parent *etree.Element, id, scheme, obj, v, name string) {
-		named(add(parent, "rim:ExternalIdentifier", "id", id, "identificationScheme", scheme, "registryObject", obj, "value", v), name)
+		named(add(parent, "ExternalIdentifier", "id", id, "identificationScheme", scheme, "registryObject", obj, "value", v), name)
 	}
-	eo := add(list, "rim:ExtrinsicObject", "id", entry, "mimeType", "text/xml", "objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
+	eo := add(list, "ExtrinsicObject", "id", entry, "mimeType", "text/xml", "objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
 	slot(eo, "creationTime", ts)
 	slot(eo, "languageCode", lang)
 	slot(eo, "sourcePatientId", s.Patient.String())
@@ -249,14 +251,14 @@ func XDRBody(s XDRSubmission) *etree.Element {
 	classify(eo, "cl04", "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", entry, dialect.Coded{Code: "N", Scheme: "2.16.840.1.113883.5.25", Display: "normal"})
 	extID(eo, "ei01", "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427", entry, s.Patient.String(), "XDSDocumentEntry.patientId")
 	extID(eo, "ei02", "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab", entry, s.DocumentUID, "XDSDocumentEntry.uniqueId")
-	rp := add(list, "rim:RegistryPackage", "id", set, "objectType", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
+	rp := add(list, "RegistryPackage", "id", set, "objectType", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
 	slot(rp, "submissionTime", ts)
 	named(rp, "eDispensation submission")
 	extID(rp, "ei03", "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8", set, s.SubmissionSetID, "XDSSubmissionSet.uniqueId")
 	extID(rp, "ei04", "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832", set, s.SourceID, "XDSSubmissionSet.sourceId")
 	extID(rp, "ei05", "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446", set, s.Patient.String(), "XDSSubmissionSet.patientId")
-	add(list, "rim:Classification", "classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd", "classifiedObject", set, "id", "cl05")
-	as := add(list, "rim:Association", "associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
+	add(list, "Classification", "classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd", "classifiedObject", set, "id", "cl05")
+	as := add(list, "Association", "associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
 		"id", "as01", "sourceObject", set, "targetObject", entry)
 	slot(as, "SubmissionSetStatus", "Original")
 	d := req.CreateElement("xdsb:Document")
