@@ -47,7 +47,7 @@ var events = map[EventType]eventInfo{
 	EventOrCDList:             {"ITI-38", "XCA::CrossGatewayQuery", "OrCDService::List", "E", true},
 	EventOrCDRetrieve:         {"ITI-39", "XCA::CrossGatewayRetrieve", "OrCDService::Retrieve", "R", true},
 	EventDispensationSubmit:   {"ITI-41", "XDR::ProvideandRegisterDocumentSet-b", "DispensationService::Initialize", "C", true},
-	EventDispensationDiscard:  {"ITI-41", "XDR::ProvideandRegisterDocumentSet-b", "DispensationService::Discard", "R", true},
+	EventDispensationDiscard:  {"ITI-41", "XDR::ProvideandRegisterDocumentSet-b", "DispensationService::Discard", "C", true},
 	EventHCPAssertion:         {"ITI-40", "XUA::ProvideX-UserAssertion", "identityProvider::HPAuthentication", "E", false},
 	EventTRCAssertion:         {"EHDSI-92", "ncp::TrcAssertion", "ncp::TrcAssertion", "E", true},
 	EventPivotTranslation:     {"EHDSI-94", "ncpTransformationMgr::Translate", "ncpTransformationMgr::Translate", "E", false},

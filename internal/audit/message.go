@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/dialect"
 )
 
 // Code systems and fixed codes of the eHDSI audit profile, as OpenNCP's
@@ -126,7 +128,12 @@ func Message(e Event) ([]byte, error) {
 
 func eventIdentification(root *etree.Element, e Event, info eventInfo) {
 	ei := root.CreateElement("EventIdentification")
-	setAttr(ei, "EventActionCode", info.action)
+	action := info.action
+	if e.Type == EventDispensationSubmit || e.Type == EventDispensationDiscard {
+		// As OpenNCP: "C" for both on Country A, "R" for both on Country B.
+		action = dialect.EDAuditAction(e.Side == SideB)
+	}
+	setAttr(ei, "EventActionCode", action)
 	setAttr(ei, "EventDateTime", e.Time.UTC().Format(timeFormat))
 	setAttr(ei, "EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
 	id, text := eventID(e)

@@ -331,3 +331,28 @@ func BenchmarkMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestDispensationActionCodes: OpenNCP audits eDispensation submit and
+// discard with EventActionCode "C" on Country A and "R" on Country B.
+func TestDispensationActionCodes(t *testing.T) {
+	for _, tc := range messageCases() {
+		if tc.event.Type != EventDispensationSubmit && tc.event.Type != EventDispensationDiscard {
+			continue
+		}
+		for side, want := range map[Side]string{SideA: "C", SideB: "R"} {
+			e := tc.event
+			e.Side = side
+			b, err := Message(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(b); err != nil {
+				t.Fatal(err)
+			}
+			if got := doc.Root().SelectElement("EventIdentification").SelectAttrValue("EventActionCode", ""); got != want {
+				t.Errorf("%s side %v: action %q, want %q", tc.name, side, got, want)
+			}
+		}
+	}
+}

@@ -149,7 +149,7 @@ func (e *Event) SetOutcome(err error) {
 	f := ehdsi.AsFault(err, ehdsi.ErrGeneric)
 	e.ErrorCode, e.ErrorText = string(f.Code), f.Message()
 	switch {
-	case ehdsi.IsWarning(f.Code):
+	case f.Severity() == ehdsi.SeverityWarning:
 		e.Outcome = OutcomeSuccess
 	case f.Kind == ehdsi.KindApplication:
 		e.Outcome = OutcomeMinorFailure

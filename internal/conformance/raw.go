@@ -29,7 +29,7 @@ type RawRequest struct {
 func BuildRaw(kind, path string, valid []byte, validCT string, maxBody int64) (RawRequest, error) {
 	r := RawRequest{Method: http.MethodPost, Path: path, ContentType: validCT, Body: valid}
 	envOpen := `<env:Envelope xmlns:env="` + soap.NSSOAP12 + `" xmlns:wsa="` + soap.NSAddressing + `"><env:Header><wsa:Action env:mustUnderstand="1">` +
-		ehdsi.ActionXCPD + `</wsa:Action><wsa:MessageID>` + newMessageID() + `</wsa:MessageID></env:Header><env:Body>`
+		ehdsi.ActionXCPD + `</wsa:Action><wsa:MessageID>` + soap.NewMessageID() + `</wsa:MessageID></env:Header><env:Body>`
 	envClose := `</env:Body></env:Envelope>`
 	switch kind {
 	case "valid", "wrong-body": // wrong-body: the caller put another transaction's body in valid
@@ -118,7 +118,7 @@ func (x *exchange) runRaw(ctx context.Context) []string {
 		_, pid := x.patient()
 		body = ncpclient.XCAQueryBody(pid, ehdsi.ClassPS)
 	}
-	x.msgID = newMessageID()
+	x.msgID = soap.NewMessageID()
 	path := rawPath(raw.Endpoint)
 	ctype, valid, err := x.r.Client.Marshal(ncpclient.Request{URL: x.r.url(path), Action: ehdsi.ActionXCPD, Body: body, Assertions: as, MessageID: x.msgID})
 	if err != nil {

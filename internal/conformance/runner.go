@@ -2,8 +2,6 @@ package conformance
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -186,13 +185,6 @@ type exchange struct {
 	idx int
 	// msgID is the WS-Addressing MessageID of the request judged.
 	msgID string
-}
-
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (r *Runner) url(path string) string { return strings.TrimSuffix(r.Target, "/") + path }
@@ -367,7 +359,7 @@ func (x *exchange) finish(ctx context.Context, req ncpclient.Request) (*ncpclien
 	if cl == nil {
 		return nil, []string{"this case needs a client without a TLS certificate, which the runner does not have"}, false
 	}
-	req.MessageID = newMessageID()
+	req.MessageID = soap.NewMessageID()
 	x.msgID = req.MessageID
 	ctype, body, err := cl.Marshal(req)
 	if err != nil {
@@ -492,7 +484,7 @@ func (x *exchange) query(ctx context.Context, step string, c *Case, pid wssec.Pa
 	if err != nil {
 		return nil, fmt.Errorf("assertions: %w", err)
 	}
-	req := ncpclient.Request{URL: x.r.url(ehdsi.PathXCA), Action: ehdsi.ActionXCAQuery, Body: ncpclient.XCAQueryBody(pid, class), Assertions: as, MTOM: mtom, MessageID: newMessageID()}
+	req := ncpclient.Request{URL: x.r.url(ehdsi.PathXCA), Action: ehdsi.ActionXCAQuery, Body: ncpclient.XCAQueryBody(pid, class), Assertions: as, MTOM: mtom, MessageID: soap.NewMessageID()}
 	return x.call(ctx, step, x.r.Client, req)
 }
 
@@ -656,7 +648,7 @@ func (x *exchange) runRetrieve(ctx context.Context) []string {
 	var refs []ncpclient.DocRef
 	if x.c.Request.Document == "unknown" {
 		refs = []ncpclient.DocRef{{HomeCommunityID: x.r.Profile.HomeCommunityID, RepositoryUniqueID: x.r.Profile.HomeCommunityID,
-			DocumentUniqueID: "2.999.404^no-such-document-" + strings.TrimPrefix(newMessageID(), "urn:uuid:")}}
+			DocumentUniqueID: "2.999.404^no-such-document-" + strings.TrimPrefix(soap.NewMessageID(), "urn:uuid:")}}
 	} else {
 		docs, err := x.list(ctx, pid, x.c.Request.ClassCode)
 		if err != nil {
@@ -774,7 +766,7 @@ func (x *exchange) prepareDispensation(ctx context.Context, p Patient, pid wssec
 		return nil, err
 	}
 	rep, err := x.call(ctx, "setup: xca-retrieve", x.r.Client, ncpclient.Request{URL: x.r.url(ehdsi.PathXCA), Action: ehdsi.ActionXCARetrieve,
-		Body: ncpclient.XCARetrieveBody(refs...), Assertions: as, MessageID: newMessageID()})
+		Body: ncpclient.XCARetrieveBody(refs...), Assertions: as, MessageID: soap.NewMessageID()})
 	if err != nil {
 		return nil, err
 	}
@@ -791,12 +783,12 @@ func (x *exchange) prepareDispensation(ctx context.Context, p Patient, pid wssec
 	}
 	if x.c.Request.Document == "unknown" {
 		// A prescription the target never issued.
-		nowhere := strings.TrimPrefix(newMessageID(), "urn:uuid:")
+		nowhere := strings.TrimPrefix(soap.NewMessageID(), "urn:uuid:")
 		presc = wssec.PatientID{Root: "2.999.404", Extension: "no-such-prescription-" + nowhere}
 		item = wssec.PatientID{Root: "2.999.404.1", Extension: "no-such-item-" + nowhere}
 	}
 	cc := x.r.Creds.Identity.Country
-	id := wssec.PatientID{Root: "2.999.4.1", Extension: "ed-" + strings.TrimPrefix(newMessageID(), "urn:uuid:")}
+	id := wssec.PatientID{Root: "2.999.4.1", Extension: "ed-" + strings.TrimPrefix(soap.NewMessageID(), "urn:uuid:")}
 	doc := ncpclient.EDocument(ncpclient.Dispensed{
 		DocumentID: id, Patient: pid, PatientGiven: p.Given, PatientName: p.Family,
 		Prescription: presc, Item: item, ProductCode: "conformance-1", ProductName: "Conformance test product", Quantity: 1,
@@ -823,7 +815,7 @@ func (x *exchange) runXDR(ctx context.Context) []string {
 			}
 			rep, err := x.call(ctx, "setup: xdr-submit", x.r.Client, ncpclient.Request{URL: x.r.url(ehdsi.PathXDR), Action: ehdsi.ActionXDR,
 				Body:       ncpclient.XDRBody(ncpclient.XDRSubmission{Patient: pid, DocumentUID: d.docUID, SubmissionSetID: d.sub, SourceID: x.r.SenderHCID, Document: d.doc}),
-				Assertions: as, MessageID: newMessageID()})
+				Assertions: as, MessageID: soap.NewMessageID()})
 			if err != nil || rep.Fault != nil {
 				return []string{"setup: the eDispensation to discard could not be submitted"}
 			}

@@ -3,7 +3,6 @@ package countryb
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"strings"
 
@@ -219,8 +218,12 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 			for _, x := range docs {
 				o.documents = append(o.documents, x.UniqueID)
 			}
-			if len(docs) == 0 && strings.HasSuffix(status, "Failure") && len(errs) > 0 {
-				return ehdsi.App(ehdsi.Code(errs[0].Code), errs[0].Context, nil)
+			// As an OpenNCP client: an Error-severity entry is an error; a
+			// warning (nothing found, sent with Success or Failure) is not.
+			for _, e := range errs {
+				if len(docs) == 0 && strings.HasSuffix(status, "Failure") && !strings.HasSuffix(e.Severity, ":Warning") {
+					return ehdsi.App(ehdsi.Code(e.Code), e.Context, nil)
+				}
 			}
 			for _, e := range errs {
 				out.Warnings = append(out.Warnings, className(code)+": "+e.Code+" "+e.Context)
@@ -452,7 +455,8 @@ func (s *Service) submit(ctx context.Context, cc string, ss *session, pid wssec.
 	}
 	o := &outbound{country: cc, tx: routing.ITI41, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
 		patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}, documents: []string{edID}}
-	body := XDRBody(pid, edID, class, ed, s.now())
+	body := ncpclient.XDRBody(ncpclient.XDRSubmission{Discard: class == ehdsi.ClassEDDiscard, Patient: pid, DocumentUID: edID,
+		SubmissionSetID: edID + ".1", SourceID: s.cfg.HomeCommunityID, Document: ed, Language: "fr-LU", Now: s.now()})
 	res, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXDR, Body: body, Assertions: []*etree.Element{ss.hcp, trc}},
 		class+":"+edID, func(res *routing.Result) error {
 			rr := res.Reply.Env.Body
@@ -472,80 +476,4 @@ func (s *Service) submit(ctx context.Context, cc string, ss *session, pid wssec.
 		return res, toAPI(err, cc)
 	}
 	return res, nil
-}
-
-// XDRBody builds the ProvideAndRegisterDocumentSetRequest of an eD submit
-// or discard (class 60593-1 or DISCARD-60593-1) with the document inline.
-func XDRBody(pid wssec.PatientID, docID, class string, doc []byte, now interface{ Format(string) string }) *etree.Element {
-	const (
-		nsXDSB = "urn:ihe:iti:xds-b:2007"
-		nsLCM  = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
-		nsRIM  = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
-	)
-	root := etree.NewElement("xdsb:ProvideAndRegisterDocumentSetRequest")
-	root.CreateAttr("xmlns:xdsb", nsXDSB)
-	root.CreateAttr("xmlns:lcm", nsLCM)
-	root.CreateAttr("xmlns:rim", nsRIM)
-	list := root.CreateElement("lcm:SubmitObjectsRequest").CreateElement("rim:RegistryObjectList")
-	slot := func(p *etree.Element, name, v string) {
-		s := p.CreateElement("rim:Slot")
-		s.CreateAttr("name", name)
-		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(v)
-	}
-	named := func(p *etree.Element, v string) {
-		p.CreateElement("rim:Name").CreateElement("rim:LocalizedString").CreateAttr("value", v)
-	}
-	classify := func(p *etree.Element, id, scheme, obj, code, system, display string) {
-		c := p.CreateElement("rim:Classification")
-		c.CreateAttr("classificationScheme", scheme)
-		c.CreateAttr("classifiedObject", obj)
-		c.CreateAttr("id", id)
-		c.CreateAttr("nodeRepresentation", code)
-		slot(c, "codingScheme", system)
-		named(c, display)
-	}
-	extID := func(p *etree.Element, id, scheme, obj, v, name string) {
-		x := p.CreateElement("rim:ExternalIdentifier")
-		x.CreateAttr("id", id)
-		x.CreateAttr("identificationScheme", scheme)
-		x.CreateAttr("registryObject", obj)
-		x.CreateAttr("value", v)
-		named(x, name)
-	}
-	ts := now.Format("20060102150405")
-	eo := list.CreateElement("rim:ExtrinsicObject")
-	eo.CreateAttr("id", "Document01")
-	eo.CreateAttr("mimeType", "text/xml")
-	eo.CreateAttr("objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
-	slot(eo, "creationTime", ts)
-	slot(eo, "languageCode", "fr-LU")
-	slot(eo, "sourcePatientId", pid.String())
-	named(eo, "eDispensation")
-	classify(eo, "cl01", "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a", "Document01", class, "2.16.840.1.113883.6.1", "eDispensation")
-	classify(eo, "cl02", "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d", "Document01", "urn:epsos:ep:dis:2010", "eHDSI formatCodes", "eDispensation")
-	classify(eo, "cl03", "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983", "Document01", ehdsi.ClassED, "2.16.840.1.113883.6.1", "eDispensation")
-	classify(eo, "cl04", "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", "Document01", "N", "2.16.840.1.113883.5.25", "normal")
-	extID(eo, "ei01", "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427", "Document01", pid.String(), "XDSDocumentEntry.patientId")
-	extID(eo, "ei02", "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab", "Document01", docID, "XDSDocumentEntry.uniqueId")
-	rp := list.CreateElement("rim:RegistryPackage")
-	rp.CreateAttr("id", "SubmissionSet01")
-	slot(rp, "submissionTime", ts)
-	named(rp, "eDispensation submission")
-	extID(rp, "ei03", "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8", "SubmissionSet01", docID+".1", "XDSSubmissionSet.uniqueId")
-	extID(rp, "ei04", "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832", "SubmissionSet01", "1.3.182.2.12.10000734.6.1", "XDSSubmissionSet.sourceId")
-	extID(rp, "ei05", "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446", "SubmissionSet01", pid.String(), "XDSSubmissionSet.patientId")
-	c := list.CreateElement("rim:Classification")
-	c.CreateAttr("classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
-	c.CreateAttr("classifiedObject", "SubmissionSet01")
-	c.CreateAttr("id", "cl05")
-	as := list.CreateElement("rim:Association")
-	as.CreateAttr("associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember")
-	as.CreateAttr("id", "as01")
-	as.CreateAttr("sourceObject", "SubmissionSet01")
-	as.CreateAttr("targetObject", "Document01")
-	slot(as, "SubmissionSetStatus", "Original")
-	d := root.CreateElement("xdsb:Document")
-	d.CreateAttr("id", "Document01")
-	d.SetText(base64.StdEncoding.EncodeToString(doc))
-	return root
 }

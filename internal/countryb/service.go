@@ -3,8 +3,6 @@ package countryb
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +22,7 @@ import (
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -186,17 +185,10 @@ type outbound struct {
 	messageID string
 }
 
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // call routes one transaction and audits it (and a communication failure
 // as EHDSI-CF). An application error in the reply is the caller's to add.
 func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, idem string, appErr func(*routing.Result) error) (*routing.Result, error) {
-	o.messageID = newMessageID()
+	o.messageID = soap.NewMessageID()
 	req.MessageID = o.messageID
 	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem})
 	if err == nil && appErr != nil {
@@ -228,6 +220,9 @@ func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, e
 		}
 		if res.Reply != nil && res.Reply.Env != nil {
 			ev.ResponseMessageID = res.Reply.Env.MessageID
+		}
+		if res.MessageID != "" {
+			ev.RequestMessageID = res.MessageID // the attempt that was answered
 		}
 	}
 	var commFail *routing.Error

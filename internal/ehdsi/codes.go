@@ -69,6 +69,7 @@ const (
 	ErrNotValidAssertion        Code = "1001"
 	ErrNotValidTRCAssertion     Code = "1002"
 	ErrDocumentNotFound         Code = "1100"
+	ErrORCDNotFound             Code = "1104"
 	ErrEPNotMatching            Code = "4105"
 	ErrEPAlreadyDispensed       Code = "4106"
 	ErrUnknownSignifier         Code = "4202"
@@ -138,6 +139,7 @@ var descriptions = map[Code]string{
 	ErrNotValidAssertion:                 "Assertion is not valid.",
 	ErrNotValidTRCAssertion:              "The given TRC Assertion does not validate against the Identity Assertion",
 	ErrDocumentNotFound:                  "No documents are registered for the given patient.",
+	ErrORCDNotFound:                      "No ORCD document is registered for the given patient.",
 	ErrEPNotMatching:                     "No matching ePrescription was found",
 	ErrEPAlreadyDispensed:                "ePrescription has already been dispensed",
 	ErrUnknownSignifier:                  "Class code not supported",

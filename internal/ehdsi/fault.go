@@ -39,6 +39,10 @@ type Fault struct {
 	// Location optionally names the element or parameter at fault.
 	Location string
 	Cause    error
+	// Level, when set, is the severity the partner sees (from the dialect
+	// table); unset, a WARNING_* code is a warning and anything else an
+	// error.
+	Level Severity
 }
 
 func (f *Fault) Error() string {
@@ -51,8 +55,12 @@ func (f *Fault) Error() string {
 
 func (f *Fault) Unwrap() error { return f.Cause }
 
-// Severity is Warning for WARNING_* codes, Error otherwise.
+// Severity is Level when set; otherwise Warning for WARNING_* codes and
+// Error for the rest.
 func (f *Fault) Severity() Severity {
+	if f.Level != "" {
+		return f.Level
+	}
 	if IsWarning(f.Code) {
 		return SeverityWarning
 	}

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/pki"
@@ -104,9 +103,15 @@ type Operation struct {
 	// runs, so even early failures are audited under the right type.
 	Event    audit.EventType
 	Classify func(body *etree.Element) audit.EventType
-	// AnyPermission: the caller needs at least one of these permissions
-	// (empty: no permission check here; the operation checks).
-	AnyPermission []string
+	// Permissions: the caller needs all of these permissions, as OpenNCP's
+	// policy manager requires (empty: no check here; the operation checks).
+	Permissions []string
+	// Refuse, when set, answers an application-level refusal (a missing
+	// permission here, or an *ehdsi.Fault of KindApplication returned by
+	// Handle) inside the transaction's normal response — RegistryErrorList
+	// or XCPD acknowledgement detail — as OpenNCP does, instead of a SOAP
+	// Fault (dialect.Table, placement).
+	Refuse func(req *Request, ev *audit.Event, f *ehdsi.Fault) *soap.Response
 	// FaultCode is the eHDSI code of malformed-request faults for this
 	// transaction (e.g. ERROR_PI_INCORRECT_FORMATTING).
 	FaultCode ehdsi.Code
@@ -125,21 +130,11 @@ type Endpoint struct {
 	Ops  []Operation
 }
 
-// newMessageID returns a random (version 4) urn:uuid for a response.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := e.Cfg
 	ctx := r.Context()
 	start := cfg.now()
-	respID := newMessageID()
+	respID := soap.NewMessageID()
 	ev := audit.Event{Time: start, Provider: cfg.Self, ResponseMessageID: respID}
 	peer, _ := host.PeerFrom(ctx)
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
@@ -247,21 +242,31 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the country of the TLS certificate and of the assertion signer differ", fmt.Errorf("tls %s, assertion %s", country, caller.SignerCountry)))
 		return
 	}
-	if len(op.AnyPermission) > 0 && !hasAny(caller, op.AnyPermission) {
-		fail(ehdsi.Sender(ehdsi.ErrInsufficientRights,
-			"the HCP assertion lacks the permission this transaction requires ("+strings.Join(op.AnyPermission, " or ")+")", nil))
-		return
-	}
 	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions}
 	if trcEl != nil {
 		if id := trcEl.SelectAttrValue("ID", ""); id != "" {
 			ev.TRCAssertionID = id
 		}
 	}
-	resp, err := e.run(ctx, op, req, &ev)
+	var resp *soap.Response
+	if missing := dialect.Missing(op.Permissions, caller.HasPermission); len(missing) > 0 {
+		f := dialect.Fault(dialect.InsufficientRights, "the HCP assertion lacks the permission(s) this transaction requires ("+strings.Join(missing, ", ")+")", nil)
+		if op.Refuse == nil {
+			f.Kind = ehdsi.KindSender
+		}
+		err = f
+	} else {
+		resp, err = e.run(ctx, op, req, &ev)
+	}
 	if err != nil {
-		fail(err)
-		return
+		var f *ehdsi.Fault
+		if op.Refuse == nil || !errors.As(err, &f) || f.Kind != ehdsi.KindApplication {
+			fail(err)
+			return
+		}
+		log.Info("request refused in the response", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
+		ev.SetOutcome(f)
+		resp = op.Refuse(req, &ev, f)
 	}
 	resp.RelatesTo = env.MessageID
 	resp.MessageID = respID
@@ -335,15 +340,6 @@ func (e *Endpoint) defaultEvent() audit.EventType {
 		return e.Ops[0].Event
 	}
 	return audit.EventCommunicationFailure
-}
-
-func hasAny(c *wssec.Caller, perms []string) bool {
-	for _, p := range perms {
-		if c.HasPermission(p) {
-			return true
-		}
-	}
-	return false
 }
 
 func remoteIP(addr string) string {

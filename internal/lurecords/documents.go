@@ -8,6 +8,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/cda"
 	"github.com/luxncp/luxncp/internal/cda/ps"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/xca"
@@ -32,8 +33,9 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 		}
 		presc, err := cda.ParsePrescription(bundle)
 		if err != nil {
-			l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
-				Public: "prescription " + ref.ID + " cannot be offered: it is incomplete in the national record", Location: ref.ID})
+			f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" cannot be offered: it is incomplete in the national record", nil)
+			f.Location = ref.ID
+			l.Notes = append(l.Notes, f)
 			continue
 		}
 		sum := presc.Summary(q.Now, nil)
@@ -46,8 +48,9 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 				what = sum.Description
 			}
 			if !item.Dispensable {
-				l.Notes = append(l.Notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.WarningEPGeneric,
-					Public: "prescription " + ref.ID + " (" + what + ") is not dispensable: " + item.Reason.Explain(), Location: ref.ID})
+				f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" ("+what+") is not dispensable: "+item.Reason.Explain(), nil)
+				f.Location = ref.ID
+				l.Notes = append(l.Notes, f)
 				continue
 			}
 			base := epBase(ref.ID, item.ID.Extension, len(sum.Items))
@@ -71,10 +74,38 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 			e3 := p.entry(q, ehdsi.ClassEP, xca.L3, l3id, l3, sum.Created, "ePrescription", what, sum.Author)
 			e1 := p.entry(q, ehdsi.ClassEP, xca.L1, l1id, l1, sum.Created, "ePrescription (PDF)", what, sum.Author)
 			e1.TransformOf = e3.UniqueID
+			if len(part.Items) == 1 {
+				// OpenNCP writes the same eventCodeList on the L3 and the L1.
+				e3.EventCodes = dialect.EPEventCodes(epItem(part.Items[0], item.Dispensable))
+				e1.EventCodes = e3.EventCodes
+			}
 			l.Entries = append(l.Entries, e3, e1)
 		}
 	}
 	return l, nil
+}
+
+// epItem is what the eP list says about a national prescription item
+// (dialect.EPEventCodes): the dispensable flag, the ATC code (the
+// product's, else an ATC-coded ingredient's), the EDQM dose form, the
+// strength of the first ingredient and whether substitution is allowed
+// (HL7 ActSubstanceAdminSubstitutionCode: EC equivalent composition, N none).
+func epItem(it cda.Item, dispensable bool) dialect.EPItem {
+	out := dialect.EPItem{Dispensable: dispensable, ATC: it.Product.ATC.Code, ATCName: it.Product.ATC.Display,
+		DoseForm: it.Product.DoseForm.Code, DoseFormName: it.Product.DoseForm.Display,
+		SubstitutionCode: "N", SubstitutionName: "none"}
+	for _, in := range it.Product.Ingredients {
+		if out.ATC == "" && in.Code.System == dialect.SystemATC {
+			out.ATC, out.ATCName = in.Code.Code, in.Code.Display
+		}
+		if out.Strength == "" && in.Strength.Value > 0 {
+			out.Strength = in.Strength.String()
+		}
+	}
+	if it.SubstitutionAllowed {
+		out.SubstitutionCode, out.SubstitutionName = "EC", "equivalent composition"
+	}
+	return out
 }
 
 // itemSep separates the national prescription id from the item id in the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/cda"
 	"github.com/luxncp/luxncp/internal/cda/ps"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/xca"
@@ -96,15 +97,9 @@ func (p *Provider) ClassOf(u string) string {
 	return orcdClassOf(root)
 }
 
-func noConsent(class string) *ehdsi.Fault {
-	switch class {
-	case ehdsi.ClassPS:
-		return ehdsi.App(ehdsi.ErrPSNoConsent, ehdsi.Describe(ehdsi.ErrPSNoConsent), nil)
-	case ehdsi.ClassEP:
-		return ehdsi.App(ehdsi.ErrEPNoConsent, ehdsi.Describe(ehdsi.ErrEPNoConsent), nil)
-	}
-	return ehdsi.App(ehdsi.ErrNoConsent, ehdsi.Describe(ehdsi.ErrNoConsent), nil)
-}
+// noConsent: OpenNCP answers ERROR_PS_NO_CONSENT for every class
+// (dialect.NoConsent).
+func noConsent(string) *ehdsi.Fault { return dialect.Fault(dialect.NoConsent, "", nil) }
 
 func unavailable(class string, err error) *ehdsi.Fault {
 	switch class {
@@ -134,7 +129,7 @@ func (p *Provider) consent(ctx context.Context, matricule, class string) error {
 // List implements xca.Provider.
 func (p *Provider) List(ctx context.Context, q xca.Query) (xca.Listing, error) {
 	if q.Patient.Root != ehdsi.OIDMatricule {
-		return xca.Listing{}, ehdsi.App(ehdsi.ErrUnknownPatientIdentifier, "patients are identified by the Luxembourg national identification number ("+ehdsi.OIDMatricule+")", nil)
+		return xca.Listing{}, dialect.Fault(dialect.PatientMismatch, "patients are identified by the Luxembourg national identification number ("+ehdsi.OIDMatricule+")", nil)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
@@ -153,7 +148,7 @@ func (p *Provider) List(ctx context.Context, q xca.Query) (xca.Listing, error) {
 		case ehdsi.ClassLab, ehdsi.ClassImaging, ehdsi.ClassDischarge:
 			l, err = p.listORCD(ctx, q, class)
 		default:
-			return xca.Listing{}, ehdsi.App(ehdsi.ErrGenericServiceSignifier, "class code "+class+" is not served", nil)
+			return xca.Listing{}, dialect.Fault(dialect.UnknownClass, "class code "+class+" is not served", nil)
 		}
 		if err != nil {
 			return xca.Listing{}, err
@@ -239,13 +234,15 @@ func transformFault(class string, err error) error {
 }
 
 // nothingFor says, in the partner's terms, that the patient has no
-// document of a class (rather than an empty success a user cannot read).
+// document of a class: the dialect's "nothing found" warning (PS
+// ERROR_PS_NOT_FOUND, eP ERROR_EP_NOT_FOUND, OrCD 1104).
 func nothingFor(class string) *ehdsi.Fault {
+	text := "No document of class " + class + " is available for this patient in Luxembourg."
 	switch class {
 	case ehdsi.ClassEP:
-		return ehdsi.App(ehdsi.ErrEPNotFound, "No ePrescription is registered for this patient in Luxembourg.", nil)
+		text = "No ePrescription is registered for this patient in Luxembourg."
 	case ehdsi.ClassPS:
-		return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "No Patient Summary is available for this patient in Luxembourg.", nil)
+		text = "No Patient Summary is available for this patient in Luxembourg."
 	}
-	return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "No document of class "+class+" is available for this patient in Luxembourg.", nil)
+	return dialect.Fault(dialect.NotFound(class), text, nil)
 }

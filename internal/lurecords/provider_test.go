@@ -3,6 +3,7 @@ package lurecords_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,33 @@ import (
 // fakeRecord is a national source with one patient and chosen ePrescriptions.
 type fakeRecord struct {
 	national.Source
-	bundles map[string][]byte
+	bundles   map[string][]byte
+	noConsent bool
 }
 
 func (f *fakeRecord) Consent(context.Context, string) (national.Consent, error) {
-	return national.Consent{CrossBorder: true}, nil
+	return national.Consent{CrossBorder: !f.noConsent}, nil
+}
+
+// TestListOutcomesSpeakOpenNCP: nothing found is the class's not-found
+// code as a Warning (eP ERROR_EP_NOT_FOUND), no consent is
+// ERROR_PS_NO_CONSENT for every class, as OpenNCP's XCAServiceImpl answers.
+func TestListOutcomesSpeakOpenNCP(t *testing.T) {
+	pid := wssec.PatientID{Extension: "1941090302146", Root: ehdsi.OIDMatricule}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	p := &lurecords.Provider{National: &fakeRecord{}, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: now})
+	if err != nil || len(l.Entries) != 0 || len(l.Notes) != 1 || l.Notes[0].Code != ehdsi.ErrEPNotFound || l.Notes[0].Severity() != ehdsi.SeverityWarning {
+		t.Errorf("eP nothing found: %+v, %v", l, err)
+	}
+	p.National = &fakeRecord{noConsent: true}
+	for _, class := range []string{ehdsi.ClassPS, ehdsi.ClassEP, ehdsi.ClassLab} {
+		_, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{class}, Now: now})
+		var f *ehdsi.Fault
+		if !errors.As(err, &f) || f.Code != ehdsi.ErrPSNoConsent || f.Severity() != ehdsi.SeverityError || f.Kind != ehdsi.KindApplication {
+			t.Errorf("%s no consent: %v", class, err)
+		}
+	}
 }
 
 func (f *fakeRecord) ListDocuments(_ context.Context, m, class string) ([]national.DocumentRef, error) {
@@ -115,5 +138,40 @@ func TestMultiItemPrescription(t *testing.T) {
 	}
 	if !testing.Short() {
 		testutil.ValidateCDA(t, files...)
+	}
+}
+
+// TestEPEventCodes: every eP list entry carries the eventCodeList OpenNCP
+// writes — the dispensable flag first (an OpenNCP client treats a missing
+// flag as not dispensable), then ATC, dose form, strength, substitution —
+// from the national data, on the L3 and the L1 alike.
+func TestEPEventCodes(t *testing.T) {
+	terms, err := terminology.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fakeRecord{bundles: map[string][]byte{"ep-0017": fixture(t, "ep-0017")}}
+	p := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	pid := wssec.PatientID{Extension: "1941090302146", Root: ehdsi.OIDMatricule}
+	l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)})
+	if err != nil || len(l.Entries) != 2 {
+		t.Fatalf("entries %d notes %+v err %v", len(l.Entries), l.Notes, err)
+	}
+	for _, e := range l.Entries {
+		ec := e.EventCodes
+		if len(ec) < 3 || ec[0].Code != "urn:ihe:iti:xdw:2011:eventCode:open" || ec[0].Scheme != "1.3.6.1.4.1.19376.1.2.3" || ec[0].Display != "Open" {
+			t.Fatalf("%s: event codes %+v", e.UniqueID, ec)
+		}
+		systems := map[string]string{}
+		for _, c := range ec[1:] {
+			systems[c.Scheme] = c.Code
+		}
+		if systems["2.16.840.1.113883.6.73"] == "" || systems["2.16.840.1.113883.5.1070"] == "" {
+			t.Errorf("%s: no ATC or substitution code in %+v", e.UniqueID, ec)
+		}
+	}
+	body := xca.QueryResponse(l)
+	if n := len(body.FindElements(".//Classification[@classificationScheme='urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4'][@nodeRepresentation='urn:ihe:iti:xdw:2011:eventCode:open']")); n != 2 {
+		t.Errorf("%d open eventCode classifications on the wire, want 2", n)
 	}
 }

@@ -1,14 +1,14 @@
 package ncpclient
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/soap"
 )
 
 const nsHL7 = "urn:hl7-org:v3"
@@ -27,14 +27,7 @@ type XCPDQuery struct {
 	Now          time.Time
 }
 
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40 // version 4
-	b[8] = (b[8] & 0x3f) | 0x80 // RFC 4122 variant
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func uuid() string { return soap.NewUUID() }
 
 func el(parent *etree.Element, tag string, attrs ...string) *etree.Element {
 	e := parent.CreateElement(tag)

@@ -3,6 +3,7 @@ package ncpclient
 import (
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -105,7 +106,7 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 				d.ClassCode = c.SelectAttrValue("nodeRepresentation", "")
 			case "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d":
 				d.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
-				d.L1 = d.FormatCode == "urn:ihe:iti:xds-sd:pdf:2008"
+				d.L1 = d.FormatCode == dialect.FormatPDF || d.FormatCode == dialect.FormatOrCDPDF
 			}
 		}
 		for _, x := range eo.SelectElements("ExternalIdentifier") {
@@ -122,7 +123,9 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 		}
 		src, ok1 := byObj[a.SelectAttrValue("sourceObject", "")]
 		dst, ok2 := byObj[a.SelectAttrValue("targetObject", "")]
-		if ok1 && ok2 {
+		// OpenNCP links each original clinical document to itself: that is
+		// no rendering of another document.
+		if ok1 && ok2 && src != dst {
 			docs[src].TransformOf = docs[dst].UniqueID
 		}
 	}

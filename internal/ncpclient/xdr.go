@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -195,11 +196,16 @@ type XDRSubmission struct {
 	SubmissionSetID string // an OID
 	SourceID        string // the submitting community id
 	Document        []byte // the eD CDA
+	Language        string // languageCode of the entry (default en-GB)
 	Now             time.Time
 }
 
-// XDRBody builds a ProvideAndRegisterDocumentSetRequest carrying the eD
-// inline (base64).
+// XDRBody builds the ProvideAndRegisterDocumentSetRequest of an
+// eDispensation submit or discard with the document inline (base64): the
+// one builder Country B, the CLI, the conformance suite and the tests use.
+// The class code is 60593-1 (DISCARD-60593-1 for a discard) and the
+// formatCode the one OpenNCP dispatches on (dialect.EDFormat). Object ids
+// are symbolic (Document01, SubmissionSet01), so same input, same bytes.
 func XDRBody(s XDRSubmission) *etree.Element {
 	class := classED
 	if s.Discard {
@@ -208,42 +214,54 @@ func XDRBody(s XDRSubmission) *etree.Element {
 	if s.Now.IsZero() {
 		s.Now = clock.Now()
 	}
-	entry := "urn:uuid:" + uuid()
+	lang := s.Language
+	if lang == "" {
+		lang = "en-GB"
+	}
+	const entry, set = "Document01", "SubmissionSet01"
+	ts := s.Now.UTC().Format("20060102150405")
 	req := etree.NewElement("xdsb:ProvideAndRegisterDocumentSetRequest")
 	req.CreateAttr("xmlns:xdsb", nsXDSB)
 	req.CreateAttr("xmlns:lcm", nsLCM)
-	req.CreateAttr("xmlns:rim", nsRIM)
-	list := req.CreateElement("lcm:SubmitObjectsRequest").CreateElement("rim:RegistryObjectList")
-	eo := add(list, "rim:ExtrinsicObject", "id", entry, "mimeType", "text/xml", "objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
+	// ebRIM in the default namespace, as OpenNCP writes it (partners match
+	// the text).
+	list := req.CreateElement("lcm:SubmitObjectsRequest").CreateElement("RegistryObjectList")
+	list.CreateAttr("xmlns", nsRIM)
 	slot := func(parent *etree.Element, name, value string) {
-		s := add(parent, "rim:Slot", "name", name)
-		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(value)
+		s := add(parent, "Slot", "name", name)
+		s.CreateElement("ValueList").CreateElement("Value").SetText(value)
 	}
-	slot(eo, "creationTime", s.Now.UTC().Format("20060102150405"))
-	slot(eo, "languageCode", "en-GB")
+	named := func(parent *etree.Element, v string) {
+		add(parent.CreateElement("Name"), "LocalizedString", "value", v)
+	}
+	classify := func(parent *etree.Element, id, scheme, obj string, c dialect.Coded) {
+		cl := add(parent, "Classification", "classificationScheme", scheme, "classifiedObject", obj, "id", id, "nodeRepresentation", c.Code)
+		slot(cl, "codingScheme", c.Scheme)
+		named(cl, c.Display)
+	}
+	extID := func(parent *etree.Element, id, scheme, obj, v, name string) {
+		named(add(parent, "ExternalIdentifier", "id", id, "identificationScheme", scheme, "registryObject", obj, "value", v), name)
+	}
+	eo := add(list, "ExtrinsicObject", "id", entry, "mimeType", "text/xml", "objectType", "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1")
+	slot(eo, "creationTime", ts)
+	slot(eo, "languageCode", lang)
 	slot(eo, "sourcePatientId", s.Patient.String())
-	cl := add(eo, "rim:Classification", "classificationScheme", "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a",
-		"classifiedObject", entry, "id", "urn:uuid:"+uuid(), "nodeRepresentation", class)
-	slot(cl, "codingScheme", "2.16.840.1.113883.6.1")
-	add(add(cl, "rim:Name"), "rim:LocalizedString", "value", "eDispensation")
-	fc := add(eo, "rim:Classification", "classificationScheme", "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d",
-		"classifiedObject", entry, "id", "urn:uuid:"+uuid(), "nodeRepresentation", "urn:epSOS:ep:dis:2010")
-	slot(fc, "codingScheme", "eHDSI formatCodes")
-	add(eo, "rim:ExternalIdentifier", "id", "urn:uuid:"+uuid(), "identificationScheme", "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427",
-		"registryObject", entry, "value", s.Patient.String())
-	add(eo, "rim:ExternalIdentifier", "id", "urn:uuid:"+uuid(), "identificationScheme", "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab",
-		"registryObject", entry, "value", s.DocumentUID)
-	rp := add(list, "rim:RegistryPackage", "id", "SubmissionSet", "objectType", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
-	slot(rp, "submissionTime", s.Now.UTC().Format("20060102150405"))
-	add(rp, "rim:ExternalIdentifier", "id", "urn:uuid:"+uuid(), "identificationScheme", "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8",
-		"registryObject", "SubmissionSet", "value", s.SubmissionSetID)
-	add(rp, "rim:ExternalIdentifier", "id", "urn:uuid:"+uuid(), "identificationScheme", "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446",
-		"registryObject", "SubmissionSet", "value", s.Patient.String())
-	add(rp, "rim:ExternalIdentifier", "id", "urn:uuid:"+uuid(), "identificationScheme", "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832",
-		"registryObject", "SubmissionSet", "value", s.SourceID)
-	add(list, "rim:Classification", "classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd", "classifiedObject", "SubmissionSet", "id", "urn:uuid:"+uuid())
-	as := add(list, "rim:Association", "associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
-		"id", "urn:uuid:"+uuid(), "sourceObject", "SubmissionSet", "targetObject", entry)
+	named(eo, "eDispensation")
+	classify(eo, "cl01", "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a", entry, dialect.Coded{Code: class, Scheme: "2.16.840.1.113883.6.1", Display: "eDispensation"})
+	classify(eo, "cl02", "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d", entry, dialect.EDFormat(s.Discard))
+	classify(eo, "cl03", "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983", entry, dialect.Coded{Code: classED, Scheme: "2.16.840.1.113883.6.1", Display: "eDispensation"})
+	classify(eo, "cl04", "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", entry, dialect.Coded{Code: "N", Scheme: "2.16.840.1.113883.5.25", Display: "normal"})
+	extID(eo, "ei01", "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427", entry, s.Patient.String(), "XDSDocumentEntry.patientId")
+	extID(eo, "ei02", "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab", entry, s.DocumentUID, "XDSDocumentEntry.uniqueId")
+	rp := add(list, "RegistryPackage", "id", set, "objectType", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd")
+	slot(rp, "submissionTime", ts)
+	named(rp, "eDispensation submission")
+	extID(rp, "ei03", "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8", set, s.SubmissionSetID, "XDSSubmissionSet.uniqueId")
+	extID(rp, "ei04", "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832", set, s.SourceID, "XDSSubmissionSet.sourceId")
+	extID(rp, "ei05", "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446", set, s.Patient.String(), "XDSSubmissionSet.patientId")
+	add(list, "Classification", "classificationNode", "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd", "classifiedObject", set, "id", "cl05")
+	as := add(list, "Association", "associationType", "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
+		"id", "as01", "sourceObject", set, "targetObject", entry)
 	slot(as, "SubmissionSetStatus", "Original")
 	d := req.CreateElement("xdsb:Document")
 	d.CreateAttr("id", entry)

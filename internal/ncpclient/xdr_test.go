@@ -42,3 +42,19 @@ func TestEDocumentValid(t *testing.T) {
 		testutil.ValidateCDA(t, files...)
 	}
 }
+
+// TestXDRBodyFormatCode: the formatCode is the one OpenNCP's Country A
+// dispatches on, exactly — a discard says discard.
+func TestXDRBodyFormatCode(t *testing.T) {
+	for discard, want := range map[bool]string{false: "urn:epSOS:ep:dis:2010", true: "urn:eHDSI:ed:discard:2020"} {
+		body := ncpclient.XDRBody(ncpclient.XDRSubmission{Discard: discard, Patient: wssec.PatientID{Extension: "1", Root: "1.3.182.4.4"},
+			DocumentUID: "1.2^3", SubmissionSetID: "1.2.4", SourceID: "1.2.5", Document: []byte("<x/>"), Now: time.Unix(0, 0)})
+		var got []string
+		for _, c := range body.FindElements(".//Classification[@classificationScheme='urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d']") {
+			got = append(got, c.SelectAttrValue("nodeRepresentation", ""))
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("discard %v: formatCode %v, want %s", discard, got, want)
+		}
+	}
+}

@@ -276,11 +276,11 @@ func TestXDRFaults(t *testing.T) {
 		}, "", ehdsi.ErrEDNotDispensable},
 		{"TRC for another patient", func() *ncpclient.Reply {
 			return submit(mk("e5", "ep-0003", "rx-0003", patient), false, ph.hcp, ph.trc("1983030506626"))
-		}, ehdsi.ErrUnknownPatientIdentifier, ""},
+		}, "", ehdsi.ErrUnknownPatientIdentifier}, // in the RegistryErrorList, as OpenNCP
 		{"missing PPD-046", func() *ncpclient.Reply {
 			doc := newPharmacist(t, "fr", "physician")
 			return submit(mk("e6", "ep-0003", "rx-0003", patient), false, doc.hcp, doc.trc(patient))
-		}, ehdsi.ErrInsufficientRights, ""},
+		}, "", ehdsi.ErrInsufficientRights}, // in the RegistryErrorList, as OpenNCP
 		{"malformed CDA", func() *ncpclient.Reply { return submit([]byte("<ClinicalDocument"), false, ph.hcp, trc) }, "", ehdsi.ErrEDIncorrectFormatting},
 		{"not an eDispensation", func() *ncpclient.Reply {
 			return submit([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"/>`), false, ph.hcp, trc)
@@ -484,12 +484,15 @@ func TestDocumentFaults(t *testing.T) {
 		return st, errs, clock.Now().Sub(start)
 	}
 	const nothing = "2001010118116" // p26: no documents of any kind
+	// As OpenNCP: the class's not-found code as a Warning (PS and OrCD with
+	// Success, eP with Failure).
 	for _, tc := range []struct {
-		class string
-		code  ehdsi.Code
-	}{{ehdsi.ClassPS, ehdsi.ErrGenericDocumentMissing}, {ehdsi.ClassEP, ehdsi.ErrEPNotFound}, {ehdsi.ClassLab, ehdsi.ErrGenericDocumentMissing}} {
+		class   string
+		code    ehdsi.Code
+		success bool
+	}{{ehdsi.ClassPS, ehdsi.ErrPSNotFound, true}, {ehdsi.ClassEP, ehdsi.ErrEPNotFound, false}, {ehdsi.ClassLab, ehdsi.ErrORCDNotFound, true}} {
 		st, errs, _ := list(nothing, tc.class)
-		if ncpclient.IsSuccess(st) || len(errs) != 1 || errs[0].Code != string(tc.code) {
+		if ncpclient.IsSuccess(st) != tc.success || len(errs) != 1 || errs[0].Code != string(tc.code) || errs[0].Severity != string(ehdsi.SeverityWarning) {
 			t.Errorf("%s for a patient without documents: %s %+v, want %s", tc.class, st, errs, tc.code)
 		}
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
@@ -260,6 +261,19 @@ func (p *Peer) loadTLS() error {
 	return nil
 }
 
+// epItem is what an OpenNCP node lists about a prescribed medication.
+func epItem(m Medication) dialect.EPItem {
+	it := dialect.EPItem{Dispensable: true, ATC: m.Ingredient.Code, ATCName: m.Ingredient.Display,
+		DoseForm: m.Form.Code, DoseFormName: m.Form.Display, SubstitutionCode: "N", SubstitutionName: "none"}
+	if m.Strength != "" {
+		it.Strength = strings.TrimSpace(m.Strength + " " + m.StrengthU)
+	}
+	if m.Substitute {
+		it.SubstitutionCode, it.SubstitutionName = "EC", "equivalent composition"
+	}
+	return it
+}
+
 // created is the fixed creation time of the fixtures (deterministic bytes).
 var created = time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC)
 
@@ -318,9 +332,13 @@ func (p *Peer) buildDocuments() error {
 		}
 		for k, m := range pt.Prescriptions {
 			desc := m.Brand + " — " + m.Ingredient.Display + " (" + m.Ingredient.Code + ")"
-			if err := add(ehdsi.ClassEP, c.Labels.EPTitle+": "+m.Brand, desc, docID(c, i, k), BuildEP(c, i, k, created)); err != nil {
+			id := docID(c, i, k)
+			if err := add(ehdsi.ClassEP, c.Labels.EPTitle+": "+m.Brand, desc, id, BuildEP(c, i, k, created)); err != nil {
 				return err
 			}
+			// The eventCodeList OpenNCP writes on both levels of an eP.
+			ec := dialect.EPEventCodes(epItem(m))
+			p.docs[id].entry.EventCodes, p.docs[l1ID(id)].entry.EventCodes = ec, ec
 		}
 	}
 	return nil

@@ -8,12 +8,14 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/xca"
 	"github.com/luxncp/luxncp/internal/xcpd"
+	"github.com/luxncp/luxncp/internal/xdr"
 )
 
 func auditSelf(cc string) audit.NCP {
@@ -158,16 +160,25 @@ var (
 	_ xca.ClassOfUniqueID = (*provider)(nil)
 )
 
+// List answers as OpenNCP does: ERROR_PS_NO_CONSENT for a patient without
+// consent, the class's not-found warning when nothing is listed
+// (dialect.Table).
 func (pr *provider) List(_ context.Context, q xca.Query) (xca.Listing, error) {
-	var l xca.Listing
-	for _, d := range pr.p.docs {
-		if d.entry.Patient != q.Patient {
-			continue
+	for _, pt := range pr.p.Profile.Patients {
+		if pt.ID == q.Patient.Extension && q.Patient.Root == pr.p.Profile.PatientRoot && pt.NoConsent {
+			return xca.Listing{}, dialect.Fault(dialect.NoConsent, "", nil)
 		}
-		for _, c := range q.ClassCodes {
-			if c == d.entry.ClassCode {
+	}
+	var l xca.Listing
+	for _, c := range q.ClassCodes {
+		n := len(l.Entries)
+		for _, d := range pr.p.docs {
+			if d.entry.Patient == q.Patient && c == d.entry.ClassCode {
 				l.Entries = append(l.Entries, d.entry)
 			}
+		}
+		if len(l.Entries) == n {
+			l.Notes = append(l.Notes, dialect.Fault(dialect.NotFound(c), "", nil))
 		}
 	}
 	sort.Slice(l.Entries, func(i, j int) bool { return l.Entries[i].UniqueID < l.Entries[j].UniqueID })
@@ -193,13 +204,10 @@ func (pr *provider) ClassOf(id string) string {
 // XDR vocabulary.
 const (
 	nsXDSB             = "urn:ihe:iti:xds-b:2007"
-	nsRS               = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 	schemeClassCode    = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+	schemeFormatCode   = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 	schemeUniqueID     = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
 	schemePatientID    = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
-	statusSuccess      = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
-	statusFailure      = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
-	severityError      = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
 	objectTypeDocEntry = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
 )
 
@@ -207,49 +215,47 @@ const (
 // idempotently by document unique id.
 func (p *Peer) xdrOperation() gateway.Operation {
 	return gateway.Operation{
-		Action:        ehdsi.ActionXDR,
-		Event:         audit.EventDispensationSubmit,
-		AnyPermission: []string{ehdsi.PermPPD046},
-		FaultCode:     ehdsi.ErrEDIncorrectFormatting,
+		Action:      ehdsi.ActionXDR,
+		Event:       audit.EventDispensationSubmit,
+		Permissions: dialect.XDRPermissions(),
+		FaultCode:   ehdsi.ErrEDIncorrectFormatting,
+		Refuse:      xdr.Refuse,
 		Handle: func(ctx context.Context, req *gateway.Request, ev *audit.Event) (*soap.Response, error) {
 			sub, err := ParseSubmission(req.Env)
 			if err != nil {
 				return nil, err
 			}
 			ev.Documents = []string{sub.DocumentID}
-			status, code, text := statusSuccess, ehdsi.Code(""), ""
+			code, text := ehdsi.Code(""), ""
 			p.mu.Lock()
 			d, known := p.dispensed[sub.DocumentID]
-			switch sub.ClassCode {
-			case ehdsi.ClassED:
+			switch sub.Kind() {
+			case dialect.EDUnknown:
+				// As OpenNCP: dispatch on the formatCode, exactly; 4202 otherwise.
+				code, text = ehdsi.ErrUnknownSignifier, "Unknown document"
+			case dialect.EDDispense:
 				if !known {
 					d = Dispensation{DocumentID: sub.DocumentID, Patient: sub.PatientID}
 				}
 				d.Submits++
 				p.dispensed[sub.DocumentID] = d
-			case ehdsi.ClassEDDiscard:
+			case dialect.EDDiscard:
 				ev.Type = audit.EventDispensationDiscard
 				if !known {
-					status, code, text = statusFailure, ehdsi.ErrEDDiscardFailed, "no eDispensation with this id was received"
+					code, text = ehdsi.ErrEDDiscardFailed, "no eDispensation with this id was received"
 				} else {
 					d.Discarded = true
 					p.dispensed[sub.DocumentID] = d
 				}
 			}
 			p.mu.Unlock()
-			body := soap.NewElement("rs", "RegistryResponse", nsRS)
-			body.CreateAttr("status", status)
+			var notes []*ehdsi.Fault
 			if code != "" {
-				ev.SetOutcome(ehdsi.App(code, text, nil))
-				list := body.CreateElement("rs:RegistryErrorList")
-				list.CreateAttr("highestSeverity", severityError)
-				re := list.CreateElement("rs:RegistryError")
-				re.CreateAttr("codeContext", text)
-				re.CreateAttr("errorCode", string(code))
-				re.CreateAttr("location", sub.DocumentID)
-				re.CreateAttr("severity", severityError)
+				f := &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: code, Public: text, Location: sub.DocumentID, Level: ehdsi.SeverityError}
+				ev.SetOutcome(f)
+				notes = append(notes, f)
 			}
-			return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: body}, nil
+			return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: xdr.Response(notes)}, nil
 		},
 	}
 }
@@ -257,10 +263,15 @@ func (p *Peer) xdrOperation() gateway.Operation {
 // Submission is what an ITI-41 eDispensation request carries.
 type Submission struct {
 	ClassCode  string // 60593-1 or DISCARD-60593-1
+	FormatCode string // urn:epSOS:ep:dis:2010 or urn:eHDSI:ed:discard:2020
 	DocumentID string
 	PatientID  string // CX
 	Document   []byte
 }
+
+// Kind is what the submission asks, decided as OpenNCP's Country A does:
+// by the formatCode (class code only when there is none).
+func (s Submission) Kind() dialect.EDKind { return dialect.EDKindOf(s.FormatCode, s.ClassCode) }
 
 // ParseSubmission reads a ProvideAndRegisterDocumentSetRequest with one
 // document.
@@ -281,8 +292,11 @@ func ParseSubmission(env *soap.Envelope) (Submission, error) {
 		return s, bad("no ExtrinsicObject (document entry) in the submission")
 	}
 	for _, c := range eo.SelectElements("Classification") {
-		if c.SelectAttrValue("classificationScheme", "") == schemeClassCode {
+		switch c.SelectAttrValue("classificationScheme", "") {
+		case schemeClassCode:
 			s.ClassCode = c.SelectAttrValue("nodeRepresentation", "")
+		case schemeFormatCode:
+			s.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
 		}
 	}
 	for _, x := range eo.SelectElements("ExternalIdentifier") {
@@ -293,8 +307,8 @@ func ParseSubmission(env *soap.Envelope) (Submission, error) {
 			s.PatientID = x.SelectAttrValue("value", "")
 		}
 	}
-	if s.ClassCode != ehdsi.ClassED && s.ClassCode != ehdsi.ClassEDDiscard {
-		return s, bad("the class code must be " + ehdsi.ClassED + " or " + ehdsi.ClassEDDiscard)
+	if s.ClassCode == "" && s.FormatCode == "" {
+		return s, bad("the document entry has neither class code nor format code")
 	}
 	if s.DocumentID == "" {
 		return s, bad("the document entry has no uniqueId")

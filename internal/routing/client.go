@@ -1,10 +1,13 @@
 package routing
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -124,6 +127,9 @@ type Result struct {
 	Country  Country
 	Endpoint Endpoint
 	Attempts int
+	// MessageID is the wsa:MessageID of the last attempt: each retry is
+	// sent with a fresh one.
+	MessageID string
 }
 
 type callKey struct{}
@@ -132,6 +138,41 @@ type callState struct {
 	retryable bool
 	attempts  atomic.Int32
 	idemKey   string
+	// sent is the wsa:MessageID in the request bytes (every attempt starts
+	// from them); mu guards messageID, the one of the latest attempt.
+	sent      string
+	mu        sync.Mutex
+	messageID string
+}
+
+// freshMessageID rewrites the request body of a retry with a new
+// wsa:MessageID (same length, so MIME parts and lengths stay valid): a
+// partner that guards against replays refuses a retry whose first attempt
+// did arrive.
+func (st *callState) freshMessageID(r *http.Request) (*http.Request, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sent == "" || r.Body == nil {
+		return r, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("retry: read the request body: %w", err)
+	}
+	id := soap.NewMessageID()
+	b = bytes.Replace(b, []byte(st.sent), []byte(id), 1)
+	st.messageID = id
+	out := r.Clone(r.Context())
+	out.Body = io.NopCloser(bytes.NewReader(b))
+	out.ContentLength = int64(len(b))
+	return out, nil
+}
+
+func (st *callState) lastMessageID() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.messageID
 }
 
 // BreakerState reports a country's circuit state (closed, open, half-open).
@@ -205,7 +246,13 @@ type countingTransport struct{ rt http.RoundTripper }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if st, ok := r.Context().Value(callKey{}).(*callState); ok {
-		st.attempts.Add(1)
+		if st.attempts.Add(1) > 1 {
+			fresh, err := st.freshMessageID(r)
+			if err != nil {
+				return nil, err
+			}
+			r = fresh
+		}
 		if st.idemKey != "" {
 			r.Header.Set("Idempotency-Key", st.idemKey)
 		}
@@ -286,9 +333,14 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 	defer cancel()
 	req := call.Request
 	req.URL = ep.URL
+	if req.MessageID == "" {
+		req.MessageID = soap.NewMessageID()
+	}
+	st.sent, st.messageID = req.MessageID, req.MessageID
 	nc := &ncpclient.Client{HTTP: c.httpFor(cc, ep), Limits: c.cfg.Limits, Writer: c.cfg.Writer}
 	rep, err := nc.Call(cctx, req)
 	res.Attempts = int(st.attempts.Load())
+	res.MessageID = st.lastMessageID()
 	res.Reply = rep
 	rerr := c.classify(ctx, cctx, cc, call.Transaction, rep, err)
 	if rerr != nil {

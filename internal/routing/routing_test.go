@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -275,4 +277,48 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = Parse(b)
 	})
+}
+
+// TestRetryHasFreshMessageID: every attempt of a retried call carries its
+// own RFC 4122 v4 wsa:MessageID (a replay-guarding partner refuses a
+// retry whose first attempt arrived); the result names the last one.
+func TestRetryHasFreshMessageID(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	_, entry, _ := server(t, "fr", func(w http.ResponseWriter, r *http.Request) {
+		env, err := soap.Read(r, soap.Limits{})
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		ids = append(ids, env.MessageID)
+		n := len(ids)
+		mu.Unlock()
+		if n < 3 {
+			http.Error(w, "down", 503)
+			return
+		}
+		okSOAP(w, r)
+	})
+	dir, err := NewStatic(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request()
+	req.MessageID = soap.NewMessageID()
+	res, err := client(t, dir, nil).Do(context.Background(), Call{Country: "fr", Transaction: ITI55, Request: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] || !v4.MatchString(id) {
+			t.Errorf("message ids %v: repeated or not RFC 4122 v4", ids)
+		}
+		seen[id] = true
+	}
+	if len(ids) != 3 || ids[0] != req.MessageID || res.MessageID != ids[2] {
+		t.Errorf("ids %v, first %s, result %s", ids, req.MessageID, res.MessageID)
+	}
 }

@@ -439,10 +439,7 @@ func (wr Writer) uuid() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return "urn:uuid:" + formatV4(b), nil
 }
 
 // writeXML serialises an etree token as it is (no indentation, prefixes

@@ -12,6 +12,8 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/luxncp/luxncp/internal/dialect"
 )
 
 // HCPParams describe the health professional an HCP assertion vouches for.
@@ -64,15 +66,22 @@ func NewID() string {
 	return "_" + hex.EncodeToString(b[:])
 }
 
-// Roles luxncp's CLI and API know by name (ISCO-08, eHDSIHealthcareProfessionalRole).
+// Roles luxncp's CLI and API know by name: ISCO-08 codes from OpenNCP's
+// fixed list (dialect.Roles) only — an OpenNCP Country A refuses any other,
+// so general practitioners and specialists are "Medical Doctors" (221).
 var Roles = map[string]Code{
-	"physician":  {Code: "221", System: ISCOSystem, SystemName: "ISCO", Display: "Medical doctors"},
-	"gp":         {Code: "2211", System: ISCOSystem, SystemName: "ISCO", Display: "Generalist medical practitioners"},
-	"specialist": {Code: "2212", System: ISCOSystem, SystemName: "ISCO", Display: "Specialist medical practitioners"},
-	"nurse":      {Code: "2221", System: ISCOSystem, SystemName: "ISCO", Display: "Nursing professionals"},
-	"midwife":    {Code: "2222", System: ISCOSystem, SystemName: "ISCO", Display: "Midwifery professionals"},
-	"dentist":    {Code: "2261", System: ISCOSystem, SystemName: "ISCO", Display: "Dentists"},
-	"pharmacist": {Code: "2262", System: ISCOSystem, SystemName: "ISCO", Display: "Pharmacists"},
+	"physician":  role("221"),
+	"gp":         role("221"),
+	"specialist": role("221"),
+	"nurse":      role("2221"),
+	"midwife":    role("2222"),
+	"dentist":    role("2261"),
+	"pharmacist": role("2262"),
+}
+
+func role(code string) Code {
+	r, _ := dialect.RoleOf(code)
+	return Code{Code: r.Code, System: ISCOSystem, SystemName: "ISCO", Display: r.Display}
 }
 
 func xsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

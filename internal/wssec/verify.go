@@ -16,6 +16,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/pki"
 )
@@ -408,8 +409,8 @@ func (v *Verifier) VerifyHCP(el *etree.Element) (*Caller, error) {
 	if role.System != "" && role.System != ISCOSystem {
 		return nil, secFault(ehdsi.ErrInsufficientRights, "HCP role must be an ISCO-08 code", fmt.Errorf("system %q", role.System))
 	}
-	if !isHealthRole(role.Code) {
-		return nil, secFault(ehdsi.ErrInsufficientRights, "HCP role is not a health professional role (ISCO-08 22xx/32xx)", nil)
+	if _, ok := dialect.RoleOf(role.Code); !ok {
+		return nil, secFault(ehdsi.ErrInsufficientRights, "HCP role "+role.Code+" is not one of the ISCO-08 roles MyHealth@EU gateways accept (OpenNCP's XSPARole list)", nil)
 	}
 	caller.Role = role
 	if caller.Organisation == "" && caller.OrganisationID == "" {
@@ -436,12 +437,6 @@ func (v *Verifier) VerifyHCP(el *etree.Element) (*Caller, error) {
 		return nil, insufficient("HL7 permissions")
 	}
 	return caller, nil
-}
-
-// isHealthRole accepts the ISCO-08 codes of eHDSIHealthcareProfessionalRole:
-// health professionals (22…) and health associate professionals (32…).
-func isHealthRole(code string) bool {
-	return len(code) >= 2 && (strings.HasPrefix(code, "22") || strings.HasPrefix(code, "32")) && strings.Trim(code, "0123456789") == ""
 }
 
 // VerifyTRC verifies a TRC assertion issued for the caller's HCP assertion.

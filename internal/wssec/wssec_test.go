@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/pki"
 )
@@ -298,6 +299,32 @@ func TestSelfContained(t *testing.T) {
 		}
 		if got := selfContained(el); got != want {
 			t.Errorf("selfContained(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestRolesAreOpenNCPs: as Country A luxncp accepts exactly OpenNCP's 13
+// ISCO-08 roles (44 included, 2211/2212 and other 22xx/32xx not); as
+// Country B it issues only roles from that list.
+func TestRolesAreOpenNCPs(t *testing.T) {
+	for _, c := range []struct {
+		code string
+		ok   bool
+	}{{"221", true}, {"2262", true}, {"44", true}, {"3213", true}, {"2211", false}, {"2212", false}, {"3221", false}, {"2230", false}} {
+		p := hcpParams()
+		p.Role = Code{Code: c.code, System: ISCOSystem, SystemName: "ISCO", Display: "x"}
+		a, err := IssueHCP(p, seal(t, "fr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = verifier(t, t0.Add(5*time.Minute)).VerifyHCP(roundTrip(t, a))
+		if (err == nil) != c.ok {
+			t.Errorf("role %s: err %v, want accepted %v", c.code, err, c.ok)
+		}
+	}
+	for name, r := range Roles {
+		if got, ok := dialect.RoleOf(r.Code); !ok || got.Display != r.Display {
+			t.Errorf("Roles[%q] = %+v: not in OpenNCP's list", name, r)
 		}
 	}
 }

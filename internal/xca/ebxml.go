@@ -9,6 +9,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -39,21 +40,8 @@ const (
 	assocXFRM         = "urn:ihe:iti:2007:AssociationType:XFRM"
 )
 
-// FormatCode of an entry, as OpenNCP writes them.
-func FormatCode(class string, level Level) Code {
-	if level == L1 {
-		return Code{"urn:ihe:iti:xds-sd:pdf:2008", "IHE PCC", "PDF/A coded document"}
-	}
-	switch class {
-	case ehdsi.ClassPS:
-		return Code{"urn:epSOS:ps:ps:2010", "eHDSI formatCodes", "epSOS coded Patient Summary"}
-	case ehdsi.ClassEP:
-		return Code{"urn:epsos:ep:pre:2010", "eHDSI formatCodes", "epSOS coded ePrescription"}
-	case ehdsi.ClassED:
-		return Code{"urn:epSOS:ep:dis:2010", "eHDSI formatCodes", "epSOS coded eDispensation"}
-	}
-	return Code{"urn:ihe:iti:xds-sd:pdf:2008", "IHE PCC", "PDF/A coded document"}
-}
+// FormatCode of an entry, as OpenNCP writes them (dialect.FormatCode).
+func FormatCode(class string, level Level) Code { return dialect.FormatCode(class, level == L1) }
 
 // ClassDisplay names the eHDSI document classes.
 func ClassDisplay(class string) string {
@@ -180,41 +168,41 @@ func entryUUID(uniqueID, salt string) string {
 }
 
 func slot(parent *etree.Element, name string, values ...string) {
-	s := parent.CreateElement("rim:Slot")
+	s := parent.CreateElement("Slot")
 	s.CreateAttr("name", name)
-	vl := s.CreateElement("rim:ValueList")
+	vl := s.CreateElement("ValueList")
 	for _, v := range values {
-		vl.CreateElement("rim:Value").SetText(v)
+		vl.CreateElement("Value").SetText(v)
 	}
 }
 
 func localized(parent *etree.Element, tag, value string) {
-	parent.CreateElement(tag).CreateElement("rim:LocalizedString").CreateAttr("value", value)
+	parent.CreateElement(tag).CreateElement("LocalizedString").CreateAttr("value", value)
 }
 
 func classification(eo *etree.Element, scheme, obj string, c Code) {
-	cl := eo.CreateElement("rim:Classification")
+	cl := eo.CreateElement("Classification")
 	cl.CreateAttr("classificationScheme", scheme)
 	cl.CreateAttr("classifiedObject", obj)
 	cl.CreateAttr("id", entryUUID(obj+c.Code+scheme, "cl"))
 	cl.CreateAttr("nodeRepresentation", c.Code)
 	slot(cl, "codingScheme", c.Scheme)
-	localized(cl, "rim:Name", c.Display)
+	localized(cl, "Name", c.Display)
 }
 
 func externalID(eo *etree.Element, scheme, obj, value, name string) {
-	x := eo.CreateElement("rim:ExternalIdentifier")
+	x := eo.CreateElement("ExternalIdentifier")
 	x.CreateAttr("id", entryUUID(obj+scheme, "ei"))
 	x.CreateAttr("identificationScheme", scheme)
 	x.CreateAttr("objectType", "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier")
 	x.CreateAttr("registryObject", obj)
 	x.CreateAttr("value", value)
-	localized(x, "rim:Name", name)
+	localized(x, "Name", name)
 }
 
 func extrinsicObject(list *etree.Element, e Entry) {
 	id := entryUUID(e.UniqueID, "eo")
-	eo := list.CreateElement("rim:ExtrinsicObject")
+	eo := list.CreateElement("ExtrinsicObject")
 	eo.CreateAttr("home", "urn:oid:"+e.HomeCommunityID)
 	eo.CreateAttr("id", id)
 	eo.CreateAttr("lid", id)
@@ -243,13 +231,13 @@ func extrinsicObject(list *etree.Element, e Entry) {
 	if title == "" {
 		title = ClassDisplay(e.ClassCode)
 	}
-	localized(eo, "rim:Name", title)
+	localized(eo, "Name", title)
 	if e.Description != "" {
-		localized(eo, "rim:Description", e.Description)
+		localized(eo, "Description", e.Description)
 	}
-	eo.CreateElement("rim:VersionInfo").CreateAttr("versionName", "1")
+	eo.CreateElement("VersionInfo").CreateAttr("versionName", "1")
 	if e.Author != "" || e.AuthorInstitution != "" {
-		cl := eo.CreateElement("rim:Classification")
+		cl := eo.CreateElement("Classification")
 		cl.CreateAttr("classificationScheme", schemeAuthor)
 		cl.CreateAttr("classifiedObject", id)
 		cl.CreateAttr("id", entryUUID(id, "author"))
@@ -261,12 +249,12 @@ func extrinsicObject(list *etree.Element, e Entry) {
 			slot(cl, "authorInstitution", e.AuthorInstitution)
 		}
 	}
-	classification(eo, schemeClass, id, Code{e.ClassCode, ehdsi.LOINC, ClassDisplay(e.ClassCode)})
+	classification(eo, schemeClass, id, Code{Code: e.ClassCode, Scheme: ehdsi.LOINC, Display: ClassDisplay(e.ClassCode)})
 	conf := e.Confidentiality
 	if conf == "" {
 		conf = "N"
 	}
-	classification(eo, schemeConf, id, Code{conf, "2.16.840.1.113883.5.25", map[string]string{"N": "normal", "R": "restricted"}[conf]})
+	classification(eo, schemeConf, id, Code{Code: conf, Scheme: "2.16.840.1.113883.5.25", Display: map[string]string{"N": "normal", "R": "restricted"}[conf]})
 	for _, ec := range e.EventCodes {
 		classification(eo, schemeEvent, id, ec)
 	}
@@ -275,9 +263,9 @@ func extrinsicObject(list *etree.Element, e Entry) {
 	if country == "" {
 		country = "LU"
 	}
-	classification(eo, schemeHealthcare, id, Code{country, "1.0.3166.1", country})
-	classification(eo, schemePractice, id, Code{"Not Used", "eHDSI Practice Setting Codes-Not Used", "Not Used"})
-	classification(eo, schemeType, id, Code{e.ClassCode, ehdsi.LOINC, ClassDisplay(e.ClassCode)})
+	classification(eo, schemeHealthcare, id, Code{Code: country, Scheme: "1.0.3166.1", Display: country})
+	classification(eo, schemePractice, id, Code{Code: "Not Used", Scheme: "eHDSI Practice Setting Codes-Not Used", Display: "Not Used"})
+	classification(eo, schemeType, id, Code{Code: e.ClassCode, Scheme: ehdsi.LOINC, Display: ClassDisplay(e.ClassCode)})
 	externalID(eo, idSchemePatientID, id, e.Patient.String(), "XDSDocumentEntry.patientId")
 	externalID(eo, idSchemeUniqueID, id, e.UniqueID, "XDSDocumentEntry.uniqueId")
 }
@@ -309,36 +297,42 @@ func registryErrors(parent *etree.Element, notes []*ehdsi.Fault) {
 func QueryResponse(l Listing) *etree.Element {
 	resp := etree.NewElement("query:AdhocQueryResponse")
 	resp.CreateAttr("xmlns:query", NSQuery)
-	resp.CreateAttr("xmlns:rim", NSRIM)
 	resp.CreateAttr("xmlns:rs", NSRS)
-	status := ResponseSuccess
-	hasError := false
-	for _, n := range l.Notes {
-		if n.Severity() == ehdsi.SeverityError {
-			hasError = true
+	resp.CreateAttr("status", dialect.ListStatus(len(l.Entries), l.Notes))
+	notes := l.Notes
+	if len(l.Entries) > 0 {
+		// Beside listed entries a note is a Warning: an OpenNCP client drops
+		// a list that carries an Error (dialect.ListedBesideEntries).
+		row, _ := dialect.Lookup(dialect.ListedBesideEntries)
+		notes = make([]*ehdsi.Fault, len(l.Notes))
+		for i, n := range l.Notes {
+			c := *n
+			c.Level = row.Severity
+			notes[i] = &c
 		}
 	}
-	switch {
-	case hasError && len(l.Entries) == 0:
-		status = ResponseFailure
-	case hasError:
-		status = ResponsePartial
-	}
-	resp.CreateAttr("status", status)
-	registryErrors(resp, l.Notes)
-	list := resp.CreateElement("rim:RegistryObjectList")
+	registryErrors(resp, notes)
+	// ebRIM in the default namespace, as OpenNCP writes it: partners' test
+	// harnesses match "<ExtrinsicObject " and "<ExternalIdentifier " as text.
+	list := resp.CreateElement("RegistryObjectList")
+	list.CreateAttr("xmlns", NSRIM)
 	for _, e := range l.Entries {
 		extrinsicObject(list, e)
 	}
 	for _, e := range l.Entries {
-		if e.TransformOf == "" {
+		target := e.TransformOf
+		if target == "" && dialect.SelfTransform(e.ClassCode) {
+			// OpenNCP links every original clinical document to itself.
+			target = e.UniqueID
+		}
+		if target == "" {
 			continue
 		}
-		a := list.CreateElement("rim:Association")
+		a := list.CreateElement("Association")
 		a.CreateAttr("associationType", assocXFRM)
-		a.CreateAttr("id", entryUUID(e.UniqueID+e.TransformOf, "xfrm"))
+		a.CreateAttr("id", entryUUID(e.UniqueID+target, "xfrm"))
 		a.CreateAttr("sourceObject", entryUUID(e.UniqueID, "eo"))
-		a.CreateAttr("targetObject", entryUUID(e.TransformOf, "eo"))
+		a.CreateAttr("targetObject", entryUUID(target, "eo"))
 	}
 	return resp
 }

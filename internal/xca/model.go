@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -17,7 +18,7 @@ const (
 )
 
 // Code is a coded XDS metadata value.
-type Code struct{ Code, Scheme, Display string }
+type Code = dialect.Coded
 
 // Entry is one XDS DocumentEntry offered in a query response.
 type Entry struct {
@@ -41,8 +42,9 @@ type Entry struct {
 	// TransformOf is the UniqueID of the L3 entry this L1 entry renders
 	// (written as an XFRM association).
 	TransformOf string
-	// EventCodes carry eHDSI extras (ePrescription: ATC active ingredient,
-	// dose form, strength, substitution).
+	// EventCodes are the eventCodeList classifications (ePrescription:
+	// dialect.EPEventCodes — dispensable flag, ATC, dose form, strength,
+	// substitution).
 	EventCodes []Code
 }
 

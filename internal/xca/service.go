@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/soap"
@@ -17,17 +18,6 @@ import (
 type Service struct {
 	Provider        Provider
 	HomeCommunityID string
-}
-
-// Permissions per document class (any one suffices), after OpenNCP's
-// policy manager: PS PRD-003/PRD-005, eP PRD-010/PRD-004, OrCD
-// PRD-016/PRD-005.
-var classPermissions = map[string][]string{
-	ehdsi.ClassPS:        {ehdsi.PermPRD003, ehdsi.PermPRD005},
-	ehdsi.ClassEP:        {ehdsi.PermPRD010, ehdsi.PermPRD004},
-	ehdsi.ClassLab:       {ehdsi.PermPRD016, ehdsi.PermPRD005},
-	ehdsi.ClassImaging:   {ehdsi.PermPRD016, ehdsi.PermPRD005},
-	ehdsi.ClassDischarge: {ehdsi.PermPRD016, ehdsi.PermPRD005},
 }
 
 func listEvent(class string) audit.EventType {
@@ -50,17 +40,33 @@ func retrieveEvent(class string) audit.EventType {
 	return audit.EventOrCDRetrieve
 }
 
+// checkPermission: the caller needs all the permissions OpenNCP's policy
+// manager requires for class (dialect.ClassPermissions). Refusals are
+// application faults, answered inside the response.
 func checkPermission(req *gateway.Request, class string) error {
-	perms, ok := classPermissions[class]
+	perms, ok := dialect.ClassPermissions(class)
 	if !ok {
-		return ehdsi.Sender(ehdsi.ErrGenericServiceSignifier, "class code "+class+" is not served by Luxembourg", nil)
+		return dialect.Fault(dialect.UnknownClass, "class code "+class+" is not served by this gateway", nil)
 	}
-	for _, p := range perms {
-		if req.Caller.HasPermission(p) {
-			return nil
-		}
+	if missing := dialect.Missing(perms, req.Caller.HasPermission); len(missing) > 0 {
+		return dialect.Fault(dialect.InsufficientRights, "the HCP assertion lacks the permission(s) for class "+class+" ("+strings.Join(missing, ", ")+")", nil)
 	}
-	return ehdsi.Sender(ehdsi.ErrInsufficientRights, "the HCP assertion lacks the permission for class "+class+" ("+strings.Join(perms, " or ")+")", nil)
+	return nil
+}
+
+// refuseQuery answers a refusal inside the AdhocQueryResponse.
+func refuseQuery(_ *gateway.Request, _ *audit.Event, f *ehdsi.Fault) *soap.Response {
+	return &soap.Response{Action: ehdsi.ActionXCAQueryResp, Body: QueryResponse(Listing{Notes: []*ehdsi.Fault{f}})}
+}
+
+// refuseRetrieve answers a refusal inside the RetrieveDocumentSetResponse.
+func refuseRetrieve(_ *gateway.Request, _ *audit.Event, f *ehdsi.Fault) *soap.Response {
+	body := soap.NewElement("xdsb", "RetrieveDocumentSetResponse", NSXDSB)
+	body.CreateAttr("xmlns:rs", NSRS)
+	rr := body.CreateElement("rs:RegistryResponse")
+	rr.CreateAttr("status", ResponseFailure)
+	registryErrors(rr, []*ehdsi.Fault{f})
+	return &soap.Response{Action: ehdsi.ActionXCARetrieveResp, Body: body}
 }
 
 // Operations returns the query and retrieve operations.
@@ -76,6 +82,7 @@ func (s *Service) Operations() []gateway.Operation {
 				return ""
 			},
 			Handle: s.query,
+			Refuse: refuseQuery,
 		},
 		{
 			Action: ehdsi.ActionXCARetrieve,
@@ -91,6 +98,7 @@ func (s *Service) Operations() []gateway.Operation {
 				return ""
 			},
 			Handle: s.retrieve,
+			Refuse: refuseRetrieve,
 		},
 	}
 }
@@ -128,7 +136,7 @@ func (s *Service) query(ctx context.Context, req *gateway.Request, ev *audit.Eve
 	}
 	// Exactly the same patient: extension and assigning authority.
 	if tp.ext != q.Patient.Extension || tp.root != q.Patient.Root {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownPatientIdentifier, ehdsi.Describe(ehdsi.ErrUnknownPatientIdentifier), nil)
+		return nil, dialect.Fault(dialect.PatientMismatch, "", nil)
 	}
 	req.AddAudit(audit.Event{Type: audit.EventTRCAssertion, Patients: ev.Patients, TRCAssertionID: ev.TRCAssertionID,
 		HCPAssertionID: ev.HCPAssertionID, RequestMessageID: ev.RequestMessageID})

@@ -12,6 +12,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/ncpclient"
@@ -28,7 +29,7 @@ type fakeProvider struct{}
 
 func (fakeProvider) List(ctx context.Context, q xca.Query) (xca.Listing, error) {
 	if q.Patient.Extension == "1960112904551" {
-		return xca.Listing{}, ehdsi.App(ehdsi.ErrEPNoConsent, "no consent", nil)
+		return xca.Listing{}, dialect.Fault(dialect.NoConsent, "no consent", nil)
 	}
 	l3 := xca.Entry{UniqueID: "1.2.3^ep-1.L3", RepositoryUniqueID: "1.2.3", HomeCommunityID: ehdsi.HomeCommunityLU, Patient: q.Patient,
 		ClassCode: ehdsi.ClassEP, Level: xca.L3, Description: "Amlodipine 5 mg tablet", Created: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
@@ -105,7 +106,10 @@ func TestQuery(t *testing.T) {
 		t.Fatalf("fault %+v", rep.Fault)
 	}
 	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
-	if status != xca.ResponsePartial || len(docs) != 2 || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrEDNotDispensable) {
+	// Beside listed entries a note is a Warning with Success: an OpenNCP
+	// client drops a PartialSuccess list or one with an Error entry.
+	if status != xca.ResponseSuccess || len(docs) != 2 || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrEDNotDispensable) ||
+		errs[0].Severity != string(ehdsi.SeverityWarning) {
 		t.Fatalf("status %s docs %d errs %+v", status, len(docs), errs)
 	}
 	if docs[1].TransformOf != docs[0].UniqueID || !docs[1].L1 || docs[0].L1 || docs[0].Description != "Amlodipine 5 mg tablet" {
@@ -127,12 +131,7 @@ func TestQueryFaults(t *testing.T) {
 		class string
 		code  ehdsi.Code
 	}{
-		{"TRC for another patient", assertions(t, "fr", other, nil), patient, ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
-		{"TRC patient is a prefix of the queried one", assertions(t, "fr", substring, nil), patient, ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
-		{"TRC with another root", assertions(t, "fr", wssec.PatientID{Extension: patientExt, Root: "1.2.3"}, nil), patient, ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
 		{"no TRC", assertions(t, "fr", patient, nil)[:1], patient, ehdsi.ClassEP, ehdsi.ErrNotValidTRCAssertion},
-		{"missing permission", assertions(t, "fr", patient, []string{"PRD-006", "PRD-003"}), patient, ehdsi.ClassEP, ehdsi.ErrInsufficientRights},
-		{"unknown class", assertions(t, "fr", patient, nil), patient, "12345-6", ehdsi.ErrGenericServiceSignifier},
 	}
 	c := testkit.Client(t, "fr")
 	for _, tc := range cases {
@@ -147,7 +146,41 @@ func TestQueryFaults(t *testing.T) {
 			}
 		})
 	}
-	// Consent withdrawn travels as a RegistryError, not a fault.
+	// Refusals travel in the RegistryErrorList with Failure, as OpenNCP's
+	// XCAServiceImpl answers them, not as SOAP Faults.
+	inBand := []struct {
+		name  string
+		as    []*etree.Element
+		class string
+		code  ehdsi.Code
+	}{
+		{"TRC for another patient", assertions(t, "fr", other, nil), ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
+		{"TRC patient is a prefix of the queried one", assertions(t, "fr", substring, nil), ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
+		{"TRC with another root", assertions(t, "fr", wssec.PatientID{Extension: patientExt, Root: "1.2.3"}, nil), ehdsi.ClassEP, ehdsi.ErrUnknownPatientIdentifier},
+		{"missing eP permission", assertions(t, "fr", patient, []string{"PRD-006", "PRD-003"}), ehdsi.ClassEP, ehdsi.ErrInsufficientRights},
+		{"eP needs PRD-004 and PRD-010", assertions(t, "fr", patient, []string{"PRD-006", "PRD-010"}), ehdsi.ClassEP, ehdsi.ErrInsufficientRights},
+		{"PS needs all of PRD-003/005/010/016", assertions(t, "fr", patient, []string{"PRD-006", "PRD-003", "PRD-005"}), ehdsi.ClassPS, ehdsi.ErrInsufficientRights},
+		{"unknown class", assertions(t, "fr", patient, nil), "12345-6", ehdsi.ErrGenericServiceSignifier},
+	}
+	for _, tc := range inBand {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := c.Call(context.Background(), ncpclient.Request{URL: url, Action: ehdsi.ActionXCAQuery,
+				Body: ncpclient.XCAQueryBody(patient, tc.class), Assertions: tc.as})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Fault != nil || rep.Status != 200 {
+				t.Fatalf("status %d fault %+v, want the refusal inside the response\n%s", rep.Status, rep.Fault, rep.Raw)
+			}
+			status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+			if status != xca.ResponseFailure || len(docs) != 0 || len(errs) != 1 || errs[0].Code != string(tc.code) ||
+				errs[0].Severity != string(ehdsi.SeverityError) {
+				t.Errorf("status %s docs %d errs %+v, want Failure with %s", status, len(docs), errs, tc.code)
+			}
+		})
+	}
+	// Consent withdrawn travels as a RegistryError, not a fault:
+	// ERROR_PS_NO_CONSENT for every class, as OpenNCP.
 	noConsent := wssec.PatientID{Extension: "1960112904551", Root: ehdsi.OIDMatricule}
 	rep, err := c.Call(context.Background(), ncpclient.Request{URL: url, Action: ehdsi.ActionXCAQuery,
 		Body: ncpclient.XCAQueryBody(noConsent, ehdsi.ClassEP), Assertions: assertions(t, "fr", noConsent, nil)})
@@ -155,7 +188,7 @@ func TestQueryFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, _, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
-	if status != xca.ResponseFailure || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrEPNoConsent) {
+	if status != xca.ResponseFailure || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSNoConsent) {
 		t.Errorf("no consent: status %s errs %+v", status, errs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/national"
 )
@@ -87,7 +88,7 @@ func BuildResponse(q Query, r Result, p ResponseParams) *etree.Element {
 		add(ev, "code", "code", "ActAdministrativeDetectedIssueCode", "codeSystem", "2.16.840.1.113883.5.4")
 		mit := add(ev, "mitigatedBy", "typeCode", "MITGT")
 		dim := add(mit, "detectedIssueManagement", "classCode", "ACT", "moodCode", "EVN")
-		add(dim, "code", "code", r.Issue, "codeSystem", "1.3.6.1.4.1.12559.11.10.1.3.2.2.1")
+		add(dim, "code", "code", r.Issue, "codeSystem", dialect.XCPDIssueSystem)
 	}
 	qa := add(cap, "queryAck")
 	qid := add(qa, "queryId", "root", orNull(q.QueryID.Root))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/matricule"
@@ -143,12 +144,23 @@ func genderFromHL7(c string) string {
 // Operation is the XCPD SOAP operation for the gateway pipeline.
 func (s *Service) Operation() gateway.Operation {
 	return gateway.Operation{
-		Action:        ehdsi.ActionXCPD,
-		Event:         audit.EventIdentification,
-		AnyPermission: []string{ehdsi.PermPRD006},
-		FaultCode:     ehdsi.ErrPIIncorrectFormatting,
-		Handle:        s.handle,
+		Action:      ehdsi.ActionXCPD,
+		Event:       audit.EventIdentification,
+		Permissions: dialect.XCPDPermissions(),
+		FaultCode:   ehdsi.ErrPIIncorrectFormatting,
+		Handle:      s.handle,
+		Refuse:      s.Refuse,
 	}
+}
+
+// Refuse answers a refusal (a missing permission) inside a normal XCPD
+// response, as an InsufficientRights detected issue, as OpenNCP does
+// (dialect.XCPDInsufficientRights).
+func (s *Service) Refuse(req *gateway.Request, ev *audit.Event, f *ehdsi.Fault) *soap.Response {
+	q, _ := ParseQuery(req.Env.Body)
+	body := BuildResponse(q, Result{Code: f.Code, Issue: "InsufficientRights", Text: f.Message()},
+		ResponseParams{MessageID: ev.ResponseMessageID, Now: req.Now, HomeCommunityID: s.HomeCommunityID})
+	return &soap.Response{Action: ehdsi.ActionXCPDResponse, Body: body}
 }
 
 func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Event) (*soap.Response, error) {

@@ -198,6 +198,40 @@ func TestXCPDRegistryDown(t *testing.T) {
 	}
 }
 
+// TestXCPDInsufficientRights: a missing PRD-006 is answered inside the
+// XCPD response as an InsufficientRights detected issue (IHE code system
+// 1.3.6.1.4.1.19376.1.2.27.3), as OpenNCP does, not as a SOAP Fault.
+func TestXCPDInsufficientRights(t *testing.T) {
+	client, url, _, _ := setup(t)
+	rep, err := client.Call(context.Background(), withURL(request(t, "fr", ncpclient.XCPDQuery{PatientID: "1990010112385"},
+		func(p *ncpclient.Professional) { p.Permissions = []string{"PRD-004"} }), url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != 200 || rep.Fault != nil || ackCode(rep.Env.Body) != string(ehdsi.ErrInsufficientRights) {
+		t.Fatalf("status %d fault %+v code %q\n%s", rep.Status, rep.Fault, ackCode(rep.Env.Body), rep.Raw)
+	}
+	dim := rep.Env.Body.FindElement(".//detectedIssueManagement/code")
+	if dim == nil || dim.SelectAttrValue("code", "") != "InsufficientRights" || dim.SelectAttrValue("codeSystem", "") != "1.3.6.1.4.1.19376.1.2.27.3" {
+		t.Errorf("detected issue %v", dim)
+	}
+}
+
+// TestXCPDAnswerNotAvailableCodeSystem: AnswerNotAvailable is IHE's code,
+// in IHE's code system.
+func TestXCPDAnswerNotAvailableCodeSystem(t *testing.T) {
+	client, url, _, reg := setup(t)
+	reg.down = true
+	rep, err := client.Call(context.Background(), withURL(request(t, "fr", ncpclient.XCPDQuery{PatientID: "1990010112385"}, nil), url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := rep.Env.Body.FindElement(".//detectedIssueManagement/code")
+	if dim == nil || dim.SelectAttrValue("code", "") != "AnswerNotAvailable" || dim.SelectAttrValue("codeSystem", "") != "1.3.6.1.4.1.19376.1.2.27.3" {
+		t.Errorf("detected issue %v", dim)
+	}
+}
+
 func TestXCPDSecurityFaults(t *testing.T) {
 	_, url, aud, _ := setup(t)
 	good := ncpclient.XCPDQuery{PatientID: "1990010112385"}
@@ -211,7 +245,6 @@ func TestXCPDSecurityFaults(t *testing.T) {
 		{"no client certificate", testkit.Client(t, ""), request(t, "fr", good, nil), 400, ehdsi.ErrSecGeneric},
 		{"no assertion", testkit.Client(t, "fr"), func() ncpclient.Request { r := request(t, "fr", good, nil); r.Assertions = nil; return r }(), 400, ehdsi.ErrHPIAuthenticationNotReceived},
 		{"TLS country differs from signer", testkit.Client(t, "fr"), request(t, "de", good, nil), 400, ehdsi.ErrSecDataIntegrityNotEnsured},
-		{"missing PRD-006", testkit.Client(t, "fr"), request(t, "fr", good, func(p *ncpclient.Professional) { p.Permissions = []string{"PRD-004"} }), 400, ehdsi.ErrInsufficientRights},
 		{"wrong action", testkit.Client(t, "fr"), func() ncpclient.Request { r := request(t, "fr", good, nil); r.Action = ehdsi.ActionXCAQuery; return r }(), 400, ehdsi.ErrGeneric},
 	}
 	for _, tc := range cases {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -17,6 +18,7 @@ const (
 	NSRS   = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 
 	schemeClass         = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+	schemeFormat        = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 	schemeUniqueID      = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
 	schemeSubmissionUID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
 )
@@ -24,6 +26,7 @@ const (
 // Submission is a parsed ProvideAndRegisterDocumentSetRequest.
 type Submission struct {
 	ClassCode       string
+	FormatCode      string // XDSDocumentEntry.formatCode, exactly as sent
 	EntryID         string // ExtrinsicObject id
 	UniqueID        string // XDSDocumentEntry.uniqueId
 	SubmissionSetID string
@@ -64,6 +67,10 @@ func slotValue(el *etree.Element, name string) string {
 
 func malformed(msg string) error { return ehdsi.Sender(ehdsi.ErrEDIncorrectFormatting, msg, nil) }
 
+// Kind is what the submission asks, decided as OpenNCP decides it: by the
+// formatCode, falling back on the class code when there is none.
+func (s *Submission) Kind() dialect.EDKind { return dialect.EDKindOf(s.FormatCode, s.ClassCode) }
+
 // Parse reads the body. eHDSI sends one document per submission.
 func Parse(body *etree.Element) (*Submission, error) {
 	if body == nil || body.Tag != "ProvideAndRegisterDocumentSetRequest" || body.NamespaceURI() != NSXDSB {
@@ -82,8 +89,11 @@ func Parse(body *etree.Element) (*Submission, error) {
 	s := &Submission{EntryID: eo.SelectAttrValue("id", "")}
 	s.SourcePatient = wssec.ParseCX(slotValue(eo, "sourcePatientId"))
 	for _, c := range kids(eo, NSRIM, "Classification") {
-		if c.SelectAttrValue("classificationScheme", "") == schemeClass {
+		switch c.SelectAttrValue("classificationScheme", "") {
+		case schemeClass:
 			s.ClassCode = strings.TrimSpace(c.SelectAttrValue("nodeRepresentation", ""))
+		case schemeFormat:
+			s.FormatCode = strings.TrimSpace(c.SelectAttrValue("nodeRepresentation", ""))
 		}
 	}
 	for _, x := range kids(eo, NSRIM, "ExternalIdentifier") {
@@ -98,8 +108,8 @@ func Parse(body *etree.Element) (*Submission, error) {
 			}
 		}
 	}
-	if s.ClassCode == "" {
-		return nil, malformed("the DocumentEntry has no class code")
+	if s.ClassCode == "" && s.FormatCode == "" {
+		return nil, malformed("the DocumentEntry has neither class code nor format code")
 	}
 	docs := kids(body, NSXDSB, "Document")
 	if len(docs) != 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/national"
@@ -44,18 +45,27 @@ func (s *Service) Operation() gateway.Operation {
 		Action: ehdsi.ActionXDR,
 		Event:  audit.EventDispensationSubmit,
 		Classify: func(body *etree.Element) audit.EventType {
-			if sub, err := Parse(body); err == nil && sub.ClassCode == ehdsi.ClassEDDiscard {
+			if sub, err := Parse(body); err == nil && sub.Kind() == dialect.EDDiscard {
 				return audit.EventDispensationDiscard
 			}
 			return ""
 		},
-		AnyPermission: []string{ehdsi.PermPPD046},
-		FaultCode:     ehdsi.ErrEDIncorrectFormatting,
-		Handle:        s.handle,
+		Permissions: dialect.XDRPermissions(),
+		FaultCode:   ehdsi.ErrEDIncorrectFormatting,
+		Handle:      s.handle,
+		Refuse:      Refuse,
 	}
 }
 
-func response(notes []*ehdsi.Fault) *etree.Element {
+// Refuse answers a refusal (missing permission, patient mismatch, storage
+// failure) inside the RegistryResponse, as OpenNCP's XDRServiceImpl does.
+func Refuse(_ *gateway.Request, _ *audit.Event, f *ehdsi.Fault) *soap.Response {
+	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}
+}
+
+// Response is an ITI-41 RegistryResponse: Success without notes, Failure
+// with them.
+func Response(notes []*ehdsi.Fault) *etree.Element {
 	rr := soap.NewElement("rs", "RegistryResponse", NSRS)
 	if len(notes) == 0 {
 		rr.CreateAttr("status", "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success")
@@ -82,8 +92,14 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 		return nil, err
 	}
 	ev.SubmissionSetID = sub.SubmissionSetID
-	if sub.ClassCode != ehdsi.ClassED && sub.ClassCode != ehdsi.ClassEDDiscard {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownSignifier, "class code "+sub.ClassCode+" is not an eDispensation (60593-1) or its discard (DISCARD-60593-1)", nil)
+	kind := sub.Kind()
+	if kind == dialect.EDUnknown {
+		// OpenNCP dispatches on the formatCode, exactly, and answers
+		// anything else "Unknown document" inside the response.
+		f := dialect.Fault(dialect.EDUnknownDocument, "Unknown document: formatCode "+sub.FormatCode+" is neither "+
+			dialect.FormatEDDispense+" nor "+dialect.FormatEDDiscard, nil)
+		ev.SetOutcome(f)
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
 	trc, err := req.TRC()
 	if err != nil {
@@ -92,7 +108,7 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	ev.TRCAssertionID = trc.AssertionID
 	ev.Patients = []audit.PatientID{{Root: trc.Patient.Root, Extension: trc.Patient.Extension}}
 	if trc.Patient.Root != ehdsi.OIDMatricule {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownPatientIdentifier, "the TRC assertion must name the patient by the Luxembourg national identification number", nil)
+		return nil, dialect.Fault(dialect.PatientMismatch, "the TRC assertion must name the patient by the Luxembourg national identification number", nil)
 	}
 	data, err := req.Env.Content(sub.Document)
 	if err != nil {
@@ -100,7 +116,7 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	}
 	fail := func(f *ehdsi.Fault) (*soap.Response, error) {
 		ev.SetOutcome(f)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response([]*ehdsi.Fault{f})}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
 	d, err := cda.ReadED(data, s.Limits)
 	if err != nil {
@@ -114,15 +130,15 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	// The patient of the document is the TRC's patient, exactly.
 	pid, ok := d.PatientID(ehdsi.OIDMatricule)
 	if !ok || pid.Extension != trc.Patient.Extension {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownPatientIdentifier, "the eDispensation's patient differs from the TRC assertion's", nil)
+		return nil, dialect.Fault(dialect.PatientMismatch, "the eDispensation's patient differs from the TRC assertion's", nil)
 	}
 	if sub.SourcePatient.Extension != "" && sub.SourcePatient.Root == ehdsi.OIDMatricule && sub.SourcePatient.Extension != pid.Extension {
-		return nil, ehdsi.Sender(ehdsi.ErrUnknownPatientIdentifier, "the submission's sourcePatientId differs from the document's patient", nil)
+		return nil, dialect.Fault(dialect.PatientMismatch, "the submission's sourcePatientId differs from the document's patient", nil)
 	}
 	if len(d.Items) == 0 {
 		return fail(ehdsi.App(ehdsi.ErrEDMissingRequiredFields, "the eDispensation dispenses no item", nil))
 	}
-	if sub.ClassCode == ehdsi.ClassEDDiscard {
+	if kind == dialect.EDDiscard {
 		return s.discard(ctx, req, ev, d)
 	}
 	return s.submit(ctx, req, ev, d, pid.Extension)
@@ -186,19 +202,19 @@ func (s *Service) findPrescription(ctx context.Context, matricule string, refs [
 func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Event, d *cda.Dispensation, matricule string) (*soap.Response, error) {
 	fail := func(f *ehdsi.Fault) (*soap.Response, error) {
 		ev.SetOutcome(f)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response([]*ehdsi.Fault{f})}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
 	key := d.Key(0)
 	// A resubmission of an accepted eDispensation: Success, no second effect.
 	if m, err := s.Outbox.Get(ctx, key); err == nil && m.Kind == outbox.KindDispense {
 		ev.SetOutcome(nil)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response(nil)}, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m, err := s.Outbox.Get(ctx, key); err == nil && m.Kind == outbox.KindDispense {
 		ev.SetOutcome(nil)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response(nil)}, nil
 	}
 	p, err := s.findPrescription(ctx, matricule, d.PrescriptionRefs(), req.Now)
 	if err != nil {
@@ -236,11 +252,11 @@ func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Ev
 		Country: req.Country, Resource: res, Accepted: req.Now,
 	})
 	if err != nil {
-		return nil, ehdsi.Receiver(ehdsi.ErrEDNotStored, ehdsi.Describe(ehdsi.ErrEDNotStored), err)
+		return nil, dialect.Fault(dialect.EDNotStored, "", err)
 	}
 	s.kick()
 	ev.SetOutcome(nil)
-	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
+	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response(nil)}, nil
 }
 
 func (s *Service) discard(ctx context.Context, req *gateway.Request, ev *audit.Event, d *cda.Dispensation) (*soap.Response, error) {
@@ -249,23 +265,23 @@ func (s *Service) discard(ctx context.Context, req *gateway.Request, ev *audit.E
 	if err != nil || orig.Kind != outbox.KindDispense {
 		f := ehdsi.App(ehdsi.ErrEDDiscardFailed, "no dispensation with this eDispensation id was recorded in Luxembourg", err)
 		ev.SetOutcome(f)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response([]*ehdsi.Fault{f})}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
 	if orig.State == outbox.StateDead {
 		f := ehdsi.App(ehdsi.ErrEDDiscardFailed, "the dispensation was never applied in Luxembourg; nothing to discard", nil)
 		ev.SetOutcome(f)
-		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response([]*ehdsi.Fault{f})}, nil
+		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
 	_, _, err = s.Outbox.Accept(ctx, outbox.Message{
 		Key: "cancel:" + key, Kind: outbox.KindCancel, Target: key, PrescriptionID: orig.PrescriptionID,
 		Matricule: orig.Matricule, Country: req.Country, Accepted: req.Now,
 	})
 	if err != nil {
-		return nil, ehdsi.Receiver(ehdsi.ErrEDNotStored, ehdsi.Describe(ehdsi.ErrEDNotStored), fmt.Errorf("discard: %w", err))
+		return nil, dialect.Fault(dialect.EDNotStored, "", fmt.Errorf("discard: %w", err))
 	}
 	s.kick()
 	ev.SetOutcome(nil)
-	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: response(nil)}, nil
+	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response(nil)}, nil
 }
 
 func (s *Service) kick() {

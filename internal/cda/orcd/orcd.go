@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/luxncp/luxncp/internal/cda"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/terminology"
 )
@@ -198,7 +199,7 @@ func Build(in Input, opt Options) (*Document, error) {
 		return nil, ehdsi.App(ehdsi.ErrORCDGeneric, ehdsi.Describe(ehdsi.ErrORCDGeneric), err)
 	}
 	return &Document{ID: id, Hash: sum, Kind: k, Title: title, Created: in.Created,
-		FormatCode: "urn:ihe:iti:xds-sd:pdf:2008", FormatScheme: "IHE PCC", Language: lang, XML: xml}, nil
+		FormatCode: dialect.FormatOrCDPDF, FormatScheme: "eHDSI formatCodes", Language: lang, XML: xml}, nil
 }
 
 // kindTerm binds ClinicalDocument/code to the OrCD value set of the kind
