@@ -1,13 +1,10 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -281,6 +278,8 @@ type Entry struct {
 	Seq    int64
 	Hash   string
 	Record Record
+
+	verified bool // the line's hash matches its content
 }
 
 // Scan calls fn for each readable record of the chain in dir, in file order.
@@ -294,46 +293,5 @@ func scan(dir string, needle []byte, fn func(Entry) error) error {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil // no chain yet: nothing recorded
 	}
-	segs, err := segments(dir)
-	if err != nil {
-		return err
-	}
-	for _, n := range segs {
-		if err := scanSegment(segmentPath(dir, n), needle, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func scanSegment(path string, needle []byte, fn func(Entry) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("audit chain: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	for {
-		raw, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			return nil // a torn tail (no newline) is not a record
-		}
-		if err != nil {
-			return fmt.Errorf("audit chain: %w", err)
-		}
-		if needle != nil && !bytes.Contains(raw, needle) {
-			continue
-		}
-		l, perr := parseLine(raw[:len(raw)-1])
-		if perr != nil {
-			continue
-		}
-		var rec Record
-		if err := json.Unmarshal(l.body, &rec); err != nil {
-			continue
-		}
-		if err := fn(Entry{Seq: l.seq, Hash: hex.EncodeToString(l.hash[:]), Record: rec}); err != nil {
-			return err
-		}
-	}
+	return scanFrom(dir, indexPos{}, needle, func(e Entry, _ indexPos, _ int64) error { return fn(e) })
 }
