@@ -360,3 +360,6 @@ var _ PatientReader = (*FileSink)(nil)
 func (s *FileSink) PatientEntries(ctx context.Context, key string) ([]Entry, error) {
 	return readPatient(s.dir, key)
 }
+
+// Dir is the chain's directory.
+func (s *FileSink) Dir() string { return s.dir }
