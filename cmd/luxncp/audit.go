@@ -13,12 +13,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/clock"
 )
 
 const auditUsage = `usage:
   luxncp audit verify [--state-dir ./var] [--json]
         check the hash-chained audit trail; names every edited, deleted,
         inserted or reordered record; exit status 1 when it does not verify
+  luxncp audit quarantine --reason "<incident>" --operator <name> [--state-dir ./var]
+        with the gateway stopped, move a damaged last segment file to
+        audit/quarantine/ and restart the chain with a gap record naming the
+        records lost, the file and its SHA-256, the operator and the reason
+        (docs/audit.md)
   luxncp audit patient <matricule> [--state-dir ./var] [--json]
         list who accessed the patient's data: when, what, professional, role,
         organisation, country, documents, outcome, the identifier as sent;
@@ -36,6 +42,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory holding audit/ (env LUXNCP_STATE_DIR)")
 	auditDir := fs.String("audit-dir", envOr("LUXNCP_AUDIT_DIR", ""), "audit chain directory (default <state-dir>/audit; env LUXNCP_AUDIT_DIR)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	reason := fs.String("reason", "", "quarantine: why (incident, ticket)")
+	operator := fs.String("operator", "", "quarantine: who runs the procedure")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -50,6 +58,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("verify takes no arguments\n%s", auditUsage)
 		}
 		return auditVerify(dir, *asJSON, stdout)
+	case "quarantine":
+		if len(pos) != 0 {
+			return fmt.Errorf("quarantine takes no arguments\n%s", auditUsage)
+		}
+		g, err := audit.Quarantine(dir, *reason, *operator, clock.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "quarantined %s (sha256 %s); records %d–%d left the chain; gap record %d written\nnow run: luxncp audit verify\n",
+			g.File, g.SHA256, g.From, g.To, g.To+1)
+		return nil
 	case "patient":
 		if len(pos) != 1 {
 			return fmt.Errorf("patient needs one matricule\n%s", auditUsage)

@@ -363,19 +363,7 @@ func (s *FileSink) Write(ctx context.Context, r Record) error {
 		return err
 	}
 	seq := s.seq + 1
-	line := make([]byte, 0, hashHexLen+len(rec)+100)
-	line = append(line, make([]byte, hashHexLen+1)...) // hash and space, filled below
-	line = append(line, `{"seq":`...)
-	line = strconv.AppendInt(line, seq, 10)
-	line = append(line, `,"prev":"`...)
-	line = hex.AppendEncode(line, s.prev[:])
-	line = append(line, `",`...)
-	line = append(line, rec[1:]...)
-	body := line[hashHexLen+1:]
-	hash := chainHash(s.prev, body)
-	hex.Encode(line[:hashHexLen], hash[:])
-	line[hashHexLen] = ' '
-	line = append(line, '\n')
+	line, hash := chainLine(s.prev, seq, rec)
 	if _, err := s.f.Write(line); err != nil {
 		// The file may now end in a partial line: cut back to s.size
 		// before the next write (repairLocked).
@@ -398,6 +386,24 @@ func (s *FileSink) Write(ctx context.Context, r Record) error {
 	s.idx.setPos(indexPos{Seq: seq, Segment: s.segment, Offset: s.size})
 	s.mu.Unlock()
 	return s.syncTo(seq)
+}
+
+// chainLine is record rec (JSON) as chain line number seq after the record
+// whose hash is prev: "<hash> {"seq":N,"prev":"<hex>",…}\n", and its hash.
+func chainLine(prev [sha256.Size]byte, seq int64, rec []byte) ([]byte, [sha256.Size]byte) {
+	line := make([]byte, 0, hashHexLen+len(rec)+100)
+	line = append(line, make([]byte, hashHexLen+1)...) // hash and space, filled below
+	line = append(line, `{"seq":`...)
+	line = strconv.AppendInt(line, seq, 10)
+	line = append(line, `,"prev":"`...)
+	line = hex.AppendEncode(line, prev[:])
+	line = append(line, `",`...)
+	line = append(line, rec[1:]...)
+	body := line[hashHexLen+1:]
+	hash := chainHash(prev, body)
+	hex.Encode(line[:hashHexLen], hash[:])
+	line[hashHexLen] = ' '
+	return append(line, '\n'), hash
 }
 
 // usableLocked returns nil when the sink can take a record, repairing it

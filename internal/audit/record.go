@@ -22,6 +22,9 @@ type Record struct {
 	ID      string `json:"id"`      // unique, urn:uuid:…
 	Event   Event  `json:"event"`   // the audited event
 	Message string `json:"message"` // the eHDSI AuditMessage XML
+	// Gap: set on the record that restarts a local chain after an operator
+	// quarantined its damaged tail (Quarantine); no Message then.
+	Gap *Gap `json:"gap,omitempty"`
 }
 
 // MarshalRecord is the JSON form of r that sinks store: one line, the XML

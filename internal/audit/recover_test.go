@@ -79,3 +79,59 @@ func TestFileSinkStartNeverCutsAcknowledgedRecords(t *testing.T) {
 		t.Fatalf("the refused start changed the segment (%d bytes, was %d)", len(after), len(cut))
 	}
 }
+
+// TestQuarantineDamagedTail is the operator procedure: a damaged
+// acknowledged record stops the start; Quarantine moves the segment aside
+// unchanged and starts a new one with a gap record; Verify accepts the
+// declared gap only; the chain goes on.
+func TestQuarantineDamagedTail(t *testing.T) {
+	dir := t.TempDir()
+	opts := FileOptions{MaxSegmentBytes: 6000, RecoverTorn: true}
+	s, _ := OpenFile(dir, opts)
+	writeN(t, s, 0, 6)
+	s.Close()
+	segs, _ := segments(dir)
+	if len(segs) < 2 {
+		t.Fatalf("%d segments, want 2 or more", len(segs))
+	}
+	last := segmentPath(dir, segs[len(segs)-1])
+	data, _ := os.ReadFile(last)
+	if len(data) == 0 {
+		last = segmentPath(dir, segs[len(segs)-2])
+		data, _ = os.ReadFile(last)
+	}
+	os.WriteFile(last, data[:len(data)-40], 0o600)
+	if _, err := OpenFile(dir, opts); !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTornTail) {
+		t.Fatalf("start over the damaged tail: %v", err)
+	}
+	if _, err := Quarantine(dir, "", "", testTime); err == nil {
+		t.Fatal("quarantine without reason and operator")
+	}
+	g, err := Quarantine(dir, "disk controller fault, ticket OPS-42", "j.doe", testTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.To != 6 || g.From > g.To {
+		t.Fatalf("gap %+v, want up to record 6", g)
+	}
+	rep, err := Verify(dir)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after quarantine: %v %v", err, rep.Problems)
+	}
+	if len(rep.Notices) < 2 {
+		t.Fatalf("notices %q: want the gap and the quarantined file", rep.Notices)
+	}
+	t.Log(rep.Notices)
+	s, err = OpenFile(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeN(t, s, 10, 2)
+	s.Close()
+	if rep, _ := Verify(dir); !rep.OK() || rep.LastSeq != 9 {
+		t.Fatalf("after more records: last %d, %v", rep.LastSeq, rep.Problems)
+	}
+	if _, err := Quarantine(dir, "again", "j.doe", testTime); !errors.Is(err, ErrNothingToQuarantine) {
+		t.Fatalf("quarantine of a sound chain: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ProblemKind names what Verify found wrong with the chain.
@@ -72,6 +74,7 @@ type located struct {
 	file   string
 	lineNo int
 	pos    int
+	gap    *Gap // a gap record's declaration (Quarantine)
 }
 
 // Verify reads the whole chain in dir and reports every record that was
@@ -116,12 +119,24 @@ func Verify(dir string) (*Report, error) {
 				rep.Problems = append(rep.Problems, Problem{Kind: ProblemMalformed, File: name, Line: lineNo, Detail: "not a chain record: " + err.Error()})
 				continue
 			}
+			var gap *Gap
+			if bytes.Contains(l.body, []byte(`"gap":{"from":`)) {
+				var r Record
+				if json.Unmarshal(l.body, &r) == nil {
+					gap = r.Gap
+				}
+			}
 			l.body = nil // keep only numbers and hashes: the chain may be large
-			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all)})
+			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all), gap: gap})
 		}
 		torn, _ := filepath.Glob(path + tornSuffix + "-*")
 		for _, t := range torn {
 			rep.Notices = append(rep.Notices, fmt.Sprintf("torn record moved aside on recovery: %s", filepath.Base(t)))
+		}
+	}
+	if q, _ := filepath.Glob(filepath.Join(dir, quarantineDir, "*")); len(q) > 0 {
+		for _, f := range q {
+			rep.Notices = append(rep.Notices, "quarantined segment kept for investigation: "+quarantineDir+"/"+filepath.Base(f))
 		}
 	}
 	rep.Records = len(all)
@@ -192,6 +207,21 @@ func analyse(rep *Report, all []located) map[int64]located {
 		}
 		genuine[seq] = cands[pick]
 	}
+	// Gaps an operator declared (Quarantine), by intact gap records.
+	var declared []located
+	for _, l := range genuine {
+		if l.gap != nil && l.bodyOK {
+			declared = append(declared, l)
+		}
+	}
+	covered := func(from, to int64) (*Gap, bool) {
+		for _, d := range declared {
+			if d.gap.From <= from && to <= d.gap.To && d.seq == d.gap.To+1 {
+				return d.gap, true
+			}
+		}
+		return nil, false
+	}
 	// Deleted: gaps in the sequence.
 	for seq := int64(1); seq <= maxSeq; seq++ {
 		if _, ok := genuine[seq]; ok {
@@ -203,6 +233,12 @@ func analyse(rep *Report, all []located) map[int64]located {
 				break
 			}
 			end++
+		}
+		if g, ok := covered(seq, end); ok {
+			rep.Notices = append(rep.Notices, fmt.Sprintf("records %d–%d quarantined by %s at %s (%s, sha256 %s): %s",
+				seq, end, g.Operator, g.Time.Format(time.RFC3339), g.File, g.SHA256, g.Reason))
+			seq = end
+			continue
 		}
 		p := Problem{Kind: ProblemDeleted, Seq: seq, ToSeq: end, Detail: "missing from the chain"}
 		if next, ok := genuine[end+1]; ok {
@@ -238,6 +274,16 @@ func analyse(rep *Report, all []located) map[int64]located {
 		}
 		if seq == 1 && cur.prev != zeroHash {
 			add(ProblemEdited, cur, "first record does not start the chain")
+		}
+		if g := cur.gap; g != nil && g.To >= g.From {
+			want := zeroHash
+			if kept, ok := genuine[g.From-1]; ok {
+				want = kept.hash
+			}
+			if cur.prev != want || hex.EncodeToString(want[:]) != g.After {
+				add(ProblemEdited, cur, fmt.Sprintf("gap record does not link to record %d, the last one kept", g.From-1))
+			}
+			continue
 		}
 		prev, ok := genuine[seq-1]
 		if !ok || !prev.bodyOK || seq == 1 {

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -113,5 +115,34 @@ func TestAccessLogEveryForm(t *testing.T) {
 	// A patient known only by a legacy id has a log (no 400).
 	if code, log := accessLog(t, g, "1932 0815 021"); code != http.StatusOK || log.Matricule != "19320815021" {
 		t.Fatalf("legacy-only patient: HTTP %d, %+v", code, log)
+	}
+}
+
+// TestAccessLogOnAWSReadsTheS3Sink: with the AWS wiring (S3 audit sink,
+// gofakes3), one audited XCPD identification appears in the patient's
+// access log; the local audit directory is neither written nor read.
+func TestAccessLogOnAWSReadsTheS3Sink(t *testing.T) {
+	env, err := node.LoadAWSEnv(envOf(map[string]string{"LUXNCP_AUDIT_BUCKET": "audit"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := node.AWSClients{S3: fakeS3Client(t, "audit")}
+	tw, err := node.BuildAWS(context.Background(), env, cl, node.Config{StateDir: t.TempDir()}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startOpts(t, quietLog(), 5*time.Second, func(o *node.Options) {
+		o.AuditSink, o.AuditReader = tw.AuditSink, tw.AuditReader
+	})
+	ph := newPharmacist(t, "be", "physician")
+	const patient = "1983030506626" // p07 DUBOIS
+	ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
+		SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983 0305 06626", PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
+	code, log := accessLog(t, g, patient)
+	if code != http.StatusOK || len(log.Accesses) != 1 || log.Accesses[0].Event != audit.EventIdentification {
+		t.Fatalf("access log on AWS: HTTP %d, %+v", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(g.state, "audit")); err == nil {
+		t.Error("the local audit directory exists on an S3-audited host")
 	}
 }
