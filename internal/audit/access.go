@@ -1,13 +1,17 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/matricule"
 )
 
 // Access is one line of a patient's access log: who touched which of the
@@ -23,7 +27,10 @@ type Access struct {
 	Organisation string    `json:"organisation,omitempty"`
 	Country      string    `json:"country,omitempty"`
 	Documents    []string  `json:"documents,omitempty"`
-	Record       int64     `json:"record"` // sequence number in the audit chain
+	// Identifier: the patient identifier as the caller sent it.
+	Identifier string `json:"identifier,omitempty"`
+	Record     int64  `json:"record"`             // sequence number in the local audit chain (0 in S3)
+	RecordID   string `json:"recordId,omitempty"` // the record's urn:uuid
 }
 
 var what = map[EventType]string{
@@ -42,30 +49,23 @@ var what = map[EventType]string{
 	EventCommunicationFailure: "communication failure",
 }
 
-// ErrBadMatricule: not a Luxembourg national identification number.
-var ErrBadMatricule = errors.New("not a 13-digit matricule")
+// ErrBadMatricule: not a Luxembourg national identification number
+// (13-digit or legacy 11-digit matricule).
+var ErrBadMatricule = errors.New("not a matricule")
 
-// NormalizeMatricule removes spaces and checks the form (13 digits).
-func NormalizeMatricule(m string) (string, error) {
-	m = strings.ReplaceAll(strings.TrimSpace(m), " ", "")
-	if len(m) != 13 {
-		return "", ErrBadMatricule
-	}
-	for _, c := range m {
-		if c < '0' || c > '9' {
-			return "", ErrBadMatricule
-		}
-	}
-	return m, nil
+// PatientReader reads the records indexed under one patient key
+// (PatientKey), in any order, without scanning the whole store. FileSink,
+// DirReader and the S3 sink implement it.
+type PatientReader interface {
+	PatientEntries(ctx context.Context, key string) ([]Entry, error)
 }
 
-// AccessOf returns r's access line when r concerns the patient with the
-// given matricule (patient id root ehdsi.OIDMatricule).
-func AccessOf(e Entry, matricule string) (Access, bool) {
+// AccessOf returns e's access line when e concerns one of the patient keys.
+func AccessOf(e Entry, keys []string) (Access, bool) {
 	ev := e.Record.Event
 	found := false
-	for _, p := range ev.Patients {
-		if p.Root == ehdsi.OIDMatricule && p.Extension == matricule {
+	for _, k := range ev.PatientKeys() {
+		if slices.Contains(keys, k) {
 			found = true
 			break
 		}
@@ -92,40 +92,119 @@ func AccessOf(e Entry, matricule string) (Access, bool) {
 		Organisation: ev.HCP.Organisation,
 		Country:      country,
 		Documents:    ev.Documents,
+		Identifier:   sentIdentifier(ev),
 		Record:       e.Seq,
+		RecordID:     e.Record.ID,
 	}
 	return a, true
 }
 
-// PatientAccess reads the chain in dir and returns the accesses to the
-// patient's data, oldest first. Run Verify to know whether the chain can be
-// trusted.
-func PatientAccess(dir, matricule string) ([]Access, error) {
-	m, err := NormalizeMatricule(matricule)
-	if err != nil {
-		return nil, err
-	}
-	out := []Access{}
-	err = scan(dir, []byte(`"extension":"`+m+`"`), func(e Entry) error {
-		if a, ok := AccessOf(e, m); ok {
-			out = append(out, a)
+// sentIdentifier is the Luxembourg identifier as the caller sent it: the
+// one after the canonical identifier Recorder put first, else the first.
+func sentIdentifier(ev Event) string {
+	first := ""
+	for _, p := range ev.Patients {
+		if p.Root != ehdsi.OIDMatricule {
+			continue
 		}
-		return nil
+		if first != "" {
+			return p.Extension
+		}
+		first = p.Extension
+		if first != ev.Patient {
+			return first
+		}
+	}
+	return first
+}
+
+// PatientAccess returns the accesses to the data of the patient named by
+// id in any form (separators, legacy 11-digit id), oldest first: the
+// records indexed under every national identifier of the patient (resolve
+// may be nil: then under the canonical form of id only). Run Verify to know
+// whether the store can be trusted.
+func PatientAccess(ctx context.Context, store PatientReader, resolve Resolver, id string) (AccessLog, error) {
+	keys, err := QueryKeys(ctx, id, resolve)
+	if err != nil {
+		return AccessLog{}, err
+	}
+	// Read every key; a record that maps a legacy id to its canonical
+	// matricule (the register's answer when it was written) adds the other
+	// form, so an offline reader (the CLI) finds both too.
+	var ents []Entry
+	for i := 0; i < len(keys); i++ {
+		got, err := store.PatientEntries(ctx, keys[i])
+		if err != nil {
+			return AccessLog{}, err
+		}
+		for _, e := range got {
+			if canon, leg, ok := legacyPair(e.Record.Event); ok && (slices.Contains(keys, canon) || slices.Contains(keys, leg)) {
+				for _, k := range []string{canon, leg} {
+					if !slices.Contains(keys, k) {
+						keys = append(keys, k)
+					}
+				}
+			}
+		}
+		ents = append(ents, got...)
+	}
+	log := AccessLog{Matricule: PatientKey(id), Accesses: []Access{}}
+	if len(keys) > 1 {
+		log.Identifiers = keys
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		if seen[e.Record.ID] {
+			continue
+		}
+		if a, ok := AccessOf(e, keys); ok {
+			seen[e.Record.ID] = true
+			log.Accesses = append(log.Accesses, a)
+		}
+	}
+	sort.SliceStable(log.Accesses, func(i, j int) bool {
+		a, b := log.Accesses[i], log.Accesses[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.Record < b.Record
 	})
-	return out, err
+	return log, nil
+}
+
+// legacyPair is the (canonical, legacy) pair a record carries when the
+// register mapped the legacy id it was sent with to a 13-digit matricule.
+func legacyPair(ev Event) (canonical, legacy string, ok bool) {
+	if len(ev.Patient) != 13 {
+		return "", "", false
+	}
+	for _, p := range ev.Patients {
+		if k := PatientKey(p.Extension); p.Root == ehdsi.OIDMatricule && len(k) == 11 {
+			if _, err := matricule.Parse(k); err == nil {
+				return ev.Patient, k, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // AccessLog is the JSON document AccessHandler returns.
 type AccessLog struct {
-	Matricule string   `json:"matricule"`
-	Accesses  []Access `json:"accesses"`
+	// Matricule: the identifier asked for, canonicalised.
+	Matricule string `json:"matricule"`
+	// Identifiers: every national identifier of the patient the log
+	// covers, when there are several (13-digit and legacy).
+	Identifiers []string `json:"identifiers,omitempty"`
+	Accesses    []Access `json:"accesses"`
 }
 
 // AccessHandler serves a patient's access log as JSON. Mount it with a
 // {matricule} path wildcard, e.g. GET /api/v1/audit/patients/{matricule},
 // behind the same mutual-TLS protection as the rest of the API; without the
-// wildcard the last path segment is used. It logs nothing.
-func AccessHandler(dir string) http.Handler {
+// wildcard the last path segment is used. Any form of the matricule is
+// accepted (13-digit or legacy, with separators). A nil store answers 503:
+// an empty log would be a lie. It logs nothing.
+func AccessHandler(store PatientReader, resolve Resolver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -136,20 +215,23 @@ func AccessHandler(dir string) http.Handler {
 		if m == "" {
 			m = r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		}
-		m, err := NormalizeMatricule(m)
-		if err != nil {
-			http.Error(w, "bad matricule: expected 13 digits", http.StatusBadRequest)
+		if store == nil {
+			http.Error(w, "audit log unavailable on this host", http.StatusServiceUnavailable)
 			return
 		}
-		acc, err := PatientAccess(dir, m)
-		if err != nil {
-			http.Error(w, "audit log unavailable", http.StatusInternalServerError)
+		log, err := PatientAccess(r.Context(), store, resolve, m)
+		switch {
+		case errors.Is(err, ErrBadMatricule):
+			http.Error(w, "bad matricule: expected 13 digits (or the legacy 11)", http.StatusBadRequest)
+			return
+		case err != nil:
+			http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(AccessLog{Matricule: m, Accesses: acc})
+		_ = enc.Encode(log)
 	})
 }

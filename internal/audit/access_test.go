@@ -41,10 +41,11 @@ func accessChain(t *testing.T) string {
 
 func TestPatientAccess(t *testing.T) {
 	dir := accessChain(t)
-	acc, err := PatientAccess(dir, "1990 0101 12385")
+	log, err := PatientAccess(context.Background(), DirReader{dir}, nil, "1990 0101 12385")
 	if err != nil {
 		t.Fatal(err)
 	}
+	acc := log.Accesses
 	if len(acc) != 2 {
 		t.Fatalf("%d accesses, want 2: %+v", len(acc), acc)
 	}
@@ -57,7 +58,7 @@ func TestPatientAccess(t *testing.T) {
 	if b := acc[1]; b.Event != EventEPList || b.Outcome != "minor failure" || b.ErrorCode != string(ehdsi.ErrEPNoConsent) || b.Record != 3 {
 		t.Fatalf("second access %+v", b)
 	}
-	if _, err := PatientAccess(dir, "12345"); err == nil {
+	if _, err := PatientAccess(context.Background(), DirReader{dir}, nil, "12345"); err == nil {
 		t.Fatal("short matricule accepted")
 	}
 }
@@ -65,7 +66,7 @@ func TestPatientAccess(t *testing.T) {
 func TestAccessHandler(t *testing.T) {
 	dir := accessChain(t)
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/audit/patients/{matricule}", AccessHandler(dir))
+	mux.Handle("GET /api/v1/audit/patients/{matricule}", AccessHandler(DirReader{dir}, nil))
 	tests := []struct {
 		path   string
 		status int
@@ -74,7 +75,7 @@ func TestAccessHandler(t *testing.T) {
 		{"/api/v1/audit/patients/1990010112385", 200, 2},
 		{"/api/v1/audit/patients/1893120105732", 200, 1},
 		{"/api/v1/audit/patients/2001010100111", 200, 0},
-		{"/api/v1/audit/patients/19900101123", 400, 0},
+		{"/api/v1/audit/patients/19900101124", 400, 0},
 		{"/api/v1/audit/patients/abc", 400, 0},
 	}
 	for _, tc := range tests {
@@ -97,7 +98,7 @@ func TestAccessHandler(t *testing.T) {
 		})
 	}
 	w := httptest.NewRecorder()
-	AccessHandler(dir).ServeHTTP(w, httptest.NewRequest("POST", "/x/1990010112385", nil))
+	AccessHandler(DirReader{dir}, nil).ServeHTTP(w, httptest.NewRequest("POST", "/x/1990010112385", nil))
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d", w.Code)
 	}

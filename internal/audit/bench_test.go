@@ -2,12 +2,15 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/matricule"
 )
 
 // benchWrite measures FileSink.Write end to end (JSON, hash, write, fsync)
@@ -113,12 +116,45 @@ func BenchmarkVerify10k(b *testing.B) {
 	b.ReportMetric(10000*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-func BenchmarkPatientAccess10k(b *testing.B) {
-	dir := benchChain(b, 10000)
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := PatientAccess(dir, "2001010100111"); err != nil {
+// BenchmarkPatientAccess1M reads one patient's access log from a store of
+// 1,000,000 records (100,000 patients, 10 accesses each): the index is read,
+// never the chain. The store is built once (no fsync; a few minutes) in a
+// directory of its own, removed at the end. The other patients' records
+// carry a short placeholder message to keep the store at ~600 MB; the
+// measured patient's records are complete eHDSI records.
+func BenchmarkPatientAccess1M(b *testing.B) {
+	const records, patients = 1_000_000, 100_000
+	dir := b.TempDir()
+	s, err := OpenFile(dir, FileOptions{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	full := testRecord(b, 0)
+	target := full.Event.Patient // 1990010112385
+	ctx := context.Background()
+	for i := range records {
+		r := full
+		r.ID = fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
+		if p := i % patients; p != 0 {
+			m := matricule.Generate(fmt.Sprintf("19%02d0201", p/1000), p%1000) // unique, never the target
+			r.Event.Patient, r.Event.Patients = m, []PatientID{{Root: ehdsi.OIDMatricule, Extension: m}}
+			r.Message = "<AuditMessage/>"
+		}
+		if err := s.Write(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	store := DirReader{Dir: dir}
+	b.Run("one-patient", func(b *testing.B) {
+		for b.Loop() {
+			log, err := PatientAccess(ctx, store, nil, target)
+			if err != nil || len(log.Accesses) != records/patients {
+				b.Fatalf("%d accesses, %v", len(log.Accesses), err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+	})
 }

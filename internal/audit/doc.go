@@ -21,7 +21,10 @@
 //     over TLS, RFC 5425);
 //   - Recorder: Event → Record → Sink, the one call handlers make;
 //   - PatientAccess and AccessHandler: the patient access log (EHDS right of
-//     access) read back from the chain;
+//     access), read through the per-patient index written with each record
+//     (index.go; the S3 sink's key layout on AWS), one canonical patient
+//     identity per record (patient.go); Quarantine: the operator procedure
+//     for a damaged tail (docs/audit.md);
 //   - Redact and RedactingHandler: keep patient data out of application logs
 //     above debug level.
 package audit

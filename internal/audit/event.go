@@ -156,6 +156,12 @@ type Event struct {
 	// Patients: the Luxembourg id first, then any other id of the same
 	// patient (e.g. the id the requesting country sent).
 	Patients []PatientID `json:"patients,omitempty"`
+	// Patient is the patient's canonical national identifier: the 13-digit
+	// matricule the national register resolved (a legacy 11-digit id mapped
+	// to it), or, where no patient was resolved, the Luxembourg identifier
+	// as sent, canonicalised when it parses (PatientKey). Recorder sets it;
+	// the identifier as sent stays in Patients beside it.
+	Patient string `json:"patient,omitempty"`
 	// Documents: XDS document unique ids listed, retrieved or submitted.
 	Documents []string `json:"documents,omitempty"`
 	// SubmissionSetID: XDR submission set unique id (EHDSI-41/42).

@@ -34,7 +34,8 @@ func Example() {
 	}
 
 	rep, _ := audit.Verify(filepath.Join(dir, "audit"))
-	acc, _ := audit.PatientAccess(filepath.Join(dir, "audit"), "1990010112385")
+	log, _ := audit.PatientAccess(context.Background(), audit.DirReader{Dir: filepath.Join(dir, "audit")}, nil, "1990010112385")
+	acc := log.Accesses
 	fmt.Println(rep.OK(), rep.Records, acc[0].Country, acc[0].What, acc[0].Outcome, acc[0].ErrorCode)
 	// Output: true 1 FR retrieved the Patient Summary minor failure ERROR_PS_NO_CONSENT
 }

@@ -49,8 +49,22 @@ var ErrCorrupt = errors.New("audit chain: last record does not verify")
 // ErrLocked: another process writes this chain.
 var ErrLocked = errors.New("audit chain: in use by another process")
 
-// ErrClosed is returned by Write after Close or after a failed write.
+// ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("audit chain: sink closed")
+
+// ErrUnavailable wraps the cause while the sink cannot write (disk full, I/O
+// error). It is not sticky: the next Write or Check repairs the chain's end
+// and tries again, so the sink recovers by itself when space returns.
+var ErrUnavailable = errors.New("audit chain: cannot write")
+
+// File is what FileSink needs of a segment file (*os.File has it). Tests
+// wrap it to inject faults (FileOptions.WrapFile).
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
 
 // FileOptions configures a FileSink. The zero value is the production default.
 type FileOptions struct {
@@ -63,6 +77,16 @@ type FileOptions struct {
 	RecoverTorn bool
 	// NoSync skips fsync (benchmarks of the fsync cost only; never in production).
 	NoSync bool
+	// WrapFile, when set, wraps every segment file and the space probe
+	// (fault injection in tests: a full disk, a failing fsync).
+	WrapFile func(File) File
+}
+
+func (o FileOptions) wrap(f *os.File) File {
+	if o.WrapFile != nil {
+		return o.WrapFile(f)
+	}
+	return f
 }
 
 // FileSink is the local Sink: an append-only, hash-chained, fsync'd log.
@@ -74,17 +98,26 @@ type FileSink struct {
 	opts FileOptions
 	lock *os.File // advisory lock held while open
 	head *os.File // HEAD: the last record known to be on disk
+	// headSeq: the record HEAD named at open; a torn tail at or before it
+	// was acknowledged, so it is damage, not a crash (never cut at start).
+	headSeq int64
 
 	syncMu sync.Mutex // serialises fsync and segment rotation
 	synced int64      // highest seq known to be on disk; under syncMu
 
 	mu      sync.Mutex // guards the fields below
-	f       *os.File
+	f       File
 	segment int
-	size    int64
+	size    int64 // bytes of complete records in the current segment
 	seq     int64
 	prev    [sha256.Size]byte
-	err     error // sticky: a failed write or sync closes the sink
+	idx     *indexWriter
+	closed  bool
+	// err: why the sink cannot write now (wraps ErrUnavailable); repaired
+	// by the next Write or Check.
+	err      error
+	partial  bool // a failed write may have left bytes after size
+	needSync bool // a failed fsync: records after synced may not be on disk
 }
 
 var _ Sink = (*FileSink)(nil)
@@ -115,14 +148,40 @@ func OpenFile(dir string, opts FileOptions) (*FileSink, error) {
 		return nil, err
 	}
 	s.lock = lock
-	if err := s.openHead(); err != nil {
+	err = s.openHead()
+	if err == nil {
+		err = s.openIndex()
+	}
+	if err != nil {
 		s.f.Close()
+		if s.head != nil {
+			s.head.Close()
+		}
 		if lock != nil {
 			lock.Close()
 		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// openIndex opens the per-patient index and indexes what the chain holds
+// beyond its last checkpoint.
+func (s *FileSink) openIndex() error {
+	x, err := openIndex(s.dir)
+	if err != nil {
+		return err
+	}
+	p, err := x.catchUp(s.dir)
+	if err == nil {
+		err = x.checkpoint(p, s.opts.NoSync)
+	}
+	if err != nil {
+		x.close()
+		return err
+	}
+	s.idx = x
+	return nil
 }
 
 // HEAD holds "<seq> <hash>\n" (fixed width) of the last record known to be
@@ -177,6 +236,9 @@ func open(dir string, opts FileOptions) (*FileSink, error) {
 		return nil, err
 	}
 	s := &FileSink{dir: dir, opts: opts}
+	if h, err := readHead(dir); err == nil {
+		s.headSeq = h.Seq
+	}
 	if len(segs) == 0 {
 		if err := s.openSegment(1); err != nil {
 			return nil, err
@@ -206,7 +268,7 @@ func open(dir string, opts FileOptions) (*FileSink, error) {
 		f.Close()
 		return nil, fmt.Errorf("audit chain: %w", err)
 	}
-	s.f, s.segment, s.size = f, last, st.Size()
+	s.f, s.segment, s.size = opts.wrap(f), last, st.Size()
 	return s, nil
 }
 
@@ -221,6 +283,12 @@ func (s *FileSink) lastRecord(n int, isLast bool) (seq int64, hash [sha256.Size]
 		cut := bytes.LastIndexByte(data, '\n') + 1
 		if !isLast || !s.opts.RecoverTorn {
 			return 0, hash, false, fmt.Errorf("%w: %s at byte %d (%d bytes)", ErrTornTail, filepath.Base(path), cut, len(data)-cut)
+		}
+		// Only a record that was never acknowledged may be moved aside:
+		// HEAD names the last record known to be on disk. The start
+		// refuses before it changes anything.
+		if done := lastSeqIn(data[:cut]); s.headSeq > done {
+			return 0, hash, false, fmt.Errorf("%w: %s ends in a cut record but HEAD names record %d, past the last complete one (%d): acknowledged records are damaged; follow the damaged-tail procedure (luxncp audit quarantine, docs/audit.md)", ErrCorrupt, filepath.Base(path), s.headSeq, done)
 		}
 		if err := moveTorn(path, data, cut); err != nil {
 			return 0, hash, false, err
@@ -237,6 +305,17 @@ func (s *FileSink) lastRecord(n int, isLast bool) (seq int64, hash [sha256.Size]
 		return 0, hash, false, fmt.Errorf("%w: %s: run luxncp audit verify", ErrCorrupt, filepath.Base(path))
 	}
 	return l.seq, l.hash, true, nil
+}
+
+// lastSeqIn is the sequence number of the last complete line of data (0
+// when none parses).
+func lastSeqIn(data []byte) int64 {
+	data = bytes.TrimSuffix(data, []byte{'\n'})
+	l, err := parseLine(data[bytes.LastIndexByte(data, '\n')+1:])
+	if err != nil {
+		return 0
+	}
+	return l.seq
 }
 
 // moveTorn saves the torn bytes beside the segment and truncates it.
@@ -265,7 +344,7 @@ func (s *FileSink) openSegment(n int) error {
 		f.Close()
 		return err
 	}
-	s.f, s.segment, s.size = f, n, 0
+	s.f, s.segment, s.size = s.opts.wrap(f), n, 0
 	return nil
 }
 
@@ -279,34 +358,134 @@ func (s *FileSink) Write(ctx context.Context, r Record) error {
 		return fmt.Errorf("audit chain: %w", err)
 	}
 	s.mu.Lock()
-	if s.err != nil {
+	if err := s.usableLocked(); err != nil {
 		s.mu.Unlock()
-		return s.err
+		return err
 	}
 	seq := s.seq + 1
+	line, hash := chainLine(s.prev, seq, rec)
+	if _, err := s.f.Write(line); err != nil {
+		// The file may now end in a partial line: cut back to s.size
+		// before the next write (repairLocked).
+		s.partial = true
+		err = s.failLocked(fmt.Errorf("write: %w", err))
+		s.mu.Unlock()
+		return err
+	}
+	off := s.size
+	s.seq, s.prev = seq, hash
+	s.size += int64(len(line))
+	s.idx.add(r.Event.PatientKeys(), seq, s.segment, off, int64(len(line)))
+	if err := s.idx.flush(); err != nil {
+		// The record is in the chain but not yet indexed: refuse the
+		// transaction; the queued lines are appended on repair.
+		err = s.failLocked(err)
+		s.mu.Unlock()
+		return err
+	}
+	s.idx.setPos(indexPos{Seq: seq, Segment: s.segment, Offset: s.size})
+	s.mu.Unlock()
+	return s.syncTo(seq)
+}
+
+// chainLine is record rec (JSON) as chain line number seq after the record
+// whose hash is prev: "<hash> {"seq":N,"prev":"<hex>",…}\n", and its hash.
+func chainLine(prev [sha256.Size]byte, seq int64, rec []byte) ([]byte, [sha256.Size]byte) {
 	line := make([]byte, 0, hashHexLen+len(rec)+100)
 	line = append(line, make([]byte, hashHexLen+1)...) // hash and space, filled below
 	line = append(line, `{"seq":`...)
 	line = strconv.AppendInt(line, seq, 10)
 	line = append(line, `,"prev":"`...)
-	line = hex.AppendEncode(line, s.prev[:])
+	line = hex.AppendEncode(line, prev[:])
 	line = append(line, `",`...)
 	line = append(line, rec[1:]...)
 	body := line[hashHexLen+1:]
-	hash := chainHash(s.prev, body)
+	hash := chainHash(prev, body)
 	hex.Encode(line[:hashHexLen], hash[:])
 	line[hashHexLen] = ' '
-	line = append(line, '\n')
-	if _, err := s.f.Write(line); err != nil {
-		// The file may now end in a partial line: never write after it.
-		s.err = fmt.Errorf("%w: write failed: %v", ErrClosed, err)
-		s.mu.Unlock()
-		return fmt.Errorf("audit chain: %w", err)
+	return append(line, '\n'), hash
+}
+
+// usableLocked returns nil when the sink can take a record, repairing it
+// first after a failure.
+func (s *FileSink) usableLocked() error {
+	if s.closed {
+		return ErrClosed
 	}
-	s.seq, s.prev = seq, hash
-	s.size += int64(len(line))
-	s.mu.Unlock()
-	return s.syncTo(seq)
+	if s.err == nil {
+		return nil
+	}
+	return s.repairLocked()
+}
+
+// repairLocked undoes what a failed write left and retries what failed:
+// cut a partial line, fsync again, append queued index lines. It never
+// touches an acknowledged record.
+func (s *FileSink) repairLocked() error {
+	if s.partial {
+		if err := s.f.Truncate(s.size); err != nil {
+			return s.failLocked(fmt.Errorf("cut a partial write: %w", err))
+		}
+		s.partial = false
+	}
+	if s.needSync && !s.opts.NoSync {
+		if err := s.f.Sync(); err != nil {
+			return s.failLocked(fmt.Errorf("fsync: %w", err))
+		}
+	}
+	s.needSync = false
+	if err := s.idx.flush(); err != nil {
+		return s.failLocked(err)
+	}
+	s.idx.setPos(indexPos{Seq: s.seq, Segment: s.segment, Offset: s.size})
+	s.err = nil
+	return nil
+}
+
+func (s *FileSink) failLocked(cause error) error {
+	s.err = fmt.Errorf("%w: %w", ErrUnavailable, cause)
+	return s.err
+}
+
+// Check reports whether the sink can write now: nil, or why not (wrapping
+// ErrUnavailable or ErrClosed). After a failure it repairs the chain's end
+// and probes for space (writes and fsyncs a small file beside the chain),
+// so a health check sees the sink recover when the disk has space again.
+func (s *FileSink) Check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.err == nil {
+		return nil
+	}
+	if err := s.repairLocked(); err != nil {
+		return err
+	}
+	if err := s.probe(); err != nil {
+		return s.failLocked(fmt.Errorf("space probe: %w", err))
+	}
+	return nil
+}
+
+// probe writes and fsyncs 64 KiB beside the chain, then removes it.
+func (s *FileSink) probe() error {
+	path := filepath.Join(s.dir, "PROBE")
+	of, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	f := s.opts.wrap(of)
+	_, err = f.Write(make([]byte, 64<<10))
+	if err == nil && !s.opts.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // syncTo returns once record seq is on disk. One fsync covers every record
@@ -319,13 +498,20 @@ func (s *FileSink) syncTo(seq int64) error {
 	}
 	s.mu.Lock()
 	f, upto, hash, rotate, broken := s.f, s.seq, s.prev, s.size >= s.opts.MaxSegmentBytes, s.err
+	if s.closed {
+		broken = ErrClosed
+	}
 	s.mu.Unlock()
 	if broken != nil {
 		return broken
 	}
 	if !s.opts.NoSync {
 		if err := f.Sync(); err != nil {
-			return s.fail(fmt.Errorf("audit chain: fsync: %w", err))
+			s.mu.Lock()
+			s.needSync = true
+			err = s.failLocked(fmt.Errorf("fsync: %w", err))
+			s.mu.Unlock()
+			return err
 		}
 	}
 	s.synced = upto
@@ -340,30 +526,24 @@ func (s *FileSink) syncTo(seq int64) error {
 func (s *FileSink) rotate() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
+	if s.err != nil || s.closed {
+		return nil // the records are on disk; rotate on a later write
 	}
-	if err := s.f.Sync(); err != nil { // records written since the last fsync
-		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
-		return s.err
+	if !s.opts.NoSync {
+		if err := s.f.Sync(); err != nil { // records written since the last fsync
+			s.needSync = true
+			return s.failLocked(fmt.Errorf("fsync: %w", err))
+		}
 	}
 	s.synced = s.seq
 	s.writeHead(s.seq, s.prev)
+	// The index up to here is made durable; a crash re-indexes from here.
+	_ = s.idx.checkpoint(indexPos{Seq: s.seq, Segment: s.segment, Offset: s.size}, s.opts.NoSync)
 	old := s.f
 	if err := s.openSegment(s.segment + 1); err != nil {
-		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
-		return s.err
+		return nil // stay on the full segment; the next write tries again
 	}
 	return old.Close()
-}
-
-func (s *FileSink) fail(err error) error {
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = fmt.Errorf("%w: %v", ErrClosed, err)
-	}
-	s.mu.Unlock()
-	return err
 }
 
 // Head returns the last record's sequence number and hash (hex): an anchor
@@ -381,13 +561,20 @@ func (s *FileSink) Close() error {
 	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if errors.Is(s.err, ErrClosed) && s.f == nil {
+	if s.closed {
 		return nil
 	}
 	var err error
-	if s.err == nil && !s.opts.NoSync {
+	if s.err != nil {
+		err = s.repairLocked()
+	}
+	if err == nil && !s.opts.NoSync {
 		err = s.f.Sync()
 	}
+	if err == nil {
+		err = s.idx.checkpoint(indexPos{Seq: s.seq, Segment: s.segment, Offset: s.size}, s.opts.NoSync)
+	}
+	s.idx.close()
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}
@@ -400,8 +587,7 @@ func (s *FileSink) Close() error {
 	if s.lock != nil {
 		s.lock.Close()
 	}
-	s.f = nil
-	s.err = ErrClosed
+	s.closed = true
 	return err
 }
 

@@ -22,6 +22,9 @@ type Record struct {
 	ID      string `json:"id"`      // unique, urn:uuid:…
 	Event   Event  `json:"event"`   // the audited event
 	Message string `json:"message"` // the eHDSI AuditMessage XML
+	// Gap: set on the record that restarts a local chain after an operator
+	// quarantined its damaged tail (Quarantine); no Message then.
+	Gap *Gap `json:"gap,omitempty"`
 }
 
 // MarshalRecord is the JSON form of r that sinks store: one line, the XML
@@ -75,12 +78,35 @@ type Recorder struct {
 	Now func() time.Time
 	// NewID makes record ids; defaults to a random urn:uuid.
 	NewID func() string
+	// Resolve maps a legacy matricule to the patient's canonical one
+	// (Event.Patient); nil keeps the identifier as sent, canonicalised.
+	Resolve Resolver
+	// Timeout bounds one record's resolution and write (default
+	// DefaultWriteTimeout). It does not depend on the caller's context: a
+	// caller that hangs up never cancels its audit record.
+	Timeout time.Duration
+}
+
+// DefaultWriteTimeout bounds an audit write whose caller set no Timeout.
+const DefaultWriteTimeout = 10 * time.Second
+
+// Detach returns a context that keeps ctx's values (request id, message
+// id) but not its cancellation or deadline, with a deadline of its own:
+// for the writes that must happen even when the caller has hung up.
+func Detach(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // Record fills the defaults into e, builds its audit message and writes it
 // to the sink. An error means the record is not durable and the transaction
 // must not answer as if it were audited.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
+	ctx, cancel := Detach(ctx, r.Timeout)
+	defer cancel()
+	canonicalise(ctx, &e, r.Resolve)
 	rec, err := r.Prepare(e)
 	if err != nil {
 		return err
@@ -91,8 +117,10 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	return nil
 }
 
-// Prepare is Record without the write: defaults, message, id.
+// Prepare is Record without the write: defaults, message, id. It does not
+// resolve legacy identifiers (Record does).
 func (r *Recorder) Prepare(e Event) (Record, error) {
+	canonicalise(context.Background(), &e, nil)
 	if e.Time.IsZero() {
 		now := clock.Or(r.Now)
 		e.Time = now()

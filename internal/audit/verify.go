@@ -1,18 +1,17 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ProblemKind names what Verify found wrong with the chain.
@@ -75,6 +74,7 @@ type located struct {
 	file   string
 	lineNo int
 	pos    int
+	gap    *Gap // a gap record's declaration (Quarantine)
 }
 
 // Verify reads the whole chain in dir and reports every record that was
@@ -119,12 +119,24 @@ func Verify(dir string) (*Report, error) {
 				rep.Problems = append(rep.Problems, Problem{Kind: ProblemMalformed, File: name, Line: lineNo, Detail: "not a chain record: " + err.Error()})
 				continue
 			}
+			var gap *Gap
+			if bytes.Contains(l.body, []byte(`"gap":{"from":`)) {
+				var r Record
+				if json.Unmarshal(l.body, &r) == nil {
+					gap = r.Gap
+				}
+			}
 			l.body = nil // keep only numbers and hashes: the chain may be large
-			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all)})
+			all = append(all, located{line: l, file: name, lineNo: lineNo, pos: len(all), gap: gap})
 		}
 		torn, _ := filepath.Glob(path + tornSuffix + "-*")
 		for _, t := range torn {
 			rep.Notices = append(rep.Notices, fmt.Sprintf("torn record moved aside on recovery: %s", filepath.Base(t)))
+		}
+	}
+	if q, _ := filepath.Glob(filepath.Join(dir, quarantineDir, "*")); len(q) > 0 {
+		for _, f := range q {
+			rep.Notices = append(rep.Notices, "quarantined segment kept for investigation: "+quarantineDir+"/"+filepath.Base(f))
 		}
 	}
 	rep.Records = len(all)
@@ -195,6 +207,21 @@ func analyse(rep *Report, all []located) map[int64]located {
 		}
 		genuine[seq] = cands[pick]
 	}
+	// Gaps an operator declared (Quarantine), by intact gap records.
+	var declared []located
+	for _, l := range genuine {
+		if l.gap != nil && l.bodyOK {
+			declared = append(declared, l)
+		}
+	}
+	covered := func(from, to int64) (*Gap, bool) {
+		for _, d := range declared {
+			if d.gap.From <= from && to <= d.gap.To && d.seq == d.gap.To+1 {
+				return d.gap, true
+			}
+		}
+		return nil, false
+	}
 	// Deleted: gaps in the sequence.
 	for seq := int64(1); seq <= maxSeq; seq++ {
 		if _, ok := genuine[seq]; ok {
@@ -206,6 +233,12 @@ func analyse(rep *Report, all []located) map[int64]located {
 				break
 			}
 			end++
+		}
+		if g, ok := covered(seq, end); ok {
+			rep.Notices = append(rep.Notices, fmt.Sprintf("records %d–%d quarantined by %s at %s (%s, sha256 %s): %s",
+				seq, end, g.Operator, g.Time.Format(time.RFC3339), g.File, g.SHA256, g.Reason))
+			seq = end
+			continue
 		}
 		p := Problem{Kind: ProblemDeleted, Seq: seq, ToSeq: end, Detail: "missing from the chain"}
 		if next, ok := genuine[end+1]; ok {
@@ -241,6 +274,16 @@ func analyse(rep *Report, all []located) map[int64]located {
 		}
 		if seq == 1 && cur.prev != zeroHash {
 			add(ProblemEdited, cur, "first record does not start the chain")
+		}
+		if g := cur.gap; g != nil && g.To >= g.From {
+			want := zeroHash
+			if kept, ok := genuine[g.From-1]; ok {
+				want = kept.hash
+			}
+			if cur.prev != want || hex.EncodeToString(want[:]) != g.After {
+				add(ProblemEdited, cur, fmt.Sprintf("gap record does not link to record %d, the last one kept", g.From-1))
+			}
+			continue
 		}
 		prev, ok := genuine[seq-1]
 		if !ok || !prev.bodyOK || seq == 1 {
@@ -281,6 +324,8 @@ type Entry struct {
 	Seq    int64
 	Hash   string
 	Record Record
+
+	verified bool // the line's hash matches its content
 }
 
 // Scan calls fn for each readable record of the chain in dir, in file order.
@@ -294,46 +339,5 @@ func scan(dir string, needle []byte, fn func(Entry) error) error {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil // no chain yet: nothing recorded
 	}
-	segs, err := segments(dir)
-	if err != nil {
-		return err
-	}
-	for _, n := range segs {
-		if err := scanSegment(segmentPath(dir, n), needle, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func scanSegment(path string, needle []byte, fn func(Entry) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("audit chain: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	for {
-		raw, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			return nil // a torn tail (no newline) is not a record
-		}
-		if err != nil {
-			return fmt.Errorf("audit chain: %w", err)
-		}
-		if needle != nil && !bytes.Contains(raw, needle) {
-			continue
-		}
-		l, perr := parseLine(raw[:len(raw)-1])
-		if perr != nil {
-			continue
-		}
-		var rec Record
-		if err := json.Unmarshal(l.body, &rec); err != nil {
-			continue
-		}
-		if err := fn(Entry{Seq: l.seq, Hash: hex.EncodeToString(l.hash[:]), Record: rec}); err != nil {
-			return err
-		}
-	}
+	return scanFrom(dir, indexPos{}, needle, func(e Entry, _ indexPos, _ int64) error { return fn(e) })
 }

@@ -74,6 +74,29 @@ type Request struct {
 	verifier *wssec.Verifier
 	trc      *wssec.TRC
 	extra    []audit.Event
+	auditFn  func(ctx context.Context, ev audit.Event, extra []audit.Event) error
+	// audited: the record AuditNow wrote (outcome and code), not written again.
+	audited *audit.Event
+}
+
+// AuditNow writes the transaction's record now, as ev stands (with the
+// events added by AddAudit), before the operation takes an effect (an
+// eDispensation accepted for the national record): no effect without its
+// record. An error means the record is not durable: the operation must
+// not take the effect and must refuse. The gateway does not write the
+// record again unless the outcome changes (a failure after AuditNow is
+// recorded too).
+func (r *Request) AuditNow(ctx context.Context, ev *audit.Event) error {
+	if r.auditFn == nil {
+		return nil
+	}
+	if err := r.auditFn(ctx, *ev, r.extra); err != nil {
+		return err
+	}
+	r.extra = nil
+	done := *ev
+	r.audited = &done
+	return nil
 }
 
 // TRC verifies the TRC assertion of the request (once) against its HCP
@@ -242,7 +265,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the country of the TLS certificate and of the assertion signer differ", fmt.Errorf("tls %s, assertion %s", country, caller.SignerCountry)))
 		return
 	}
-	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions}
+	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions, auditFn: e.audit}
 	if trcEl != nil {
 		if id := trcEl.SelectAttrValue("ID", ""); id != "" {
 			ev.TRCAssertionID = id
@@ -270,7 +293,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.RelatesTo = env.MessageID
 	resp.MessageID = respID
-	if err := e.audit(ctx, ev, req.extra); err != nil {
+	if a := req.audited; a != nil && a.Outcome == ev.Outcome && a.ErrorCode == ev.ErrorCode {
+		// Written by AuditNow before the effect.
+	} else if err := e.audit(ctx, ev, req.extra); err != nil {
 		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
 		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
 		return
@@ -297,10 +322,14 @@ func (e *Endpoint) run(ctx context.Context, op *Operation, req *Request, ev *aud
 	return resp, err
 }
 
+// audit writes the transaction's records, detached from the caller's
+// context: a partner that hangs up never cancels its audit record.
 func (e *Endpoint) audit(ctx context.Context, ev audit.Event, extra []audit.Event) error {
 	if e.Cfg.Audit == nil {
 		return nil
 	}
+	ctx, cancel := audit.Detach(ctx, 0)
+	defer cancel()
 	all := []audit.Event{ev}
 	for _, x := range extra {
 		if x.Time.IsZero() {

@@ -216,6 +216,8 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 			return tw, fmt.Errorf("node: audit sink: %w", err)
 		}
 		tw.AuditSink = &meteredSink{Sink: sink, out: os.Stdout}
+		// The access log reads what the sink writes, never the local directory.
+		tw.AuditReader = sink
 	}
 	if env.ConfigBucket != "" {
 		st, err := awsconfig.New(cl.S3, awsconfig.Options{Bucket: env.ConfigBucket, TTL: env.ConfigTTL})

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +48,9 @@ type Node struct {
 	// country directory is configured).
 	CountryB *countryb.Service
 
+	// AuditReader serves the patient access log (nil: unavailable here).
+	AuditReader audit.PatientReader
+
 	endpoints map[string]http.Handler
 	closers   []func() error
 }
@@ -57,6 +61,11 @@ type Options struct {
 	National national.Source
 	// AuditSink overrides the local hash-chained files (AWS: S3).
 	AuditSink audit.Sink
+	// AuditReader reads the access log from where AuditSink writes (AWS:
+	// the S3 sink's per-patient keys). Nil with the local chain: the chain's
+	// own index. Nil with another sink: the access log answers 503, never
+	// an empty log read from the wrong place.
+	AuditReader audit.PatientReader
 	// Outbox overrides the local fsync'd outbox (AWS: DynamoDB + SQS).
 	Outbox outbox.Store
 	// CountryB overrides Country B's edges.
@@ -80,16 +89,16 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	}
 	n.Trust = trust
 	sink := opt.AuditSink
+	n.AuditReader = opt.AuditReader
 	if sink == nil {
 		fs, err := audit.OpenFile(cfg.AuditDir, audit.FileOptions{RecoverTorn: true})
 		if err != nil {
 			return nil, fmt.Errorf("node: %w", err)
 		}
 		n.closers = append(n.closers, fs.Close)
-		sink = fs
+		sink, n.AuditReader = fs, fs
 	}
 	self := audit.NCP{Country: cfg.Country, Host: "ncp-" + strings.ToLower(cfg.Country) + ".luxncp"}
-	n.Recorder = &audit.Recorder{Sink: sink, Self: self, AuditSourceID: cfg.Country + "-1", Now: opt.Now}
 	n.National = opt.National
 	if n.National == nil {
 		c, err := national.NewClient(cfg.NationalURL, national.WithTimeout(cfg.NationalTimeout), national.WithClientLogger(log))
@@ -98,6 +107,8 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		}
 		n.National = c
 	}
+	n.Recorder = &audit.Recorder{Sink: sink, Self: self, AuditSourceID: cfg.Country + "-1", Now: opt.Now,
+		Resolve: PatientResolver(n.National, cfg.NationalTimeout)}
 	if opt.Replay == nil {
 		opt.Replay = &gateway.MemoryReplayGuard{Now: opt.Now}
 	}
@@ -158,10 +169,11 @@ func (n *Node) Handler() http.Handler {
 			mux.Handle(p+"/", h)
 		}
 	}
-	mux.HandleFunc("/healthz", Healthz)
+	mux.HandleFunc("/healthz", n.Healthz)
 	// The patient access log, for Luxembourg's national portal: mutual TLS
-	// with a Luxembourg certificate.
-	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country, audit.AccessHandler(n.Cfg.AuditDir)))
+	// with a Luxembourg certificate. It reads where the audit sink writes.
+	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country,
+		audit.AccessHandler(n.AuditReader, n.Recorder.Resolve)))
 	if n.CountryB != nil {
 		mux.Handle("/api/v1/", n.CountryB.Handler())
 	}
@@ -191,6 +203,52 @@ func (n *Node) RequireCountry(cc string, h http.Handler) http.Handler {
 func Healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"status":"ok","service":"luxncp"}` + "\n"))
+}
+
+// checker is a sink that can tell whether it can write now (FileSink).
+type checker interface{ Check() error }
+
+// Healthz is the node's readiness probe: 503 with the reason while the
+// audit sink cannot write (no transaction can be served then); each check
+// lets the sink repair itself, so the probe turns ok again by itself when
+// the disk has space. It needs no client certificate.
+func (n *Node) Healthz(w http.ResponseWriter, r *http.Request) {
+	if c, ok := n.Recorder.Sink.(checker); ok {
+		if err := c.Check(); err != nil {
+			n.Log.ErrorContext(r.Context(), "audit sink cannot write", "error", err.Error())
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"status": "unavailable", "service": "luxncp", "reason": "audit sink cannot write: " + err.Error()})
+			w.Write(append(b, '\n'))
+			return
+		}
+	}
+	Healthz(w, r)
+}
+
+// PatientResolver maps a matricule to every national identifier of the
+// patient, the canonical (13-digit) one first, by asking the national
+// register: the audit's patient identity (audit.Resolver).
+func PatientResolver(p national.Patients, timeout time.Duration) audit.Resolver {
+	return func(ctx context.Context, digits string) ([]string, error) {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		ps, err := p.FindPatients(ctx, national.PatientQuery{Matricule: digits})
+		if errors.Is(err, national.ErrNotFound) || (err == nil && len(ps) == 0) {
+			return nil, fmt.Errorf("%w: %w", audit.ErrUnknownPatient, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids := []string{ps[0].Matricule}
+		if l := ps[0].LegacyMatricule; l != "" && l != ps[0].Matricule {
+			ids = append(ids, l)
+		}
+		return ids, nil
+	}
 }
 
 // Close releases the node's resources (flushes and closes the audit chain).

@@ -51,6 +51,13 @@ func startWithLog(t *testing.T, log *slog.Logger) *gateway {
 
 func startWith(t *testing.T, log *slog.Logger, nationalTimeout time.Duration) *gateway {
 	t.Helper()
+	return startOpts(t, log, nationalTimeout, nil)
+}
+
+// startOpts is startWith with the node's options adjusted by opt (called
+// with the national client set).
+func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, opt func(*node.Options)) *gateway {
+	t.Helper()
 	state := t.TempDir()
 	b, err := demo.New(filepath.Join(state, "national"), demo.WithLogger(log.With("component", "demo")))
 	if err != nil {
@@ -64,7 +71,11 @@ func startWith(t *testing.T, log *slog.Logger, nationalTimeout time.Duration) *g
 		t.Fatal(err)
 	}
 	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout}
-	n, err := node.New(cfg, log, node.Options{National: nc})
+	o := node.Options{National: nc}
+	if opt != nil {
+		opt(&o)
+	}
+	n, err := node.New(cfg, log, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,6 +247,9 @@ func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	if err != nil {
 		return fail(ehdsi.App(ehdsi.ErrEDMissingRequiredFields, "the eDispensation lacks what the national record needs", err))
 	}
+	if err := auditFirst(ctx, req, ev); err != nil {
+		return nil, err
+	}
 	_, _, err = s.Outbox.Accept(ctx, outbox.Message{
 		Key: key, Kind: outbox.KindDispense, PrescriptionID: p.itemID, Matricule: matricule,
 		Country: req.Country, Resource: res, Accepted: req.Now,
@@ -272,6 +275,9 @@ func (s *Service) discard(ctx context.Context, req *gateway.Request, ev *audit.E
 		ev.SetOutcome(f)
 		return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response([]*ehdsi.Fault{f})}, nil
 	}
+	if err := auditFirst(ctx, req, ev); err != nil {
+		return nil, err
+	}
 	_, _, err = s.Outbox.Accept(ctx, outbox.Message{
 		Key: "cancel:" + key, Kind: outbox.KindCancel, Target: key, PrescriptionID: orig.PrescriptionID,
 		Matricule: orig.Matricule, Country: req.Country, Accepted: req.Now,
@@ -282,6 +288,17 @@ func (s *Service) discard(ctx context.Context, req *gateway.Request, ev *audit.E
 	s.kick()
 	ev.SetOutcome(nil)
 	return &soap.Response{Action: ehdsi.ActionXDRResponse, Body: Response(nil)}, nil
+}
+
+// auditFirst makes the transaction's record durable before the outbox
+// accepts its effect: no acceptance without its record. If the record
+// cannot be written the transaction is refused with a fault.
+func auditFirst(ctx context.Context, req *gateway.Request, ev *audit.Event) error {
+	ev.SetOutcome(nil)
+	if err := req.AuditNow(ctx, ev); err != nil {
+		return ehdsi.Receiver(ehdsi.ErrEDNotStored, ehdsi.Describe(ehdsi.ErrEDNotStored), fmt.Errorf("audit before acceptance: %w", err))
+	}
+	return nil
 }
 
 func (s *Service) kick() {

@@ -122,7 +122,7 @@ func (s *Sink) Write(ctx context.Context, r audit.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := s.put(ctx, key, body); err != nil {
+	if err := s.putIndexed(ctx, key, body); err != nil {
 		s.pending.Store(true)
 		s.opts.Logger.Warn("audit s3: upload failed, record kept in the spool", "key", key, "err", err)
 		if s.opts.AcceptSpooled {
@@ -166,7 +166,7 @@ func (s *Sink) Drain(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("audit s3: spool: %w", err)
 		}
 		key := keyOf(name)
-		if err := s.put(ctx, key, body); err != nil {
+		if err := s.putIndexed(ctx, key, body); err != nil {
 			s.pending.Store(true)
 			return n, fmt.Errorf("audit s3: put %s: %w", key, err)
 		}

@@ -119,18 +119,19 @@ func TestWriteLocksObject(t *testing.T) {
 	if got := f.get(t, s.Key(rec)); !bytes.Equal(got, want) {
 		t.Fatalf("object body differs from the record:\n%s", got)
 	}
-	if len(f.puts) != 1 {
+	if len(f.puts) != 2 { // the record, then its patient index object
 		t.Fatalf("%d PUTs", len(f.puts))
 	}
-	h := f.puts[0]
-	if got := h.Get("X-Amz-Object-Lock-Mode"); got != "COMPLIANCE" {
-		t.Errorf("lock mode %q", got)
-	}
-	if got := h.Get("X-Amz-Object-Lock-Retain-Until-Date"); got != "2026-11-25T10:00:00Z" {
-		t.Errorf("retain until %q", got)
-	}
-	if h.Get("Content-Md5") == "" {
-		t.Error("no Content-MD5 (Object Lock requires an integrity check)")
+	for _, h := range f.puts {
+		if got := h.Get("X-Amz-Object-Lock-Mode"); got != "COMPLIANCE" {
+			t.Errorf("lock mode %q", got)
+		}
+		if got := h.Get("X-Amz-Object-Lock-Retain-Until-Date"); got != "2026-11-25T10:00:00Z" {
+			t.Errorf("retain until %q", got)
+		}
+		if h.Get("Content-Md5") == "" {
+			t.Error("no Content-MD5 (Object Lock requires an integrity check)")
+		}
 	}
 	if n, _ := s.Pending(); n != 0 {
 		t.Fatalf("%d records left in the spool", n)
