@@ -168,8 +168,9 @@ func (p *Peer) DirectoryEntry(baseURL string) routing.Country {
 	}
 	return routing.Country{
 		Code: p.Profile.Code, Participant: routing.Participant(p.Profile.Code), HomeCommunityID: p.Profile.HomeCommunityID,
-		Name:       p.Profile.Name + " (simulated)",
-		SearchMask: []routing.IdentifierType{{Root: p.Profile.PatientRoot, Name: p.Profile.PatientIDName}},
+		Name:           p.Profile.Name + " (simulated)",
+		SearchMask:     []routing.IdentifierType{{Root: p.Profile.PatientRoot, Name: p.Profile.PatientIDName}},
+		SignsDocuments: true, // the simulated peers seal every document
 		Endpoints: []routing.Endpoint{
 			ep(routing.ITI55, ehdsi.PathXCPD), ep(routing.ITI38, ehdsi.PathXCA),
 			ep(routing.ITI39, ehdsi.PathXCA), ep(routing.ITI41, ehdsi.PathXDR),
