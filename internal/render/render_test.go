@@ -2,6 +2,8 @@ package render
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,8 +142,41 @@ func TestHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(page, []byte("<script>")) {
-		t.Error("script reached the page")
+	if n := bytes.Count(page, []byte("<script")); n != 1 {
+		t.Errorf("%d scripts in the page, want only the page's own", n)
+	}
+}
+
+// TestContentSecurityPolicy checks that the policy allows exactly the
+// page's own style and script, by hash, and nothing inline besides.
+func TestContentSecurityPolicy(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: "fr", SourceCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csp := r.ContentSecurityPolicy()
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "unsafe-hashes", "http:", "https:", "data:", "*"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("policy allows %s: %s", bad, csp)
+		}
+	}
+	for _, tag := range []string{"style", "script"} {
+		_, rest, _ := strings.Cut(string(page), "<"+tag+">")
+		body, _, ok := strings.Cut(rest, "</"+tag+">")
+		if !ok {
+			t.Fatalf("no <%s> in the page", tag)
+		}
+		sum := sha256.Sum256([]byte(body))
+		if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, tag+"-src "+want) {
+			t.Errorf("policy %q does not allow the served <%s> (%s)", csp, tag, want)
+		}
+	}
+	if bytes.Contains(page, []byte(" onclick=")) || bytes.Contains(page, []byte(" style=")) {
+		t.Error("inline handler or style attribute in the page: the policy blocks it")
 	}
 }
 
@@ -242,7 +277,7 @@ func FuzzHTML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, _ := NewRenderer(catalogue(t))
 		page, err := r.HTMLBytes(b, Options{Lang: "fr"})
-		if err == nil && bytes.Contains(page, []byte("<script")) {
+		if err == nil && bytes.Count(page, []byte("<script")) != 1 {
 			t.Fatal("script in page")
 		}
 	})
