@@ -113,6 +113,15 @@ func peerFault(rawCode, text string, fallback ehdsi.Code) *ehdsi.Fault {
 	return ehdsi.App(code, text, nil)
 }
 
+// cleanFound bounds and cleans the text of a patient a contact point
+// found.
+func cleanFound(p FoundPatient) FoundPatient {
+	c := func(s string) string { return peertext.CleanN(s, 256) }
+	p.ID.Root, p.ID.Extension = c(p.ID.Root), c(p.ID.Extension)
+	p.Given, p.Family, p.Gender, p.BirthDate, p.Address = c(p.Given), c(p.Family), c(p.Gender), c(p.BirthDate), c(p.Address)
+	return p
+}
+
 // consentCodes are the eHDSI codes that mean the patient's consent is
 // missing (HTTP 403 no-consent).
 var consentCodes = map[ehdsi.Code]bool{ehdsi.ErrNoConsent: true, ehdsi.WarnPINoConsent: true, ehdsi.ErrPSNoConsent: true,

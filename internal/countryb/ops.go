@@ -167,7 +167,7 @@ func parseXCPD(body *etree.Element) ([]FoundPatient, *ehdsi.Fault) {
 			}
 		}
 		if fp.ID.Extension != "" {
-			out = append(out, fp)
+			out = append(out, cleanFound(fp))
 		}
 	}
 	if len(out) == 0 {
