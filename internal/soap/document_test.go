@@ -3,6 +3,7 @@ package soap
 import (
 	"encoding/base64"
 	"errors"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 const cda = `<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1.2.3"/><title>PS</title></ClinicalDocument>`
@@ -77,5 +79,34 @@ func TestContentLimit(t *testing.T) {
 	}
 	if got, err := env.ContentLimit(inc, 3000); err != nil || len(got) != 3000 {
 		t.Fatalf("MTOM part at the limit: %d bytes, %v", len(got), err)
+	}
+}
+
+// BenchmarkParseDocumentPS: the largest real Patient Summary of the shared
+// samples through the hardened reader with Country B's limits.
+func BenchmarkParseDocumentPS(b *testing.B) {
+	data, err := os.ReadFile(testutil.Shared(b, "reference", "cda", "samples", "ps", "PT_PS-L3_W8_2-1234.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseDocument(data, Limits{MaxBytes: 4 << 20, MaxElements: 50000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRefusePadded: a 4 MiB document padded with a million empty
+// elements, refused at the 50 000th.
+func BenchmarkRefusePadded(b *testing.B) {
+	padded := []byte(strings.Replace(cda, "<title>", strings.Repeat("<a/>", 1<<20)+"<title>", 1))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(padded)))
+	for b.Loop() {
+		if _, err := ParseDocument(padded, Limits{MaxBytes: 8 << 20, MaxElements: 50000}); err == nil {
+			b.Fatal("accepted")
+		}
 	}
 }
