@@ -78,9 +78,13 @@ type env struct {
 	svc    *Service
 }
 
-func startPeer(t testing.TB, cc string, mode peer.Mode) (*peer.Peer, routing.Country) {
+func startPeer(t testing.TB, cc string, mode peer.Mode, opts ...func(*peer.Options)) (*peer.Peer, routing.Country) {
 	t.Helper()
-	p, err := peer.New(peer.Options{Country: cc, PKIDir: testkit.PKIDir(t), Fail: mode, SlowDelay: 10 * time.Second})
+	o := peer.Options{Country: cc, PKIDir: testkit.PKIDir(t), Fail: mode, SlowDelay: 10 * time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	p, err := peer.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +98,30 @@ func startPeer(t testing.TB, cc string, mode peer.Mode) (*peer.Peer, routing.Cou
 
 func newEnv(t testing.TB, modes map[string]peer.Mode) *env {
 	t.Helper()
+	return newEnvWith(t, modes, envOptions{})
+}
+
+// envOptions adjust the peers, their directory entries and the service.
+type envOptions struct {
+	peer   func(*peer.Options)
+	entry  func(*routing.Country)
+	router func(*routing.Config)
+	config func(*Config)
+}
+
+func newEnvWith(t testing.TB, modes map[string]peer.Mode, opt envOptions) *env {
+	t.Helper()
 	e := &env{audit: &memAudit{}, peers: map[string]*peer.Peer{}}
 	var entries []routing.Country
 	for cc, m := range modes {
-		p, entry := startPeer(t, cc, m)
+		p, entry := startPeer(t, cc, m, func(o *peer.Options) {
+			if opt.peer != nil {
+				opt.peer(o)
+			}
+		})
+		if opt.entry != nil {
+			opt.entry(&entry)
+		}
 		e.peers[cc] = p
 		entries = append(entries, entry)
 	}
@@ -106,13 +130,21 @@ func newEnv(t testing.TB, modes map[string]peer.Mode) *env {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	rc, err := routing.New(routing.Config{Directory: dir, TLS: testkit.Credential(t, "lu", pki.KindTLS).TLSCertificate(), Trust: testkit.Trust(t),
-		AttemptTimeout: 400 * time.Millisecond, CallTimeout: 3 * time.Second, RetryWaitMin: 5 * time.Millisecond, RetryWaitMax: 20 * time.Millisecond, Log: quiet})
+	rcfg := routing.Config{Directory: dir, TLS: testkit.Credential(t, "lu", pki.KindTLS).TLSCertificate(), Trust: testkit.Trust(t),
+		AttemptTimeout: 400 * time.Millisecond, CallTimeout: 3 * time.Second, RetryWaitMin: 5 * time.Millisecond, RetryWaitMax: 20 * time.Millisecond, Log: quiet}
+	if opt.router != nil {
+		opt.router(&rcfg)
+	}
+	rc, err := routing.New(rcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{Router: rc, Identity: testkit.Identity(t, "lu", nil), Trust: testkit.Trust(t), ClientTrust: testkit.Trust(t),
-		Translator: catalogue(t), Audit: &audit.Recorder{Sink: e.audit, Self: audit.NCP{Country: "LU", Host: "luxncp"}}, Log: quiet})
+	cfg := Config{Router: rc, Identity: testkit.Identity(t, "lu", nil), Trust: testkit.Trust(t), ClientTrust: testkit.Trust(t),
+		Translator: catalogue(t), Audit: &audit.Recorder{Sink: e.audit, Self: audit.NCP{Country: "LU", Host: "luxncp"}}, Log: quiet}
+	if opt.config != nil {
+		opt.config(&cfg)
+	}
+	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

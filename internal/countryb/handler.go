@@ -35,7 +35,24 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &APIError{Status: 404, Code: "not-found", Message: "no such API endpoint: see /api/v1/countries"})
 	})
-	return s.authenticate(mux)
+	return secureHeaders(s.authenticate(mux))
+}
+
+// strictCSP is the Content-Security-Policy of every response but the
+// rendered HTML (which allows its own style and script by hash): nothing
+// loads, nothing runs, nothing frames it.
+const strictCSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox"
+
+// secureHeaders sets the headers every Country B response carries:
+// a strict CSP and no MIME sniffing (a browser must not guess that JSON
+// or XML is HTML).
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", strictCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Service) authenticate(next http.Handler) http.Handler {
@@ -125,6 +142,9 @@ func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", res.ContentType)
 	h.Set("X-Luxncp-Signed", strconv.FormatBool(res.Signed))
+	if !res.Signed {
+		h.Set("X-Luxncp-Signature", "not-signed-by-sending-country")
+	}
 	h.Set("X-Luxncp-Attempts", strconv.Itoa(res.Attempts))
 	if len(res.Warnings) > 0 {
 		h.Set("X-Luxncp-Warnings", strconv.Itoa(len(res.Warnings)))
@@ -135,7 +155,12 @@ func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Luxncp-Untranslated", strconv.Itoa(len(res.Report.Untranslated)))
 	}
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+	if strings.HasPrefix(res.ContentType, "text/html") {
+		h.Set("Content-Security-Policy", s.renderer.ContentSecurityPolicy())
+	} else {
+		// The XML formats are data to save, never a page to open.
+		h.Set("Content-Disposition", `attachment; filename="`+res.Filename+`"`)
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Data)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/peertext"
 	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -28,7 +29,9 @@ func className(code string) string {
 	return "OrCD"
 }
 
-// appFault turns an application-level eHDSI error into an API error.
+// appFault turns an application-level eHDSI error into an API error; the
+// status follows luxncp's own list of codes (peerFault mapped the partner's
+// code onto it), never words inside a code.
 func appFault(f *ehdsi.Fault, country string) *APIError {
 	status, code := 422, "not-available"
 	switch {
@@ -36,7 +39,7 @@ func appFault(f *ehdsi.Fault, country string) *APIError {
 		status, code = 404, "no-match"
 	case f.Code == ehdsi.ErrPIMultipleMatches:
 		status, code = 409, "multiple-matches"
-	case strings.Contains(string(f.Code), "CONSENT") || f.Code == ehdsi.ErrNoConsent:
+	case consentCodes[f.Code]:
 		status, code = 403, "no-consent"
 	case f.Code == ehdsi.ErrGenericDocumentMissing || f.Code == ehdsi.ErrDocumentNotFound:
 		status, code = 404, "document-missing"
@@ -163,17 +166,16 @@ func parseXCPD(body *etree.Element) ([]FoundPatient, *ehdsi.Fault) {
 			}
 		}
 		if fp.ID.Extension != "" {
-			out = append(out, fp)
+			out = append(out, cleanFound(fp))
 		}
 	}
 	if len(out) == 0 {
 		if d := body.FindElement(".//acknowledgementDetail/code"); d != nil {
-			code := ehdsi.Code(d.SelectAttrValue("code", ""))
 			text := ""
 			if t := body.FindElement(".//acknowledgementDetail/text"); t != nil {
-				text = strings.TrimSpace(t.Text())
+				text = t.Text()
 			}
-			return nil, ehdsi.App(code, text, nil)
+			return nil, peerFault(d.SelectAttrValue("code", ""), text, ehdsi.ErrPIGeneric)
 		}
 	}
 	return out, nil
@@ -216,17 +218,18 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 			status, d, errs := ncpclient.ParseQueryResponse(res.Reply.Env.Body)
 			docs = d
 			for _, x := range docs {
-				o.documents = append(o.documents, x.UniqueID)
+				o.documents = append(o.documents, peertext.CleanN(x.UniqueID, 256))
 			}
 			// As an OpenNCP client: an Error-severity entry is an error; a
 			// warning (nothing found, sent with Success or Failure) is not.
 			for _, e := range errs {
 				if len(docs) == 0 && strings.HasSuffix(status, "Failure") && !strings.HasSuffix(e.Severity, ":Warning") {
-					return ehdsi.App(ehdsi.Code(e.Code), e.Context, nil)
+					return peerFault(e.Code, e.Context, ehdsi.ErrGeneric)
 				}
 			}
 			for _, e := range errs {
-				out.Warnings = append(out.Warnings, className(code)+": "+e.Code+" "+e.Context)
+				f := peerFault(e.Code, e.Context, ehdsi.ErrGeneric)
+				out.Warnings = append(out.Warnings, className(code)+": "+string(f.Code)+" "+f.Public)
 			}
 			return nil
 		})
@@ -234,9 +237,10 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 			return nil, toAPI(err, cc)
 		}
 		for _, d := range docs {
-			out.Documents = append(out.Documents, Document{ID: d.UniqueID, RepositoryID: d.RepositoryUniqueID, HomeCommunityID: d.HomeCommunityID,
-				Class: className(code), ClassCode: code, Title: d.Title, Description: d.Description, Created: d.CreationTime,
-				Format: d.FormatCode, PDF: d.L1})
+			c := peertext.Clean
+			out.Documents = append(out.Documents, Document{ID: peertext.CleanN(d.UniqueID, 256), RepositoryID: peertext.CleanN(d.RepositoryUniqueID, 256),
+				HomeCommunityID: peertext.CleanN(d.HomeCommunityID, 256), Class: className(code), ClassCode: code, Title: c(d.Title),
+				Description: c(d.Description), Created: peertext.CleanN(d.CreationTime, 128), Format: c(d.FormatCode), PDF: d.L1})
 		}
 	}
 	return out, nil
@@ -245,11 +249,13 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 // Retrieved is a retrieved document in the asked format.
 type Retrieved struct {
 	ContentType string
-	Data        []byte
-	Signed      bool
-	Warnings    []string
-	Report      *render.Report
-	Attempts    int
+	// Filename to save the XML formats under (no peer-chosen characters).
+	Filename string
+	Data     []byte
+	Signed   bool
+	Warnings []string
+	Report   *render.Report
+	Attempts int
 }
 
 // fetch runs XCA retrieve (ITI-39) and checks the document.
@@ -269,38 +275,16 @@ func (s *Service) fetch(ctx context.Context, cc string, ss *session, pid wssec.P
 	hcid := ref.HomeCommunityID
 	o := &outbound{country: cc, tx: routing.ITI39, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
 		patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}, documents: []string{ref.ID}, hcid: "urn:oid:" + hcid}
+	lim := s.cfg.Limits.document(class)
+	if class == "" {
+		lim = s.cfg.Limits.document(ehdsi.ClassPS)
+	}
+	o.maxReply = ReplyBytes(lim.MaxBytes)
 	f := &fetched{}
 	res, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCARetrieve,
 		Body:       ncpclient.XCARetrieveBody(ncpclient.DocRef{HomeCommunityID: hcid, RepositoryUniqueID: ref.RepositoryID, DocumentUniqueID: ref.ID}),
 		Assertions: []*etree.Element{ss.hcp, trc}}, "", func(res *routing.Result) error {
-		_, docs, errs, perr := ncpclient.ParseRetrieveResponse(res.Reply.Env, res.Reply.Env.Body)
-		if perr != nil {
-			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the document in the reply cannot be read", Cause: perr}
-		}
-		if len(docs) == 0 {
-			if len(errs) > 0 {
-				return ehdsi.App(ehdsi.Code(errs[0].Code), errs[0].Context, nil)
-			}
-			return ehdsi.App(ehdsi.ErrGenericDocumentMissing, "the document was not returned", nil)
-		}
-		f.data = trimBOM(docs[0].Data)
-		doc, perr := render.ParseCDA(f.data)
-		if perr != nil {
-			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the returned document is not an HL7 CDA document", Cause: perr}
-		}
-		f.doc = doc
-		sg, verr := routing.VerifyDocumentElement(doc.Root(), s.cfg.Trust, cc, s.now())
-		f.signed = sg
-		if verr != nil {
-			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Code: ehdsi.ErrSecDataIntegrityNotEnsured,
-				Public: "the document's signature does not verify; it is not shown", Cause: verr}
-		}
-		w, cerr := checkCDA(doc.Root(), class, pid)
-		f.warnings = w
-		if cerr != nil {
-			return &routing.Error{Kind: routing.ErrInvalidReply, Country: cc, Transaction: routing.ITI39, Public: "the document fails luxncp's checks: " + cerr.Error()}
-		}
-		return nil
+		return s.checkRetrieved(f, res, cc, class, pid, ref, lim)
 	})
 	if res != nil {
 		f.attempts = res.Attempts
@@ -341,11 +325,16 @@ func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*
 	if r.Patient.Root == "" || r.Patient.Extension == "" {
 		return nil, badRequest("patient.root and patient.extension are required")
 	}
+	release, err := s.holdDocument(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	f, err := s.fetch(ctx, cc, ss, r.Patient.patient(), r.Document)
 	if err != nil {
 		return nil, err
 	}
-	out := &Retrieved{Signed: f.signed, Warnings: f.warnings, Attempts: f.attempts}
+	out := &Retrieved{Signed: f.signed, Warnings: f.warnings, Attempts: f.attempts, Filename: cc + "-" + format + ".xml"}
 	switch format {
 	case "original":
 		out.ContentType, out.Data = "application/xml; charset=utf-8", f.data
@@ -401,6 +390,11 @@ func (s *Service) Dispense(ctx context.Context, cc string, r DispenseRequest) (*
 	ref := r.Prescription
 	ref.Class = "EP"
 	pid := r.Patient.patient()
+	release, err := s.holdDocument(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	epf, err := s.fetch(ctx, cc, ss, pid, ref)
 	if err != nil {
 		return nil, err
@@ -468,7 +462,7 @@ func (s *Service) submit(ctx context.Context, cc string, ss *session, pid wssec.
 				if re := rr.FindElement(".//RegistryError"); re != nil {
 					code, text = ehdsi.Code(re.SelectAttrValue("errorCode", "")), re.SelectAttrValue("codeContext", "")
 				}
-				return ehdsi.App(code, text, nil)
+				return peerFault(string(code), text, ehdsi.ErrEDGeneric)
 			}
 			return nil
 		})

@@ -61,8 +61,10 @@ type Config struct {
 	// Submissions keeps sent eDispensations for discard (default: in
 	// memory; `luxncp serve` keeps them under the state directory).
 	Submissions Submissions
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Limits bound what foreign contact points send (defaults: Limits).
+	Limits Limits
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service is the Country B service. Build with New.
@@ -73,6 +75,8 @@ type Service struct {
 	// submitted eDispensations by document id, kept for discard.
 	submitted Submissions
 	cache     *assertionCache
+	// docSlots holds one token per foreign document in memory.
+	docSlots chan struct{}
 }
 
 // New checks the configuration and returns the service.
@@ -99,11 +103,12 @@ func New(cfg Config) (*Service, error) {
 	if len(cfg.ClientCountries) == 0 {
 		cfg.ClientCountries = []string{"LU"}
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	r, err := render.NewRenderer(cfg.Translator)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions}
+	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions, docSlots: make(chan struct{}, cfg.Limits.MaxDocuments)}
 	if s.submitted == nil {
 		s.submitted = &MemorySubmissions{}
 	}
@@ -183,6 +188,8 @@ type outbound struct {
 	documents []string
 	hcid      string
 	messageID string
+	// maxReply caps the reply (default Limits.MaxReplyBytes).
+	maxReply int64
 }
 
 // call routes one transaction and audits it (and a communication failure
@@ -190,7 +197,11 @@ type outbound struct {
 func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, idem string, appErr func(*routing.Result) error) (*routing.Result, error) {
 	o.messageID = soap.NewMessageID()
 	req.MessageID = o.messageID
-	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem})
+	limit := o.maxReply
+	if limit <= 0 {
+		limit = s.cfg.Limits.MaxReplyBytes
+	}
+	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem, MaxReplyBytes: limit})
 	if err == nil && appErr != nil {
 		err = appErr(res)
 		if re, ok := routing.AsError(err); ok && re.Attempts == 0 && res != nil {

@@ -157,3 +157,10 @@ func Describe(c Code) string { return descriptions[c] }
 
 // IsWarning reports whether c is a warning (the transaction may still succeed).
 func IsWarning(c Code) bool { return len(c) > 8 && c[:8] == "WARNING_" }
+
+// Known reports whether c is in luxncp's list of eHDSI error and warning
+// codes (the eHDSI codes and the OpenNCP numeric ones above).
+func Known(c Code) bool {
+	_, ok := descriptions[c]
+	return ok
+}

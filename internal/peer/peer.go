@@ -56,7 +56,8 @@ const (
 )
 
 // Modes lists every failure mode.
-var Modes = []Mode{ModeSlow, Mode5xx, ModeFault, ModeBadSig, ModeExpired, ModeUntrusted, ModeWrongCountry, ModeMalformed}
+var Modes = []Mode{ModeSlow, Mode5xx, ModeFault, ModeBadSig, ModeExpired, ModeUntrusted, ModeWrongCountry, ModeMalformed,
+	ModePadded, ModeLongText, ModeScript, ModeUnsigned, ModeWrapped, ModeSubstitute}
 
 // ParseMode checks a mode name.
 func ParseMode(s string) (Mode, error) {
@@ -68,7 +69,11 @@ func ParseMode(s string) (Mode, error) {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("unknown failure mode %q (slow, 5xx, fault, badsig, expired, untrusted, wrongcountry, malformed)", s)
+	names := make([]string, len(Modes))
+	for i, m := range Modes {
+		names[i] = string(m)
+	}
+	return "", fmt.Errorf("unknown failure mode %q (%s)", s, strings.Join(names, ", "))
 }
 
 // Options configure a simulated peer.
@@ -80,6 +85,9 @@ type Options struct {
 	// SlowDelay is how long a slow peer waits before answering (default 60 s;
 	// the wait ends when the client goes away).
 	SlowDelay time.Duration
+	// PadBytes is how far ModePadded pads a document (default 16 MB);
+	// TextBytes how long ModeLongText's refusals are (default 40 MiB).
+	PadBytes, TextBytes int
 	// Now is the clock; nil means the system clock.
 	Now func() time.Time
 	Log *slog.Logger
@@ -169,8 +177,9 @@ func (p *Peer) DirectoryEntry(baseURL string) routing.Country {
 	}
 	return routing.Country{
 		Code: p.Profile.Code, Participant: routing.Participant(p.Profile.Code), HomeCommunityID: p.Profile.HomeCommunityID,
-		Name:       p.Profile.Name + " (simulated)",
-		SearchMask: []routing.IdentifierType{{Root: p.Profile.PatientRoot, Name: p.Profile.PatientIDName}},
+		Name:           p.Profile.Name + " (simulated)",
+		SearchMask:     []routing.IdentifierType{{Root: p.Profile.PatientRoot, Name: p.Profile.PatientIDName}},
+		SignsDocuments: true, // the simulated peers seal every document
 		Endpoints: []routing.Endpoint{
 			ep(routing.ITI55, ehdsi.PathXCPD), ep(routing.ITI38, ehdsi.PathXCA),
 			ep(routing.ITI39, ehdsi.PathXCA), ep(routing.ITI41, ehdsi.PathXDR),
@@ -287,8 +296,9 @@ func (p *Peer) buildDocuments() error {
 			return addLevel(class, title, desc, id, data, xca.L3)
 		}
 		addLevel = func(class, title, desc, id string, data []byte, level xca.Level) error {
+			unsigned := p.hostileUnsigned(class, data)
 			doc := etree.NewDocument()
-			if err := doc.ReadFromBytes(data); err != nil {
+			if err := doc.ReadFromBytes(unsigned); err != nil {
 				return err
 			}
 			if err := routing.SignDocument(doc.Root(), p.seal.Signer, p.seal.Cert); err != nil {
@@ -302,6 +312,7 @@ func (p *Peer) buildDocuments() error {
 				// Tamper with the content after signing.
 				signed = []byte(strings.Replace(string(signed), "<title>", "<title>Altered: ", 1))
 			}
+			signed = p.hostileSigned(class, level == xca.L1, unsigned, signed)
 			sum := sha1.Sum(signed)
 			p.docs[id] = &document{data: signed, entry: xca.Entry{
 				UniqueID: id, RepositoryUniqueID: c.HomeCommunityID + ".7", HomeCommunityID: c.HomeCommunityID,
@@ -394,6 +405,10 @@ func (p *Peer) failures(next http.Handler) http.Handler {
 			_ = soap.WriteFault(w, ehdsi.Receiver(ehdsi.ErrPIRegistryNotAvailable,
 				"The national registry is unavailable (simulated failure)", nil), "")
 			return
+		case ModePadded, ModeLongText:
+			if p.hostileReply(w, r) {
+				return
+			}
 		case ModeMalformed:
 			w.Header().Set("Content-Type", "application/soap+xml; charset=utf-8")
 			_, _ = w.Write([]byte(`<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><broken`))

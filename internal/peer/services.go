@@ -190,8 +190,9 @@ func (pr *provider) Retrieve(_ context.Context, r xca.RetrieveRequest) (xca.Docu
 	if !ok || d.entry.Patient != r.Patient {
 		return xca.Document{}, ehdsi.App(ehdsi.ErrGenericDocumentMissing, "no such document for this patient", nil)
 	}
+	data := pr.p.substitute(d).data
 	return xca.Document{UniqueID: d.entry.UniqueID, RepositoryUniqueID: d.entry.RepositoryUniqueID, HomeCommunityID: d.entry.HomeCommunityID,
-		MimeType: "text/xml", Data: d.data, ClassCode: d.entry.ClassCode}, nil
+		MimeType: "text/xml", Data: data, ClassCode: d.entry.ClassCode}, nil
 }
 
 func (pr *provider) ClassOf(id string) string {

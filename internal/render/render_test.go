@@ -2,6 +2,8 @@ package render
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,8 +142,41 @@ func TestHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(page, []byte("<script>")) {
-		t.Error("script reached the page")
+	if n := bytes.Count(page, []byte("<script")); n != 1 {
+		t.Errorf("%d scripts in the page, want only the page's own", n)
+	}
+}
+
+// TestContentSecurityPolicy checks that the policy allows exactly the
+// page's own style and script, by hash, and nothing inline besides.
+func TestContentSecurityPolicy(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: "fr", SourceCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csp := r.ContentSecurityPolicy()
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "unsafe-hashes", "http:", "https:", "data:", "*"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("policy allows %s: %s", bad, csp)
+		}
+	}
+	for _, tag := range []string{"style", "script"} {
+		_, rest, _ := strings.Cut(string(page), "<"+tag+">")
+		body, _, ok := strings.Cut(rest, "</"+tag+">")
+		if !ok {
+			t.Fatalf("no <%s> in the page", tag)
+		}
+		sum := sha256.Sum256([]byte(body))
+		if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, tag+"-src "+want) {
+			t.Errorf("policy %q does not allow the served <%s> (%s)", csp, tag, want)
+		}
+	}
+	if bytes.Contains(page, []byte(" onclick=")) || bytes.Contains(page, []byte(" style=")) {
+		t.Error("inline handler or style attribute in the page: the policy blocks it")
 	}
 }
 
@@ -175,22 +210,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		if err := os.WriteFile(html, page, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
-			"--screenshot="+png, "--window-size=1280,2000", "file://"+html)
-		done := make(chan struct{})
-		var cout []byte
-		go func() { cout, err = cmd.CombinedOutput(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(90 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Fatal("chromium hung")
-		}
-		if err != nil {
-			t.Fatalf("chromium: %v\n%s", err, cout)
-		}
+		cout := chromium(t, bin, true, "--screenshot="+png, "--window-size=1280,2000", "file://"+html)
 		shot, err := os.ReadFile(png)
 		if err != nil {
 			t.Fatalf("no screenshot: %v\n%s", err, cout)
@@ -200,6 +220,71 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot %s (%d bytes)", png, len(shot))
 	}
+}
+
+// TestHostileTextInBrowser renders a Patient Summary whose title, narrative
+// and codes carry script and HTML payloads as text (what the hardened
+// reader lets through), has chromium run the page and dump its DOM, and
+// checks that no payload ran or became markup.
+func TestHostileTextInBrowser(t *testing.T) {
+	bin := testutil.Tool(t, "chromium")
+	r, _ := NewRenderer(catalogue(t))
+	const act = "document.title='PWNED'"
+	payloads := []string{"&lt;script&gt;" + act + "&lt;/script&gt;", "&lt;img src=x onerror=\"" + act + "\"&gt;",
+		"&lt;svg onload=\"" + act + "\"/&gt;", "&lt;a href=\"javascript:" + act + "\"&gt;x&lt;/a&gt;"}
+	doc := fixturePS(t, "FR")
+	for _, p := range payloads {
+		doc = bytes.Replace(doc, []byte("<title>"), []byte("<title>"+p), 1)
+		doc = bytes.Replace(doc, []byte("<th>Substance</th>"), []byte("<th>"+p+"</th>"), 1)
+		doc = bytes.Replace(doc, []byte(`displayName="`), []byte(`displayName="`+strings.ReplaceAll(p, `"`, "&quot;")), 1)
+	}
+	page, err := r.HTMLBytes(doc, Options{Lang: "fr", SourceCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := filepath.Join(t.TempDir(), "hostile.html")
+	if err := os.WriteFile(html, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := chromium(t, bin, false, "--virtual-time-budget=2000", "--dump-dom", "file://"+html)
+	if !bytes.Contains(dom, []byte("</html>")) {
+		t.Fatalf("no DOM dumped: %.300s", dom)
+	}
+	for _, bad := range []string{"<title>PWNED", "<img", "<svg", `<a href="javascript:`, "<script>document.title"} {
+		if bytes.Contains(dom, []byte(bad)) {
+			t.Errorf("the DOM chromium built contains %q: a payload ran or became markup", bad)
+		}
+	}
+}
+
+// chromium runs headless chromium with args and returns its standard
+// output (with standard error when combined).
+func chromium(t *testing.T, bin string, combined bool, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + t.TempDir()}, args...)...)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() {
+		if combined {
+			out, err = cmd.CombinedOutput()
+		} else {
+			out, err = cmd.Output()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("chromium hung")
+	}
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	return out
 }
 
 func BenchmarkTranslatePSFrench(b *testing.B) {
@@ -242,7 +327,7 @@ func FuzzHTML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, _ := NewRenderer(catalogue(t))
 		page, err := r.HTMLBytes(b, Options{Lang: "fr"})
-		if err == nil && bytes.Contains(page, []byte("<script")) {
+		if err == nil && bytes.Count(page, []byte("<script")) != 1 {
 			t.Fatal("script in page")
 		}
 	})

@@ -23,6 +23,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/peertext"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/soap"
 )
@@ -118,6 +119,10 @@ type Call struct {
 	// deduplicates by it (the eDispensation document unique id). It is
 	// also sent as the Idempotency-Key HTTP header.
 	IdempotencyKey string
+	// MaxReplyBytes, when positive, caps this call's reply instead of
+	// Config.Limits.MaxBytes: reading stops after that many bytes and the
+	// reply is refused as ErrInvalidReply.
+	MaxReplyBytes int64
 }
 
 // Result is a successful exchange: the reply is a SOAP response (not a
@@ -337,12 +342,19 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 		req.MessageID = soap.NewMessageID()
 	}
 	st.sent, st.messageID = req.MessageID, req.MessageID
-	nc := &ncpclient.Client{HTTP: c.httpFor(cc, ep), Limits: c.cfg.Limits, Writer: c.cfg.Writer}
+	lim := c.cfg.Limits
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = DefaultMaxReplyBytes
+	}
+	if call.MaxReplyBytes > 0 {
+		lim.MaxBytes = call.MaxReplyBytes
+	}
+	nc := &ncpclient.Client{HTTP: c.httpFor(cc, ep), Limits: lim, Writer: c.cfg.Writer}
 	rep, err := nc.Call(cctx, req)
 	res.Attempts = int(st.attempts.Load())
 	res.MessageID = st.lastMessageID()
 	res.Reply = rep
-	rerr := c.classify(ctx, cctx, cc, call.Transaction, rep, err)
+	rerr := c.classify(ctx, cctx, cc, call.Transaction, rep, err, lim.MaxBytes)
 	if rerr != nil {
 		rerr.Attempts = res.Attempts
 	}
@@ -355,7 +367,11 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 	return res, nil
 }
 
-func (c *Client) classify(parent, cctx context.Context, cc string, tx Transaction, rep *ncpclient.Reply, err error) *Error {
+// DefaultMaxReplyBytes caps a reply unless Config.Limits or the call says
+// otherwise.
+const DefaultMaxReplyBytes = 64 << 20
+
+func (c *Client) classify(parent, cctx context.Context, cc string, tx Transaction, rep *ncpclient.Reply, err error, maxReply int64) *Error {
 	e := &Error{Country: cc, Transaction: tx, Code: ehdsi.ErrGenericConnectionNotPossible}
 	if err != nil {
 		e.Cause = err
@@ -378,14 +394,23 @@ func (c *Client) classify(parent, cctx context.Context, cc string, tx Transactio
 		return e
 	}
 	e.HTTPStatus = rep.Status
+	if int64(len(rep.Raw)) > maxReply {
+		// Reading stopped at the cap; nothing of it was parsed.
+		e.Kind = ErrInvalidReply
+		e.Public = fmt.Sprintf("the reply of the contact point of %s is larger than %d bytes; luxncp refuses it", cc, maxReply)
+		return e
+	}
 	if rep.Fault != nil {
-		e.Kind, e.Code = ErrRefused, rep.Fault.Code
+		// The partner's code and reason are data: a known eHDSI code or
+		// ERROR_GENERIC with the original named, a bounded plain reason.
+		code, detail := peertext.ErrorCode(string(rep.Fault.Code), ehdsi.ErrGeneric)
+		e.Kind, e.Code = ErrRefused, code
 		e.Public = "the contact point of " + cc + " refused the request"
-		if rep.Fault.Public != "" {
-			e.Public += ": " + truncate(rep.Fault.Public, 300)
+		if reason := peertext.CleanN(rep.Fault.Public, 300); reason != "" {
+			e.Public += ": " + reason
 		}
-		if e.Code == "" {
-			e.Code = ehdsi.ErrGeneric
+		if detail != "" {
+			e.Public += " (" + detail + ")"
 		}
 		return e
 	}
@@ -404,11 +429,4 @@ func (c *Client) classify(parent, cctx context.Context, cc string, tx Transactio
 		return e
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

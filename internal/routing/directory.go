@@ -85,6 +85,10 @@ type Country struct {
 	// SearchMask lists the national patient identifiers the country's
 	// XCPD accepts (from the eHDSI International Search Mask); optional.
 	SearchMask []IdentifierType `json:"searchMask,omitempty"`
+	// SignsDocuments records that the country seals the documents it
+	// returns (an enveloped signature on the CDA root): an unsigned
+	// document from it is refused instead of shown as unsigned.
+	SignsDocuments bool `json:"signsDocuments,omitempty"`
 }
 
 // IdentifierType is one national patient identifier of a search mask.

@@ -276,9 +276,11 @@ func parseFault(err error, lim Limits) *ehdsi.Fault {
 	case errors.Is(err, errNamespaceQuirk):
 		return senderFault("ambiguous XML names or namespace declarations", err)
 	default:
-		return senderFault("request is not well-formed XML", err)
+		return senderFault(msgNotWellFormed, err)
 	}
 }
+
+const msgNotWellFormed = "request is not well-formed XML"
 
 // mustUnderstand reports whether a header block carries
 // soap:mustUnderstand="1" or "true".
@@ -500,8 +502,10 @@ func DefaultLimits() Limits {
 }
 
 // withDefaults fills zero (or negative) fields with the defaults.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
+func (l Limits) withDefaults() Limits { return l.Or(DefaultLimits()) }
+
+// Or fills the zero (or negative) fields of l from d.
+func (l Limits) Or(d Limits) Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = d.MaxBytes
 	}

@@ -1,0 +1,222 @@
+package countryb
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/routing"
+)
+
+// hostileRetrieve asks FR's first patient's document of class (its L1
+// form when l1) in format.
+func (e *env) hostileRetrieve(t testing.TB, class string, l1 bool, format string) (int, map[string][]string, []byte) {
+	t.Helper()
+	prof, _ := peer.Profile("FR")
+	pt := prof.Patients[0]
+	code := map[string]string{"PS": ehdsi.ClassPS, "EP": ehdsi.ClassEP}[class]
+	id := e.peers["FR"].Documents(pt.ID, code)[0]
+	if l1 {
+		id += ".1"
+	}
+	st, h, b := e.post(t, "/api/v1/countries/FR/documents/retrieve", RetrieveRequest{Professional: physician(),
+		Patient:  Identifier{Root: prof.PatientRoot, Extension: pt.ID},
+		Document: DocumentRef{ID: id, RepositoryID: prof.HomeCommunityID + ".7", HomeCommunityID: prof.HomeCommunityID, Class: class}, Format: format})
+	return st, h, b
+}
+
+func decodeErr(t testing.TB, st int, b []byte) APIError {
+	t.Helper()
+	var ae apiErr
+	if err := json.Unmarshal(b, &ae); err != nil {
+		t.Fatalf("not a JSON error: %d %.300s", st, b)
+	}
+	return ae.Error
+}
+
+// TestHostilePeer replays the attacks of a foreign contact point that
+// presents its pinned certificate but tampers with its replies.
+func TestHostilePeer(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    peer.Mode
+		opt     func(*peer.Options)
+		class   string
+		l1      bool
+		format  string
+		status  int
+		code    string
+		message string
+	}{
+		{"3 MB padded PS", peer.ModePadded, func(o *peer.Options) { o.PadBytes = 3 << 20 }, "PS", false, "html", 502, "country-invalid-reply", "more than 50000 elements"},
+		{"16 MB padded PS", peer.ModePadded, func(o *peer.Options) { o.PadBytes = 16 << 20 }, "PS", false, "html", 502, "country-invalid-reply", "larger than"},
+		{"signed XHTML script", peer.ModeScript, nil, "PS", false, "original", 502, "country-invalid-reply", "active content (a XHTML element (script))"},
+		{"stylesheet PI", peer.ModeScript, nil, "EP", false, "translated", 502, "country-invalid-reply", "processing instructions are not allowed"},
+		{"external DTD", peer.ModeScript, nil, "PS", true, "html", 502, "country-invalid-reply", "DTDs and entity declarations are not allowed"},
+		{"unsigned from a signing country", peer.ModeUnsigned, nil, "PS", false, "html", 502, "country-invalid-reply", "not signed although FR signs"},
+		{"unsigned twin around the signed original", peer.ModeWrapped, nil, "PS", false, "html", 502, "country-invalid-reply", "wrapped"},
+		{"another signed document of the patient", peer.ModeSubstitute, nil, "PS", false, "html", 502, "country-invalid-reply", "another document than the one asked for"},
+		{"another signed prescription", peer.ModeSubstitute, nil, "EP", false, "original", 502, "country-invalid-reply", "another document than the one asked for"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, map[string]peer.Mode{"FR": tc.mode}, envOptions{peer: tc.opt})
+			st, _, b := e.hostileRetrieve(t, tc.class, tc.l1, tc.format)
+			ae := decodeErr(t, st, b)
+			if st != tc.status || ae.Code != tc.code || !strings.Contains(ae.Message, tc.message) {
+				t.Fatalf("got %d %.400s; want %d %s %q", st, b, tc.status, tc.code, tc.message)
+			}
+		})
+	}
+}
+
+// TestPaddedDocumentMemory: padded Patient Summaries of 16 and 47 MB,
+// three at once, are refused with bounded allocation while another
+// country keeps answering.
+func TestPaddedDocumentMemory(t *testing.T) {
+	for _, pad := range []int{16 << 20, 47 << 20} {
+		t.Run(fmt.Sprintf("%d MiB", pad>>20), func(t *testing.T) {
+			e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModePadded, "BE": peer.ModeNone},
+				envOptions{peer: func(o *peer.Options) { o.PadBytes = pad }, router: func(c *routing.Config) {
+					// A shared machine: the point is memory, not speed.
+					c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
+				}})
+			be, _ := peer.Profile("BE")
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			var wg sync.WaitGroup
+			statuses := make([]int, 3)
+			bodies := make([][]byte, 3)
+			for i := range statuses {
+				wg.Go(func() { statuses[i], _, bodies[i] = e.hostileRetrieve(t, "PS", false, "html") })
+			}
+			st, _, b := e.post(t, "/api/v1/countries/BE/patients/search", SearchRequest{Professional: physician(),
+				Identifiers: []Identifier{{Root: be.PatientRoot, Extension: be.Patients[0].ID}}})
+			wg.Wait()
+			runtime.ReadMemStats(&after)
+			if st != 200 {
+				t.Errorf("Belgium did not answer during the attack: %d %.300s", st, b)
+			}
+			for i := range statuses {
+				ae := decodeErr(t, statuses[i], bodies[i])
+				if statuses[i] != 502 || ae.Code != "country-invalid-reply" || !strings.Contains(ae.Message, "larger than") {
+					t.Errorf("padded retrieve %d: %d %.300s", i, statuses[i], bodies[i])
+				}
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("3 × %d MiB padded PS + 1 search: %d MiB allocated in all, heap %d MiB after", pad>>20, alloc>>20, after.HeapAlloc>>20)
+			// Before the limits one 16 MB document cost ~870 MB.
+			if alloc > 3*64<<20+32<<20 {
+				t.Errorf("allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+}
+
+// TestPeerTextIsData: a 1 MiB refusal text with line breaks and a
+// right-to-left override, under an unknown code containing CONSENT,
+// reaches neither the API nor the audit as such.
+func TestPeerTextIsData(t *testing.T) {
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeLongText}, envOptions{peer: func(o *peer.Options) { o.TextBytes = 1 << 20 }})
+	prof, _ := peer.Profile("FR")
+	pt := prof.Patients[0]
+	id := Identifier{Root: prof.PatientRoot, Extension: pt.ID}
+	check := func(what string, st int, b []byte, status int, code string) {
+		t.Helper()
+		ae := decodeErr(t, st, b)
+		if st != status || ae.Code != code || ae.EHDSI != ehdsi.ErrGeneric {
+			t.Errorf("%s: %d %.300s; want %d %s ERROR_GENERIC", what, st, b, status, code)
+		}
+		if len(b) > 2048 || strings.ContainsAny(ae.Message, "\n\u202E") || !strings.Contains(ae.Message, "truncated from") ||
+			!strings.Contains(ae.Message, `unknown error code \"ERROR_CONSENT_SIMULATED\"`) && !strings.Contains(ae.Message, `unknown error code "ERROR_CONSENT_SIMULATED"`) {
+			t.Errorf("%s: message not bounded, clean and marked (%d bytes): %.400s", what, len(b), b)
+		}
+	}
+	st, _, b := e.post(t, "/api/v1/countries/FR/patients/search", SearchRequest{Professional: physician(), Identifiers: []Identifier{id}})
+	check("search (SOAP fault)", st, b, 502, "country-refused")
+	st, _, b = e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: id})
+	check("list (RegistryError)", st, b, 422, "not-available")
+	st, _, b = e.hostileRetrieve(t, "PS", false, "html")
+	check("retrieve (RegistryError)", st, b, 422, "not-available")
+	e.audit.mu.Lock()
+	defer e.audit.mu.Unlock()
+	for _, ev := range e.audit.events {
+		j, _ := json.Marshal(ev)
+		if len(j) > 8<<10 || strings.ContainsRune(string(j), '\u202E') || strings.Contains(ev.ErrorText, "\n") {
+			t.Errorf("audit %s: %d bytes: %.300s", ev.Type, len(j), j)
+		}
+		if ev.ErrorText != "" && !strings.Contains(ev.ErrorText, "sha256:") {
+			t.Errorf("audit %s keeps no trace of the cut text: %q", ev.Type, ev.ErrorText)
+		}
+	}
+	// At its full 40 MiB the text does not even get read.
+	e = newEnv(t, map[string]peer.Mode{"FR": peer.ModeLongText})
+	st, _, b = e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: id})
+	if ae := decodeErr(t, st, b); st != 502 || !strings.Contains(ae.Message, "larger than 4194304 bytes") {
+		t.Errorf("40 MiB refusal: %d %.300s", st, b)
+	}
+}
+
+// TestUnsignedWhereAccepted: from a country not recorded as signing, an
+// unsigned document is shown with a visible banner and a header.
+func TestUnsignedWhereAccepted(t *testing.T) {
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeUnsigned}, envOptions{entry: func(c *routing.Country) { c.SignsDocuments = false }})
+	st, h, b := e.hostileRetrieve(t, "PS", false, "html")
+	if st != 200 {
+		t.Fatalf("%d %.300s", st, b)
+	}
+	if h["X-Luxncp-Signed"][0] != "false" || h["X-Luxncp-Signature"][0] != "not-signed-by-sending-country" {
+		t.Errorf("headers %v", h)
+	}
+	if !strings.Contains(string(b), `role="alert"><strong>`) || !strings.Contains(string(b), "not signed by the sending country (FR)") {
+		t.Error("no visible not-signed banner")
+	}
+}
+
+// TestResponseHeaders: every format goes out with a strict policy, no
+// sniffing, and the XML formats as attachments.
+func TestResponseHeaders(t *testing.T) {
+	e := newEnv(t, map[string]peer.Mode{"FR": peer.ModeNone})
+	for _, format := range []string{"original", "translated", "html"} {
+		st, h, b := e.hostileRetrieve(t, "PS", false, format)
+		if st != 200 {
+			t.Fatalf("%s: %d %.300s", format, st, b)
+		}
+		csp := strings.Join(h["Content-Security-Policy"], ";")
+		if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") || h["X-Content-Type-Options"][0] != "nosniff" {
+			t.Errorf("%s: CSP %q nosniff %v", format, csp, h["X-Content-Type-Options"])
+		}
+		cd := strings.Join(h["Content-Disposition"], "")
+		if (format != "html") != strings.HasPrefix(cd, "attachment;") {
+			t.Errorf("%s: Content-Disposition %q", format, cd)
+		}
+	}
+	st, h, _ := e.post(t, "/api/v1/countries/FR/documents/list", map[string]any{})
+	if st != 400 || h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("JSON error without the security headers: %d %v", st, h)
+	}
+}
+
+// TestCountryBusy: beyond MaxDocuments foreign documents in memory, a
+// retrieve is refused as country-busy; once a slot is free it is served.
+func TestCountryBusy(t *testing.T) {
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeNone}, envOptions{config: func(c *Config) {
+		c.Limits.MaxDocuments, c.Limits.DocumentWait = 1, 1
+	}})
+	e.svc.docSlots <- struct{}{}
+	st, _, b := e.hostileRetrieve(t, "PS", false, "html")
+	if ae := decodeErr(t, st, b); st != 503 || ae.Code != "country-busy" {
+		t.Fatalf("slots full: %d %.300s", st, b)
+	}
+	<-e.svc.docSlots
+	if st, _, b := e.hostileRetrieve(t, "PS", false, "html"); st != 200 {
+		t.Fatalf("slot free: %d %.300s", st, b)
+	}
+}
