@@ -12,6 +12,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 // hostileRetrieve asks FR's first patient's document of class (its L1
@@ -80,6 +81,9 @@ func TestHostilePeer(t *testing.T) {
 // three at once, are refused with bounded allocation while another
 // country keeps answering.
 func TestPaddedDocumentMemory(t *testing.T) {
+	if testutil.Race {
+		t.Skip("allocation bounds are asserted in make test's run without -race")
+	}
 	for _, pad := range []int{16 << 20, 47 << 20} {
 		t.Run(fmt.Sprintf("%d MiB", pad>>20), func(t *testing.T) {
 			e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModePadded, "BE": peer.ModeNone},
@@ -157,7 +161,10 @@ func TestPeerTextIsData(t *testing.T) {
 		}
 	}
 	// At its full 40 MiB the text does not even get read.
-	e = newEnv(t, map[string]peer.Mode{"FR": peer.ModeLongText})
+	e = newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeLongText}, envOptions{router: func(c *routing.Config) {
+		// The peer writes 40 MiB; under -race on a shared machine that is slow.
+		c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
+	}})
 	st, _, b = e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: id})
 	if ae := decodeErr(t, st, b); st != 502 || !strings.Contains(ae.Message, "larger than 4194304 bytes") {
 		t.Errorf("40 MiB refusal: %d %.300s", st, b)
