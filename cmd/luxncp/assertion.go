@@ -75,8 +75,12 @@ func runAssertion(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var a *etree.Element
 	switch kind {
 	case "hcp":
+		pu := strings.ToUpper(*purpose)
+		if pu != "TREATMENT" && pu != "EMERGENCY" {
+			return badUsage("--purpose: %q is not an eHDSI purpose of use (TREATMENT or EMERGENCY)", *purpose)
+		}
 		p := ncpclient.DemoProfessional(id.Country, *role)
-		p.Role, p.Purpose = *role, strings.ToUpper(*purpose)
+		p.Role, p.Purpose = *role, pu
 		if *name != "" {
 			p.Name = *name
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,8 +99,11 @@ func (n *nodeFlags) caFile() string {
 	return filepath.Join(n.pkiDir, pki.CAFile)
 }
 
-// checkTarget runs the --expect-luxncp check.
+// checkTarget checks --target's form, then runs the --expect-luxncp check.
 func (n *nodeFlags) checkTarget(ctx context.Context) error {
+	if u, err := url.Parse(n.target); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return badUsage("--target: %q is not a URL like https://127.0.0.1:8443", n.target)
+	}
 	if !n.expectLuxncp {
 		return nil
 	}
@@ -331,7 +335,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *duration <= 0 || *duration > time.Hour {
-		return badUsage("--duration: %s is not between 0 and 1h", *duration)
+		return badUsage("--duration: %s must be more than 0 and at most 1h", *duration)
 	}
 	if *conc <= 0 || *conc > 1024 {
 		return badUsage("--concurrency: %d is not between 1 and 1024", *conc)

@@ -45,7 +45,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || isHelpFlag(args[0]) {
+	if len(args) == 0 {
+		usage(stderr) // a script that forgot the command must notice
+		return exitUsage
+	}
+	if isHelpFlag(args[0]) {
 		usage(stdout)
 		return exitOK
 	}
@@ -98,6 +102,7 @@ Test assertions (signed with a country's development seal key under var/pki):
   luxncp assertion hcp --country FR --role pharmacist|physician|nurse [--purpose TREATMENT|EMERGENCY] [--valid 1h]
   luxncp assertion trc --country FR --hcp FILE --patient <id> [--root 1.3.182.4.4] [--valid 1h]
 
-Run 'luxncp help <command>' or 'luxncp <command> -h' for a command's flags.\nExit status: 0 success, 1 failure, 2 wrong arguments.
+Run 'luxncp help <command>' or 'luxncp <command> -h' for a command's flags.
+Exit status: 0 success, 1 failure, 2 wrong arguments.
 `)
 }

@@ -129,6 +129,33 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	}
 }
 
+// TestArgumentsAreChecked: values the help lists are the only ones accepted,
+// and the message names the argument (a script must not get a signed request
+// with no patient in it, or a run of 104 failures for a URL without scheme).
+func TestArgumentsAreChecked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	if _, err := pki.EnsureDev(dir, pki.DevOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage: luxncp <command>"},
+		{[]string{"request", "xcpd", "--country", "FR", "--pki-dir", dir}, "xcpd needs --patient ID"},
+		{[]string{"request", "xca-query", "--country", "FR", "--pki-dir", dir, "--patient", "1971011007114", "--class", "99999-9"}, `--class: "99999-9" is not a class`},
+		{[]string{"assertion", "hcp", "--country", "FR", "--pki-dir", dir, "--purpose", "FUN"}, `--purpose: "FUN" is not an eHDSI purpose of use`},
+		{[]string{"conformance", "run", "--target", "127.0.0.1:8443", "--pki-dir", dir}, `--target: "127.0.0.1:8443" is not a URL like https://`},
+		{[]string{"conformance", "load", "--duration", "0s", "--pki-dir", dir}, "--duration: 0s must be more than 0"},
+		{[]string{"terminology", "lookup"}, "lookup needs <system> <code>"},
+	}
+	for _, tc := range cases {
+		if code, _, errs := runCLI(t, tc.args...); code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+}
+
 // TestVersion: module version, commit and Go version, from the build info.
 func TestVersion(t *testing.T) {
 	code, out, _ := runCLI(t, "version")

@@ -91,6 +91,9 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var req ncpclient.Request
 	switch kind {
 	case "xcpd":
+		if *patient == "" && *family == "" && *birth == "" {
+			return badUsage("xcpd needs --patient ID, or demographics (--family, --given, --birth-date)")
+		}
 		req = ncpclient.Request{
 			URL: base + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{hcp},
 			Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{
@@ -99,6 +102,9 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}),
 		}
 	case "xca-query":
+		if !knownClass(*class) {
+			return badUsage("--class: %q is not a class luxncp serves (%s)", *class, strings.Join(queryClasses, ", "))
+		}
 		t, err := trc()
 		if err != nil {
 			return err
@@ -178,4 +184,16 @@ func senderHCID(country string) string {
 		return "2.16.17.710.820.1000.990.1"
 	}
 	return ehdsi.HomeCommunityLU
+}
+
+// queryClasses are the document classes an XCA query may ask luxncp for.
+var queryClasses = []string{ehdsi.ClassPS, ehdsi.ClassEP, ehdsi.ClassLab, ehdsi.ClassImaging, ehdsi.ClassDischarge}
+
+func knownClass(c string) bool {
+	for _, k := range queryClasses {
+		if k == c {
+			return true
+		}
+	}
+	return false
 }

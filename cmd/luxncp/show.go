@@ -24,7 +24,9 @@ Reads an eHDSI SOAP 1.2 response (FILE or stdin), plain or MTOM/XOP
 multipart (as 'curl' prints it for requests made with 'request … --mtom'),
 and prints what it says: a SOAP fault and its eHDSI code, an XCPD match, the
 documents of an XCA query, the documents of an XCA retrieve (saved under
---out), or an XDR result.
+--out DIR when it is given, the folder created if needed; never into the
+current folder by default), or an XDR result. --ids prints only the document
+unique ids, of a query's or a retrieve's documents.
 
 An MTOM body is recognised by its first line (the MIME boundary) and its
 first part is taken as the SOAP envelope; give the response's Content-Type
@@ -45,8 +47,8 @@ func (f failedAnswer) Error() string { return "the answer is a failure: " + f.wh
 
 func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("show", showUsage, stderr)
-	out := fs.String("out", ".", "directory for retrieved documents")
-	ids := fs.Bool("ids", false, "print only the document unique ids of a query response, one per line")
+	out := fs.String("out", "", "directory to save retrieved documents in (created if needed; default: don't save)")
+	ids := fs.Bool("ids", false, "print only the document unique ids of a query or retrieve response, one per line")
 	ctype := fs.String("content-type", "", "Content-Type the response came with (default: MTOM when the input starts with a MIME boundary, else application/soap+xml)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -118,7 +120,7 @@ func summarise(w io.Writer, env *soap.Envelope, out string, ids bool) error {
 	case "AdhocQueryResponse":
 		return showQuery(w, body, ids)
 	case "RetrieveDocumentSetResponse":
-		return showRetrieve(w, env, out)
+		return showRetrieve(w, env, out, ids)
 	case "RegistryResponse":
 		status, errs := ncpclient.ParseRegistryResponse(body)
 		fmt.Fprintf(w, "XDR         %s\n", shortStatus(status))
@@ -203,10 +205,21 @@ func showQuery(w io.Writer, body *etree.Element, ids bool) error {
 	return checkStatus("XCA query", status)
 }
 
-func showRetrieve(w io.Writer, env *soap.Envelope, out string) error {
+func showRetrieve(w io.Writer, env *soap.Envelope, out string, ids bool) error {
 	status, docs, errs, err := ncpclient.ParseRetrieveResponse(env, env.Body)
 	if err != nil {
 		return err
+	}
+	if ids {
+		for _, d := range docs {
+			fmt.Fprintln(w, d.UniqueID)
+		}
+		return checkStatus("XCA retrieve", status)
+	}
+	if out != "" && len(docs) > 0 {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 	form := ""
 	if env.MTOM {
@@ -214,7 +227,11 @@ func showRetrieve(w io.Writer, env *soap.Envelope, out string) error {
 	}
 	fmt.Fprintf(w, "XCA retrieve %s, %d document(s)%s\n", shortStatus(status), len(docs), form)
 	for _, d := range docs {
-		name := strings.NewReplacer("^", "_", "/", "_").Replace(d.UniqueID) + ".xml"
+		if out == "" {
+			fmt.Fprintf(w, "  document  %s (%d bytes; --out DIR saves it)\n", d.UniqueID, len(d.Data))
+			continue
+		}
+		name := strings.NewReplacer("^", "_", "/", "_", "\\", "_").Replace(d.UniqueID) + ".xml"
 		path := filepath.Join(out, name)
 		if err := os.WriteFile(path, d.Data, 0o644); err != nil {
 			return err

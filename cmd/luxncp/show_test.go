@@ -95,25 +95,52 @@ func TestShowExitStatus(t *testing.T) {
 // xca-retrieve --mtom' gets) is read with internal/soap's multipart reader
 // and its attachments are saved.
 func TestShowMTOM(t *testing.T) {
-	resp := soap.Response{Action: "urn:ihe:iti:2007:CrossGatewayRetrieveResponse"}
-	body := element(t, `<xdsb:RetrieveDocumentSetResponse xmlns:xdsb="urn:ihe:iti:xds-b:2007"><rs:RegistryResponse xmlns:rs="urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0" status="`+rsSuccess+`"/>`+
-		`<xdsb:DocumentResponse><xdsb:HomeCommunityId>urn:oid:1.3.182.2.12.10000734.6.1</xdsb:HomeCommunityId><xdsb:RepositoryUniqueId>1.3.182.2.12.10000734.6.1</xdsb:RepositoryUniqueId>`+
-		`<xdsb:DocumentUniqueId>1.3.182.9^ep-0003.L3</xdsb:DocumentUniqueId><xdsb:mimeType>text/xml</xdsb:mimeType><xdsb:Document/></xdsb:DocumentResponse></xdsb:RetrieveDocumentSetResponse>`)
-	cda := []byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><title>Synthetic ePrescription</title></ClinicalDocument>`)
-	resp.Attach(body.FindElement(".//Document"), "text/xml", cda, true)
-	resp.Body = body
-	f := writeResponse(t, resp, true)
+	f := retrieveResponseFile(t)
 	out := t.TempDir()
 	code, stdout, errs := runCLI(t, "show", "--out", out, f)
 	if code != 0 || !strings.Contains(stdout, "XCA retrieve Success, 1 document(s) (MTOM)") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, errs)
 	}
 	got, err := os.ReadFile(filepath.Join(out, "1.3.182.9_ep-0003.L3.xml"))
-	if err != nil || string(got) != string(cda) {
+	if err != nil || string(got) != string(retrievedCDA) {
 		t.Fatalf("saved document %q, %v", got, err)
 	}
-	// A wrong --content-type is reported, naming what was expected.
 	if code, _, errs := runCLI(t, "show", "--out", out, "--content-type", "text/xml", f); code != 1 || !strings.Contains(errs, "SOAP 1.1") {
-		t.Errorf("wrong content type: %d %s", code, errs)
+		t.Fatalf("wrong --content-type: exit %d, %s", code, errs)
+	}
+}
+
+var retrievedCDA = []byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><title>Synthetic ePrescription</title></ClinicalDocument>`)
+
+// retrieveResponseFile writes an MTOM XCA retrieve answer with one document.
+func retrieveResponseFile(t *testing.T) string {
+	t.Helper()
+	resp := soap.Response{Action: "urn:ihe:iti:2007:CrossGatewayRetrieveResponse"}
+	body := element(t, `<xdsb:RetrieveDocumentSetResponse xmlns:xdsb="urn:ihe:iti:xds-b:2007"><rs:RegistryResponse xmlns:rs="urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0" status="`+rsSuccess+`"/>`+
+		`<xdsb:DocumentResponse><xdsb:HomeCommunityId>urn:oid:1.3.182.2.12.10000734.6.1</xdsb:HomeCommunityId><xdsb:RepositoryUniqueId>1.3.182.2.12.10000734.6.1</xdsb:RepositoryUniqueId>`+
+		`<xdsb:DocumentUniqueId>1.3.182.9^ep-0003.L3</xdsb:DocumentUniqueId><xdsb:mimeType>text/xml</xdsb:mimeType><xdsb:Document/></xdsb:DocumentResponse></xdsb:RetrieveDocumentSetResponse>`)
+	resp.Attach(body.FindElement(".//Document"), "text/xml", retrievedCDA, true)
+	resp.Body = body
+	return writeResponse(t, resp, true)
+}
+
+// TestShowNeverWritesIntoTheCurrentFolder: without --out nothing is saved;
+// with --out the folder is created; --ids on a retrieve prints ids only.
+func TestShowNeverWritesIntoTheCurrentFolder(t *testing.T) {
+	f := retrieveResponseFile(t)
+	cwd, _ := os.Getwd()
+	before, _ := os.ReadDir(cwd)
+	code, stdout, errs := runCLI(t, "show", f)
+	after, _ := os.ReadDir(cwd)
+	if code != 0 || !strings.Contains(stdout, "--out DIR saves it") || len(after) != len(before) {
+		t.Fatalf("show without --out: %d %s %s; files %d → %d", code, stdout, errs, len(before), len(after))
+	}
+	out := filepath.Join(t.TempDir(), "new", "folder")
+	if code, stdout, errs := runCLI(t, "show", "--out", out, f); code != 0 || !strings.Contains(stdout, "saved") {
+		t.Fatalf("show --out into a missing folder: %d %s %s", code, stdout, errs)
+	}
+	code, stdout, _ = runCLI(t, "show", "--ids", f)
+	if code != 0 || strings.Contains(stdout, "XCA retrieve") || strings.Count(strings.TrimSpace(stdout), "\n") != 0 || strings.TrimSpace(stdout) == "" {
+		t.Fatalf("show --ids on a retrieve: %d %q", code, stdout)
 	}
 }

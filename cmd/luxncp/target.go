@@ -52,7 +52,7 @@ func checkLuxncpTarget(ctx context.Context, target, caFile string) error {
 		return nil
 	}
 	free := freeAddr(hostPort)
-	return fmt.Errorf("%s is not the luxncp gateway to test: %w; start yours on a free address (make run ADDR=%s) and test that one (make conformance ADDR=%s)", hostPort, err, free, free)
+	return fmt.Errorf("%s is not the luxncp gateway to test: %w; start yours on a free address (make run ADDR=%s) and point make conformance or make load at it (ADDR=%s)", hostPort, err, free, free)
 }
 
 // healthz is what a luxncp gateway's /healthz says.
@@ -80,9 +80,12 @@ func getHealth(ctx context.Context, url string, cas []*x509.Certificate) (*healt
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("its /healthz answers HTTP %d (a luxncp gateway answers 200)", resp.StatusCode)
+	}
 	var h healthz
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h); err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("/healthz: HTTP %d, %v", resp.StatusCode, err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h); err != nil {
+		return nil, fmt.Errorf("its /healthz is not luxncp's JSON: %w", err)
 	}
 	return &h, nil
 }

@@ -43,7 +43,7 @@ func TestCheckLuxncpTarget(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
-			if tc.name != "nothing" && tc.name != "not https" && !strings.Contains(err.Error(), "make conformance ADDR=") {
+			if tc.name != "nothing" && tc.name != "not https" && !strings.Contains(err.Error(), "make run ADDR=") {
 				t.Errorf("no way out in %v", err)
 			}
 		})

@@ -170,8 +170,7 @@ func terminologyLookup(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fl.NArg() != 2 {
-		fmt.Fprint(stderr, terminologyUsage)
-		return badUsage("lookup needs <system> <code>")
+		return badUsage("lookup needs <system> <code>, e.g. luxncp terminology lookup atc H03AA01 --lang fr (got %d argument(s))", fl.NArg())
 	}
 	system, code := fl.Arg(0), fl.Arg(1)
 	if s, ok := systemShortNames[strings.ToLower(system)]; ok {

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -108,5 +110,38 @@ func TestExcerpt(t *testing.T) {
 	}
 	if got := excerpt([]byte("short"), 10); got != "short" {
 		t.Errorf("excerpt(short) = %q", got)
+	}
+}
+
+// TestNothingListeningIsNoRefusal: a case that accepts a hung-up connection
+// (an oversized body) must not pass against a target that is not there.
+func TestNothingListeningIsNoRefusal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, err = http.Post("http://"+addr+"/", "text/plain", strings.NewReader("x"))
+	if err == nil || cutByTarget(err) {
+		t.Fatalf("connection refused counted as a refusal by the target: %v", err)
+	}
+	if _, err = http.Post("ftp://"+addr+"/", "text/plain", strings.NewReader("x")); err == nil || cutByTarget(err) {
+		t.Fatalf("unsupported scheme counted as a refusal: %v", err)
+	}
+	// A target that accepts and hangs up does refuse.
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+	}()
+	if _, err = http.Post("http://"+ln.Addr().String()+"/", "text/plain", strings.NewReader("x")); err == nil || !cutByTarget(err) {
+		t.Fatalf("a hang-up is a refusal: %v", err)
 	}
 }

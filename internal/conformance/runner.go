@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -380,12 +381,28 @@ func (x *exchange) finish(ctx context.Context, req ncpclient.Request) (*ncpclien
 
 func (x *exchange) transport(rep *ncpclient.Reply, err error) (*ncpclient.Reply, []string, bool) {
 	if err != nil {
-		if x.c.Expect.TransportErrorOK {
+		if x.c.Expect.TransportErrorOK && cutByTarget(err) {
 			return nil, nil, false
 		}
 		return nil, []string{"transport error: " + err.Error()}, false
 	}
 	return rep, nil, true
+}
+
+// cutByTarget tells a target that hung up on a request (reset, closed, TLS
+// handshake refused: a refusal some cases accept) from no target at all
+// (nothing listening, no such host, a URL the client cannot send to), which
+// proves nothing.
+func cutByTarget(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial", errors.As(err, &dns):
+		return false
+	case strings.Contains(err.Error(), "unsupported protocol scheme"):
+		return false
+	}
+	return true
 }
 
 // observe collects fault and codes of a reply.
