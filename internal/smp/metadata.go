@@ -102,9 +102,19 @@ func (m ServiceMetadata) Element() *etree.Element {
 // (Reference URI "", exclusive c14n), placed after the ServiceMetadata as
 // SMP 1.0 §3.6.2 places it, with the signer's certificate in KeyInfo.
 func Sign(m ServiceMetadata, key crypto.Signer, cert *x509.Certificate) ([]byte, error) {
+	return SignElement(m.Element(), key, cert)
+}
+
+// SignElement is Sign for a ServiceMetadata element already written (a
+// file of `luxncp smp generate`).
+func SignElement(sm *etree.Element, key crypto.Signer, cert *x509.Certificate) ([]byte, error) {
+	if sm.Tag != "ServiceMetadata" || sm.NamespaceURI() != NS {
+		return nil, fmt.Errorf("smp sign: %s is not an SMP ServiceMetadata", sm.Tag)
+	}
 	root := etree.NewElement("SignedServiceMetadata")
 	root.CreateAttr("xmlns", NS)
-	sm := m.Element()
+	sm = sm.Copy()
+	sm.Space = ""
 	sm.RemoveAttr("xmlns")
 	root.AddChild(sm)
 	ctx, err := dsig.NewSigningContext(key, [][]byte{cert.Raw})

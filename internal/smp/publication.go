@@ -1,6 +1,7 @@
 package smp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -168,5 +169,9 @@ func Country(cc string, metas []*ServiceMetadata, now time.Time) (routing.Countr
 	if len(c.Endpoints) == 0 {
 		return routing.Country{}, fmt.Errorf("%w: %s publishes no active endpoint", ErrNoEndpoint, c.Code)
 	}
-	return c, nil
+	st, err := routing.NewStatic(c) // parses the pinned certificates
+	if err != nil {
+		return routing.Country{}, fmt.Errorf("%w: %v", ErrBadMetadata, err)
+	}
+	return st.Lookup(context.Background(), c.Code)
 }
