@@ -20,6 +20,7 @@ import (
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/smp"
 )
 
 func envOr(name, def string) string {
@@ -106,21 +107,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer backend.Close()
 		servers = append(servers, &host.Server{Name: "demo national backend", Addr: natAddr.addr, Handler: backend, Log: log})
 	}
-	// Simulated neighbour NCPs (FR, BE, DE, NL, PT) and the country
-	// directory that routes Country B requests to them.
+	// Simulated neighbour NCPs (FR, BE, DE, NL, PT), found the way
+	// production partners are: a local SML (DNS on loopback) names a local
+	// SMP that serves each one's signed metadata (and Luxembourg's own).
 	var fleet *peer.Fleet
-	if !*noPeers && os.Getenv("LUXNCP_DIRECTORY") == "" {
+	var local *smp.Local
+	if !*noPeers && os.Getenv("LUXNCP_DIRECTORY") == "" && os.Getenv("LUXNCP_SML_ZONE") == "" {
 		fleet, err = peer.NewFleet(peer.Options{PKIDir: cfg.PKIDir, Log: log.With("component", "peer")}, nil, "127.0.0.1", nil)
 		if err != nil {
 			return fmt.Errorf("simulated peers: %w", err)
 		}
 		defer fleet.Close()
-		dir, err := fleet.Directory()
+		local, err = startLocalDiscovery(cfg, fleet)
 		if err != nil {
-			return fmt.Errorf("simulated peers: %w", err)
+			return err
 		}
-		if err := dir.WriteFile(filepath.Join(cfg.StateDir, "directory.json")); err != nil {
-			return fmt.Errorf("country directory: %w", err)
+		defer local.Close()
+		cfg.SMLZone, cfg.SMLServer, cfg.DiscoveryCountries = localSMLZone, local.SML.Addr(), nil
+		for _, p := range fleet.Peers {
+			cfg.DiscoveryCountries = append(cfg.DiscoveryCountries, p.Country())
 		}
 	}
 	n, err := node.New(cfg, log, node.Options{})
@@ -139,6 +144,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	servers = append([]*host.Server{gw}, servers...)
 	gwURL := "https://" + gw.BoundAddr()
+	if local != nil {
+		if err := publishOwn(n, local, gwURL); err != nil {
+			return err
+		}
+		if n.Discovery != nil {
+			if err := n.Discovery.Refresh(ctx); err != nil {
+				log.Warn("first discovery incomplete", "error", err.Error())
+			}
+		}
+	}
 	fmt.Fprintf(stdout, "luxncp is serving (Ctrl-C stops it cleanly)\n")
 	fmt.Fprintf(stdout, "  gateway            %s  (mutual TLS; client certificates from %s)\n", gwURL, cfg.TrustBundle)
 	fmt.Fprintf(stdout, "    XCPD             %s%s\n", gwURL, ehdsi.PathXCPD)
@@ -155,6 +170,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, s := range servers[1:] {
 		fmt.Fprintf(stdout, "  %-18s http://%s/fhir\n", s.Name, s.BoundAddr())
 	}
+	if local != nil {
+		fmt.Fprintf(stdout, "  SML (DNS)          %s  (zone %s)\n", local.SML.Addr(), localSMLZone)
+		fmt.Fprintf(stdout, "  SMP                %s  (signed metadata of LU and the simulated NCPs)\n", local.URL)
+	}
 	if fleet != nil {
 		if dir, err := fleet.Directory(); err == nil {
 			if cs, err := dir.Countries(ctx); err == nil {
@@ -170,7 +189,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, directory %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, filepath.Join(cfg.StateDir, "directory.json"))
+	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, directory cache %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, filepath.Join(cfg.StateDir, "directory.json"))
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(servers))
@@ -184,6 +203,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				errc <- fmt.Errorf("simulated peers: %w", err)
 				cancel()
 			}
+		}()
+	}
+	if n.Discovery != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.Discovery.Run(sctx, cfg.DiscoveryRefresh)
 		}()
 	}
 	// The eDispensation dispatcher: accepted dispensations reach the
@@ -207,4 +233,55 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	close(errc)
 	fmt.Fprintln(stdout, "luxncp stopped")
 	return <-errc
+}
+
+// localSMLZone is the DNS zone of the SML luxncp serve runs.
+const localSMLZone = "sml.luxncp.test"
+
+// startLocalDiscovery starts the local SML and SMP and publishes the
+// simulated peers' metadata, each signed with that peer's seal.
+func startLocalDiscovery(cfg node.Config, fleet *peer.Fleet) (*smp.Local, error) {
+	trust, err := pki.LoadTrustStore(cfg.TrustBundle)
+	if err != nil {
+		return nil, err
+	}
+	local, err := smp.StartLocal(localSMLZone, "127.0.0.1:0", "127.0.0.1:0", smp.Verifier{Trust: trust}, filepath.Join(cfg.StateDir, "smp"))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := fleet.Directory()
+	if err != nil {
+		local.Close()
+		return nil, fmt.Errorf("simulated peers: %w", err)
+	}
+	cs, _ := dir.Countries(context.Background())
+	now := clock.Now()
+	for _, c := range cs {
+		seal, err := pki.LoadCredential(cfg.PKIDir, c.Code, pki.KindSeal)
+		if err == nil {
+			err = local.Publish(c, seal.Signer, seal.Cert, now.Add(-time.Hour), seal.Cert.NotAfter)
+		}
+		if err != nil {
+			local.Close()
+			return nil, fmt.Errorf("local SMP: %w", err)
+		}
+	}
+	return local, nil
+}
+
+// publishOwn publishes Luxembourg's metadata (the gateway at gwURL) to the
+// local SMP, signed with Luxembourg's seal.
+func publishOwn(n *node.Node, local *smp.Local, gwURL string) error {
+	own, err := n.OwnCountry(gwURL)
+	if err != nil {
+		return fmt.Errorf("own metadata: %w", err)
+	}
+	seal, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindSeal)
+	if err != nil {
+		return fmt.Errorf("own metadata: %w", err)
+	}
+	if err := local.Publish(own, seal.Signer, seal.Cert, clock.Now().Add(-time.Hour), seal.Cert.NotAfter); err != nil {
+		return fmt.Errorf("own metadata: %w", err)
+	}
+	return nil
 }

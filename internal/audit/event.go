@@ -11,19 +11,21 @@ type EventType string
 
 // The eHDSI audit events luxncp records.
 const (
-	EventIdentification       EventType = "EHDSI-11" // XCPD ITI-55 patient identification
-	EventPSList               EventType = "EHDSI-21" // XCA ITI-38 Patient Summary list
-	EventPSRetrieve           EventType = "EHDSI-22" // XCA ITI-39 Patient Summary retrieve
-	EventEPList               EventType = "EHDSI-31" // XCA ITI-38 ePrescription list
-	EventEPRetrieve           EventType = "EHDSI-32" // XCA ITI-39 ePrescription retrieve
-	EventOrCDList             EventType = "EHDSI-61" // XCA ITI-38 original clinical documents list
-	EventOrCDRetrieve         EventType = "EHDSI-62" // XCA ITI-39 original clinical documents retrieve
-	EventDispensationSubmit   EventType = "EHDSI-41" // XDR ITI-41 eDispensation initialize
-	EventDispensationDiscard  EventType = "EHDSI-42" // XDR ITI-41 eDispensation discard
-	EventHCPAssertion         EventType = "EHDSI-91" // XUA ITI-40 HCP identity assertion issued
-	EventTRCAssertion         EventType = "EHDSI-92" // TRC assertion use
-	EventPivotTranslation     EventType = "EHDSI-94" // pivot document translation / transcoding
-	EventCommunicationFailure EventType = "EHDSI-CF" // communication failure with a partner
+	EventIdentification       EventType = "EHDSI-11"  // XCPD ITI-55 patient identification
+	EventPSList               EventType = "EHDSI-21"  // XCA ITI-38 Patient Summary list
+	EventPSRetrieve           EventType = "EHDSI-22"  // XCA ITI-39 Patient Summary retrieve
+	EventEPList               EventType = "EHDSI-31"  // XCA ITI-38 ePrescription list
+	EventEPRetrieve           EventType = "EHDSI-32"  // XCA ITI-39 ePrescription retrieve
+	EventOrCDList             EventType = "EHDSI-61"  // XCA ITI-38 original clinical documents list
+	EventOrCDRetrieve         EventType = "EHDSI-62"  // XCA ITI-39 original clinical documents retrieve
+	EventDispensationSubmit   EventType = "EHDSI-41"  // XDR ITI-41 eDispensation initialize
+	EventDispensationDiscard  EventType = "EHDSI-42"  // XDR ITI-41 eDispensation discard
+	EventHCPAssertion         EventType = "EHDSI-91"  // XUA ITI-40 HCP identity assertion issued
+	EventTRCAssertion         EventType = "EHDSI-92"  // TRC assertion use
+	EventPivotTranslation     EventType = "EHDSI-94"  // pivot document translation / transcoding
+	EventCommunicationFailure EventType = "EHDSI-CF"  // communication failure with a partner
+	EventSMPQuery             EventType = "EHDSI-193" // SMP query: a partner's signed service metadata fetched
+	EventSMPPush              EventType = "EHDSI-194" // SMP push: Luxembourg's signed service metadata published
 )
 
 // eventInfo is what OpenNCP's EventType and TransactionName enums say about
@@ -52,6 +54,11 @@ var events = map[EventType]eventInfo{
 	EventTRCAssertion:         {"EHDSI-92", "ncp::TrcAssertion", "ncp::TrcAssertion", "E", true},
 	EventPivotTranslation:     {"EHDSI-94", "ncpTransformationMgr::Translate", "ncpTransformationMgr::Translate", "E", false},
 	EventCommunicationFailure: {"EHDSI-CF", "epsosCommunicationFailure", "CommunicationFailure", "R", true},
+	// OpenNCP's SMP audit (smpqueryauditmessage.xml): EventID SMP/EHDSI-193
+	// "SMP::Query", the consumer and the SMP as provider, the metadata URL
+	// base64 as the SignedServiceMetadata object.
+	EventSMPQuery: {"EHDSI-193", "SMP::Query", "SMP::Query", "E", false},
+	EventSMPPush:  {"EHDSI-194", "SMP::Push", "SMP::Push", "E", false},
 }
 
 // EventTypes lists every event type the builder knows, in code order.
@@ -60,6 +67,7 @@ func EventTypes() []EventType {
 		EventIdentification, EventPSList, EventPSRetrieve, EventEPList, EventEPRetrieve,
 		EventDispensationSubmit, EventDispensationDiscard, EventOrCDList, EventOrCDRetrieve,
 		EventHCPAssertion, EventTRCAssertion, EventPivotTranslation, EventCommunicationFailure,
+		EventSMPQuery, EventSMPPush,
 	}
 }
 
@@ -186,6 +194,9 @@ type Event struct {
 	// after pivot translation (EHDSI-94).
 	TranslationInput  string `json:"translationInput,omitempty"`
 	TranslationOutput string `json:"translationOutput,omitempty"`
+
+	// Target: the SMP resource queried or published (EHDSI-193/194), a URL.
+	Target string `json:"target,omitempty"`
 
 	// AuditSourceID: the audit enterprise site, e.g. LU-1.
 	AuditSourceID string `json:"auditSourceId,omitempty"`

@@ -41,9 +41,15 @@ func Message(e Event) ([]byte, error) {
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	root := doc.CreateElement("AuditMessage")
 
-	eventIdentification(root, e, info)
+	if e.Type == EventSMPQuery || e.Type == EventSMPPush {
+		smpMessage(root, e, info)
+	} else {
+		eventIdentification(root, e, info)
+	}
 
 	switch e.Type {
+	case EventSMPQuery, EventSMPPush:
+		services(root, e)
 	case EventPivotTranslation:
 		// OpenNCP: only the translating NCP, as service consumer.
 		self := e.Provider
@@ -73,7 +79,11 @@ func Message(e Event) ([]byte, error) {
 		}
 	}
 	if e.ErrorCode != "" {
-		po := participantObject(root, e.ErrorCode, "2", "3", "")
+		id := e.ErrorCode
+		if e.Type == EventSMPQuery || e.Type == EventSMPPush {
+			id = base64.StdEncoding.EncodeToString([]byte(e.Target)) // as OpenNCP's SMP error audit
+		}
+		po := participantObject(root, id, "2", "3", "")
 		codeNoDisplay(po, "ParticipantObjectIDTypeCode", "9", csEHDSISec, "error message")
 		if e.ErrorText != "" {
 			detail(po, "errormsg", []byte(e.ErrorText))
@@ -101,6 +111,8 @@ func Message(e Event) ([]byte, error) {
 			lifeCycle = "14" // RFC 3881: permanent erasure / logical deletion
 		}
 		targets(root, e.Documents, "2", "4", lifeCycle, "12", "", "")
+	case EventSMPQuery, EventSMPPush:
+		targets(root, nonEmpty(base64.StdEncoding.EncodeToString([]byte(e.Target))), "2", "", "", "SMP", csEHDSISec, "SignedServiceMetadata")
 	case EventHCPAssertion:
 		targets(root, nonEmpty(e.HCPAssertionID), "2", "", "", "IdA", csEHDSISec, "HCP Identity Assertion")
 	case EventTRCAssertion:
@@ -139,6 +151,18 @@ func eventIdentification(root *etree.Element, e Event, info eventInfo) {
 	id, text := eventID(e)
 	code(ei, "EventID", id, csDICOM, info.iheName, text)
 	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.iheName)
+}
+
+// smpMessage is the EventIdentification of OpenNCP's SMP audit: EventID
+// SMP in code system EHDSI-193 (or -194), then two EventTypeCodes.
+func smpMessage(root *etree.Element, e Event, info eventInfo) {
+	ei := root.CreateElement("EventIdentification")
+	setAttr(ei, "EventActionCode", info.action)
+	setAttr(ei, "EventDateTime", e.Time.UTC().Format(timeFormat))
+	setAttr(ei, "EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
+	code(ei, "EventID", "SMP", info.ihe, info.txName, info.txName)
+	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.txName)
+	code(ei, "EventTypeCode", "SMP", info.ihe, info.txName, info.txName)
 }
 
 // eventID is the DICOM EventID: Query for queries, and for retrieve and

@@ -75,6 +75,11 @@ func messageCases() []messageCase {
 		TranslationInput: "1.3.182.2.12.10000734.6.1.42.1", TranslationOutput: "1.3.182.2.12.10000734.6.1.42.1.L1"}
 	cf := fail(baseEvent(EventCommunicationFailure), OutcomeSeriousFailure, ehdsi.ErrGenericConnectionNotPossible)
 	cf.RequestMessageID, cf.ResponseMessageID = "", ""
+	smpURL := "http://127.0.0.1:58099/ehealth-participantid-qns%3A%3Aurn%3Aehealth%3Afr%3Ancp-idp/services/ehealth-resid-qns%3A%3Aurn%3Aehealth%3APatientIdentificationAndAuthentication%3A%3AXCPD%3A%3ACrossGatewayPatientDiscovery%23%23ITI-55"
+	smpQuery := Event{Type: EventSMPQuery, Side: SideB, Time: testTime, Consumer: testLU,
+		Provider: NCP{Host: "smp.luxncp.test", IP: "127.0.0.1"}, Target: smpURL, AuditSourceID: DefaultAuditSourceID}
+	smpPush := smpQuery
+	smpPush.Type = EventSMPPush
 
 	return []messageCase{
 		{"EHDSI-11", ident, "auditMessage.xml", SideA},
@@ -92,6 +97,10 @@ func messageCases() []messageCase {
 		{"EHDSI-92", trc, "trcassertionauditmessage.xml", SideA},
 		{"EHDSI-94", pivot, "pivottranslationsauditmessage.xml", SideA},
 		{"EHDSI-CF", cf, "communicationfailureauditmessage.xml", SideA},
+		{"EHDSI-193", smpQuery, "smpqueryauditmessage.xml", SideB},
+		{"EHDSI-193_error", fail(smpQuery, OutcomeSeriousFailure, ehdsi.ErrGeneric), "smpqueryauditmessagewitherror.xml", SideB},
+		// No push sample: the query's shape with the push codes.
+		{"EHDSI-194", smpPush, "smpqueryauditmessage.xml", SideB},
 	}
 }
 
@@ -239,6 +248,11 @@ func TestMessageMatchesOpenNCPSamples(t *testing.T) {
 			// The PS sample stands for eP and OrCD too: their transaction
 			// names (OpenNCP TransactionName) differ.
 			w.event[2] = strings.Replace(w.event[2], "PatientService::", strings.SplitN(events[e.Type].txName, "::", 2)[0]+"::", 1)
+			if e.Type == EventSMPPush {
+				for i := range w.event {
+					w.event[i] = strings.ReplaceAll(strings.ReplaceAll(w.event[i], "EHDSI-193", "EHDSI-194"), "SMP::Query", "SMP::Push")
+				}
+			}
 			if strings.Join(g.event, "\n") != strings.Join(w.event, "\n") {
 				t.Errorf("event identification:\n got  %q\n want %q", g.event, w.event)
 			}

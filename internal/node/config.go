@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
@@ -35,6 +36,19 @@ type Config struct {
 	// DirectoryFile is the country directory for Country B
 	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
 	DirectoryFile string
+	// Dynamic discovery (see docs/discovery.md). SMLZone turns it on: the
+	// SML DNS zone (LUXNCP_SML_ZONE); SMLServer is the DNS server to ask,
+	// host:port (LUXNCP_SML_DNS, default: the system resolver);
+	// DiscoveryCountries the partners discovered (LUXNCP_DISCOVERY_COUNTRIES,
+	// comma-separated, default BE,DE,FR,NL,PT); SMPSigners a PEM file of SMP
+	// signing certificates accepted for any participant (LUXNCP_SMP_SIGNERS);
+	// DiscoveryRefresh the refresh period (LUXNCP_DISCOVERY_REFRESH, default
+	// 1h). With discovery, <state>/directory.json is the cache of the last
+	// good result and LUXNCP_DIRECTORY, when set, an override.
+	SMLZone, SMLServer string
+	DiscoveryCountries []string
+	SMPSigners         string
+	DiscoveryRefresh   time.Duration
 }
 
 // Defaults fills empty fields.
@@ -72,6 +86,12 @@ func (c Config) Defaults() Config {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = 60 * time.Second
 	}
+	if len(c.DiscoveryCountries) == 0 {
+		c.DiscoveryCountries = []string{"BE", "DE", "FR", "NL", "PT"}
+	}
+	if c.DiscoveryRefresh == 0 {
+		c.DiscoveryRefresh = time.Hour
+	}
 	return c
 }
 
@@ -91,6 +111,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AuditDir:        getenv("LUXNCP_AUDIT_DIR"),
 		LogLevel:        getenv("LUXNCP_LOG_LEVEL"),
 		DirectoryFile:   getenv("LUXNCP_DIRECTORY"),
+		SMLZone:         getenv("LUXNCP_SML_ZONE"),
+		SMLServer:       getenv("LUXNCP_SML_DNS"),
+		SMPSigners:      getenv("LUXNCP_SMP_SIGNERS"),
+	}
+	for _, cc := range strings.Split(getenv("LUXNCP_DISCOVERY_COUNTRIES"), ",") {
+		if cc = strings.ToUpper(strings.TrimSpace(cc)); cc != "" {
+			c.DiscoveryCountries = append(c.DiscoveryCountries, cc)
+		}
 	}
 	var err error
 	if _, err = clock.Offset(); err != nil {
@@ -100,6 +128,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.ClockSkew, err = envDuration(getenv, "LUXNCP_CLOCK_SKEW"); err != nil {
+		return c, err
+	}
+	if c.DiscoveryRefresh, err = envDuration(getenv, "LUXNCP_DISCOVERY_REFRESH"); err != nil {
 		return c, err
 	}
 	if v := getenv("LUXNCP_MAX_BODY"); v != "" {

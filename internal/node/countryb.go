@@ -1,15 +1,21 @@
 package node
 
 import (
+	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/luxncp/luxncp/internal/countryb"
+	"github.com/luxncp/luxncp/internal/discovery"
+	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/smp"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -39,6 +45,13 @@ type CountryBOptions struct {
 // is off (Country A is unaffected).
 func (n *Node) buildCountryB(opt CountryBOptions) error {
 	dir := opt.Directory
+	if dir == nil && n.Cfg.SMLZone != "" {
+		d, err := n.buildDiscovery()
+		if err != nil {
+			return err
+		}
+		n.Discovery, dir = d, d
+	}
 	if dir == nil {
 		path := n.Cfg.directoryFile()
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -86,4 +99,61 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 	}
 	n.CountryB = api
 	return nil
+}
+
+// buildDiscovery assembles the SML/SMP directory: the cache is
+// <state>/directory.json, the override LUXNCP_DIRECTORY when set.
+func (n *Node) buildDiscovery() (*discovery.Directory, error) {
+	v := smp.Verifier{Trust: n.Trust}
+	if n.Cfg.SMPSigners != "" {
+		certs, err := pki.ReadCertificates(n.Cfg.SMPSigners)
+		if err != nil {
+			return nil, fmt.Errorf("SMP signers: %w", err)
+		}
+		v.Signers = certs
+	}
+	cfg := discovery.Config{
+		Countries: n.Cfg.DiscoveryCountries, Locator: smp.Locator{Zone: n.Cfg.SMLZone, Server: n.Cfg.SMLServer},
+		Verifier: v, CacheFile: filepath.Join(n.Cfg.StateDir, "directory.json"), Audit: n.Recorder,
+		MaxAge: n.Cfg.DiscoveryRefresh, Now: n.Gateway.Now, Log: n.Log.With("component", "discovery"),
+	}
+	if n.Cfg.DirectoryFile != "" && n.Cfg.DirectoryFile != cfg.CacheFile {
+		o, err := routing.LoadFile(n.Cfg.DirectoryFile)
+		if err != nil {
+			return nil, fmt.Errorf("directory override: %w", err)
+		}
+		cfg.Override = o
+	}
+	return discovery.New(cfg)
+}
+
+// OwnCountry is Luxembourg as its SMP metadata describes it: the gateway's
+// services at baseURL (https://host:port), the TLS certificate partners
+// must see (pinned by them), the home community id and the International
+// Search Mask (the 13-digit matricule, OID 1.3.182.4.4).
+func (n *Node) OwnCountry(baseURL string) (routing.Country, error) {
+	cred, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindTLS)
+	if err != nil {
+		return routing.Country{}, err
+	}
+	return OwnCountry(n.Cfg, baseURL, cred.Cert)
+}
+
+// OwnCountry is Node.OwnCountry for a configuration and certificate.
+func OwnCountry(cfg Config, baseURL string, tlsCert *x509.Certificate) (routing.Country, error) {
+	base := strings.TrimRight(baseURL, "/")
+	pemCert := routing.CertPEM(tlsCert)
+	c := routing.Country{Code: strings.ToUpper(cfg.Country), HomeCommunityID: cfg.HomeCommunityID, Name: "Luxembourg", SignsDocuments: true,
+		SearchMask: []routing.IdentifierType{{Root: ehdsi.OIDMatricule, Name: "matricule (13 digits)"}}}
+	for _, e := range []struct {
+		t    routing.Transaction
+		path string
+	}{{routing.ITI55, ehdsi.PathXCPD}, {routing.ITI38, ehdsi.PathXCA}, {routing.ITI39, ehdsi.PathXCA}, {routing.ITI41, ehdsi.PathXDR}} {
+		c.Endpoints = append(c.Endpoints, routing.Endpoint{Transaction: e.t, DocumentID: e.t.DocumentID(), URL: base + e.path, Certificate: pemCert})
+	}
+	st, err := routing.NewStatic(c)
+	if err != nil {
+		return routing.Country{}, err
+	}
+	return st.Lookup(context.Background(), c.Code)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/countryb"
+	"github.com/luxncp/luxncp/internal/discovery"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
@@ -47,6 +48,9 @@ type Node struct {
 	// CountryB is the /api/v1 API for Luxembourg's software (nil when no
 	// country directory is configured).
 	CountryB *countryb.Service
+	// Discovery is Country B's directory when it comes from SML/SMP
+	// (LUXNCP_SML_ZONE set); the host refreshes it on a schedule.
+	Discovery *discovery.Directory
 
 	// AuditReader serves the patient access log (nil: unavailable here).
 	AuditReader audit.PatientReader

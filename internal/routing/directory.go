@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Transaction is an IHE transaction a contact point serves.
@@ -66,8 +67,18 @@ type Endpoint struct {
 	// Certificate is the endpoint's TLS certificate, PEM: the one the
 	// endpoint must present (pinned).
 	Certificate string `json:"certificate"`
+	// Activation / Expiration: the SMP's ServiceActivationDate and
+	// ServiceExpirationDate (zero: unbounded); dynamic discovery drops an
+	// endpoint outside them.
+	Activation time.Time `json:"activation,omitzero"`
+	Expiration time.Time `json:"expiration,omitzero"`
 
 	cert *x509.Certificate
+}
+
+// Active reports whether the endpoint may be used at now.
+func (e *Endpoint) Active(now time.Time) bool {
+	return (e.Activation.IsZero() || !now.Before(e.Activation)) && (e.Expiration.IsZero() || now.Before(e.Expiration))
 }
 
 // Cert returns the parsed endpoint certificate.
