@@ -188,13 +188,17 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	env, err := soap.Read(r, cfg.Limits)
+	if env != nil {
+		// Also for an envelope refused after its header was read: the
+		// refusal is logged and answered under the partner's MessageID.
+		ev.RequestMessageID = env.MessageID
+		ctx = reqlog.WithMessageID(ctx, env.MessageID)
+		r = r.WithContext(ctx)
+	}
 	if err != nil {
 		fail(err)
 		return
 	}
-	ev.RequestMessageID = env.MessageID
-	ctx = reqlog.WithMessageID(ctx, env.MessageID)
-	r = r.WithContext(ctx)
 	for i := range e.Ops {
 		if e.Ops[i].Action == env.Action {
 			op = &e.Ops[i]

@@ -63,6 +63,28 @@ func TestLogsCarryRequestAndMessageID(t *testing.T) {
 	}
 }
 
+// TestRefusedEnvelopeKeepsItsMessageID: an envelope refused after its
+// header was read (no wsa:Action here) is still logged under the partner's
+// MessageID and answered with RelatesTo it.
+func TestRefusedEnvelopeKeepsItsMessageID(t *testing.T) {
+	var logs syncBuffer
+	g := startWithLog(t, node.NewLogger("info", &logs))
+	ph := newPharmacist(t, "be", "physician")
+	const msgID = "urn:uuid:0c6f1d8e-2b7a-4c3d-8e9f-1a2b3c4d5e6f"
+	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">` +
+		`<s:Header><a:MessageID>` + msgID + `</a:MessageID></s:Header><s:Body><x/></s:Body></s:Envelope>`
+	rep, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, "application/soap+xml; charset=utf-8", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fault == nil || !strings.Contains(string(rep.Raw), msgID) {
+		t.Fatalf("refusal without RelatesTo %s: %s", msgID, rep.Raw)
+	}
+	if !strings.Contains(logs.String(), `"message_id":"`+msgID+`"`) {
+		t.Fatalf("the refusal is not logged under its MessageID:\n%s", logs.String())
+	}
+}
+
 // duplicateKey returns a top-level key that a JSON object repeats, or "".
 func duplicateKey(line string) string {
 	dec := json.NewDecoder(bytes.NewReader([]byte(line)))

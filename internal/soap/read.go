@@ -75,7 +75,9 @@ func senderFault(public string, cause error) *ehdsi.Fault {
 // Read parses an HTTP request as a SOAP 1.2 message, plain
 // (application/soap+xml) or MTOM/XOP (multipart/related;
 // type="application/xop+xml"). Zero fields of lim take their defaults.
-// Every failure is an *ehdsi.Fault of kind KindSender.
+// Every failure is an *ehdsi.Fault of kind KindSender; when the envelope was
+// refused after its root was read, the returned Envelope is not nil but
+// carries only the request's MessageID (for logs and the fault's RelatesTo).
 func Read(r *http.Request, lim Limits) (*Envelope, error) {
 	if r.Method != http.MethodPost {
 		return nil, senderFault("SOAP requests must use HTTP POST", fmt.Errorf("method %q", r.Method))
@@ -143,7 +145,7 @@ func readMessage(h http.Header, rc io.Reader, declared int64, lim Limits, reques
 
 	env, err := parseEnvelope(xmlData, lim, request)
 	if err != nil {
-		return nil, err
+		return env, err // env: nil, or only the MessageID of a refused envelope
 	}
 	env.MTOM = media == MediaMultipart
 	env.Attachments = atts
@@ -195,7 +197,11 @@ func ParseEnvelope(data []byte, lim Limits) (*Envelope, error) {
 	return parseEnvelope(data, lim.withDefaults(), true)
 }
 
-func parseEnvelope(data []byte, lim Limits, requireAction bool) (*Envelope, error) {
+// parseEnvelope reads a SOAP 1.2 envelope. When the envelope is refused
+// after its root was read, the Envelope returned beside the error carries only
+// the request's wsa:MessageID (if it has one), so that the refusal is logged
+// and answered (RelatesTo) under the partner's message id.
+func parseEnvelope(data []byte, lim Limits, requireAction bool) (env *Envelope, err error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	doc, err := parseXML(data, lim)
 	if err != nil {
@@ -211,7 +217,15 @@ func parseEnvelope(data []byte, lim Limits, requireAction bool) (*Envelope, erro
 		}
 		return nil, senderFault("not a SOAP 1.2 envelope", fmt.Errorf("root {%s}%s", root.NamespaceURI(), root.Tag))
 	}
-	env := &Envelope{Doc: doc}
+	defer func() {
+		if err != nil {
+			env = nil
+			if id := headerMessageID(root); id != "" {
+				env = &Envelope{MessageID: id}
+			}
+		}
+	}()
+	env = &Envelope{Doc: doc}
 	var bodyEl *etree.Element
 	for _, tok := range root.Child {
 		switch t := tok.(type) {
@@ -740,4 +754,20 @@ func checkName(n xml.Name) error {
 		return fmt.Errorf("%w: name with unexpected colon", errNamespaceQuirk)
 	}
 	return nil
+}
+
+// headerMessageID returns the first wsa:MessageID of a SOAP 1.2 envelope's
+// header, or "".
+func headerMessageID(root *etree.Element) string {
+	for _, h := range root.ChildElements() {
+		if h.Tag != "Header" || h.NamespaceURI() != NSSOAP12 {
+			continue
+		}
+		for _, c := range h.ChildElements() {
+			if c.Tag == "MessageID" && c.NamespaceURI() == NSAddressing {
+				return strings.TrimSpace(c.Text())
+			}
+		}
+	}
+	return ""
 }
