@@ -24,6 +24,12 @@ const (
 	EventTRCAssertion         EventType = "EHDSI-92" // TRC assertion use
 	EventPivotTranslation     EventType = "EHDSI-94" // pivot document translation / transcoding
 	EventCommunicationFailure EventType = "EHDSI-CF" // communication failure with a partner
+
+	// EventAccessLogRead is luxncp's own event, not an eHDSI one: someone
+	// (the patient, a data-protection officer) read, or was refused, a
+	// patient's access log. It is indexed under that patient, so the log
+	// shows its own readers.
+	EventAccessLogRead EventType = "LU-AL"
 )
 
 // eventInfo is what OpenNCP's EventType and TransactionName enums say about
@@ -52,9 +58,11 @@ var events = map[EventType]eventInfo{
 	EventTRCAssertion:         {"EHDSI-92", "ncp::TrcAssertion", "ncp::TrcAssertion", "E", true},
 	EventPivotTranslation:     {"EHDSI-94", "ncpTransformationMgr::Translate", "ncpTransformationMgr::Translate", "E", false},
 	EventCommunicationFailure: {"EHDSI-CF", "epsosCommunicationFailure", "CommunicationFailure", "R", true},
+	EventAccessLogRead:        {"LU-AL", "luxncp::PatientAccessLog", "AuditService::ReadPatientAccessLog", "R", true},
 }
 
-// EventTypes lists every event type the builder knows, in code order.
+// EventTypes lists every eHDSI event type the builder knows, in code
+// order (EventAccessLogRead, luxncp's own, is known but not listed).
 func EventTypes() []EventType {
 	return []EventType{
 		EventIdentification, EventPSList, EventPSRetrieve, EventEPList, EventEPRetrieve,

@@ -3,7 +3,6 @@ package countryb
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -31,11 +30,16 @@ type TokenVerifier interface {
 // package cannot act for a hospital.
 type Callers map[string][]string
 
-// LoadCallers reads a Callers JSON file ({"<certificate CN>": ["<org id>", …]}).
+// LoadCallers reads Callers JSON ({"<certificate CN>": ["<org id>", …]})
+// from a file, or from the value itself when it is a JSON object (the
+// Lambda environment).
 func LoadCallers(path string) (Callers, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("API callers: %w", err)
+	b := []byte(strings.TrimSpace(path))
+	if !strings.HasPrefix(string(b), "{") {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("API callers: %w", err)
+		}
 	}
 	var c Callers
 	if err := json.Unmarshal(b, &c); err != nil {
@@ -73,7 +77,7 @@ func (s *Service) identify(w http.ResponseWriter, r *http.Request, next http.Han
 	system := peer.Certs[0].Subject.CommonName
 	refuse := func(c *idtoken.Claims, ae *APIError) {
 		if ae.Status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="luxncp", error="invalid_token"`)
+			w.Header().Set("WWW-Authenticate", idtoken.Challenge)
 		}
 		s.auditRefusal(r.Context(), c, ae)
 		s.writeError(w, r, ae)
@@ -84,15 +88,8 @@ func (s *Service) identify(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	c, err := s.cfg.Tokens.Verify(r.Context(), idtoken.Bearer(r.Header.Get("Authorization")))
 	if err != nil {
-		var te *idtoken.Error
-		if !errors.As(err, &te) {
-			te = &idtoken.Error{Code: "token-invalid", Message: "the token could not be verified", Cause: err}
-		}
-		status := http.StatusUnauthorized
-		if te.Unavailable {
-			status = http.StatusServiceUnavailable
-		}
-		refuse(nil, &APIError{Status: status, Code: te.Code, Message: te.Message, Cause: te})
+		te := idtoken.AsError(err)
+		refuse(nil, &APIError{Status: te.HTTPStatus(), Code: te.Code, Message: te.Message, Cause: te})
 		return
 	}
 	switch {

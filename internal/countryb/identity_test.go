@@ -70,17 +70,28 @@ func TestIdentityRefusals(t *testing.T) {
 		}
 		return tok
 	}
-	weber := func(adjust func(*idtoken.Claims)) idtoken.Claims { return claimsOf(t, "professional", "lu-hcp-2001", adjust) }
+	weber := func(adjust func(*idtoken.Claims)) idtoken.Claims {
+		return claimsOf(t, "professional", "lu-hcp-2001", adjust)
+	}
 	at := func(d time.Duration) *jwt.NumericDate { return jwt.NewNumericDate(now.Add(d)) }
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	forged, err := idtoken.Sign(weber(func(c *idtoken.Claims) { c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}; c.IssuedAt, c.Expiry = at(0), at(5*time.Minute) }),
+	forged, err := idtoken.Sign(weber(func(c *idtoken.Claims) {
+		c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}
+		c.IssuedAt, c.Expiry = at(0), at(5*time.Minute)
+	}),
 		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: otherKey, KeyID: e.idp.KeyID()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknownKid, _ := idtoken.Sign(weber(func(c *idtoken.Claims) { c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}; c.IssuedAt, c.Expiry = at(0), at(5*time.Minute) }),
+	unknownKid, _ := idtoken.Sign(weber(func(c *idtoken.Claims) {
+		c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}
+		c.IssuedAt, c.Expiry = at(0), at(5*time.Minute)
+	}),
 		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: otherKey, KeyID: "rotated-away"}})
-	valid := weber(func(c *idtoken.Claims) { c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}; c.IssuedAt, c.Expiry = at(0), at(5*time.Minute) })
+	valid := weber(func(c *idtoken.Claims) {
+		c.Issuer, c.Audience = e.idp.URL, jwt.Audience{idtoken.DevAudience}
+		c.IssuedAt, c.Expiry = at(0), at(5*time.Minute)
+	})
 	noneTok := unsigned(t, map[string]any{"alg": "none", "typ": "JWT", "kid": e.idp.KeyID()}, valid, nil)
 	// HS256 keyed with the issuer's public key (the classic key confusion).
 	pub, _ := x509.MarshalPKIXPublicKey(e.idp.Signer().Public())
@@ -99,9 +110,13 @@ func TestIdentityRefusals(t *testing.T) {
 	}{
 		{"no token", "", search, 401, "token-missing"},
 		{"not a JWT", "not.a.jwt", search, 401, "token-malformed"},
-		{"expired", mint(weber(func(c *idtoken.Claims) { c.IssuedAt, c.NotBefore, c.Expiry = at(-2*time.Hour), at(-2*time.Hour), at(-time.Hour) })), search, 401, "token-expired"},
+		{"expired", mint(weber(func(c *idtoken.Claims) {
+			c.IssuedAt, c.NotBefore, c.Expiry = at(-2*time.Hour), at(-2*time.Hour), at(-time.Hour)
+		})), search, 401, "token-expired"},
 		{"not yet valid (nbf)", mint(weber(func(c *idtoken.Claims) { c.NotBefore, c.Expiry = at(time.Hour), at(2*time.Hour) })), search, 401, "token-not-yet-valid"},
-		{"issued in the future (iat)", mint(weber(func(c *idtoken.Claims) { c.IssuedAt, c.NotBefore, c.Expiry = at(time.Hour), at(-time.Minute), at(2*time.Hour) })), search, 401, "token-not-yet-valid"},
+		{"issued in the future (iat)", mint(weber(func(c *idtoken.Claims) {
+			c.IssuedAt, c.NotBefore, c.Expiry = at(time.Hour), at(-time.Minute), at(2*time.Hour)
+		})), search, 401, "token-not-yet-valid"},
 		{"minted by an issuer whose clock is a year ahead", mint(weber(func(c *idtoken.Claims) {
 			c.IssuedAt, c.NotBefore, c.Expiry = at(365*24*time.Hour), at(365*24*time.Hour), at(365*24*time.Hour+5*time.Minute)
 		})), search, 401, "token-not-yet-valid"},

@@ -68,11 +68,11 @@ func (r *RemoteKeys) Keys(ctx context.Context, kid string) ([]jose.JSONWebKey, e
 		if ks := r.set.Key(kid); len(ks) > 0 {
 			return ks, nil
 		}
-		if now.Sub(r.tried) < minRefresh && !now.Before(r.tried) {
+		if !r.tried.IsZero() && now.Sub(r.tried) < minRefresh && !now.Before(r.tried) {
 			return nil, nil // unknown key, asked recently
 		}
+		r.tried = now
 	}
-	r.tried = now
 	set, err := r.fetch(ctx)
 	if err != nil {
 		if fresh {

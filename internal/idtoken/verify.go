@@ -33,6 +33,28 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
+// HTTPStatus is the status a refusal answers: 401, or 503 when the keys
+// were unavailable.
+func (e *Error) HTTPStatus() int {
+	if e.Unavailable {
+		return 503
+	}
+	return 401
+}
+
+// Challenge is the WWW-Authenticate value of a 401 (RFC 6750).
+const Challenge = `Bearer realm="luxncp", error="invalid_token"`
+
+// AsError returns err as a refusal (an unexpected error becomes
+// token-invalid).
+func AsError(err error) *Error {
+	var te *Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return &Error{Code: "token-invalid", Message: "the token could not be verified", Cause: err}
+}
+
 func refuse(code, msg string, cause error) *Error {
 	return &Error{Code: code, Message: msg, Cause: cause}
 }

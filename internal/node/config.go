@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/idtoken"
 )
 
 // Config of a node. Every field has a working default; FromEnv reads the
@@ -35,6 +37,21 @@ type Config struct {
 	// DirectoryFile is the country directory for Country B
 	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
 	DirectoryFile string
+	// IDIssuer is the national identity provider (OpenID Connect issuer
+	// URL) whose tokens name the people behind /api/v1 calls
+	// (LUXNCP_ID_ISSUER; empty: every such call is refused).
+	IDIssuer string
+	// IDAudience: the audience luxncp's tokens carry (LUXNCP_ID_AUDIENCE,
+	// default luxncp).
+	IDAudience string
+	// IDACR: the acr values that prove a multi-factor login
+	// (LUXNCP_ID_ACR, comma-separated; default the eIDAS levels
+	// substantial and high).
+	IDACR []string
+	// APICallers: JSON file of which calling systems may act for which
+	// organisations (LUXNCP_API_CALLERS, default <state>/api-callers.json;
+	// missing: none may).
+	APICallers string
 }
 
 // Defaults fills empty fields.
@@ -72,6 +89,12 @@ func (c Config) Defaults() Config {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = 60 * time.Second
 	}
+	if c.IDAudience == "" {
+		c.IDAudience = idtoken.DevAudience
+	}
+	if c.APICallers == "" {
+		c.APICallers = filepath.Join(c.StateDir, "api-callers.json")
+	}
 	return c
 }
 
@@ -91,6 +114,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AuditDir:        getenv("LUXNCP_AUDIT_DIR"),
 		LogLevel:        getenv("LUXNCP_LOG_LEVEL"),
 		DirectoryFile:   getenv("LUXNCP_DIRECTORY"),
+		IDIssuer:        getenv("LUXNCP_ID_ISSUER"),
+		IDAudience:      getenv("LUXNCP_ID_AUDIENCE"),
+		APICallers:      getenv("LUXNCP_API_CALLERS"),
+	}
+	for _, v := range strings.Split(getenv("LUXNCP_ID_ACR"), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			c.IDACR = append(c.IDACR, v)
+		}
 	}
 	var err error
 	if _, err = clock.Offset(); err != nil {
