@@ -35,7 +35,7 @@ RACE_PKGS  = ./internal/clock ./internal/outbox ./internal/gateway ./internal/ro
              ./internal/national/demo ./internal/host ./internal/countryb ./internal/smp ./internal/discovery
 # Packages whose behaviour depends on the date (certificates, assertions, outbox due times,
 # prescription validity): a year ahead.
-CLOCK_PKGS = ./internal/national ./internal/wssec ./internal/pki ./internal/xcpd ./internal/xca \
+CLOCK_PKGS = ./internal/national ./internal/idtoken ./internal/wssec ./internal/pki ./internal/xcpd ./internal/xca \
              ./internal/xdr ./internal/node ./internal/awsconfig ./internal/ncpclient ./internal/peer \
              ./internal/conformance/... ./internal/lurecords ./internal/kmssigner ./functions/... ./cmd/...
 YEAR_AHEAD = LUXNCP_CLOCK_OFFSET=8760h

@@ -277,6 +277,9 @@ module "function" {
     LUXNCP_IDEMPOTENCY_TABLE = each.value.idempotency ? module.outbox.idempotency_table_name : ""
     LUXNCP_NATIONAL_FHIR_URL = var.national_fhir_base_url
     LUXNCP_CERT_WARN_DAYS    = tostring(var.certificate_expiry_warning_days)
+    LUXNCP_ID_ISSUER         = var.identity_issuer_url
+    LUXNCP_ID_AUDIENCE       = var.identity_audience
+    LUXNCP_API_CALLERS       = jsonencode(var.api_callers)
     # Below the queue's maxReceiveCount, so the dispatcher dead-letters a
     # poison message itself (visible to `luxncp outbox`) before SQS does.
     LUXNCP_OUTBOX_MAX_ATTEMPTS = tostring(max(var.outbox_max_receive_count - 2, 1))

@@ -142,6 +142,28 @@ variable "national_fhir_base_url" {
   }
 }
 
+variable "identity_issuer_url" {
+  description = "OpenID Connect issuer of Luxembourg's national identity provider: the /api/v1 function verifies the professionals' and patients' bearer tokens against its published keys (docs/identity.md)."
+  type        = string
+
+  validation {
+    condition     = startswith(var.identity_issuer_url, "https://")
+    error_message = "identity_issuer_url must be an https:// URL."
+  }
+}
+
+variable "identity_audience" {
+  description = "Audience the national identity tokens must carry for luxncp."
+  type        = string
+  default     = "luxncp"
+}
+
+variable "api_callers" {
+  description = "Which calling systems (subject CN of their Luxembourg TLS client certificate) may act for which organisations (the token's organisation_id; \"*\" any) on /api/v1."
+  type        = map(list(string))
+  default     = {}
+}
+
 variable "dispatcher_max_concurrency" {
   description = "Most dispatcher instances the SQS event source starts at once: caps the load on the national FHIR API."
   type        = number

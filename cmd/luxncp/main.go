@@ -25,6 +25,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve [flags]                 start the gateway, demo national backend and simulated peers locally", runServe},
 		{"assertion", "assertion hcp|trc [flags]     print a signed eHDSI HCP or TRC assertion made with a dev seal key", runAssertion},
+		{"token", "token professional|patient|…    print a dev national identity token (JWT) for /api/v1/", runToken},
 		{"request", "request xcpd|… [flags]        print a signed eHDSI SOAP request envelope, ready for curl", runRequest},
 		{"show", "show [--out DIR] [--ids] [FILE]  summarise an eHDSI SOAP response (fault, match, documents)", runShow},
 		{"terminology", "terminology import|coverage|lookup …  terminology catalogue tools", runTerminology},

@@ -16,6 +16,7 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/peer"
@@ -105,7 +106,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo national backend: %w", err)
 		}
 		defer backend.Close()
-		servers = append(servers, &host.Server{Name: "demo national backend", Addr: natAddr.addr, Handler: backend, Log: log})
+		var h http.Handler = backend
+		if cfg.IDIssuer == "" {
+			// The development national identity provider, beside the demo
+			// national record: its discovery document and keys.
+			idp, err := idtoken.OpenDevIssuer(devIDPDir(cfg.StateDir), "http://"+natAddr.addr+"/idp")
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(devIDPDir(cfg.StateDir), idtoken.DevIssuerFile), []byte(idp.URL+"\n"), 0o644); err != nil {
+				return fmt.Errorf("dev identity provider: %w", err)
+			}
+			cfg.IDIssuer = idp.URL
+			mux := http.NewServeMux()
+			mux.Handle("/idp/", idp.Handler())
+			mux.Handle("/", backend)
+			h = mux
+		}
+		servers = append(servers, &host.Server{Name: "demo national backend", Addr: natAddr.addr, Handler: h, Log: log})
+	}
+	if err := ensureDevCallers(cfg); err != nil {
+		return err
 	}
 	// Simulated neighbour NCPs (FR, BE, DE, NL, PT), found the way
 	// production partners are: a local SML (DNS on loopback) names a local
@@ -163,9 +184,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if n.CountryB != nil {
-		fmt.Fprintf(stdout, "    Country B API    %s/api/v1/  (JSON; Luxembourg client certificate)\n", gwURL)
+		fmt.Fprintf(stdout, "    Country B API    %s/api/v1/  (JSON; Luxembourg client certificate + professional's token)\n", gwURL)
 	}
-	fmt.Fprintf(stdout, "    access log       %s/api/v1/audit/patients/{matricule}\n", gwURL)
+	fmt.Fprintf(stdout, "    access log       %s/api/v1/audit/patients/{matricule}  (the patient's token)\n", gwURL)
 	fmt.Fprintf(stdout, "    health           %s/healthz  (no client certificate needed)\n", gwURL)
 	for _, s := range servers[1:] {
 		fmt.Fprintf(stdout, "  %-18s http://%s/fhir\n", s.Name, s.BoundAddr())
@@ -173,6 +194,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if local != nil {
 		fmt.Fprintf(stdout, "  SML (DNS)          %s  (zone %s)\n", local.SML.Addr(), localSMLZone)
 		fmt.Fprintf(stdout, "  SMP                %s  (signed metadata of LU and the simulated NCPs)\n", local.URL)
+	}
+	if cfg.IDIssuer != "" {
+		fmt.Fprintf(stdout, "  identity provider  %s  (tokens: luxncp token professional|patient|supervisor)\n", cfg.IDIssuer)
 	}
 	if fleet != nil {
 		if dir, err := fleet.Directory(); err == nil {
@@ -282,6 +306,29 @@ func publishOwn(n *node.Node, local *smp.Local, gwURL string) error {
 	}
 	if err := local.Publish(own, seal.Signer, seal.Cert, clock.Now().Add(-time.Hour), seal.Cert.NotAfter); err != nil {
 		return fmt.Errorf("own metadata: %w", err)
+	}
+	return nil
+}
+
+// devIDPDir is where the development identity provider keeps its key.
+func devIDPDir(stateDir string) string { return filepath.Join(stateDir, "idp") }
+
+// devSystem is the subject CN of Luxembourg's dev TLS certificate.
+const devSystem = "ncp-lu tls (dev)"
+
+// ensureDevCallers writes, on a dev PKI's first run, the callers file that
+// lets Luxembourg's dev TLS certificate act for every organisation; an
+// existing file (or one configured elsewhere) is left alone.
+func ensureDevCallers(cfg node.Config) error {
+	if cfg.TrustBundle != filepath.Join(cfg.PKIDir, pki.CAFile) || cfg.APICallers != filepath.Join(cfg.StateDir, "api-callers.json") {
+		return nil
+	}
+	if _, err := os.Stat(cfg.APICallers); err == nil {
+		return nil
+	}
+	b := []byte("{\n  \"" + devSystem + "\": [\"*\"]\n}\n")
+	if err := os.WriteFile(cfg.APICallers, b, 0o644); err != nil {
+		return fmt.Errorf("API callers: %w", err)
 	}
 	return nil
 }

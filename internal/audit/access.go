@@ -47,6 +47,74 @@ var what = map[EventType]string{
 	EventTRCAssertion:         "confirmed the treatment relationship",
 	EventPivotTranslation:     "translated a document",
 	EventCommunicationFailure: "communication failure",
+	EventAccessLogRead:        "read this access log",
+}
+
+// whatIn and outcomeIn are the access log's words in French and German
+// (English is what and Outcome.String).
+var whatIn = map[string]map[EventType]string{
+	"fr": {
+		EventIdentification: "a identifié le patient", EventPSList: "a listé les résumés patient", EventPSRetrieve: "a consulté le résumé patient",
+		EventEPList: "a listé les ordonnances électroniques", EventEPRetrieve: "a consulté des ordonnances électroniques",
+		EventOrCDList: "a listé les documents cliniques originaux", EventOrCDRetrieve: "a consulté des documents cliniques originaux",
+		EventDispensationSubmit: "a enregistré une délivrance", EventDispensationDiscard: "a annulé une délivrance",
+		EventHCPAssertion: "a authentifié un professionnel de santé", EventTRCAssertion: "a confirmé la relation de soins",
+		EventPivotTranslation: "a traduit un document", EventCommunicationFailure: "échec de communication", EventAccessLogRead: "a lu ce journal des accès",
+	},
+	"de": {
+		EventIdentification: "hat die Patientin / den Patienten identifiziert", EventPSList: "hat Patientenkurzakten aufgelistet", EventPSRetrieve: "hat die Patientenkurzakte abgerufen",
+		EventEPList: "hat elektronische Verschreibungen aufgelistet", EventEPRetrieve: "hat elektronische Verschreibungen abgerufen",
+		EventOrCDList: "hat klinische Originaldokumente aufgelistet", EventOrCDRetrieve: "hat klinische Originaldokumente abgerufen",
+		EventDispensationSubmit: "hat eine Abgabe erfasst", EventDispensationDiscard: "hat eine Abgabe storniert",
+		EventHCPAssertion: "hat eine Gesundheitsfachperson authentifiziert", EventTRCAssertion: "hat das Behandlungsverhältnis bestätigt",
+		EventPivotTranslation: "hat ein Dokument übersetzt", EventCommunicationFailure: "Kommunikationsfehler", EventAccessLogRead: "hat dieses Zugriffsprotokoll gelesen",
+	},
+}
+
+var outcomeIn = map[string]map[string]string{
+	"fr": {"success": "réussi", "minor failure": "échec partiel", "serious failure": "refusé ou échoué", "major failure": "échec grave"},
+	"de": {"success": "erfolgreich", "minor failure": "teilweise fehlgeschlagen", "serious failure": "abgelehnt oder fehlgeschlagen", "major failure": "schwerer Fehler"},
+}
+
+// Languages of the access log: English, French, German.
+var Languages = []string{"en", "fr", "de"}
+
+// Localise puts the log's words (what, outcome) in lang (fr, de; anything
+// else: en) and records the language.
+func (l *AccessLog) Localise(lang string) {
+	lang = strings.ToLower(lang)
+	if !slices.Contains(Languages, lang) {
+		lang = "en"
+	}
+	l.Lang = lang
+	if lang == "en" {
+		return
+	}
+	for i := range l.Accesses {
+		a := &l.Accesses[i]
+		if w, ok := whatIn[lang][a.Event]; ok {
+			a.What = w
+		}
+		if o, ok := outcomeIn[lang][a.Outcome]; ok {
+			a.Outcome = o
+		}
+	}
+}
+
+// language is the log language a request asks for: ?lang=, else the
+// first of Accept-Language luxncp speaks, else English.
+func language(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return l
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(tag, "-")
+		if base = strings.ToLower(base); slices.Contains(Languages, base) {
+			return base
+		}
+	}
+	return "en"
 }
 
 // ErrBadMatricule: not a Luxembourg national identification number
@@ -195,14 +263,17 @@ type AccessLog struct {
 	// Identifiers: every national identifier of the patient the log
 	// covers, when there are several (13-digit and legacy).
 	Identifiers []string `json:"identifiers,omitempty"`
-	Accesses    []Access `json:"accesses"`
+	// Lang: the language of what and outcome (en, fr, de).
+	Lang     string   `json:"lang,omitempty"`
+	Accesses []Access `json:"accesses"`
 }
 
 // AccessHandler serves a patient's access log as JSON. Mount it with a
 // {matricule} path wildcard, e.g. GET /api/v1/audit/patients/{matricule},
 // behind the same mutual-TLS protection as the rest of the API; without the
 // wildcard the last path segment is used. Any form of the matricule is
-// accepted (13-digit or legacy, with separators). A nil store answers 503:
+// accepted (13-digit or legacy, with separators). The words are in the
+// language of ?lang= or Accept-Language (en, fr, de). A nil store answers 503:
 // an empty log would be a lie. It logs nothing.
 func AccessHandler(store PatientReader, resolve Resolver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -228,8 +299,10 @@ func AccessHandler(store PatientReader, resolve Resolver) http.Handler {
 			http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		log.Localise(language(r))
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Language", log.Lang)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(log)

@@ -26,6 +26,12 @@ const (
 	EventCommunicationFailure EventType = "EHDSI-CF"  // communication failure with a partner
 	EventSMPQuery             EventType = "EHDSI-193" // SMP query: a partner's signed service metadata fetched
 	EventSMPPush              EventType = "EHDSI-194" // SMP push: Luxembourg's signed service metadata published
+
+	// EventAccessLogRead is luxncp's own event, not an eHDSI one: someone
+	// (the patient, a data-protection officer) read, or was refused, a
+	// patient's access log. It is indexed under that patient, so the log
+	// shows its own readers.
+	EventAccessLogRead EventType = "LU-AL"
 )
 
 // eventInfo is what OpenNCP's EventType and TransactionName enums say about
@@ -57,11 +63,13 @@ var events = map[EventType]eventInfo{
 	// OpenNCP's SMP audit (smpqueryauditmessage.xml): EventID SMP/EHDSI-193
 	// "SMP::Query", the consumer and the SMP as provider, the metadata URL
 	// base64 as the SignedServiceMetadata object.
-	EventSMPQuery: {"EHDSI-193", "SMP::Query", "SMP::Query", "E", false},
-	EventSMPPush:  {"EHDSI-194", "SMP::Push", "SMP::Push", "E", false},
+	EventSMPQuery:      {"EHDSI-193", "SMP::Query", "SMP::Query", "E", false},
+	EventSMPPush:       {"EHDSI-194", "SMP::Push", "SMP::Push", "E", false},
+	EventAccessLogRead: {"LU-AL", "luxncp::PatientAccessLog", "AuditService::ReadPatientAccessLog", "R", true},
 }
 
-// EventTypes lists every event type the builder knows, in code order.
+// EventTypes lists every eHDSI event type the builder knows, in code
+// order (EventAccessLogRead, luxncp's own, is known but not listed).
 func EventTypes() []EventType {
 	return []EventType{
 		EventIdentification, EventPSList, EventPSRetrieve, EventEPList, EventEPRetrieve,

@@ -57,10 +57,11 @@ func BenchmarkRoutedRetrieveOverhead(b *testing.B) {
 			prof, _ := peer.Profile("PT")
 			pt := prof.Patients[0]
 			p, _ := peer.New(peer.Options{Country: "PT", PKIDir: testkit.PKIDir(b)})
+			ctx := asDemo(b, "lu-hcp-2001")
 			req := RetrieveRequest{Professional: physician(), Patient: Identifier{Root: prof.PatientRoot, Extension: pt.ID},
 				Document: DocumentRef{ID: p.Documents(pt.ID, ehdsi.ClassPS)[0], RepositoryID: prof.HomeCommunityID + ".7", HomeCommunityID: prof.HomeCommunityID, Class: "PS"},
 				Format:   format, Lang: "de"}
-			if _, err := svc.Retrieve(context.Background(), "PT", req); err != nil {
+			if _, err := svc.Retrieve(ctx, "PT", req); err != nil {
 				b.Fatal(err)
 			}
 			cfg.Router = &cannedRouter{dir: dir, res: capt.last}
@@ -68,7 +69,7 @@ func BenchmarkRoutedRetrieveOverhead(b *testing.B) {
 			b.ReportAllocs()
 			start := cpuTime()
 			for b.Loop() {
-				if _, err := svc.Retrieve(context.Background(), "PT", req); err != nil {
+				if _, err := svc.Retrieve(ctx, "PT", req); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
@@ -76,6 +77,8 @@ type env struct {
 	audit  *memAudit
 	peers  map[string]*peer.Peer
 	svc    *Service
+	// idp is the national identity provider the API trusts.
+	idp *idtoken.DevIssuer
 }
 
 func startPeer(t testing.TB, cc string, mode peer.Mode, opts ...func(*peer.Options)) (*peer.Peer, routing.Country) {
@@ -139,8 +142,14 @@ func newEnvWith(t testing.TB, modes map[string]peer.Mode, opt envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.idp, err = idtoken.NewDevIssuer("https://idp.example.lu")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{Router: rc, Identity: testkit.Identity(t, "lu", nil), Trust: testkit.Trust(t), ClientTrust: testkit.Trust(t),
-		Translator: catalogue(t), Audit: &audit.Recorder{Sink: e.audit, Self: audit.NCP{Country: "LU", Host: "luxncp"}}, Log: quiet}
+		Translator: catalogue(t), Audit: &audit.Recorder{Sink: e.audit, Self: audit.NCP{Country: "LU", Host: "luxncp"}}, Log: quiet,
+		Tokens:  &idtoken.Verifier{Issuer: e.idp.URL, Audience: idtoken.DevAudience, Keys: idtoken.StaticKeys{Set: e.idp.KeySet()}},
+		Callers: Callers{devSystem: {"*"}}}
 	if opt.config != nil {
 		opt.config(&cfg)
 	}
@@ -155,10 +164,64 @@ func newEnvWith(t testing.TB, modes map[string]peer.Mode, opt envOptions) *env {
 	return e
 }
 
+// devSystem is the subject CN of Luxembourg's dev TLS certificate: the
+// calling system of the tests.
+const devSystem = "ncp-lu tls (dev)"
+
+// post sends body with the token of the demo professional it names
+// (default: the physician lu-hcp-2001).
 func (e *env) post(t testing.TB, path string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	res, err := e.client.Post(e.api.URL+path, "application/json", bytes.NewReader(b))
+	var named struct {
+		Professional Professional `json:"professional"`
+	}
+	_ = json.Unmarshal(b, &named)
+	id := named.Professional.ID
+	if id == "" {
+		id = "lu-hcp-2001"
+	}
+	return e.postAs(t, path, e.token(t, id), b)
+}
+
+// token mints a valid token of the demo professional id.
+func (e *env) token(t testing.TB, id string) string {
+	t.Helper()
+	p, ok := idtoken.DemoPersonOf("professional", id)
+	if !ok {
+		t.Fatalf("no demo professional %q", id)
+	}
+	tok, err := e.idp.Mint(p.Claims, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// asDemo is a context authenticated as the demo professional id (calls
+// of the service's methods that bypass the HTTP layer).
+func asDemo(t testing.TB, id string) context.Context {
+	t.Helper()
+	p, ok := idtoken.DemoPersonOf("professional", id)
+	if !ok {
+		t.Fatalf("no demo professional %q", id)
+	}
+	c := p.Claims
+	return context.WithValue(context.Background(), principalKey{}, principal{system: devSystem, claims: &c})
+}
+
+// postAs sends the JSON body b with the bearer token tok ("": none).
+func (e *env) postAs(t testing.TB, path, tok string, b []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.api.URL+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,8 +357,10 @@ func TestPatientOutcomes(t *testing.T) {
 	}{
 		{"no match", SearchRequest{Professional: physician(), Identifiers: []Identifier{{Root: prof.PatientRoot, Extension: "000000000"}}}, 404, "no-match", ehdsi.ErrPINoMatch},
 		{"no consent", SearchRequest{Professional: physician(), Identifiers: []Identifier{{Root: prof.PatientRoot, Extension: prof.Patients[1].ID}}}, 403, "no-consent", ehdsi.WarnPINoConsent},
-		{"missing professional", SearchRequest{Identifiers: []Identifier{{Root: prof.PatientRoot, Extension: "1"}}}, 400, "bad-request", ""},
-		{"bad role", SearchRequest{Professional: Professional{ID: "x", Name: "x", Role: "wizard", Organisation: "o", FacilityType: "Hospital"}, Family: "F", BirthDate: "2000-01-01"}, 400, "bad-request", ""},
+		// The token names the professional: the body need not.
+		{"no professional in the body", SearchRequest{Identifiers: []Identifier{{Root: prof.PatientRoot, Extension: "000000000"}}}, 404, "no-match", ehdsi.ErrPINoMatch},
+		{"body claims another role", SearchRequest{Professional: Professional{ID: "lu-hcp-2001", Role: "pharmacist"}, Family: "F", BirthDate: "2000-01-01"}, 403, "professional-mismatch", ""},
+		{"bad purpose", SearchRequest{Professional: Professional{Purpose: "CURIOSITY"}, Family: "F", BirthDate: "2000-01-01"}, 400, "bad-request", ""},
 		{"nothing to search by", SearchRequest{Professional: physician()}, 400, "bad-request", ""},
 	}
 	for _, tc := range tests {
@@ -381,13 +446,16 @@ func TestClientCertificateRequired(t *testing.T) {
 		cc     string
 		status int
 	}{{"no certificate", "", 401}, {"foreign system", "fr", 403}, {"luxembourg system", "lu", 200}} {
+		// The certificate is checked first: the token cannot stand in for it.
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &tls.Config{RootCAs: testkit.Trust(t).Pool(), Time: clock.System()}
 			if tc.cc != "" {
 				cfg.Certificates = []tls.Certificate{testkit.Credential(t, tc.cc, pki.KindTLS).TLSCertificate()}
 			}
 			c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-			res, err := c.Get(e.api.URL + "/api/v1/countries")
+			req, _ := http.NewRequest(http.MethodGet, e.api.URL+"/api/v1/countries", nil)
+			req.Header.Set("Authorization", "Bearer "+e.token(t, "lu-hcp-2001"))
+			res, err := c.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,7 +475,7 @@ func TestDispenseIdempotent(t *testing.T) {
 	pt := prof.Patients[0]
 	id := Identifier{Root: prof.PatientRoot, Extension: pt.ID}
 	docs := e.peers["PT"].Documents(pt.ID, ehdsi.ClassEP)
-	ctx := context.Background()
+	ctx := asDemo(t, "lu-pharm-3001")
 	res, err := e.svc.Dispense(ctx, "PT", DispenseRequest{Professional: pharmacist(), Patient: id,
 		Prescription: DocumentRef{ID: docs[0], RepositoryID: prof.HomeCommunityID + ".7", HomeCommunityID: prof.HomeCommunityID}, Item: DispenseItem{Packages: 1}})
 	if err != nil {

@@ -16,7 +16,9 @@ import (
 // Handler returns the /api/v1/ HTTP API. It must sit behind a TLS listener
 // that requests client certificates (host.Server / host.WithTLSPeer, or the
 // Lambda edge): every request needs a client certificate that chains to
-// ClientTrust and names an allowed country.
+// ClientTrust and names an allowed country (the calling system), and a
+// bearer token of the national identity provider (the professional; see
+// identity.go and docs/identity.md).
 //
 //	GET  /api/v1/countries                                   the directory and circuit states
 //	POST /api/v1/countries/{cc}/patients/search              XCPD
@@ -77,7 +79,8 @@ func (s *Service) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &APIError{Status: 403, Code: "client-country", Message: "the client certificate's country may not use this API"})
 			return
 		}
-		next.ServeHTTP(w, r)
+		// The certificate names the calling system; the token, the person.
+		s.identify(w, r, next)
 	})
 }
 

@@ -1,13 +1,13 @@
 package countryb
 
 import (
-	"strings"
-
-	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
-// Professional is who the calling system acts for.
+// Professional is what a request may say about its professional: the
+// purpose of use, and optionally the authenticated professional's own
+// values (they must match the token; a body naming anyone else is refused).
+// Who the professional is comes from the token alone.
 type Professional struct {
 	ID             string `json:"id"`
 	Name           string `json:"name"`
@@ -17,35 +17,6 @@ type Professional struct {
 	FacilityType   string `json:"facilityType"` // Hospital, Resident Physician, Pharmacy, Other
 	Locality       string `json:"locality,omitempty"`
 	Purpose        string `json:"purpose,omitempty"` // TREATMENT (default) or EMERGENCY
-}
-
-func (p Professional) toProfessional() (ncpclient.Professional, error) {
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"id", p.ID}, {"name", p.Name}, {"role", p.Role}, {"organisation", p.Organisation}, {"facilityType", p.FacilityType}} {
-		if strings.TrimSpace(f.v) == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return ncpclient.Professional{}, badRequest("professional." + strings.Join(missing, ", professional.") + " required")
-	}
-	purpose := strings.ToUpper(strings.TrimSpace(p.Purpose))
-	if purpose == "" {
-		purpose = "TREATMENT"
-	}
-	if purpose != "TREATMENT" && purpose != "EMERGENCY" {
-		return ncpclient.Professional{}, badRequest("professional.purpose must be TREATMENT or EMERGENCY")
-	}
-	orgID := p.OrganisationID
-	if orgID == "" {
-		orgID = "urn:oid:1.3.182.4.2"
-	}
-	loc := p.Locality
-	if loc == "" {
-		loc = p.Organisation
-	}
-	return ncpclient.Professional{ID: p.ID, Name: p.Name, Role: strings.ToLower(p.Role), Organisation: p.Organisation,
-		OrganisationID: orgID, FacilityType: p.FacilityType, Locality: loc, Purpose: purpose}, nil
 }
 
 // Identifier is a national identifier with its assigning authority OID.

@@ -49,8 +49,14 @@ type Config struct {
 	// ClientCountries are the countries they may be from (default LU).
 	ClientTrust     *pki.TrustStore
 	ClientCountries []string
-	Translator      render.Translator
-	Audit           Auditor
+	// Tokens verifies the professionals' national identity tokens (nil:
+	// every request is refused, 503).
+	Tokens TokenVerifier
+	// Callers: which calling systems may act for which organisations
+	// (nil: none may).
+	Callers    Callers
+	Translator render.Translator
+	Audit      Auditor
 	// AssertionValidity of issued assertions (default 1 h).
 	AssertionValidity time.Duration
 	// NoAssertionReuse issues fresh HCP and TRC assertions for every call
@@ -285,12 +291,23 @@ type session struct {
 	ahcp  audit.HCP
 }
 
+// session issues (or reuses) the HCP assertion of the authenticated
+// professional: identity, role, organisation and authentication context
+// from the verified token (identity.go), the purpose from the body.
 func (s *Service) session(ctx context.Context, p Professional) (*session, error) {
-	prof, err := p.toProfessional()
+	who, ok := principalFrom(ctx)
+	if !ok {
+		return nil, &APIError{Status: 401, Code: "token-missing", Message: "no authenticated professional"}
+	}
+	prof, err := who.professional(p)
 	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			s.auditRefusal(ctx, who.claims, ae)
+		}
 		return nil, err
 	}
-	key := fmt.Sprintf("hcp|%q", []string{prof.ID, prof.Name, prof.Role, prof.Organisation, prof.OrganisationID, prof.FacilityType, prof.Locality, prof.Purpose})
+	key := fmt.Sprintf("hcp|%q", []string{prof.ID, prof.Name, prof.Role, prof.Organisation, prof.OrganisationID, prof.FacilityType, prof.Locality, prof.Purpose, prof.AuthnContext})
 	now := s.now()
 	hcp := s.cache.get(key, now)
 	if hcp == nil {

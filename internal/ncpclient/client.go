@@ -174,6 +174,9 @@ type Professional struct {
 	Role                                                           string // physician | pharmacist | nurse | …
 	Purpose                                                        string // TREATMENT | EMERGENCY
 	Permissions                                                    []string
+	// AuthnContext: the SAML AuthnContextClassRef of the professional's
+	// login (default X509).
+	AuthnContext string
 }
 
 // DefaultPermissions a professional of a role holds in eHDSI.
@@ -200,7 +203,7 @@ func (id *Identity) HCPParams(p Professional, valid time.Duration) (wssec.HCPPar
 	return wssec.HCPParams{
 		Issuer: "urn:idp:" + id.Country + ":countryB", NameID: p.ID, Name: p.Name, Role: role,
 		Organisation: p.Organisation, OrganisationID: p.OrganisationID, FacilityType: p.FacilityType,
-		Locality: p.Locality, Purpose: p.Purpose, Permissions: p.Permissions,
+		Locality: p.Locality, Purpose: p.Purpose, Permissions: p.Permissions, AuthnContext: p.AuthnContext,
 		IssueInstant: id.now(), Valid: valid,
 	}, nil
 }

@@ -22,10 +22,25 @@ import (
 )
 
 // accessLog asks the gateway's access-log endpoint (Luxembourg client
-// certificate) for the patient named in form id.
+// certificate, the data-protection officer's token) for the patient named
+// in form id.
 func accessLog(t *testing.T, g *gateway, id string) (int, audit.AccessLog) {
 	t.Helper()
-	res, err := testkit.Client(t, "lu").HTTP.Get(g.url + "/api/v1/audit/patients/" + url.PathEscape(id))
+	return accessLogAs(t, g, id, g.token(t, "supervisor", "lu-dpo-0001"), "")
+}
+
+// accessLogAs asks for id's access log with the bearer token tok ("": none)
+// in lang ("": the default).
+func accessLogAs(t *testing.T, g *gateway, id, tok, lang string) (int, audit.AccessLog) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, g.url+"/api/v1/audit/patients/"+url.PathEscape(id), nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	res, err := testkit.Client(t, "lu").HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +154,8 @@ func TestAccessLogOnAWSReadsTheS3Sink(t *testing.T) {
 	ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
 		SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983 0305 06626", PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
 	code, log := accessLog(t, g, patient)
-	if code != http.StatusOK || len(log.Accesses) != 1 || log.Accesses[0].Event != audit.EventIdentification {
+	// The identification, and this very read (audited before the answer).
+	if code != http.StatusOK || len(log.Accesses) != 2 || log.Accesses[0].Event != audit.EventIdentification || log.Accesses[1].Event != audit.EventAccessLogRead {
 		t.Fatalf("access log on AWS: HTTP %d, %+v", code, log)
 	}
 	if _, err := os.Stat(filepath.Join(g.state, "audit")); err == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/idtoken"
 )
 
 // Config of a node. Every field has a working default; FromEnv reads the
@@ -49,6 +50,21 @@ type Config struct {
 	DiscoveryCountries []string
 	SMPSigners         string
 	DiscoveryRefresh   time.Duration
+	// IDIssuer is the national identity provider (OpenID Connect issuer
+	// URL) whose tokens name the people behind /api/v1 calls
+	// (LUXNCP_ID_ISSUER; empty: every such call is refused).
+	IDIssuer string
+	// IDAudience: the audience luxncp's tokens carry (LUXNCP_ID_AUDIENCE,
+	// default luxncp).
+	IDAudience string
+	// IDACR: the acr values that prove a multi-factor login
+	// (LUXNCP_ID_ACR, comma-separated; default the eIDAS levels
+	// substantial and high).
+	IDACR []string
+	// APICallers: JSON file of which calling systems may act for which
+	// organisations (LUXNCP_API_CALLERS, default <state>/api-callers.json;
+	// missing: none may).
+	APICallers string
 }
 
 // Defaults fills empty fields.
@@ -92,6 +108,12 @@ func (c Config) Defaults() Config {
 	if c.DiscoveryRefresh == 0 {
 		c.DiscoveryRefresh = time.Hour
 	}
+	if c.IDAudience == "" {
+		c.IDAudience = idtoken.DevAudience
+	}
+	if c.APICallers == "" {
+		c.APICallers = filepath.Join(c.StateDir, "api-callers.json")
+	}
 	return c
 }
 
@@ -114,10 +136,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SMLZone:         getenv("LUXNCP_SML_ZONE"),
 		SMLServer:       getenv("LUXNCP_SML_DNS"),
 		SMPSigners:      getenv("LUXNCP_SMP_SIGNERS"),
+		IDIssuer:        getenv("LUXNCP_ID_ISSUER"),
+		IDAudience:      getenv("LUXNCP_ID_AUDIENCE"),
+		APICallers:      getenv("LUXNCP_API_CALLERS"),
 	}
 	for _, cc := range strings.Split(getenv("LUXNCP_DISCOVERY_COUNTRIES"), ",") {
 		if cc = strings.ToUpper(strings.TrimSpace(cc)); cc != "" {
 			c.DiscoveryCountries = append(c.DiscoveryCountries, cc)
+		}
+	}
+	for _, v := range strings.Split(getenv("LUXNCP_ID_ACR"), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			c.IDACR = append(c.IDACR, v)
 		}
 	}
 	var err error

@@ -84,6 +84,12 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 	if opt.Submissions == nil {
 		opt.Submissions = countryb.FileSubmissions{Dir: filepath.Join(n.Cfg.StateDir, "countryb", "sent")}
 	}
+	callers, err := countryb.LoadCallers(n.Cfg.APICallers)
+	if errors.Is(err, os.ErrNotExist) {
+		n.Log.Warn("no calling system may use the Country B API: no callers file", "file", n.Cfg.APICallers)
+	} else if err != nil {
+		return err
+	}
 	rc, err := routing.New(routing.Config{Directory: dir, TLS: tlsCred.TLSCertificate(), Trust: n.Trust, Log: n.Log.With("component", "routing"), Now: n.Gateway.Now})
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
@@ -92,7 +98,7 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 		Router: rc, Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
 		HomeCommunityID: n.Cfg.HomeCommunityID, Trust: n.Trust, ClientTrust: n.Trust, ClientCountries: []string{n.Cfg.Country},
 		Translator: n.Terms, Audit: n.Recorder, Log: n.Log.With("component", "countryb"), Now: n.Gateway.Now,
-		Submissions: opt.Submissions,
+		Submissions: opt.Submissions, Tokens: n.Tokens, Callers: callers,
 	})
 	if err != nil {
 		return fmt.Errorf("Country B API: %w", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/lurecords"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
@@ -54,6 +55,9 @@ type Node struct {
 
 	// AuditReader serves the patient access log (nil: unavailable here).
 	AuditReader audit.PatientReader
+	// Tokens verifies the national identity provider's tokens on /api/v1
+	// (nil: none configured, every call refused).
+	Tokens countryb.TokenVerifier
 
 	endpoints map[string]http.Handler
 	closers   []func() error
@@ -76,6 +80,8 @@ type Options struct {
 	CountryB CountryBOptions
 	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
 	Replay gateway.ReplayGuard
+	// Tokens overrides the national identity tokens' verifier (tests).
+	Tokens countryb.TokenVerifier
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
@@ -126,6 +132,11 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Self:       self,
 		Replay:     opt.Replay,
 	}
+	n.Tokens = opt.Tokens
+	if n.Tokens == nil && cfg.IDIssuer != "" {
+		n.Tokens = &idtoken.Verifier{Issuer: cfg.IDIssuer, Audience: cfg.IDAudience, ACR: cfg.IDACR, Skew: cfg.ClockSkew, Now: opt.Now,
+			Keys: &idtoken.RemoteKeys{Issuer: cfg.IDIssuer, Now: opt.Now}}
+	}
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
 
@@ -175,9 +186,9 @@ func (n *Node) Handler() http.Handler {
 	}
 	mux.HandleFunc("/healthz", n.Healthz)
 	// The patient access log, for Luxembourg's national portal: mutual TLS
-	// with a Luxembourg certificate. It reads where the audit sink writes.
-	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country,
-		audit.AccessHandler(n.AuditReader, n.Recorder.Resolve)))
+	// with a Luxembourg certificate, and the token of the patient (or of a
+	// data-protection officer). It reads where the audit sink writes.
+	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country, n.accessLog()))
 	if n.CountryB != nil {
 		mux.Handle("/api/v1/", n.CountryB.Handler())
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/ncpclient"
@@ -39,6 +40,37 @@ type gateway struct {
 	fhir    string
 	backend *demo.Backend
 	state   string
+	// idp is the national identity provider the gateway trusts (served
+	// over HTTP: the gateway reads its discovery document and keys).
+	idp *idtoken.DevIssuer
+}
+
+// startIDP serves a development identity provider for one test.
+func startIDP(t *testing.T) (*idtoken.DevIssuer, string) {
+	t.Helper()
+	var idp *idtoken.DevIssuer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { idp.Handler().ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	idp, err := idtoken.NewDevIssuer(srv.URL + "/idp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idp, idp.URL
+}
+
+// token mints a valid token of a demo person (kind professional, patient
+// or supervisor).
+func (g *gateway) token(t *testing.T, kind, key string) string {
+	t.Helper()
+	p, ok := idtoken.DemoPersonOf(kind, key)
+	if !ok {
+		t.Fatalf("no demo %s %q", kind, key)
+	}
+	tok, err := g.idp.Mint(p.Claims, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func start(t *testing.T) *gateway {
@@ -70,7 +102,8 @@ func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, op
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout}
+	idp, idpURL := startIDP(t)
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout, IDIssuer: idpURL}
 	o := node.Options{National: nc}
 	if opt != nil {
 		opt(&o)
@@ -81,7 +114,7 @@ func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, op
 	}
 	t.Cleanup(func() { n.Close() })
 	srv := testkit.Server(t, n.Handler())
-	return &gateway{node: n, url: srv.URL, fhir: fhir.URL + "/fhir", backend: b, state: state}
+	return &gateway{node: n, url: srv.URL, fhir: fhir.URL + "/fhir", backend: b, state: state, idp: idp}
 }
 
 type pharmacist struct {

@@ -65,6 +65,17 @@ variable "national_fhir_base_url" {
   type        = string
 }
 
+variable "identity_issuer_url" {
+  description = "OpenID Connect issuer of the national identity provider."
+  type        = string
+}
+
+variable "api_callers" {
+  description = "Calling systems (TLS certificate CN) and the organisations they may act for."
+  type        = map(list(string))
+  default     = {}
+}
+
 variable "alarm_email" {
   description = "On-call e-mail for alarms."
   type        = string
@@ -81,6 +92,8 @@ module "luxncp" {
   route53_zone_id         = var.route53_zone_id
   truststore_file         = "${path.root}/truststore.pem"
   national_fhir_base_url  = var.national_fhir_base_url
+  identity_issuer_url     = var.identity_issuer_url
+  api_callers             = var.api_callers
   availability_zone_count = 2
   audit_retention_days    = 3653
   log_retention_days      = 365
