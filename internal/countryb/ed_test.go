@@ -70,3 +70,32 @@ func FuzzBuildED(f *testing.F) {
 		_, _, _ = BuildED(b, edParams())
 	})
 }
+
+// TestEDFromLegacyEP dispenses an ePrescription written in the pre-2022
+// epSOS medication namespace: the eDispensation is current eHDSI (every
+// prefix declared, no epSOS element, no empty id extension) and passes
+// the shared validator (XSD and schematron).
+func TestEDFromLegacyEP(t *testing.T) {
+	for _, name := range []string{"gr-ep-epsos.xml", "cz-ep-epsos.xml"} {
+		t.Run(name, func(t *testing.T) {
+			ep, err := os.ReadFile(filepath.Join("testdata", "legacy", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ed, _, err := BuildED(ep, edParams())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"epsos", `=""`} {
+				if bytes.Contains(ed, []byte(bad)) {
+					t.Errorf("eD contains %q", bad)
+				}
+			}
+			f := filepath.Join(t.TempDir(), "ed.xml")
+			if err := os.WriteFile(f, ed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			testutil.ValidateCDA(t, f)
+		})
+	}
+}
