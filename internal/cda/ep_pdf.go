@@ -3,6 +3,7 @@ package cda
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/luxncp/luxncp/internal/pdf"
 )
@@ -19,14 +20,14 @@ func PrescriptionPDF(p *Prescription, opts EPOptions) []byte {
 	d.Heading(1, "Ordonnance électronique / ePrescription (Luxembourg)")
 	d.KeyValues([][2]string{
 		{"N° d'ordonnance / Prescription id", p.ID.Extension},
-		{"Date / Date", p.Authored},
+		{"Date / Date", frDate(p.Authored)},
 		{"Document", docID},
 	})
 	d.Rule()
 	d.Heading(2, "Patient")
 	d.KeyValues([][2]string{
 		{"Nom / Name", fullName(p.Patient.Name)},
-		{"Né(e) le / Date of birth", p.Patient.Birth},
+		{"Né(e) le / Date of birth", frDate(p.Patient.Birth)},
 		{"Matricule", p.Matricule},
 		{"Adresse / Address", addrLine(p.Patient.Addr)},
 	})
@@ -57,7 +58,7 @@ func PrescriptionPDF(p *Prescription, opts EPOptions) []byte {
 		if it.SubstitutionAllowed {
 			subst = "oui / yes"
 		}
-		valid := period(it.ValidFrom, it.ValidUntil)
+		valid := pdfPeriod(it.ValidFrom, it.ValidUntil)
 		rows = append(rows, []string{
 			strconv.Itoa(i + 1),
 			prod,
@@ -95,4 +96,31 @@ func addrLine(a Address) string {
 		parts = append(parts, a.Country)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// frDate shows a FHIR date or dateTime as the French-speaking reader of
+// the bilingual L1 expects it: 12/01/2026 (09:30 local time of the
+// record when there is one), never a raw ISO timestamp.
+func frDate(v string) string {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.Format("02/01/2006 15:04")
+	}
+	for _, l := range []string{"2006-01-02", "2006-01", "2006"} {
+		if t, err := time.Parse(l, v); err == nil {
+			return t.Format(map[string]string{"2006-01-02": "02/01/2006", "2006-01": "01/2006", "2006": "2006"}[l])
+		}
+	}
+	return v
+}
+
+func pdfPeriod(from, until string) string {
+	switch {
+	case from != "" && until != "":
+		return frDate(from) + " – " + frDate(until)
+	case from != "":
+		return "≥ " + frDate(from)
+	case until != "":
+		return "≤ " + frDate(until)
+	}
+	return ""
 }

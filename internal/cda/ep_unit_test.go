@@ -5,6 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/terminology"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 // multiItem merges the MedicationRequest and Medication entries of several
@@ -175,8 +180,25 @@ func TestEPL1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(pdf, []byte("%PDF-1.4")) || !bytes.Contains(pdf, []byte("Augmentin 500 mg/125 mg")) || !bytes.Contains(pdf, []byte("(Dubois)")) && !bytes.Contains(pdf, []byte("Claire Dubois")) {
-		t.Error("PDF lacks the prescription")
+	if !bytes.HasPrefix(pdf, []byte("%PDF-1.7")) || !bytes.Contains(pdf, []byte("<pdfaid:part>2</pdfaid:part>")) {
+		t.Error("the L1 PDF is not PDF/A-2")
+	}
+	f := filepath.Join(t.TempDir(), "ep.pdf")
+	if err := os.WriteFile(f, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(testutil.Tool(t, "pdftotext"), "-enc", "UTF-8", f, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"Augmentin 500 mg/125 mg", "Claire Dubois", "Substitution\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF text lacks %q:\n%s", want, text)
+		}
+	}
+	if iso := regexp.MustCompile(`\d{4}-\d\d-\d\d(T|\b)`).FindString(text); iso != "" {
+		t.Errorf("the PDF prints a raw ISO date %q:\n%s", iso, text)
 	}
 }
 

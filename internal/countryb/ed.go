@@ -116,7 +116,7 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 	add(root, "setId", "root", id)
 	add(root, "versionNumber", "value", "1")
 	if rt := src.SelectElement("recordTarget"); rt != nil {
-		root.AddChild(rt.Copy())
+		root.AddChild(current(rt))
 	}
 	author := add(root, "author", "typeCode", "AUT", "contextControlCode", "OP")
 	role := wssec.Roles["pharmacist"]
@@ -133,12 +133,9 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 	add(la, "signatureCode", "code", "S")
 	pharmacist(la, "assignedEntity")
 	order := add(add(root, "inFulfillmentOf", "typeCode", "FLFS"), "order", "classCode", "ACT", "moodCode", "RQO")
-	add(order, "id", "root", itemID.SelectAttrValue("root", ""), "extension", itemID.SelectAttrValue("extension", ""))
+	order.AddChild(current(itemID))
 	pd := add(add(root, "relatedDocument", "typeCode", "XFRM"), "parentDocument", "classCode", "DOCCLIN", "moodCode", "EVN")
-	pid := add(pd, "id", "root", epID.SelectAttrValue("root", ""))
-	if ext := epID.SelectAttrValue("extension", ""); ext != "" {
-		pid.CreateAttr("extension", ext)
-	}
+	pd.AddChild(current(epID))
 	s := add(add(add(add(root, "component", "typeCode", "COMP", "contextConductionInd", "true"), "structuredBody", "classCode", "DOCBODY", "moodCode", "EVN"),
 		"component", "typeCode", "COMP", "contextConductionInd", "true"), "section", "classCode", "DOCSECT", "moodCode", "EVN")
 	add(s, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.2.2")
@@ -174,7 +171,7 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 	add(sup, "id", "root", id, "extension", "2")
 	add(add(sup, "text"), "reference", "value", "#disp-1")
 	add(sup, "quantity", "value", fmt.Sprint(p.Item.Packages), "unit", "1")
-	mp := product.Copy()
+	mp := current(product)
 	if p.Item.Substituted && p.Item.Product != "" {
 		if n := mp.FindElement("./manufacturedMaterial/name"); n != nil {
 			n.SetText(p.Item.Product)
@@ -185,8 +182,8 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 	add(perf, "time", "value", ts)
 	pharmacist(perf, "assignedEntity")
 	ref := add(add(sup, "entryRelationship", "typeCode", "REFR"), "substanceAdministration", "classCode", "SBADM", "moodCode", "INT")
-	add(ref, "id", "root", itemID.SelectAttrValue("root", ""), "extension", itemID.SelectAttrValue("extension", ""))
-	add(ref, "consumable", "typeCode", "CSM").AddChild(product.Copy())
+	ref.AddChild(current(itemID))
+	add(ref, "consumable", "typeCode", "CSM").AddChild(current(product))
 	out := etree.NewDocument()
 	out.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	out.SetRoot(root)

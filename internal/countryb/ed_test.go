@@ -9,6 +9,8 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/render"
+	"github.com/luxncp/luxncp/internal/terminology"
 	"github.com/luxncp/luxncp/internal/testutil"
 )
 
@@ -69,4 +71,88 @@ func FuzzBuildED(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _ = BuildED(b, edParams())
 	})
+}
+
+// TestEDFromLegacyEP dispenses an ePrescription written in the pre-2022
+// epSOS medication namespace: the eDispensation is current eHDSI (every
+// prefix declared, no epSOS element, no empty id extension) and passes
+// the shared validator (XSD and schematron).
+func TestEDFromLegacyEP(t *testing.T) {
+	for _, name := range []string{"gr-ep-epsos.xml", "cz-ep-epsos.xml"} {
+		t.Run(name, func(t *testing.T) {
+			ep, err := os.ReadFile(filepath.Join("testdata", "legacy", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ed, _, err := BuildED(ep, edParams())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"epsos", `=""`} {
+				if bytes.Contains(ed, []byte(bad)) {
+					t.Errorf("eD contains %q", bad)
+				}
+			}
+			f := filepath.Join(t.TempDir(), "ed.xml")
+			if err := os.WriteFile(f, ed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			testutil.ValidateCDA(t, f)
+		})
+	}
+}
+
+// TestLegacyEPRoundTrip: an epSOS-namespace ePrescription translated into
+// each clinician language stays valid against the legacy epSOS schema
+// (the kept original display is an epsos:translation under epsos: codes),
+// renders, and the eDispensation built from the translated document is
+// valid current eHDSI.
+func TestLegacyEPRoundTrip(t *testing.T) {
+	cat, err := terminology.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := render.NewRenderer(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var legacy, eds []string
+	for _, name := range []string{"gr-ep-epsos.xml", "cz-ep-epsos.xml"} {
+		ep, err := os.ReadFile(filepath.Join("testdata", "legacy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range render.Languages {
+			out, rep, err := render.Translate(ep, cat, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Translated == 0 {
+				t.Errorf("%s %s: nothing translated", name, lang)
+			}
+			if !bytes.Contains(out, []byte("<epsos:translation ")) {
+				t.Errorf("%s %s: no epsos:translation kept under the epsos: codes", name, lang)
+			}
+			f := filepath.Join(dir, lang+"-"+name)
+			if err := os.WriteFile(f, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			legacy = append(legacy, f)
+			if _, err := rr.HTMLBytes(out, render.Options{Lang: lang}); err != nil {
+				t.Fatal(err)
+			}
+			ed, _, err := BuildED(out, edParams())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f = filepath.Join(dir, "ed-"+lang+"-"+name)
+			if err := os.WriteFile(f, ed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			eds = append(eds, f)
+		}
+	}
+	testutil.ValidateLegacyCDA(t, legacy...)
+	testutil.ValidateCDA(t, eds...)
 }

@@ -1,10 +1,8 @@
 package pdf
 
 import (
-	"bytes"
-	"fmt"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // A4 page size and layout defaults, in points.
@@ -19,15 +17,17 @@ const (
 type Document struct {
 	title  string
 	footer string
+	lang   string
 	pages  [][]op
 	y      float64
+	fonts  [2]*font // regular, bold
 }
 
 type op struct {
 	x, y float64
 	size float64
 	bold bool
-	text []byte // WinAnsi encoded; nil for a line
+	text *string // nil for a line
 	// line from (x,y) to (x2,y2)
 	x2, y2 float64
 }
@@ -36,9 +36,35 @@ type op struct {
 // dictionary; footer (optional) is printed on each page with "page n/N".
 func New(title, footer string) *Document {
 	d := &Document{title: title, footer: footer}
+	var err error
+	for i, f := range [2][2]string{{"DejaVuSans.ttf", "DejaVuSans"}, {"DejaVuSans-Bold.ttf", "DejaVuSans-Bold"}} {
+		if d.fonts[i], err = loadFont(f[0], f[1]); err != nil {
+			// The fonts are compiled in and checked by the tests: a
+			// failure here is a broken build, not an input error.
+			panic(err)
+		}
+	}
 	d.newPage()
 	return d
 }
+
+// SetLanguage records the document's natural language (BCP 47, e.g.
+// "fr-LU") in the catalogue, for screen readers and text extraction.
+func (d *Document) SetLanguage(lang string) { d.lang = lang }
+
+func (d *Document) font(bold bool) *font {
+	if bold {
+		return d.fonts[1]
+	}
+	return d.fonts[0]
+}
+
+// width returns the width of s in points at size.
+func (d *Document) width(s string, size float64, bold bool) float64 {
+	return d.font(bold).width(s, size)
+}
+
+func str(s string) *string { return &s }
 
 func (d *Document) newPage() {
 	d.pages = append(d.pages, nil)
@@ -89,22 +115,22 @@ func (d *Document) Rule() {
 func (d *Document) KeyValues(pairs [][2]string) {
 	labelW := 0.0
 	for _, p := range pairs {
-		if w := width(Encode(p[0]), BodySize, true); w > labelW {
+		if w := d.width(clean(p[0]), BodySize, true); w > labelW {
 			labelW = w
 		}
 	}
 	labelW = min(labelW+10, (PageWidth-2*Margin)/2)
 	for _, p := range pairs {
-		lines := wrap(Encode(p[1]), PageWidth-2*Margin-labelW, BodySize, false)
-		labels := wrap(Encode(p[0]), labelW-6, BodySize, true)
+		lines := d.wrap(p[1], PageWidth-2*Margin-labelW, BodySize, false)
+		labels := d.wrap(p[0], labelW-6, BodySize, true)
 		n := max(len(lines), len(labels))
 		d.need(float64(n) * BodySize * 1.3)
 		y := d.y
 		for i, l := range labels {
-			d.add(op{x: Margin, y: y - BodySize - float64(i)*BodySize*1.3, size: BodySize, bold: true, text: l})
+			d.add(op{x: Margin, y: y - BodySize - float64(i)*BodySize*1.3, size: BodySize, bold: true, text: str(l)})
 		}
 		for i, l := range lines {
-			d.add(op{x: Margin + labelW, y: y - BodySize - float64(i)*BodySize*1.3, size: BodySize, text: l})
+			d.add(op{x: Margin + labelW, y: y - BodySize - float64(i)*BodySize*1.3, size: BodySize, text: str(l)})
 		}
 		d.y -= float64(n)*BodySize*1.3 + 2
 	}
@@ -135,15 +161,58 @@ func (d *Document) Table(headers []string, rows [][]string, widths []float64) {
 		colW[i] = w / total * (PageWidth - 2*Margin)
 	}
 	const size, pad = 9.0, 3.0
+	// No header word is cut: a column narrower than its longest header
+	// word is fixed at that width and the others share the rest by weight.
+	full := PageWidth - 2*Margin
+	need := make([]float64, cols)
+	for i, h := range headers {
+		for _, w := range strings.Fields(h) {
+			need[i] = max(need[i], min(d.width(w, size, true)+2*pad+1, full/3))
+		}
+	}
+	fixed := make([]bool, cols)
+	for changed := true; changed; {
+		changed = false
+		rest, weights := full, 0.0
+		for i := range colW {
+			if fixed[i] {
+				rest -= need[i]
+			} else {
+				weights += colW[i]
+			}
+		}
+		if weights == 0 {
+			copy(colW, need)
+			break
+		}
+		scaled := make([]float64, cols)
+		for i := range colW {
+			if !fixed[i] {
+				scaled[i] = colW[i] / weights * rest
+				if scaled[i] < need[i] {
+					fixed[i], changed = true, true
+				}
+			}
+		}
+		if !changed {
+			for i := range colW {
+				if fixed[i] {
+					colW[i] = need[i]
+				} else {
+					colW[i] = scaled[i]
+				}
+			}
+		}
+	}
 	row := func(cells []string, bold bool) {
-		wrapped := make([][][]byte, cols)
+		wrapped := make([][]string, cols)
 		n := 1
 		for i := 0; i < cols; i++ {
 			s := ""
 			if i < len(cells) {
 				s = cells[i]
 			}
-			wrapped[i] = wrap(Encode(s), colW[i]-2*pad, size, bold)
+			wrapped[i] = d.wrap(s, colW[i]-2*pad, size, bold)
 			n = max(n, len(wrapped[i]))
 		}
 		h := float64(n)*size*1.25 + 2*pad
@@ -152,7 +221,7 @@ func (d *Document) Table(headers []string, rows [][]string, widths []float64) {
 		x := Margin
 		for i := 0; i < cols; i++ {
 			for j, l := range wrapped[i] {
-				d.add(op{x: x + pad, y: top - pad - size - float64(j)*size*1.25 + 1, size: size, bold: bold, text: l})
+				d.add(op{x: x + pad, y: top - pad - size - float64(j)*size*1.25 + 1, size: size, bold: bold, text: str(l)})
 			}
 			d.add(op{x: x, y: top, x2: x, y2: top - h})
 			x += colW[i]
@@ -176,48 +245,65 @@ func (d *Document) Table(headers []string, rows [][]string, widths []float64) {
 }
 
 func (d *Document) wrapped(x, w float64, text string, size float64, bold bool) {
-	for _, l := range wrap(Encode(text), w, size, bold) {
+	for _, l := range d.wrap(text, w, size, bold) {
 		d.need(size * 1.3)
 		d.y -= size * 1.3
-		d.add(op{x: x, y: d.y + size*0.3, size: size, bold: bold, text: l})
+		d.add(op{x: x, y: d.y + size*0.3, size: size, bold: bold, text: str(l)})
 	}
 }
 
-// wrap splits encoded text into lines no wider than w, breaking at spaces
-// (and inside words longer than a line).
-func wrap(enc []byte, w float64, size float64, bold bool) [][]byte {
-	words := bytes.Fields(enc)
+// clean turns control characters (tabs, newlines…) into spaces.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7F || r == 0xA0 || (r >= 0x80 && r < 0xA0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// wrap splits text into lines no wider than w, breaking at spaces, after
+// hyphens and slashes, and inside words longer than a line.
+func (d *Document) wrap(text string, w float64, size float64, bold bool) []string {
+	words := strings.Fields(clean(text))
 	if len(words) == 0 {
-		return [][]byte{{}}
+		return []string{""}
 	}
-	var lines [][]byte
-	var cur []byte
+	fits := func(s string) bool { return d.width(s, size, bold) <= w }
+	var lines []string
+	cur := ""
 	for _, word := range words {
-		for width(word, size, bold) > w && len(word) > 1 {
-			// hard-break a long word
-			k := len(word)
-			for k > 1 && width(word[:k], size, bold) > w {
+		for !fits(word) && utf8.RuneCountInString(word) > 1 {
+			// A word wider than the line: break after a hyphen or
+			// slash if one fits, else at the last character that fits.
+			rs := []rune(word)
+			k := len(rs) - 1
+			for k > 1 && !fits(string(rs[:k])) {
 				k--
 			}
-			if len(cur) > 0 {
-				lines = append(lines, cur)
-				cur = nil
+			for j := k; j > k/2; j-- {
+				if rs[j-1] == '-' || rs[j-1] == '/' {
+					k = j
+					break
+				}
 			}
-			lines = append(lines, word[:k])
-			word = word[k:]
+			if cur != "" {
+				lines = append(lines, cur)
+				cur = ""
+			}
+			lines = append(lines, string(rs[:k]))
+			word = string(rs[k:])
 		}
-		cand := word
-		if len(cur) > 0 {
-			cand = append(append(append([]byte{}, cur...), ' '), word...)
-		}
-		if len(cur) > 0 && width(cand, size, bold) > w {
+		if cur != "" && !fits(cur+" "+word) {
 			lines = append(lines, cur)
-			cur = append([]byte{}, word...)
+			cur = word
+		} else if cur != "" {
+			cur += " " + word
 		} else {
-			cur = cand
+			cur = word
 		}
 	}
-	if len(cur) > 0 {
+	if cur != "" {
 		lines = append(lines, cur)
 	}
 	return lines
@@ -225,86 +311,3 @@ func wrap(enc []byte, w float64, size float64, bold bool) [][]byte {
 
 // Pages returns the number of pages so far.
 func (d *Document) Pages() int { return len(d.pages) }
-
-// Bytes renders the PDF.
-func (d *Document) Bytes() []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")
-	var offsets []int
-	obj := func(body string) {
-		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
-	}
-	stream := func(data []byte) {
-		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n<< /Length %d >>\nstream\n", len(offsets), len(data))
-		b.Write(data)
-		b.WriteString("\nendstream\nendobj\n")
-	}
-	n := len(d.pages)
-	// 1 catalog, 2 pages, 3 font, 4 bold font, 5 info, then page i: 6+2i page, 7+2i content
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	kids := make([]string, n)
-	for i := range kids {
-		kids[i] = strconv.Itoa(6+2*i) + " 0 R"
-	}
-	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n))
-	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
-	obj("<< /Title " + pdfString(Encode(d.title)) + " /Producer (luxncp) >>")
-	for i, ops := range d.pages {
-		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>",
-			num(PageWidth), num(PageHeight), 7+2*i))
-		stream(content(ops, d.footer, i+1, n))
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
-	for _, o := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
-	return b.Bytes()
-}
-
-func content(ops []op, footer string, page, pages int) []byte {
-	var c bytes.Buffer
-	c.WriteString("0.5 w\n")
-	for _, o := range ops {
-		if o.text == nil {
-			fmt.Fprintf(&c, "%s %s m %s %s l S\n", num(o.x), num(o.y), num(o.x2), num(o.y2))
-			continue
-		}
-		font := "F1"
-		if o.bold {
-			font = "F2"
-		}
-		fmt.Fprintf(&c, "BT /%s %s Tf %s %s Td %s Tj ET\n", font, num(o.size), num(o.x), num(o.y), pdfString(o.text))
-	}
-	foot := fmt.Sprintf("%d/%d", page, pages)
-	if footer != "" {
-		foot = footer + " - " + foot
-	}
-	enc := Encode(foot)
-	fmt.Fprintf(&c, "BT /F1 8 Tf %s %s Td %s Tj ET\n", num(PageWidth-Margin-width(enc, 8, false)), num(Margin-20), pdfString(enc))
-	return c.Bytes()
-}
-
-// num formats a coordinate with at most two decimals.
-func num(f float64) string { return strconv.FormatFloat(float64(int64(f*100+0.5))/100, 'f', -1, 64) }
-
-// pdfString writes a literal string, escaping \, ( and ).
-func pdfString(enc []byte) string {
-	var s strings.Builder
-	s.WriteByte('(')
-	for _, c := range enc {
-		switch c {
-		case '\\', '(', ')':
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(')')
-	return s.String()
-}

@@ -9,6 +9,7 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -18,7 +19,7 @@ import (
 var pageTemplate string
 
 // page is parsed once per Renderer.
-var funcs = template.FuncMap{"lower": strings.ToLower}
+var funcs = template.FuncMap{"lower": strings.ToLower, "inc": func(i int) int { return i + 1 }}
 
 // Renderer renders documents to HTML. Build it once with NewRenderer and
 // share it: it is safe for concurrent use.
@@ -98,7 +99,10 @@ type entryView struct {
 
 type sectionView struct {
 	Level     int
-	Title     string
+	Title     string // in the reader's language when the code is known
+	Source    string // the document's own title, when it differs
+	Items     []itemView
+	rank      int
 	Code      termView
 	Narrative template.HTML
 	Entries   []entryView
@@ -198,18 +202,6 @@ func personName(n *etree.Element) string {
 	return strings.Join(parts, " ")
 }
 
-func hl7Date(v string) string {
-	switch {
-	case len(v) >= 12:
-		return v[0:4] + "-" + v[4:6] + "-" + v[6:8] + " " + v[8:10] + ":" + v[10:12]
-	case len(v) >= 8:
-		return v[0:4] + "-" + v[4:6] + "-" + v[6:8]
-	case len(v) >= 4:
-		return v[:4]
-	}
-	return v
-}
-
 func (r *Renderer) term(el *etree.Element, label, lang string, v *view) (termView, bool) {
 	if el == nil {
 		return termView{}, false
@@ -264,7 +256,7 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 	if v.CountryName == "" {
 		v.CountryName = v.Country
 	}
-	v.Date = hl7Date(attr(child(root, "effectiveTime"), "value"))
+	v.Date = formatDate(attr(child(root, "effectiveTime"), "value"), lang)
 	v.DocID = attr(child(root, "id"), "root")
 	if ext := attr(child(root, "id"), "extension"); ext != "" {
 		v.DocID += "^" + ext
@@ -272,8 +264,10 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 	pr := path(root, "recordTarget", "patientRole")
 	pat := child(pr, "patient")
 	v.PatientName = personName(child(pat, "name"))
-	v.BirthDate = hl7Date(attr(child(pat, "birthTime"), "value"))
-	if g, ok := r.term(child(pat, "administrativeGenderCode"), "", lang, &v); ok {
+	v.BirthDate = formatDate(attr(child(pat, "birthTime"), "value"), lang)
+	if g := v.L.Genders[attr(child(pat, "administrativeGenderCode"), "code")]; g != "" {
+		v.Gender = g
+	} else if g, ok := r.term(child(pat, "administrativeGenderCode"), "", lang, &v); ok {
 		v.Gender = g.Text
 	}
 	if pr != nil {
@@ -305,6 +299,9 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 		for _, comp := range body.SelectElements("component") {
 			r.section(child(comp, "section"), 2, lang, &v)
 		}
+		// Most important first: allergies and current medication lead a
+		// Patient Summary (a stable sort keeps the rest as sent).
+		sort.SliceStable(v.Sections, func(i, j int) bool { return v.Sections[i].rank < v.Sections[j].rank })
 	} else if nb := path(root, "component", "nonXMLBody"); nb != nil {
 		v.Sections = append(v.Sections, sectionView{Level: 2, Title: v.L.Embedded})
 	}
@@ -315,8 +312,23 @@ func (r *Renderer) section(s *etree.Element, level int, lang string, v *view) {
 	if s == nil {
 		return
 	}
-	sv := sectionView{Level: level, Title: text(child(s, "title"))}
-	if c, ok := r.term(child(s, "code"), v.L.Section, lang, v); ok {
+	sv := sectionView{Level: level, Title: text(child(s, "title")), rank: 9}
+	code := attr(child(s, "code"), "code")
+	if rk, ok := sectionRank[code]; ok && level == 2 {
+		sv.rank = rk
+	}
+	if level > 2 {
+		sv.rank = len(v.Sections) // subsections stay after their parent
+		if n := len(v.Sections); n > 0 {
+			sv.rank = v.Sections[n-1].rank
+		}
+	}
+	if t := sectionTitles[code][lang]; t != "" {
+		if sv.Title != "" && !strings.EqualFold(sv.Title, t) {
+			sv.Source = sv.Title
+		}
+		sv.Title = t
+	} else if c, ok := r.term(child(s, "code"), v.L.Section, lang, v); ok {
 		sv.Code = c
 		if sv.Title == "" {
 			sv.Title = c.Text
@@ -327,6 +339,11 @@ func (r *Renderer) section(s *etree.Element, level int, lang string, v *view) {
 	}
 	sv.Narrative = narrative(child(s, "text"))
 	for _, e := range s.SelectElements("entry") {
+		if sa := child(e, "substanceAdministration"); sa != nil && attr(sa, "moodCode") == "INT" {
+			if it, ok := r.prescribedItem(sa, lang, v); ok {
+				sv.Items = append(sv.Items, it)
+			}
+		}
 		ev := entryView{}
 		r.entryTerms(e, lang, v, &ev, 0)
 		if ev.Name != "" || len(ev.Terms) > 0 {

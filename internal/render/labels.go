@@ -1,5 +1,7 @@
 package render
 
+import "strings"
+
 // labels are the page's own words in the clinician's language.
 type labels struct {
 	PS, ED, EP, Embedded                                         string
@@ -9,6 +11,10 @@ type labels struct {
 	Route, Value, Site, Code, NullFlavor, NotTranslated, Unknown string
 	CodedEntries, Term, Status, TermsNote, Skip, Original, Print string
 	Warning                                                      string
+	Strength, Dose, Every, From, Until, Quantity, Packs          string
+	Substitution, SubstNo, SubstYes, PackSize, Validity          string
+	Hours, Days, Weeks, Item, SourceTitle                        string
+	Genders                                                      map[string]string
 }
 
 var uiLabels = map[string]labels{
@@ -20,7 +26,11 @@ var uiLabels = map[string]labels{
 		NotTranslated: "not translated: shown in English", Unknown: "unknown code: shown as received",
 		CodedEntries: "Coded entries", Term: "Term", Status: "Note",
 		TermsNote: "terms could not be shown in your language; they are marked below.", Skip: "Skip to the document",
-		Original: "The narrative text is in the language of the source country.", Print: "Print", Warning: "Warning"},
+		Original: "The narrative text is in the language of the source country.", Print: "Print", Warning: "Warning",
+		Strength: "Strength", Dose: "Dose", Every: "every", From: "from", Until: "until", Quantity: "Quantity to dispense", Packs: "pack(s)",
+		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", PackSize: "Pack size", Validity: "Valid",
+		Hours: "hours", Days: "days", Weeks: "weeks", Item: "Prescribed item", SourceTitle: "title in the document",
+		Genders: map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"}},
 	"fr": {PS: "Synthèse médicale (Patient Summary)", EP: "Prescription électronique", ED: "Dispensation électronique", Embedded: "Document intégré (PDF)",
 		SourceCountry: "Pays d'origine", DocDate: "Date du document", Patient: "Patient", BirthDate: "Date de naissance", Gender: "Sexe",
 		IDs: "Identifiants", Address: "Adresse", Author: "Auteur", Organisation: "Organisation", Custodian: "Dépositaire", DocID: "Identifiant du document",
@@ -29,7 +39,11 @@ var uiLabels = map[string]labels{
 		NotTranslated: "non traduit : affiché en anglais", Unknown: "code inconnu : affiché tel que reçu",
 		CodedEntries: "Données codées", Term: "Terme", Status: "Remarque",
 		TermsNote: "termes n'ont pas pu être affichés en français ; ils sont signalés ci-dessous.", Skip: "Aller au document",
-		Original: "Le texte narratif est dans la langue du pays d'origine.", Print: "Imprimer", Warning: "Avertissement"},
+		Original: "Le texte narratif est dans la langue du pays d'origine.", Print: "Imprimer", Warning: "Avertissement",
+		Strength: "Dosage", Dose: "Posologie", Every: "toutes les", From: "à partir du", Until: "jusqu'au", Quantity: "Quantité à délivrer", Packs: "boîte(s)",
+		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", PackSize: "Conditionnement", Validity: "Validité",
+		Hours: "heures", Days: "jours", Weeks: "semaines", Item: "Médicament prescrit", SourceTitle: "titre dans le document",
+		Genders: map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"}},
 	"de": {PS: "Patientenkurzakte (Patient Summary)", EP: "Elektronisches Rezept", ED: "Elektronische Abgabe", Embedded: "Eingebettetes Dokument (PDF)",
 		SourceCountry: "Herkunftsland", DocDate: "Dokumentdatum", Patient: "Patient", BirthDate: "Geburtsdatum", Gender: "Geschlecht",
 		IDs: "Kennungen", Address: "Adresse", Author: "Autor", Organisation: "Organisation", Custodian: "Verwahrer", DocID: "Dokumentkennung",
@@ -38,11 +52,77 @@ var uiLabels = map[string]labels{
 		NotTranslated: "nicht übersetzt: auf Englisch angezeigt", Unknown: "unbekannter Code: wie empfangen angezeigt",
 		CodedEntries: "Kodierte Angaben", Term: "Begriff", Status: "Hinweis",
 		TermsNote: "Begriffe konnten nicht auf Deutsch angezeigt werden; sie sind unten markiert.", Skip: "Zum Dokument springen",
-		Original: "Der Freitext ist in der Sprache des Herkunftslandes.", Print: "Drucken", Warning: "Warnung"},
+		Original: "Der Freitext ist in der Sprache des Herkunftslandes.", Print: "Drucken", Warning: "Warnung",
+		Strength: "Stärke", Dose: "Dosierung", Every: "alle", From: "ab", Until: "bis", Quantity: "Abzugebende Menge", Packs: "Packung(en)",
+		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", PackSize: "Packungsgröße", Validity: "Gültig",
+		Hours: "Stunden", Days: "Tage", Weeks: "Wochen", Item: "Verordnetes Arzneimittel", SourceTitle: "Titel im Dokument",
+		Genders: map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"}},
 }
 
+// countryNames are the MyHealth@EU countries (EU, EEA) in the reader's language.
 var countryNames = map[string]map[string]string{
-	"en": {"FR": "France", "BE": "Belgium", "DE": "Germany", "NL": "Netherlands", "PT": "Portugal", "LU": "Luxembourg", "FI": "Finland", "MT": "Malta", "PL": "Poland"},
-	"fr": {"FR": "France", "BE": "Belgique", "DE": "Allemagne", "NL": "Pays-Bas", "PT": "Portugal", "LU": "Luxembourg", "FI": "Finlande", "MT": "Malte", "PL": "Pologne"},
-	"de": {"FR": "Frankreich", "BE": "Belgien", "DE": "Deutschland", "NL": "Niederlande", "PT": "Portugal", "LU": "Luxemburg", "FI": "Finnland", "MT": "Malta", "PL": "Polen"},
+	"en": {"AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia", "CY": "Cyprus", "CZ": "Czechia", "DK": "Denmark", "EE": "Estonia",
+		"FI": "Finland", "FR": "France", "DE": "Germany", "GR": "Greece", "EL": "Greece", "HU": "Hungary", "IE": "Ireland", "IT": "Italy", "LV": "Latvia",
+		"LT": "Lithuania", "LU": "Luxembourg", "MT": "Malta", "NL": "Netherlands", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SK": "Slovakia",
+		"SI": "Slovenia", "ES": "Spain", "SE": "Sweden", "IS": "Iceland", "LI": "Liechtenstein", "NO": "Norway", "CH": "Switzerland"},
+	"fr": {"AT": "Autriche", "BE": "Belgique", "BG": "Bulgarie", "HR": "Croatie", "CY": "Chypre", "CZ": "Tchéquie", "DK": "Danemark", "EE": "Estonie",
+		"FI": "Finlande", "FR": "France", "DE": "Allemagne", "GR": "Grèce", "EL": "Grèce", "HU": "Hongrie", "IE": "Irlande", "IT": "Italie", "LV": "Lettonie",
+		"LT": "Lituanie", "LU": "Luxembourg", "MT": "Malte", "NL": "Pays-Bas", "PL": "Pologne", "PT": "Portugal", "RO": "Roumanie", "SK": "Slovaquie",
+		"SI": "Slovénie", "ES": "Espagne", "SE": "Suède", "IS": "Islande", "LI": "Liechtenstein", "NO": "Norvège", "CH": "Suisse"},
+	"de": {"AT": "Österreich", "BE": "Belgien", "BG": "Bulgarien", "HR": "Kroatien", "CY": "Zypern", "CZ": "Tschechien", "DK": "Dänemark", "EE": "Estland",
+		"FI": "Finnland", "FR": "Frankreich", "DE": "Deutschland", "GR": "Griechenland", "EL": "Griechenland", "HU": "Ungarn", "IE": "Irland", "IT": "Italien",
+		"LV": "Lettland", "LT": "Litauen", "LU": "Luxemburg", "MT": "Malta", "NL": "Niederlande", "PL": "Polen", "PT": "Portugal", "RO": "Rumänien",
+		"SK": "Slowakei", "SI": "Slowenien", "ES": "Spanien", "SE": "Schweden", "IS": "Island", "LI": "Liechtenstein", "NO": "Norwegen", "CH": "Schweiz"},
+}
+
+// sectionTitles name the eHDSI sections by their LOINC code in the
+// reader's language (the document's own title is shown beside, in its
+// language).
+var sectionTitles = map[string]map[string]string{
+	"48765-2": {"en": "Allergies and intolerances", "fr": "Allergies et intolérances", "de": "Allergien und Unverträglichkeiten"},
+	"10160-0": {"en": "Current medication", "fr": "Traitements en cours", "de": "Aktuelle Medikation"},
+	"11450-4": {"en": "Active problems", "fr": "Problèmes actifs", "de": "Aktuelle Probleme"},
+	"11348-0": {"en": "History of past illness", "fr": "Antécédents médicaux", "de": "Frühere Erkrankungen"},
+	"47519-4": {"en": "Surgical procedures", "fr": "Interventions chirurgicales", "de": "Chirurgische Eingriffe"},
+	"46264-8": {"en": "Medical devices and implants", "fr": "Dispositifs médicaux et implants", "de": "Medizinprodukte und Implantate"},
+	"11369-6": {"en": "Immunisations", "fr": "Vaccinations", "de": "Impfungen"},
+	"30954-2": {"en": "Results", "fr": "Résultats", "de": "Befunde"},
+	"29762-2": {"en": "Social history", "fr": "Mode de vie", "de": "Sozialanamnese"},
+	"10162-6": {"en": "History of pregnancies", "fr": "Grossesses", "de": "Schwangerschaften"},
+	"8716-3":  {"en": "Vital signs", "fr": "Signes vitaux", "de": "Vitalparameter"},
+	"47420-5": {"en": "Functional status", "fr": "Autonomie", "de": "Funktioneller Status"},
+	"18776-5": {"en": "Plan of care", "fr": "Plan de soins", "de": "Behandlungsplan"},
+	"42348-3": {"en": "Advance directives", "fr": "Directives anticipées", "de": "Patientenverfügungen"},
+	"57828-6": {"en": "Prescription", "fr": "Prescription", "de": "Verordnung"},
+	"60590-7": {"en": "Dispensed medication", "fr": "Médicaments délivrés", "de": "Abgegebene Arzneimittel"},
+}
+
+// sectionRank orders a Patient Summary for a clinician: allergies and
+// current medication first, then active problems, then the rest as sent.
+var sectionRank = map[string]int{"48765-2": 0, "10160-0": 1, "11450-4": 2}
+
+// formatDate shows an HL7 TS in the reader's usual form: 12.01.2026 (de),
+// 12/01/2026 (fr, en), with the time when the value has one.
+func formatDate(v, lang string) string {
+	sep := "/"
+	if lang == "de" {
+		sep = "."
+	}
+	switch {
+	case len(v) >= 12:
+		return v[6:8] + sep + v[4:6] + sep + v[0:4] + " " + v[8:10] + ":" + v[10:12]
+	case len(v) >= 8:
+		return v[6:8] + sep + v[4:6] + sep + v[0:4]
+	case len(v) >= 6:
+		return v[4:6] + sep + v[0:4]
+	}
+	return v
+}
+
+// formatNumber writes a decimal with the reader's decimal separator.
+func formatNumber(v, lang string) string {
+	if lang == "en" {
+		return v
+	}
+	return strings.Replace(v, ".", ",", 1)
 }

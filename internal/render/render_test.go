@@ -125,8 +125,9 @@ func TestHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`<html lang="de">`, "Frankreich (FR)", "2026-01-12", "Camille Dubois", // banner
-		"Allergies et réactions indésirables", "Traitements en cours", "Problèmes actifs", "Antécédents chirurgicaux", // every section
+		`<html lang="de">`, "Frankreich (FR)", "12.01.2026", "Camille Dubois", // banner
+		"Allergien und Unverträglichkeiten", "Aktuelle Medikation", "Aktuelle Probleme", "Chirurgische Eingriffe", // every section, in German
+		"(Allergies et réactions indésirables)",        // the document's own title beside
 		"Essentielle (primäre) Hypertonie", "Tablette", // translated terms
 		"nicht übersetzt: auf Englisch angezeigt", `data-term-status="english"`, // untranslated note
 		"@media print", `scope="col"`,
@@ -199,7 +200,8 @@ func TestHTMLInBrowser(t *testing.T) {
 		name string
 		doc  []byte
 		lang string
-	}{{"pt-ps-fr", b, "fr"}, {"fr-ps-de", fixturePS(t, "FR"), "de"}} {
+	}{{"pt-ps-fr", b, "fr"}, {"fr-ps-de", fixturePS(t, "FR"), "de"},
+		{"pt-ps-de", b, "de"}, {"pt-ps-en", b, "en"}, {"cz-ep-de", legacyEP(t, "cz"), "de"}, {"gr-ep-fr", legacyEP(t, "gr"), "fr"}} {
 		page, err := r.HTMLBytes(tc.doc, Options{Lang: tc.lang, SourceCountry: strings.ToUpper(tc.name[:2])})
 		if err != nil {
 			t.Fatal(err)
@@ -342,4 +344,65 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// legacyEP is a synthetic pre-2022 epSOS-namespace ePrescription (the
+// Czech one's narrative is only a barcode).
+func legacyEP(t testing.TB, cc string) []byte {
+	b, err := os.ReadFile(filepath.Join("..", "countryb", "testdata", "legacy", cc+"-ep-epsos.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestClinicianView: everything luxncp adds to the page is in the
+// reader's language — country, gender, dates, section titles — and an
+// ePrescription whose narrative is only a barcode still shows what a
+// pharmacist dispenses from: strength, dose form, dose and frequency,
+// route, quantity with the pack size, validity and substitution.
+func TestClinicianView(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang       string
+		want, lack []string
+	}{
+		{"de", []string{`data-field="country">Tschechien (CZ)`, `data-field="gender">Männlich`, `data-field="birth">01.01.1980`, ">10.01.2026 09:30<",
+			"Verordnung", "<dt>Stärke</dt><dd>", "500 mg", "<dt>Darreichungsform</dt>", "alle 8 Stunden", "<dt>Abzugebende Menge</dt><dd>2 Packung(en) × 24</dd>",
+			"<dt>Gültig</dt><dd>10.01.2026 – 09.02.2026</dd>", "<dt>Austausch (aut idem)</dt><dd>nicht erlaubt</dd>"}, []string{"CZ (CZ)", "Muž"}},
+		{"fr", []string{`data-field="country">Tchéquie (CZ)`, `data-field="gender">Masculin`, `data-field="birth">01/01/1980`,
+			"<dt>Quantité à délivrer</dt><dd>2 boîte(s) × 24</dd>", "<dt>Validité</dt><dd>10/01/2026 – 09/02/2026</dd>", "<dt>Substitution</dt><dd>non autorisée</dd>", "toutes les 8 heures"}, nil},
+		{"en", []string{`data-field="country">Czechia (CZ)`, `data-field="gender">Male`, "<dt>Substitution</dt><dd>not allowed</dd>", "<dt>Quantity to dispense</dt><dd>2 pack(s) × 24</dd>"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.lang, func(t *testing.T) {
+			page, err := r.HTMLBytes(legacyEP(t, "cz"), Options{Lang: tc.lang, SourceCountry: "CZ"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !bytes.Contains(page, []byte(w)) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			for _, w := range tc.lack {
+				if bytes.Contains(page, []byte(w)) {
+					t.Errorf("page shows %q", w)
+				}
+			}
+		})
+	}
+	// A Patient Summary leads with allergies and current medication.
+	page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: "de", SourceCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`id="h0">Allergien`, `id="h1">Aktuelle Medikation`, `id="h2">Aktuelle Probleme`} {
+		if !bytes.Contains(page, []byte(w)) {
+			t.Errorf("sections not in clinical order: no %q", w)
+		}
+	}
 }

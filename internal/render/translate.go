@@ -100,7 +100,10 @@ func lookup(tr Translator, el *etree.Element, lang string) (Term, bool) {
 	return t, true
 }
 
-const nsDSig = "http://www.w3.org/2000/09/xmldsig#"
+const (
+	nsDSig  = "http://www.w3.org/2000/09/xmldsig#"
+	nsEpSOS = "urn:epsos-org:ep:medication"
+)
 
 // ErrNotCDA is returned for input that is not an HL7 CDA document.
 var ErrNotCDA = errors.New("not an HL7 CDA ClinicalDocument")
@@ -142,7 +145,9 @@ func TranslateDocument(doc *etree.Document, tr Translator, lang string) ([]byte,
 	}
 	rep := Report{Lang: lang}
 	// <translation> is an HL7 element even under pharm:code: write it with
-	// the prefix the document uses for urn:hl7-org:v3 (the root's).
+	// the prefix the document uses for urn:hl7-org:v3 (the root's). The
+	// pre-2022 epSOS medication schema (urn:epsos-org:ep:medication) has
+	// its own data types: under epsos:code the child is epsos:translation.
 	hl7Prefix := doc.Root().Space
 	var walk func(el *etree.Element, path string)
 	walk = func(el *etree.Element, path string) {
@@ -154,6 +159,9 @@ func TranslateDocument(doc *etree.Document, tr Translator, lang string) ([]byte,
 				if t.Status == StatusTranslated && t.Text != t.Original {
 					orig := etree.NewElement("translation")
 					orig.Space = hl7Prefix
+					if c.NamespaceURI() == nsEpSOS {
+						orig.Space = c.Space
+					}
 					for _, a := range c.Attr {
 						if a.Key == "code" || a.Key == "codeSystem" || a.Key == "codeSystemName" || a.Key == "displayName" {
 							orig.CreateAttr(a.Key, a.Value)

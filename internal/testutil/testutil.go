@@ -101,11 +101,24 @@ func Golden(t testing.TB, name string, got []byte) {
 // the validator's report when any file fails.
 func ValidateCDA(t testing.TB, files ...string) {
 	t.Helper()
+	validateCDA(t, []string{"auto"}, files)
+}
+
+// ValidateLegacyCDA checks files against the pre-2022 epSOS schema
+// (validate-cda --legacy-xsd, urn:epsos-org:ep:medication), XSD only: the
+// shared schematrons are the current eHDSI ones.
+func ValidateLegacyCDA(t testing.TB, files ...string) {
+	t.Helper()
+	validateCDA(t, []string{"--legacy-xsd", "--no-schematron", "auto"}, files)
+}
+
+func validateCDA(t testing.TB, args, files []string) {
+	t.Helper()
 	if len(files) == 0 {
 		t.Fatal("ValidateCDA: no files")
 	}
 	tool := Shared(t, "tools", "validate-cda")
-	cmd := exec.Command(tool, append([]string{"auto"}, files...)...)
+	cmd := exec.Command(tool, append(args, files...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("validate-cda failed: %v\n%s", err, out)

@@ -1,0 +1,151 @@
+package render
+
+import (
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// itemView is what a pharmacist needs of one prescribed item, read from
+// its coded entry (the narrative may be no more than a barcode): the
+// product, strength, dose form, dose and frequency, route, quantity to
+// dispense with the pack size, the validity period and whether
+// substitution is allowed. Current eHDSI (pharm:) and pre-2022 epSOS
+// (epsos:) medication elements are read alike.
+type itemView struct {
+	Rows [][2]string
+}
+
+func first(el *etree.Element, paths ...string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, p := range paths {
+		if e := el.FindElement(p); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func quantity(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
+	v, u := attr(el, "value"), attr(el, "unit")
+	if v == "" {
+		return ""
+	}
+	if u == "" || u == "1" {
+		return v
+	}
+	return v + " " + u
+}
+
+func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (itemView, bool) {
+	mm := first(sa, "./consumable/manufacturedProduct/manufacturedMaterial")
+	if mm == nil {
+		return itemView{}, false
+	}
+	L := v.L
+	var it itemView
+	row := func(label, value string) {
+		if strings.TrimSpace(value) != "" {
+			it.Rows = append(it.Rows, [2]string{label, value})
+		}
+	}
+	row(L.Product, text(child(mm, "name")))
+	if ing := first(mm, "./ingredient"); ing != nil {
+		sub := first(ing, "./ingredientSubstance/code", "./ingredient/code")
+		name := ""
+		if t, ok := r.term(sub, "", lang, v); ok {
+			name = t.Text
+		}
+		num, den := quantity(first(ing, "./quantity/numerator")), quantity(first(ing, "./quantity/denominator"))
+		s := num
+		if den != "" && den != "1" {
+			s += " / " + den
+		}
+		row(L.Strength, strings.TrimSpace(name+" "+s))
+	}
+	if t, ok := r.term(child(mm, "formCode"), "", lang, v); ok {
+		row(L.DoseForm, t.Text)
+	}
+	dose := ""
+	if dq := child(sa, "doseQuantity"); dq != nil {
+		lo, hi := quantity(child(dq, "low")), quantity(child(dq, "high"))
+		switch {
+		case lo != "" && hi != "" && lo != hi:
+			dose = lo + "–" + hi
+		case lo != "":
+			dose = lo
+		default:
+			dose = quantity(dq)
+		}
+	}
+	var validity string
+	for _, et := range sa.SelectElements("effectiveTime") {
+		if p := child(et, "period"); p != nil {
+			if dose != "" {
+				dose += " · "
+			}
+			dose += L.Every + " " + formatNumber(attr(p, "value"), lang) + " " + unitName(attr(p, "unit"), L)
+		}
+		if lo, hi := child(et, "low"), child(et, "high"); lo != nil || hi != nil {
+			a, b := formatDate(attr(lo, "value"), lang), formatDate(attr(hi, "value"), lang)
+			switch {
+			case a != "" && b != "":
+				validity = a + " – " + b
+			case a != "":
+				validity = L.From + " " + a
+			case b != "":
+				validity = L.Until + " " + b
+			}
+		}
+	}
+	row(L.Dose, dose)
+	if t, ok := r.term(child(sa, "routeCode"), "", lang, v); ok {
+		row(L.Route, t.Text)
+	}
+	pack := ""
+	for _, p := range []string{"./asContent/quantity", "./asContent/quantity/numerator", "./asContent/containerPackagedProduct/capacityQuantity",
+		"./asContent/containerPackagedMedicine/capacityQuantity"} {
+		if pack = quantity(first(mm, p)); pack != "" {
+			break
+		}
+	}
+	for _, er := range sa.SelectElements("entryRelationship") {
+		if sup := child(er, "supply"); sup != nil {
+			if q := quantity(child(sup, "quantity")); q != "" {
+				s := q + " " + L.Packs
+				if pack != "" {
+					s += " × " + pack
+				}
+				row(L.Quantity, s)
+				pack = ""
+			}
+		}
+		if obs := child(er, "observation"); obs != nil && attr(child(obs, "code"), "code") == "SUBST" {
+			if attr(child(obs, "value"), "code") == "N" {
+				row(L.Substitution, L.SubstNo)
+			} else {
+				row(L.Substitution, L.SubstYes)
+			}
+		}
+	}
+	row(L.PackSize, pack)
+	row(L.Validity, validity)
+	return it, len(it.Rows) > 0
+}
+
+func unitName(u string, L labels) string {
+	switch u {
+	case "h":
+		return L.Hours
+	case "d":
+		return L.Days
+	case "wk":
+		return L.Weeks
+	}
+	return u
+}
