@@ -45,7 +45,7 @@ test: tools
 	@$(GO) mod tidy -diff >/dev/null || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 	$(GO) vet ./...
 	mkdir -p $(TEST_REPORTS)
-	CONFORMANCE_REPORT_DIR=$(TEST_REPORTS) CONFORMANCE_LOAD_REPORT=$(TEST_REPORTS)/load.json \
+	CONFORMANCE_REPORT_DIR=$(TEST_REPORTS) CONFORMANCE_LOAD_REPORT=$(TEST_REPORTS)/load.json LUXNCP_SCREENSHOTS=$(TEST_REPORTS)/screenshots \
 		$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 14m ./...
 	$(YEAR_AHEAD) $(GO) test $(GOFLAGS_TEST) -count=1 -timeout 10m -race $(RACE_PKGS)
 	$(YEAR_AHEAD) $(GO) test $(GOFLAGS_TEST) -count=1 -timeout 10m $(CLOCK_PKGS)

@@ -182,8 +182,9 @@ func TestContentSecurityPolicy(t *testing.T) {
 }
 
 // TestHTMLInBrowser renders a rich Patient Summary in Debian's chromium
-// (headless) and keeps the screenshot under testdata-out/render/ at the
-// repository root. Chromium is
+// (headless) and keeps the screenshots in $LUXNCP_SCREENSHOTS (make test:
+// under its reports folder, outside the repository; else a temporary
+// folder). Chromium is
 // installed by scripts/install-test-tools; its absence fails the test.
 func TestHTMLInBrowser(t *testing.T) {
 	bin := testutil.Tool(t, "chromium")
@@ -192,7 +193,10 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(testutil.RepoRoot(t), "testdata-out", "render")
+	out := os.Getenv("LUXNCP_SCREENSHOTS")
+	if out == "" {
+		out = t.TempDir()
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
