@@ -9,6 +9,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/outbox"
 )
 
 // Config of a node. Every field has a working default; FromEnv reads the
@@ -35,6 +36,10 @@ type Config struct {
 	// DirectoryFile is the country directory for Country B
 	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
 	DirectoryFile string
+	// OutboxHorizon is how long an acknowledged eDispensation keeps being
+	// retried through transient national failures before it becomes a
+	// dead letter. LUXNCP_OUTBOX_HORIZON_DAYS, default 30 days.
+	OutboxHorizon time.Duration
 }
 
 // Defaults fills empty fields.
@@ -72,6 +77,9 @@ func (c Config) Defaults() Config {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = 60 * time.Second
 	}
+	if c.OutboxHorizon == 0 {
+		c.OutboxHorizon = outbox.DefaultHorizon
+	}
 	return c
 }
 
@@ -101,6 +109,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.ClockSkew, err = envDuration(getenv, "LUXNCP_CLOCK_SKEW"); err != nil {
 		return c, err
+	}
+	if v := getenv("LUXNCP_OUTBOX_HORIZON_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_OUTBOX_HORIZON_DAYS: %q is not a positive number of days", v)
+		}
+		c.OutboxHorizon = time.Duration(n) * 24 * time.Hour
 	}
 	if v := getenv("LUXNCP_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
