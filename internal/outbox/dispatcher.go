@@ -27,7 +27,10 @@ type Dispatcher struct {
 	// MinBackoff and MaxBackoff bound the exponential backoff with full
 	// jitter between attempts (defaults 2 s and 10 min).
 	MinBackoff, MaxBackoff time.Duration
-	Log                    *slog.Logger
+	// Jitter draws the backoff's jitter in [0, n) (nil: math/rand/v2), so
+	// a simulation replays a seed exactly.
+	Jitter func(n int64) int64
+	Log    *slog.Logger
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -172,7 +175,11 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	if b > hi || b <= 0 {
 		b = hi
 	}
-	return lo + time.Duration(rand.Int64N(int64(b-lo)+1))
+	draw := d.Jitter
+	if draw == nil {
+		draw = rand.Int64N
+	}
+	return lo + time.Duration(draw(int64(b-lo)+1))
 }
 
 // Run delivers until ctx ends, polling every interval (and at once when
