@@ -280,9 +280,9 @@ module "function" {
     LUXNCP_ID_ISSUER         = var.identity_issuer_url
     LUXNCP_ID_AUDIENCE       = var.identity_audience
     LUXNCP_API_CALLERS       = jsonencode(var.api_callers)
-    # Below the queue's maxReceiveCount, so the dispatcher dead-letters a
-    # poison message itself (visible to `luxncp outbox`) before SQS does.
-    LUXNCP_OUTBOX_MAX_ATTEMPTS = tostring(max(var.outbox_max_receive_count - 2, 1))
+    # Transient national failures are retried this many days before an
+    # acknowledged eDispensation becomes a dead letter (docs/edispensation.md).
+    LUXNCP_OUTBOX_HORIZON_DAYS = tostring(var.outbox_horizon_days)
   }
 }
 
@@ -390,15 +390,16 @@ resource "aws_lambda_permission" "certificate_check" {
 module "alarms" {
   source = "./modules/alarms"
 
-  name_prefix                  = var.name_prefix
-  kms_key_arn                  = module.keys.data_key_arn
-  alarm_email                  = var.alarm_email
-  api_id                       = module.gateway.api_id
-  function_names               = { for name, m in module.function : name => m.function_name }
-  queue_name                   = module.outbox.queue_name
-  dead_letter_queue_name       = module.outbox.dead_letter_queue_name
-  consumer_timeout_s           = local.settings["dispatcher"].timeout_s
-  error_rate_threshold_percent = var.error_rate_threshold_percent
-  certificate_warning_days     = var.certificate_expiry_warning_days
-  tags                         = local.tags
+  name_prefix                   = var.name_prefix
+  kms_key_arn                   = module.keys.data_key_arn
+  alarm_email                   = var.alarm_email
+  api_id                        = module.gateway.api_id
+  function_names                = { for name, m in module.function : name => m.function_name }
+  queue_name                    = module.outbox.queue_name
+  dead_letter_queue_name        = module.outbox.dead_letter_queue_name
+  consumer_timeout_s            = local.settings["dispatcher"].timeout_s
+  error_rate_threshold_percent  = var.error_rate_threshold_percent
+  outbox_oldest_pending_minutes = var.outbox_oldest_pending_alarm_minutes
+  certificate_warning_days      = var.certificate_expiry_warning_days
+  tags                          = local.tags
 }

@@ -175,6 +175,28 @@ variable "dispatcher_max_concurrency" {
   }
 }
 
+variable "outbox_horizon_days" {
+  description = "Days an acknowledged eDispensation keeps being retried through transient national outages before it becomes a dead letter (and the alarm fires)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.outbox_horizon_days >= 1 && var.outbox_horizon_days <= 365
+    error_message = "outbox_horizon_days must be between 1 and 365."
+  }
+}
+
+variable "outbox_oldest_pending_alarm_minutes" {
+  description = "Age in minutes of the oldest undelivered eDispensation that raises the outbox-oldest-pending alarm."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.outbox_oldest_pending_alarm_minutes >= 5
+    error_message = "outbox_oldest_pending_alarm_minutes must be at least 5 (the sweep period)."
+  }
+}
+
 variable "outbox_max_receive_count" {
   description = "Deliveries of one eDispensation message before it moves to the dead-letter queue (and the alarm fires)."
   type        = number

@@ -22,6 +22,10 @@ const outboxUsage = `Usage:
       the eDispensations and discards accepted from partner NCPs, and their delivery to the national system
   luxncp outbox replay KEY [--state-dir var]
       put a dead letter back in the queue (after fixing what the national system refused)
+  luxncp outbox resolve KEY --note "why" [--state-dir var]
+      close a dead letter without delivering it (handled outside luxncp); releases its reservation
+A dead letter is an acknowledged eDispensation the national system refused for
+good or that outlived the delivery horizon: list shows why (LAST ERROR).
 With LUXNCP_OUTBOX_TABLE (and LUXNCP_OUTBOX_QUEUE_URL) set, both work on the AWS
 outbox (DynamoDB + SQS; list shows pending and dead messages there).
 `
@@ -36,6 +40,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory")
 	state := fs.String("state", "", "list only this state")
 	asJSON := fs.Bool("json", false, "JSON output")
+	note := fs.String("note", "", "resolve: why the dead letter is closed (kept with the message)")
 	rest := args[1:]
 	var pos []string
 	for len(rest) > 0 {
@@ -101,7 +106,16 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "%s is pending again; a running gateway delivers it within seconds\n", pos[0])
 		return nil
+	case "resolve":
+		if len(pos) != 1 || *note == "" {
+			return badUsage("resolve needs the message KEY and --note \"why\" (see 'luxncp outbox list --state dead')")
+		}
+		if err := store.Resolve(ctx, pos[0], *note); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is resolved; its reservation is released\n", pos[0])
+		return nil
 	}
 	fmt.Fprint(stderr, outboxUsage)
-	return badUsage("unknown outbox command %q (list, replay)", cmd)
+	return badUsage("unknown outbox command %q (list, replay, resolve)", cmd)
 }

@@ -21,8 +21,8 @@ const requestUsage = `Usage:
   luxncp request xcpd         --country FR --patient ID [--root 1.3.182.4.4] [--family F --birth-date YYYY-MM-DD]
   luxncp request xca-query    --country FR --patient ID --class 57833-6|60591-5|11502-2|18748-4|34105-7
   luxncp request xca-retrieve --country FR --patient ID --doc DOCUMENT_UNIQUE_ID [--repo REPOSITORY_ID] [--mtom]
-  luxncp request xdr-submit   --country FR --patient ID --prescription ep-0003 --item rx-0003 [--ed FILE] [--ed-id ID]
-  luxncp request xdr-discard  --country FR --patient ID --prescription ep-0003 --item rx-0003 [--ed FILE] [--ed-id ID]
+  luxncp request xdr-submit   --country FR --patient ID --prescription ep-0003 --item rx-0003 [--atc A02BC01] [--ed FILE] [--ed-id ID]
+  luxncp request xdr-discard  --country FR --patient ID --prescription ep-0003 --item rx-0003 [--atc A02BC01] [--ed FILE] [--ed-id ID]
   common: [--hcp FILE] [--role pharmacist|physician|nurse] [--to https://127.0.0.1:8443] [--pki-dir var/pki]
 
 Prints a complete, signed eHDSI SOAP 1.2 request envelope as a Country B
@@ -55,6 +55,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	prescription := fs.String("prescription", "", "xdr: Luxembourg prescription (document) id, e.g. ep-0003")
 	item := fs.String("item", "", "xdr: prescription item id, e.g. rx-0003")
 	edFile := fs.String("ed", "", "xdr: eDispensation CDA file (default: generate one)")
+	atc := fs.String("atc", "", "xdr: ATC code of the dispensed medicine (luxncp checks it against the prescribed one), e.g. A02BC01")
 	edID := fs.String("ed-id", "", "xdr: eDispensation document id extension (default: derived from --item and the country)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -149,7 +150,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				DocumentID: wssec.PatientID{Root: docRoot, Extension: ext}, Patient: pid, PatientName: "Patient",
 				Prescription: wssec.PatientID{Root: ehdsi.HomeCommunityLU + ".100", Extension: *prescription},
 				Item:         wssec.PatientID{Root: ehdsi.HomeCommunityLU + ".100", Extension: *item},
-				ProductCode:  "0000000", ProductName: "Dispensed as prescribed", Quantity: 1,
+				ProductCode:  "0000000", ProductName: "Dispensed as prescribed", ATC: *atc, Quantity: 1,
 				Pharmacist: pro.Name, Pharmacy: pro.Organisation, Country: id.Country, Time: clock.Now(),
 			})
 		}

@@ -68,7 +68,7 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 	accept("2.25.2^ed-2", "rx-0010", "1987031419966") // a cancelled prescription: refused for good
 	accept("2.25.3^ed-3", "rx-0004", "1971011007114")
 	fl := &flaky{Dispensations: nat}
-	h := &handler{d: &outbox.Dispatcher{Queue: store, National: fl, Log: quiet, MaxAttempts: 3}, log: quiet}
+	h := &handler{d: &outbox.Dispatcher{Queue: store, National: fl, Log: quiet}, log: quiet}
 	event := func(keys ...string) events.SQSEvent {
 		var ev events.SQSEvent
 		for i, k := range keys {

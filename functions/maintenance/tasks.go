@@ -21,6 +21,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
 )
@@ -43,6 +44,7 @@ type putter interface {
 // requeuer is the outbox sweeper (*outbox.DynamoStore).
 type requeuer interface {
 	Requeue(ctx context.Context) (int, error)
+	List(ctx context.Context, state outbox.State) ([]outbox.Message, error)
 }
 
 type maintenance struct {
@@ -271,6 +273,22 @@ func (m *maintenance) sweep(ctx context.Context) (Result, error) {
 	}
 	n, err := m.outbox.Requeue(ctx)
 	if err != nil {
+		return Result{Status: "failed", Requeued: n}, err
+	}
+	// The outbox-oldest-pending and outbox-dead-letters alarms watch these.
+	pending, err := m.outbox.List(ctx, outbox.StatePending)
+	if err != nil {
+		return Result{Status: "failed", Requeued: n}, err
+	}
+	dead, err := m.outbox.List(ctx, outbox.StateDead)
+	if err != nil {
+		return Result{Status: "failed", Requeued: n}, err
+	}
+	now := m.clock()
+	if err := node.WriteMetric(m.out, now, "OutboxOldestPendingSeconds", outbox.OldestPending(pending, now).Seconds(), "Seconds", nil); err != nil {
+		return Result{Status: "failed", Requeued: n}, err
+	}
+	if err := node.WriteMetric(m.out, now, "OutboxDeadLetters", float64(len(dead)), "Count", nil); err != nil {
 		return Result{Status: "failed", Requeued: n}, err
 	}
 	return Result{Status: "swept", Requeued: n}, nil

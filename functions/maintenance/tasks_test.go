@@ -28,6 +28,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/routing"
 )
 
@@ -229,6 +230,14 @@ type requeueFunc func(context.Context) (int, error)
 
 func (f requeueFunc) Requeue(ctx context.Context) (int, error) { return f(ctx) }
 
+// List: one message pending for ten minutes, none dead.
+func (f requeueFunc) List(_ context.Context, st outbox.State) ([]outbox.Message, error) {
+	if st != outbox.StatePending {
+		return nil, nil
+	}
+	return []outbox.Message{{Key: "k", State: outbox.StatePending, Accepted: now.Add(-10 * time.Minute)}}, nil
+}
+
 func TestOutboxSweepAndUnknownTask(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -236,8 +245,13 @@ func TestOutboxSweepAndUnknownTask(t *testing.T) {
 		t.Fatalf("no outbox: %+v, %v", res, err)
 	}
 	e.m.outbox = requeueFunc(func(context.Context) (int, error) { return 3, nil })
+	e.out.Reset()
 	if res, err := e.m.handle(ctx, Event{Task: "outbox-sweep"}); err != nil || res.Requeued != 3 {
 		t.Fatalf("sweep: %+v, %v", res, err)
+	}
+	// The alarms' metrics: the oldest pending age and the dead letters.
+	if out := e.out.String(); !strings.Contains(out, `"OutboxOldestPendingSeconds":600`) || !strings.Contains(out, `"OutboxDeadLetters":0`) {
+		t.Fatalf("sweep metrics:\n%s", out)
 	}
 	if _, err := e.m.handle(ctx, Event{Task: "reboot"}); err == nil {
 		t.Fatal("unknown task accepted")

@@ -75,8 +75,47 @@ func (d *Dispensation) Against(p *Prescription, now time.Time, dispensed map[str
 		if di.Substituted && !p.Items[out[i]].SubstitutionAllowed {
 			return nil, edErr(ehdsi.ErrEDSubstitutionNotAllowed, "the prescriber did not allow substitution of %s", strings.TrimSpace(p.Items[out[i]].Product.Name))
 		}
+		if err := sameProduct(di, p.Items[out[i]]); err != nil {
+			return nil, err
+		}
+		if pk := p.Items[out[i]].Packages; pk > 0 && di.Quantity.Value > pk {
+			return nil, edErr(ehdsi.ErrEDNotDispensable, "%s packages dispensed; the prescription allows %s per dispensation",
+				Quantity{Value: di.Quantity.Value}.String(), Quantity{Value: pk}.String())
+		}
+		if di.Quantity.Value < 0 {
+			return nil, edErr(ehdsi.ErrEDMissingRequiredFields, "dispensed item %d has a negative quantity", i+1)
+		}
 	}
 	return out, nil
+}
+
+// sameProduct checks that the dispensed medicine is the prescribed one or an
+// allowed substitution: the same Luxembourg product code, or the same
+// active ingredient (ATC chemical substance) in the same dose form (EDQM,
+// where both name one). A different active ingredient is refused whether or
+// not a substitution is declared.
+func sameProduct(di DispensedItem, it Item) error {
+	got, want := di.Product, it.Product
+	if got.Code.Code != "" && got.Code.System == OIDLUProduct && got.Code.Code == want.Code.Code {
+		return nil
+	}
+	name := strings.TrimSpace(want.Name)
+	if got.ATC.Code == "" {
+		return edErr(ehdsi.ErrEDMissingExpectedMapping, "the dispensed medicine has no ATC code, so it cannot be checked against the prescribed %s", name)
+	}
+	if want.ATC.Code == "" {
+		return edErr(ehdsi.ErrEDPrescriptionNotIdentifiable, "the prescribed %s has no ATC code in the national record: only that product (Luxembourg product code %s) can be dispensed", name, want.Code.Code)
+	}
+	if !strings.EqualFold(got.ATC.Code, want.ATC.Code) {
+		if di.Substituted {
+			return edErr(ehdsi.ErrEDSubstitutionNotAllowed, "a substitute must have the prescribed active ingredient: ATC %s dispensed for %s (ATC %s)", got.ATC.Code, name, want.ATC.Code)
+		}
+		return edErr(ehdsi.ErrEDPrescriptionNotIdentifiable, "the dispensed medicine (ATC %s) is not the prescribed %s (ATC %s) and no substitution is declared", got.ATC.Code, name, want.ATC.Code)
+	}
+	if g, w := got.DoseForm.Code, want.DoseForm.Code; g != "" && w != "" && got.DoseForm.System == OIDEDQM && want.DoseForm.System == OIDEDQM && g != w {
+		return edErr(ehdsi.ErrEDSubstitutionNotAllowed, "the dispensed dose form (EDQM %s) differs from the prescribed %s (EDQM %s)", g, name, w)
+	}
+	return nil
 }
 
 // EPDocumentID is the id luxncp gives the pivot ePrescription of a national

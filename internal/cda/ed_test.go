@@ -203,11 +203,24 @@ func BenchmarkReadED(b *testing.B) {
 	}
 }
 
+// asPrednisolone makes the Polish sample dispense ep-0001's medicine
+// (prednisolone, ATC H02AB06, tablets) instead of its own.
+func asPrednisolone(s string) string {
+	return strings.NewReplacer(`code="G03AA12"`, `code="H02AB06"`, `code="10221000"`, `code="10219000"`).Replace(s)
+}
+
 // edFor builds an eDispensation of a fixture prescription by editing the
-// Polish sample: our patient, our prescription item id.
+// Polish sample: our patient, our prescription item id, the prescribed
+// medicine.
 func edFor(t *testing.T, matricule, itemID string, substituted bool) *Dispensation {
 	t.Helper()
-	s := string(edSample(t, "PL_eD-L3_PlRequest1.xml"))
+	return edEdited(t, matricule, itemID, substituted, asPrednisolone)
+}
+
+// edEdited is edFor with the sample edited by edit instead.
+func edEdited(t *testing.T, matricule, itemID string, substituted bool, edit func(string) string) *Dispensation {
+	t.Helper()
+	s := edit(string(edSample(t, "PL_eD-L3_PlRequest1.xml")))
 	s = strings.ReplaceAll(s, `extension="2205226691" root="1.2.208.176.1.2"`, `extension="`+matricule+`" root="1.3.182.4.4"`)
 	s = strings.ReplaceAll(s, `extension="481295000650102" root="1.2.208.176.7.2.2"`, `extension="`+itemID+`" root="1.3.182.2.12.10000734.6.1.100"`)
 	if substituted {
@@ -245,6 +258,21 @@ func TestAgainst(t *testing.T) {
 		{"already dispensed", edFor(t, "1983030506626", "rx-0001", false), presc("ep-0001"), map[string]int{"rx-0001": 1}, ehdsi.ErrEDNotDispensable},
 		{"cancelled", edFor(t, "1987031419966", "rx-0010", false), presc("ep-0010"), nil, ehdsi.ErrEDNotDispensable},
 		{"expired", edFor(t, "1987031419966", "rx-0009", false), presc("ep-0009"), nil, ehdsi.ErrEDNotDispensable},
+		// The product: the Polish sample's own medicine (drospirenone and
+		// ethinylestradiol) against a prednisolone prescription.
+		{"another medicine, no substitution declared", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string { return s }),
+			presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
+		{"substitute with another active ingredient", edEdited(t, "1983030506626", "rx-0001", true, func(s string) string { return s }),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"another dose form", edEdited(t, "1983030506626", "rx-0001", true, func(s string) string {
+			return strings.ReplaceAll(s, `code="G03AA12"`, `code="H02AB06"`)
+		}), presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"no ATC code", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
+			return strings.ReplaceAll(asPrednisolone(s), `code="H02AB06"`, `nullFlavor="NI"`)
+		}), presc("ep-0001"), nil, ehdsi.ErrEDMissingExpectedMapping},
+		{"more packages than prescribed", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
+			return strings.Replace(asPrednisolone(s), `<quantity unit="1" value="1" />`, `<quantity unit="1" value="3" />`, 1)
+		}), presc("ep-0001"), nil, ehdsi.ErrEDNotDispensable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,7 +293,7 @@ func TestAgainst(t *testing.T) {
 
 // edByDocID names the prescription only through our eP document id (parentDocument).
 func edByDocID(t *testing.T) *Dispensation {
-	s := string(edSample(t, "PL_eD-L3_PlRequest1.xml"))
+	s := asPrednisolone(string(edSample(t, "PL_eD-L3_PlRequest1.xml")))
 	s = strings.ReplaceAll(s, `extension="2205226691" root="1.2.208.176.1.2"`, `extension="1983030506626" root="1.3.182.4.4"`)
 	s = strings.ReplaceAll(s, `extension="481295000650102" root="1.2.208.176.7.2.2"`, `extension="other" root="9.9.9"`)
 	s = strings.Replace(s, `<id extension="A9F0065214DE43D1AB0509" root="2.16.840.1.113883.3.4424.2.7.19.5.1" />`, `<id extension="ep-0001.L3" root="1.3.182.2.12.10000734.6.1" />`, 1)

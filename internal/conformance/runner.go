@@ -744,15 +744,19 @@ func (x *exchange) runRetrieve(ctx context.Context) []string {
 
 // ---- XDR
 
-// prescriptionRefs reads the document id and first item id of an eP CDA.
-func prescriptionRefs(data []byte) (doc, item wssec.PatientID, err error) {
+// prescriptionRefs reads the document id, first item id and its ATC code
+// (the dispensation must be of the prescribed medicine) of an eP CDA.
+func prescriptionRefs(data []byte) (doc, item wssec.PatientID, atc string, err error) {
 	d := etree.NewDocument()
 	if err := d.ReadFromBytes(data); err != nil {
-		return doc, item, err
+		return doc, item, "", err
 	}
 	root := d.Root()
 	if root == nil {
-		return doc, item, errors.New("empty document")
+		return doc, item, "", errors.New("empty document")
+	}
+	if c := root.FindElement(".//substanceAdministration//generalizedMaterialKind/code"); c != nil {
+		atc = c.SelectAttrValue("code", "")
 	}
 	if id := root.SelectElement("id"); id != nil {
 		doc = wssec.PatientID{Root: id.SelectAttrValue("root", ""), Extension: id.SelectAttrValue("extension", "")}
@@ -761,9 +765,9 @@ func prescriptionRefs(data []byte) (doc, item wssec.PatientID, err error) {
 		item = wssec.PatientID{Root: sa.SelectAttrValue("root", ""), Extension: sa.SelectAttrValue("extension", "")}
 	}
 	if doc.Root == "" || item.Extension == "" {
-		return doc, item, errors.New("the ePrescription has no document id or no prescription item id")
+		return doc, item, atc, errors.New("the ePrescription has no document id or no prescription item id")
 	}
-	return doc, item, nil
+	return doc, item, atc, nil
 }
 
 // prepareDispensation lists and retrieves the patient's first ePrescription
@@ -794,7 +798,7 @@ func (x *exchange) prepareDispensation(ctx context.Context, p Patient, pid wssec
 	if err != nil || len(got) == 0 {
 		return nil, fmt.Errorf("setup retrieve returned no ePrescription (%v)", err)
 	}
-	presc, item, err := prescriptionRefs(got[0].Data)
+	presc, item, atc, err := prescriptionRefs(got[0].Data)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -808,7 +812,7 @@ func (x *exchange) prepareDispensation(ctx context.Context, p Patient, pid wssec
 	id := wssec.PatientID{Root: "2.999.4.1", Extension: "ed-" + strings.TrimPrefix(soap.NewMessageID(), "urn:uuid:")}
 	doc := ncpclient.EDocument(ncpclient.Dispensed{
 		DocumentID: id, Patient: pid, PatientGiven: p.Given, PatientName: p.Family,
-		Prescription: presc, Item: item, ProductCode: "conformance-1", ProductName: "Conformance test product", Quantity: 1,
+		Prescription: presc, Item: item, ProductCode: "conformance-1", ProductName: "Conformance test product", ATC: atc, Quantity: 1,
 		Pharmacist: "conformance-pharmacist", Pharmacy: "Conformance Pharmacy", Country: cc, Time: x.r.now(),
 	})
 	return &dispensation{doc: doc, docUID: id.Root + "^" + id.Extension, sub: "2.999.5." + fmt.Sprint(x.r.now().UnixNano())}, nil

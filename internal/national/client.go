@@ -524,3 +524,42 @@ func (c *Client) CancelDispense(ctx context.Context, key string) error {
 	_, err := c.do(ctx, http.MethodPut, c.base.String()+"/MedicationDispense?"+q.Encode(), "MedicationDispense cancel", body, hdr)
 	return err
 }
+
+// ActiveDispenses lists the dispensations the national record holds for a
+// prescription item (GET MedicationDispense?prescription=<id>) that are
+// not cancelled (status other than entered-in-error, cancelled, declined),
+// by their idempotency key (identifier SystemDispenseKey), else by
+// "MedicationDispense/<id>" for those recorded without one.
+func (c *Client) ActiveDispenses(ctx context.Context, prescriptionID string) ([]string, error) {
+	if prescriptionID == "" {
+		return nil, fmt.Errorf("%w: empty prescription id", ErrBadQuery)
+	}
+	raws, err := c.search(ctx, "MedicationDispense", url.Values{"prescription": {prescriptionID}})
+	if err != nil {
+		return nil, err
+	}
+	return activeKeys(raws)
+}
+
+func activeKeys(raws []json.RawMessage) ([]string, error) {
+	var out []string
+	for _, raw := range raws {
+		var md fhirr4.MedicationDispense
+		if err := json.Unmarshal(raw, &md); err != nil {
+			return nil, fmt.Errorf("MedicationDispense search: %w", err)
+		}
+		switch md.Status {
+		case "entered-in-error", "cancelled", "declined":
+			continue
+		}
+		key := "MedicationDispense/" + md.ID
+		for _, id := range md.Identifier {
+			if id.System == SystemDispenseKey && id.Value != "" {
+				key = id.Value
+			}
+		}
+		out = append(out, key)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

@@ -312,10 +312,10 @@ func FromEnvironment(ctx context.Context) (*Node, error) {
 // DispatcherFromEnvironment builds the outbox dispatcher alone, as the
 // SQS-triggered dispatcher function runs it: the DynamoDB + SQS outbox
 // (LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL are required) and the
-// national FHIR client. MaxAttempts comes from LUXNCP_OUTBOX_MAX_ATTEMPTS
-// (default 6): keep it below the queue's maxReceiveCount (Terraform's
-// outbox_max_receive_count, default 8) so that the outbox, not the SQS
-// dead-letter queue, records a message that keeps failing.
+// national FHIR client. Transient failures are retried until the horizon
+// (LUXNCP_OUTBOX_HORIZON_DAYS); a queue message SQS gave up on is sent
+// again by the maintenance sweep (outbox.DynamoOptions.Overdue), so the
+// SQS dead-letter queue never ends a delivery.
 func DispatcherFromEnvironment(ctx context.Context) (*outbox.Dispatcher, *outbox.DynamoStore, error) {
 	cfg, err := ConfigFromEnv(nil)
 	if err != nil {
@@ -342,13 +342,7 @@ func DispatcherFromEnvironment(ctx context.Context) (*outbox.Dispatcher, *outbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: national source: %w", err)
 	}
-	maxAttempts := 6
-	if v := os.Getenv("LUXNCP_OUTBOX_MAX_ATTEMPTS"); v != "" {
-		if maxAttempts, err = strconv.Atoi(v); err != nil || maxAttempts <= 0 {
-			return nil, nil, fmt.Errorf("LUXNCP_OUTBOX_MAX_ATTEMPTS: %q is not a positive number", v)
-		}
-	}
-	return &outbox.Dispatcher{Queue: store, National: nat, MaxAttempts: maxAttempts, Log: log.With("component", "outbox")}, store, nil
+	return &outbox.Dispatcher{Queue: store, National: nat, Horizon: cfg.OutboxHorizon, Log: log.With("component", "outbox")}, store, nil
 }
 
 // meteredSink counts failed audit writes as the CloudWatch metric

@@ -148,7 +148,7 @@ func BenchmarkXDRSubmit(b *testing.B) {
 		ext := "ed-bench-" + clock.Now().Format("150405.000000000")
 		ed := ncpclient.EDocument(ncpclient.Dispensed{DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: ext}, Patient: pid, PatientName: "Lefebvre",
 			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"}, Item: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
-			ProductCode: "1", ProductName: "Oméprazole", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: clock.Now()})
+			ProductCode: "1", ProductName: "Oméprazole", ATC: "A02BC01", Quantity: 1, Pharmacist: "P", Pharmacy: "Ph", Country: "FR", Time: clock.Now()})
 		serve(b, h, peer, ehdsi.PathXDR, &c, ncpclient.Request{Action: ehdsi.ActionXDR, Assertions: []*etree.Element{hcp, trc},
 			Body: ncpclient.XDRBody(ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^" + ext, SubmissionSetID: "1.2.3", SourceID: "1.2.3", Document: ed})})
 	}

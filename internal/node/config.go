@@ -11,6 +11,7 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/idtoken"
+	"github.com/luxncp/luxncp/internal/outbox"
 )
 
 // Config of a node. Every field has a working default; FromEnv reads the
@@ -65,6 +66,10 @@ type Config struct {
 	// organisations (LUXNCP_API_CALLERS, default <state>/api-callers.json;
 	// missing: none may).
 	APICallers string
+	// OutboxHorizon is how long an acknowledged eDispensation keeps being
+	// retried through transient national failures before it becomes a
+	// dead letter. LUXNCP_OUTBOX_HORIZON_DAYS, default 30 days.
+	OutboxHorizon time.Duration
 }
 
 // Defaults fills empty fields.
@@ -114,6 +119,9 @@ func (c Config) Defaults() Config {
 	if c.APICallers == "" {
 		c.APICallers = filepath.Join(c.StateDir, "api-callers.json")
 	}
+	if c.OutboxHorizon == 0 {
+		c.OutboxHorizon = outbox.DefaultHorizon
+	}
 	return c
 }
 
@@ -162,6 +170,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.DiscoveryRefresh, err = envDuration(getenv, "LUXNCP_DISCOVERY_REFRESH"); err != nil {
 		return c, err
+	}
+	if v := getenv("LUXNCP_OUTBOX_HORIZON_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_OUTBOX_HORIZON_DAYS: %q is not a positive number of days", v)
+		}
+		c.OutboxHorizon = time.Duration(n) * 24 * time.Hour
 	}
 	if v := getenv("LUXNCP_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

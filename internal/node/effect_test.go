@@ -82,6 +82,16 @@ func (w *stepOutbox) Accept(ctx context.Context, m outbox.Message) (outbox.Messa
 	return got, inserted, err
 }
 
+func (w *stepOutbox) Dispense(ctx context.Context, m outbox.Message, r outbox.Reservation) (outbox.Message, outbox.Verdict, error) {
+	w.s.step("accept")
+	got, v, err := w.Store.Dispense(ctx, m, r)
+	if err == nil && v == outbox.Accepted {
+		w.accepted = append(w.accepted, m.Key)
+		w.s.step("accepted")
+	}
+	return got, v, err
+}
+
 type stepNational struct {
 	national.Source
 	s *steps
@@ -103,7 +113,7 @@ func xdrRequest(t *testing.T, ctx context.Context, ph *pharmacist, doc, msgID st
 		Patient:    pid, PatientGiven: "Thomas", PatientName: "Lefebvre",
 		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
 		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
-		ProductCode:  "3400930000001", ProductName: "Amlodipine 5 mg", Quantity: 1,
+		ProductCode:  "3400930000001", ProductName: "Oméprazole 20 mg", ATC: "A02BC01", Quantity: 1,
 		Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: clock.Now(),
 	})
 	sub := ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^" + doc,

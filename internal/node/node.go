@@ -137,14 +137,17 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		n.Tokens = &idtoken.Verifier{Issuer: cfg.IDIssuer, Audience: cfg.IDAudience, ACR: cfg.IDACR, Skew: cfg.ClockSkew, Now: opt.Now,
 			Keys: &idtoken.RemoteKeys{Issuer: cfg.IDIssuer, Now: opt.Now}}
 	}
-	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
+	// Requests fail fast while the national system is known down (a
+	// breaker); the dispatcher has its own backoff and calls it directly.
+	front := &national.Breaker{Source: n.National, Now: opt.Now}
+	xcpdSvc := &xcpd.Service{Patients: front, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
 
 	if n.Terms, err = terminology.LoadLicensedDir(os.Getenv(terminology.EnvLicensedDir)); err != nil {
 		return nil, fmt.Errorf("node: terminology: %w", err)
 	}
 	provider := &lurecords.Provider{
-		National: n.National, Terminology: n.Terms, HomeCommunityID: cfg.HomeCommunityID,
+		National: front, Terminology: n.Terms, HomeCommunityID: cfg.HomeCommunityID,
 		Custodian: lurecords.DefaultCustodian(), Timeout: cfg.NationalTimeout,
 	}
 	xcaSvc := &xca.Service{Provider: provider, HomeCommunityID: cfg.HomeCommunityID}
@@ -159,7 +162,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		n.Outbox = fs
 	}
 	n.Kick = make(chan struct{}, 1)
-	xdrSvc := &xdr.Service{Outbox: n.Outbox, National: n.National, Timeout: cfg.NationalTimeout, Kick: n.Kick}
+	xdrSvc := &xdr.Service{Outbox: n.Outbox, National: front, Timeout: cfg.NationalTimeout, Kick: n.Kick}
 	n.endpoints["xdr"] = &gateway.Endpoint{Name: "XDR", Cfg: n.Gateway, Ops: []gateway.Operation{xdrSvc.Operation()}}
 	if err := n.buildCountryB(opt.CountryB); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -295,5 +298,5 @@ func (n *Node) Ping(ctx context.Context) error {
 
 // Dispatcher returns the outbox dispatcher delivering to the national source.
 func (n *Node) Dispatcher() *outbox.Dispatcher {
-	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Log: n.Log.With("component", "outbox")}
+	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Horizon: n.Cfg.OutboxHorizon, Log: n.Log.With("component", "outbox")}
 }

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -18,12 +19,18 @@ type Dispatcher struct {
 	National national.Dispensations
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
-	// MaxAttempts before a message goes to the dead letters (default 10).
-	MaxAttempts int
+	// Horizon is how long delivery of an acknowledged message keeps
+	// retrying transient failures (network, timeouts, 5xx, throttling)
+	// before it goes to the dead letters; an operator sets it in days
+	// (LUXNCP_OUTBOX_HORIZON_DAYS). Default DefaultHorizon.
+	Horizon time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff with full
 	// jitter between attempts (defaults 2 s and 10 min).
 	MinBackoff, MaxBackoff time.Duration
-	Log                    *slog.Logger
+	// Jitter draws the backoff's jitter in [0, n) (nil: math/rand/v2), so
+	// a simulation replays a seed exactly.
+	Jitter func(n int64) int64
+	Log    *slog.Logger
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -36,6 +43,9 @@ func (d *Dispatcher) log() *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// DefaultHorizon: thirty days of retries.
+const DefaultHorizon = 30 * 24 * time.Hour
 
 // Result counts what one pass did.
 type Result struct{ Delivered, Retried, Dead int }
@@ -82,20 +92,23 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (State, error) {
 			err = d.National.CancelDispense(ctx, m.Target)
 		}
 	default:
-		err = errors.New("unknown message kind " + string(m.Kind))
+		err = fmt.Errorf("%w %q", errUnknownKind, m.Kind)
 	}
 	m.Attempts++
 	switch {
 	case err == nil:
 		m.State, m.Delivered, m.LastError = StateDelivered, d.now(), ""
 		d.log().Info("outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
-	case errors.Is(err, national.ErrConflict) || (m.Kind == KindCancel && errors.Is(err, national.ErrNotFound)):
-		// The national side refuses for good: a poison message.
+	case Permanent(err):
+		// The national side refuses for good. The reservation should make
+		// this impossible: alert.
 		m.State, m.LastError = StateDead, err.Error()
-		d.log().Warn("outbox: refused by the national system; moved to dead letters", "kind", string(m.Kind), "error", err.Error())
-	case m.Attempts >= d.maxAttempts():
-		m.State, m.LastError = StateDead, err.Error()
-		d.log().Warn("outbox: giving up after attempts; moved to dead letters", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
+		d.log().Error("outbox: refused by the national system; moved to dead letters (see luxncp outbox list --state dead)",
+			"alert", "outbox-dead-letter", "kind", string(m.Kind), "error", err.Error())
+	case d.now().Sub(m.Accepted) > d.horizon():
+		m.State, m.LastError = StateDead, "delivery horizon exceeded: "+err.Error()
+		d.log().Error("outbox: still failing after the delivery horizon; moved to dead letters",
+			"alert", "outbox-dead-letter", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
 	default:
 		m.LastError = err.Error()
 		m.NextAttempt = d.now().Add(d.backoff(m.Attempts))
@@ -117,11 +130,36 @@ func (d *Dispatcher) targetState(ctx context.Context, key string) (State, error)
 	return "", ErrNotFound
 }
 
-func (d *Dispatcher) maxAttempts() int {
-	if d.MaxAttempts > 0 {
-		return d.MaxAttempts
+func (d *Dispatcher) horizon() time.Duration {
+	if d.Horizon > 0 {
+		return d.Horizon
 	}
-	return 10
+	return DefaultHorizon
+}
+
+// Permanent reports whether a delivery error is a refusal by the national
+// system that no retry will change: 409 (the record refuses the
+// dispensation), 404 (unknown prescription, or a discard of an unknown
+// dispensation), an invalid request. Everything else (ErrUnavailable:
+// network, timeouts, 5xx, 429; a dispensation not delivered yet) is
+// transient and retried until the horizon.
+func Permanent(err error) bool {
+	return errors.Is(err, national.ErrConflict) || errors.Is(err, national.ErrNotFound) ||
+		errors.Is(err, national.ErrBadQuery) || errors.Is(err, errUnknownKind)
+}
+
+var errUnknownKind = errors.New("unknown message kind")
+
+// OldestPending is the age of the oldest pending message (0: none), the
+// metric the outbox-oldest-pending alarm watches.
+func OldestPending(msgs []Message, now time.Time) time.Duration {
+	var oldest time.Duration
+	for _, m := range msgs {
+		if m.State == StatePending && now.Sub(m.Accepted) > oldest {
+			oldest = now.Sub(m.Accepted)
+		}
+	}
+	return oldest
 }
 
 // backoff is exponential with full jitter, bounded.
@@ -137,7 +175,11 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	if b > hi || b <= 0 {
 		b = hi
 	}
-	return lo + time.Duration(rand.Int64N(int64(b-lo)+1))
+	draw := d.Jitter
+	if draw == nil {
+		draw = rand.Int64N
+	}
+	return lo + time.Duration(draw(int64(b-lo)+1))
 }
 
 // Run delivers until ctx ends, polling every interval (and at once when

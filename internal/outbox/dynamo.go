@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -49,6 +50,12 @@ type DynamoOptions struct {
 	// or re-queue its message, so it never races an Accept or a Replay in
 	// progress. Default 1 minute.
 	Grace time.Duration
+	// Overdue is how late a pending message's next attempt may be before
+	// the sweep sends it again even though it was queued (its queue message
+	// was lost or moved to the SQS dead-letter queue after
+	// maxReceiveCount): delivery never gives up on a pending message.
+	// Default 15 minutes.
+	Overdue time.Duration
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 	Log *slog.Logger
@@ -86,17 +93,20 @@ var ErrContention = errors.New("outbox: index update contention")
 
 // Item attribute names.
 const (
-	attrID        = "id"
-	attrBody      = "body"
-	attrState     = "state"
-	attrQueued    = "queued"
-	attrExpires   = "expires_at"
-	attrVersion   = "version"
-	attrEntries   = "entries"
-	indexPrefix   = "#outbox-index#"
-	indexPending  = indexPrefix + "pending"
-	indexDead     = indexPrefix + "dead"
-	maxIndexTries = 25
+	attrID       = "id"
+	attrBody     = "body"
+	attrState    = "state"
+	attrQueued   = "queued"
+	attrExpires  = "expires_at"
+	attrVersion  = "version"
+	attrEntries  = "entries"
+	indexPrefix  = "#outbox-index#"
+	indexPending = indexPrefix + "pending"
+	indexDead    = indexPrefix + "dead"
+	// reservationPrefix + a prescription item id is the item holding that
+	// prescription item's reservations (entries: key → when reserved).
+	reservationPrefix = indexPrefix + "reservation#"
+	maxIndexTries     = 25
 )
 
 // NewDynamo returns the DynamoDB + SQS outbox.
@@ -115,6 +125,9 @@ func NewDynamo(db DynamoAPI, q SendAPI, opt DynamoOptions) (*DynamoStore, error)
 	}
 	if opt.Grace <= 0 {
 		opt.Grace = time.Minute
+	}
+	if opt.Overdue <= 0 {
+		opt.Overdue = 15 * time.Minute
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
@@ -179,13 +192,13 @@ func (s *DynamoStore) get(ctx context.Context, key string) (Message, map[string]
 	return m, out.Item, err
 }
 
-// Get implements Acceptor.
+// Get implements Ledger.
 func (s *DynamoStore) Get(ctx context.Context, key string) (Message, error) {
 	m, _, err := s.get(ctx, key)
 	return m, err
 }
 
-// Accept implements Acceptor.
+// Accept implements Ledger.
 func (s *DynamoStore) Accept(ctx context.Context, m Message) (Message, bool, error) {
 	if m.Key == "" || strings.HasPrefix(m.Key, indexPrefix) {
 		return Message{}, false, fmt.Errorf("outbox: invalid message key %q", m.Key)
@@ -264,7 +277,120 @@ func (s *DynamoStore) enqueue(ctx context.Context, key string) error {
 	return nil
 }
 
-// Outstanding implements Acceptor.
+// Dispense implements Ledger: one conditional write (optimistic locking
+// on a version attribute) of the prescription item's reservation item, then
+// the conditional put of the message. A crash between the two leaves a
+// reservation without a message: the resend of the same id finds its own
+// reservation and finishes; otherwise, once older than the grace period, it
+// is dropped when the item is found full.
+func (s *DynamoStore) Dispense(ctx context.Context, m Message, r Reservation) (Message, Verdict, error) {
+	if m.Key == "" || strings.HasPrefix(m.Key, indexPrefix) || m.Kind != KindDispense || m.PrescriptionID == "" {
+		return Message{}, 0, fmt.Errorf("outbox: invalid dispensation %q", m.Key)
+	}
+	if v, old, err := s.existing(ctx, m); err != nil || v != 0 {
+		return old, v, err
+	}
+	name := reservationPrefix + m.PrescriptionID
+	for repaired := false; ; repaired = true {
+		var v Verdict
+		var full map[string]string
+		err := s.editIndex(ctx, name, func(e map[string]string) bool {
+			reserved := make(map[string]bool, len(e))
+			for k := range e {
+				reserved[k] = true
+			}
+			v = admit(m, nil, false, reserved, r)
+			if v == Exhausted {
+				full = maps.Clone(e)
+			}
+			if v != Accepted || reserved[m.Key] {
+				return false
+			}
+			e[m.Key] = strconv.FormatInt(s.now().UnixNano(), 10)
+			return true
+		})
+		if err != nil {
+			return Message{}, 0, fmt.Errorf("outbox: reserve: %w", err)
+		}
+		if v == Exhausted {
+			if !repaired && s.repair(ctx, name, full) {
+				continue
+			}
+			return Message{}, Exhausted, nil
+		}
+		break
+	}
+	stored, inserted, err := s.Accept(ctx, m)
+	if err != nil {
+		return Message{}, 0, err
+	}
+	if inserted {
+		return stored, Accepted, nil
+	}
+	// A concurrent acceptance of the same id won the put.
+	if stored.PrescriptionID != m.PrescriptionID {
+		if err := s.unindex(ctx, name, m.Key); err != nil {
+			s.opt.Log.Warn("outbox: could not release a lost reservation", "error", err.Error())
+		}
+	}
+	v, old, err := s.existing(ctx, m)
+	return old, v, err
+}
+
+// existing applies admit to the message already under m.Key, if any (0:
+// none).
+func (s *DynamoStore) existing(ctx context.Context, m Message) (Verdict, Message, error) {
+	old, err := s.Get(ctx, m.Key)
+	if errors.Is(err, ErrNotFound) {
+		return 0, Message{}, nil
+	}
+	if err != nil {
+		return 0, Message{}, err
+	}
+	_, cerr := s.Get(ctx, CancelKey(m.Key))
+	if cerr != nil && !errors.Is(cerr, ErrNotFound) {
+		return 0, Message{}, cerr
+	}
+	return admit(m, &old, cerr == nil, nil, Reservation{}), old, nil
+}
+
+// repair drops the reservations of a full item that no longer hold: no
+// message older than the grace period (an acceptance that crashed), a
+// discard delivered, a resolved message. It reports whether it dropped any.
+func (s *DynamoStore) repair(ctx context.Context, name string, entries map[string]string) bool {
+	now := s.now()
+	var drop []string
+	for _, key := range sortedKeys(entries) {
+		n, _ := strconv.ParseInt(entries[key], 10, 64)
+		m, err := s.Get(ctx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if now.Sub(time.Unix(0, n)) > s.opt.Grace {
+				drop = append(drop, key)
+			}
+			continue
+		case err != nil:
+			return false
+		}
+		c, cerr := s.Get(ctx, CancelKey(key))
+		if cerr != nil && !errors.Is(cerr, ErrNotFound) {
+			return false
+		}
+		if !holdsReservation(m, c.State) {
+			drop = append(drop, key)
+		}
+	}
+	if len(drop) == 0 {
+		return false
+	}
+	if err := s.unindex(ctx, name, drop...); err != nil {
+		s.opt.Log.Warn("outbox: could not drop stale reservations", "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// Outstanding counts the pending dispensations of a prescription.
 func (s *DynamoStore) Outstanding(ctx context.Context, prescriptionID string) (int, error) {
 	entries, _, err := s.readIndex(ctx, indexPending)
 	if err != nil {
@@ -387,6 +513,14 @@ func (s *DynamoStore) Update(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("outbox: update: %w", err)
 	}
+	if m.Kind == KindCancel && m.State == StateDelivered {
+		// The national record no longer counts the dispensation. A crash
+		// before this leaves the reservation held (refusing more, never
+		// accepting too many); Dispense repairs it when the item is full.
+		if err := s.unindex(ctx, reservationPrefix+m.PrescriptionID, m.Target); err != nil {
+			s.opt.Log.Warn("outbox: could not release a reservation", "error", err.Error())
+		}
+	}
 	if m.State != StatePending {
 		if err := s.unindex(ctx, indexPending, m.Key); err != nil {
 			// Harmless: a later Due drops the stale entry.
@@ -422,39 +556,17 @@ func (s *DynamoStore) List(ctx context.Context, state State) ([]Message, error) 
 // Replay implements Admin: the dead message goes back to pending and to
 // the queue.
 func (s *DynamoStore) Replay(ctx context.Context, key string) error {
-	m, err := s.Get(ctx, key)
+	m, err := s.dead(ctx, key)
 	if err != nil {
 		return err
-	}
-	if m.State != StateDead {
-		return fmt.Errorf("outbox: %s is %s, not dead", key, m.State)
 	}
 	m.State, m.Attempts, m.NextAttempt, m.LastError = StatePending, 0, time.Time{}, ""
 	if err := s.index(ctx, indexPending, key, entryOf(m, s.now())); err != nil {
 		return fmt.Errorf("outbox: replay: %w", err)
 	}
-	body, err := encodeBody(m)
-	if err != nil {
+	if err := s.leaveDead(ctx, m, "#q = :f REMOVE #e", map[string]string{"#q": attrQueued, "#e": attrExpires},
+		map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}); err != nil {
 		return err
-	}
-	c, cancel := s.call(ctx)
-	_, err = s.db.UpdateItem(c, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.opt.Table), Key: keyOf(key),
-		UpdateExpression:         aws.String("SET #b = :b, #s = :p, #q = :f REMOVE #e"),
-		ConditionExpression:      aws.String("#s = :d"),
-		ExpressionAttributeNames: map[string]string{"#b": attrBody, "#s": attrState, "#q": attrQueued, "#e": attrExpires},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":b": body, ":p": str(string(StatePending)),
-			":d": str(string(StateDead)), ":f": &types.AttributeValueMemberBOOL{Value: false}},
-	})
-	cancel()
-	if isConditional(err) {
-		return fmt.Errorf("outbox: %s changed during replay", key)
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: replay: %w", err)
-	}
-	if err := s.unindex(ctx, indexDead, key); err != nil {
-		s.opt.Log.Warn("outbox: could not unindex a replayed message", "error", err.Error())
 	}
 	if err := s.enqueue(ctx, key); err != nil {
 		s.opt.Log.Warn("outbox: replayed but not queued; the sweeper will queue it", "error", err.Error())
@@ -462,9 +574,75 @@ func (s *DynamoStore) Replay(ctx context.Context, key string) error {
 	return nil
 }
 
+// Resolve implements Admin.
+func (s *DynamoStore) Resolve(ctx context.Context, key, note string) error {
+	m, err := s.dead(ctx, key)
+	if err != nil {
+		return err
+	}
+	m.State, m.LastError = StateResolved, "resolved by an operator: "+note+" (was: "+m.LastError+")"
+	if err := s.leaveDead(ctx, m, "", nil, nil); err != nil {
+		return err
+	}
+	if m.Kind == KindDispense {
+		if err := s.unindex(ctx, reservationPrefix+m.PrescriptionID, key); err != nil {
+			s.opt.Log.Warn("outbox: could not release a resolved reservation", "error", err.Error())
+		}
+	}
+	return nil
+}
+
+// dead reads a message an operator acts on: it must be dead.
+func (s *DynamoStore) dead(ctx context.Context, key string) (Message, error) {
+	m, err := s.Get(ctx, key)
+	if err != nil {
+		return m, err
+	}
+	if m.State != StateDead {
+		return m, fmt.Errorf("%w: %s is %s", ErrNotDead, key, m.State)
+	}
+	return m, nil
+}
+
+// leaveDead stores m (changed from dead) on the condition that the item
+// is still dead, with extra update clauses, and drops it from the dead
+// index.
+func (s *DynamoStore) leaveDead(ctx context.Context, m Message, extra string, names map[string]string, vals map[string]types.AttributeValue) error {
+	body, err := encodeBody(m)
+	if err != nil {
+		return err
+	}
+	expr := "SET #b = :b, #s = :n"
+	if extra != "" {
+		expr += ", " + extra
+	}
+	n := map[string]string{"#b": attrBody, "#s": attrState}
+	maps.Copy(n, names)
+	v := map[string]types.AttributeValue{":b": body, ":n": str(string(m.State)), ":d": str(string(StateDead))}
+	maps.Copy(v, vals)
+	c, cancel := s.call(ctx)
+	_, err = s.db.UpdateItem(c, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.opt.Table), Key: keyOf(m.Key),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#s = :d"),
+		ExpressionAttributeNames: n, ExpressionAttributeValues: v,
+	})
+	cancel()
+	if isConditional(err) {
+		return fmt.Errorf("outbox: %s changed during the operator's action", m.Key)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: %s: %w", m.State, err)
+	}
+	if err := s.unindex(ctx, indexDead, m.Key); err != nil {
+		s.opt.Log.Warn("outbox: could not unindex a message that left the dead letters", "error", err.Error())
+	}
+	return nil
+}
+
 // Requeue is the sweeper: it sends every pending message that was never
 // queued (its SQS send failed after the durable put) and is older than the
-// grace period, and returns how many it queued.
+// grace period, or whose next attempt is overdue by Overdue (its queue
+// message is gone), and returns how many it queued.
 func (s *DynamoStore) Requeue(ctx context.Context) (int, error) {
 	entries, _, err := s.readIndex(ctx, indexPending)
 	if err != nil {
@@ -484,7 +662,8 @@ func (s *DynamoStore) Requeue(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if q, ok := item[attrQueued].(*types.AttributeValueMemberBOOL); m.State != StatePending || (ok && q.Value) {
+		overdue := now.Sub(m.NextAttempt) > s.opt.Overdue
+		if q, ok := item[attrQueued].(*types.AttributeValueMemberBOOL); m.State != StatePending || (ok && q.Value && !overdue) {
 			continue
 		}
 		if err := s.enqueue(ctx, key); err != nil {

@@ -128,10 +128,15 @@ func (s *FileStore) write(m Message) error {
 	return nil
 }
 
-// Accept implements Acceptor.
+// Accept implements Ledger.
 func (s *FileStore) Accept(ctx context.Context, m Message) (Message, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.accept(m)
+}
+
+// accept is Accept with s.mu held.
+func (s *FileStore) accept(m Message) (Message, bool, error) {
 	if old, ok := s.msgs[m.Key]; ok {
 		return old, false, nil
 	}
@@ -148,7 +153,46 @@ func (s *FileStore) Accept(ctx context.Context, m Message) (Message, bool, error
 	return m, true, nil
 }
 
-// Get implements Acceptor.
+// Dispense implements Ledger: the reservation is computed from the
+// messages themselves, under the store's lock (one process per directory).
+func (s *FileStore) Dispense(ctx context.Context, m Message, r Reservation) (Message, Verdict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var existing *Message
+	if old, ok := s.msgs[m.Key]; ok {
+		existing = &old
+	}
+	_, discarded := s.msgs[CancelKey(m.Key)]
+	v := admit(m, existing, discarded, s.reserved(m.PrescriptionID), r)
+	if v != Accepted {
+		if existing != nil {
+			return *existing, v, nil
+		}
+		return Message{}, v, nil
+	}
+	stored, _, err := s.accept(m)
+	if err != nil {
+		return Message{}, 0, err
+	}
+	return stored, Accepted, nil
+}
+
+// reserved lists the dispensations holding a reservation on a
+// prescription item (s.mu held).
+func (s *FileStore) reserved(prescriptionID string) map[string]bool {
+	out := map[string]bool{}
+	for k, m := range s.msgs {
+		if m.Kind != KindDispense || m.PrescriptionID != prescriptionID {
+			continue
+		}
+		if holdsReservation(m, s.msgs[CancelKey(k)].State) {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// Get implements Ledger.
 func (s *FileStore) Get(ctx context.Context, key string) (Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -159,7 +203,7 @@ func (s *FileStore) Get(ctx context.Context, key string) (Message, error) {
 	return m, nil
 }
 
-// Outstanding implements Acceptor.
+// Outstanding counts the pending dispensations of a prescription.
 func (s *FileStore) Outstanding(ctx context.Context, prescriptionID string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,6 +272,20 @@ func (s *FileStore) List(ctx context.Context, state State) ([]Message, error) {
 
 // Replay implements Admin.
 func (s *FileStore) Replay(ctx context.Context, key string) error {
+	return s.fromDead(key, func(m *Message) {
+		m.State, m.Attempts, m.NextAttempt, m.LastError = StatePending, 0, time.Time{}, ""
+	})
+}
+
+// Resolve implements Admin.
+func (s *FileStore) Resolve(ctx context.Context, key, note string) error {
+	return s.fromDead(key, func(m *Message) {
+		m.State, m.LastError = StateResolved, "resolved by an operator: "+note+" (was: "+m.LastError+")"
+	})
+}
+
+// fromDead applies an operator's change to a dead message.
+func (s *FileStore) fromDead(key string, change func(*Message)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.msgs[key]
@@ -235,9 +293,9 @@ func (s *FileStore) Replay(ctx context.Context, key string) error {
 		return ErrNotFound
 	}
 	if m.State != StateDead {
-		return fmt.Errorf("outbox: %s is %s, not dead", key, m.State)
+		return fmt.Errorf("%w: %s is %s", ErrNotDead, key, m.State)
 	}
-	m.State, m.Attempts, m.NextAttempt, m.LastError = StatePending, 0, time.Time{}, ""
+	change(&m)
 	if err := s.write(m); err != nil {
 		return err
 	}

@@ -31,33 +31,26 @@ type Message struct {
 	Key  string `json:"key"`
 	Kind Kind   `json:"kind"`
 	// Target is, for a cancel, the key of the dispensation it reverses.
-	Target         string    `json:"target,omitempty"`
-	PrescriptionID string    `json:"prescriptionId"`
-	Matricule      string    `json:"matricule"`
-	Country        string    `json:"country,omitempty"`  // dispensing country
-	Resource       []byte    `json:"resource,omitempty"` // FHIR MedicationDispense JSON
-	Accepted       time.Time `json:"accepted"`
-	State          State     `json:"state"`
-	Attempts       int       `json:"attempts"`
-	NextAttempt    time.Time `json:"nextAttempt"`
-	LastError      string    `json:"lastError,omitempty"`
-	Delivered      time.Time `json:"delivered,omitempty"`
+	Target         string `json:"target,omitempty"`
+	PrescriptionID string `json:"prescriptionId"`
+	Matricule      string `json:"matricule"`
+	Country        string `json:"country,omitempty"` // dispensing country
+	// Organisation is the dispensing organisation as the HCP assertion
+	// names it (its id, else its name); empty when the assertion has none.
+	Organisation string `json:"organisation,omitempty"`
+	// ContentHash is the hash of the dispensed content (Binding).
+	ContentHash string    `json:"contentHash,omitempty"`
+	Resource    []byte    `json:"resource,omitempty"` // FHIR MedicationDispense JSON
+	Accepted    time.Time `json:"accepted"`
+	State       State     `json:"state"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt"`
+	LastError   string    `json:"lastError,omitempty"`
+	Delivered   time.Time `json:"delivered,omitempty"`
 }
 
 // ErrNotFound: no message has that key.
 var ErrNotFound = errors.New("outbox: no such message")
-
-// Acceptor is what the XDR responder needs: a durable, idempotent accept.
-type Acceptor interface {
-	// Accept records m durably (State pending) unless a message with the
-	// same key exists; then it returns that one and inserted=false.
-	Accept(ctx context.Context, m Message) (stored Message, inserted bool, err error)
-	// Get returns the message of a key (ErrNotFound).
-	Get(ctx context.Context, key string) (Message, error)
-	// Outstanding counts the pending dispensations of a prescription (not
-	// yet visible at the national side).
-	Outstanding(ctx context.Context, prescriptionID string) (int, error)
-}
 
 // Queue is what the dispatcher needs.
 type Queue interface {
@@ -73,11 +66,14 @@ type Admin interface {
 	List(ctx context.Context, state State) ([]Message, error)
 	// Replay puts a dead message back to pending.
 	Replay(ctx context.Context, key string) error
+	// Resolve closes a dead message without delivering it (StateResolved),
+	// releasing its reservation; note says why.
+	Resolve(ctx context.Context, key, note string) error
 }
 
 // Store is an outbox with all three faces.
 type Store interface {
-	Acceptor
+	Ledger
 	Queue
 	Admin
 }

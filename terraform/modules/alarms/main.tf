@@ -55,6 +55,40 @@ resource "aws_cloudwatch_metric_alarm" "outbox_age" {
   tags                = var.tags
 }
 
+# The maintenance sweep (every few minutes) writes both metrics; a missing
+# metric means the sweep is not running, which is an alarm too.
+resource "aws_cloudwatch_metric_alarm" "outbox_oldest_pending" {
+  alarm_name          = "${var.name_prefix}-outbox-oldest-pending"
+  alarm_description   = "An acknowledged eDispensation has waited more than ${var.outbox_oldest_pending_minutes} minutes for the national record (outage, or a failing dispatcher). Delivery keeps retrying until the horizon; see docs/edispensation.md."
+  namespace           = local.namespace
+  metric_name         = "OutboxOldestPendingSeconds"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.outbox_oldest_pending_minutes * 60
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "outbox_dead_letters" {
+  alarm_name          = "${var.name_prefix}-outbox-dead-letter"
+  alarm_description   = "The national record refused an acknowledged eDispensation for good, or its delivery horizon passed: luxncp outbox list --state dead, then retry or resolve (docs/edispensation.md)."
+  namespace           = local.namespace
+  metric_name         = "OutboxDeadLetters"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "error_rate" {
   alarm_name          = "${var.name_prefix}-5xx-rate"
   alarm_description   = "More than ${var.error_rate_threshold_percent}% of requests answered 5xx over 5 minutes."

@@ -38,6 +38,11 @@ variable "consumer_timeout_s" {
   type        = number
 }
 
+variable "outbox_oldest_pending_minutes" {
+  description = "Age of the oldest undelivered eDispensation that raises the outbox-oldest-pending alarm."
+  type        = number
+}
+
 variable "error_rate_threshold_percent" {
   description = "5xx percentage that raises the alarm."
   type        = number
