@@ -83,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	// Dev PKI on first start (only when the trust bundle is the default one).
-	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.CAFile) {
+	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.TrustDir) {
 		gen, err := pki.EnsureDev(cfg.PKIDir, pki.DevOptions{})
 		if err != nil {
 			return err

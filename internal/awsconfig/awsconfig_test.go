@@ -160,7 +160,7 @@ func TestGetErrors(t *testing.T) {
 		t.Errorf("oversized object: %v", err)
 	}
 	f.put(t, "notpem", []byte("hello"))
-	if _, err := s.TrustStore(ctx, "notpem"); err == nil {
+	if _, err := s.TrustStore(ctx, "notpem", 0); err == nil {
 		t.Error("a trust bundle without certificates was accepted")
 	}
 }
@@ -169,9 +169,10 @@ func TestTrustStoreAndWriteFile(t *testing.T) {
 	f := newFakeS3(t)
 	s := newStore(t, f, &testClock{t: clock.Now()})
 	ctx := context.Background()
-	bundle := append(selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour)), selfSigned(t, "BE", clock.Now().Add(30*24*time.Hour))...)
+	bundle := append(append([]byte("Country: FR\nRole: tls\n"), selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour))...),
+		append([]byte("Country: BE\nRole: tls\n"), selfSigned(t, "BE", clock.Now().Add(30*24*time.Hour))...)...)
 	f.put(t, awsconfig.KeyTrustBundle, bundle)
-	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle)
+	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle, 0)
 	if err != nil || len(ts.CAs()) != 2 || ts.CAs()[1].Subject.Country[0] != "BE" {
 		t.Fatalf("trust store = %v, %v", ts, err)
 	}

@@ -16,8 +16,10 @@ import (
 type Config struct {
 	StateDir string // LUXNCP_STATE_DIR, default ./var
 	PKIDir   string // LUXNCP_PKI_DIR, default <state>/pki
-	// TrustBundle: PEM of the CAs (or certificates) whose TLS and seal
-	// certificates are accepted. LUXNCP_TRUST_BUNDLE, default <pki>/ca.pem.
+	// TrustBundle: the trust list (docs/trust.md), a file or a folder: per
+	// partner country, the TLS and seal certificates or CAs accepted, each
+	// with its role. Reloaded when it changes. LUXNCP_TRUST_BUNDLE, default
+	// <pki>/trust.
 	TrustBundle string
 	// SealCountry: the country whose seal signs luxncp's own assertions
 	// (Country B) — "lu".
@@ -46,7 +48,7 @@ func (c Config) Defaults() Config {
 		c.PKIDir = filepath.Join(c.StateDir, "pki")
 	}
 	if c.TrustBundle == "" {
-		c.TrustBundle = filepath.Join(c.PKIDir, "ca.pem")
+		c.TrustBundle = filepath.Join(c.PKIDir, "trust")
 	}
 	if c.Country == "" {
 		c.Country = "LU"

@@ -26,6 +26,7 @@ import (
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -58,7 +59,13 @@ func startWith(t *testing.T, log *slog.Logger, nationalTimeout time.Duration) *g
 // with the national client set).
 func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, opt func(*node.Options)) *gateway {
 	t.Helper()
-	state := t.TempDir()
+	return startConfig(t, log, t.TempDir(), func(c *node.Config) { c.NationalTimeout = nationalTimeout }, opt)
+}
+
+// startConfig starts a node on state (kept across restarts) with its
+// configuration adjusted by conf.
+func startConfig(t *testing.T, log *slog.Logger, state string, conf func(*node.Config), opt func(*node.Options)) *gateway {
+	t.Helper()
 	b, err := demo.New(filepath.Join(state, "national"), demo.WithLogger(log.With("component", "demo")))
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +73,14 @@ func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, op
 	t.Cleanup(func() { b.Close() })
 	fhir := httptest.NewServer(b)
 	t.Cleanup(fhir.Close)
-	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(nationalTimeout), national.WithClientLogger(log))
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), pki.TrustDir), NationalTimeout: 5 * time.Second}
+	if conf != nil {
+		conf(&cfg)
+	}
+	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(cfg.NationalTimeout), national.WithClientLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout}
 	o := node.Options{National: nc}
 	if opt != nil {
 		opt(&o)
