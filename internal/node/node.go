@@ -70,7 +70,8 @@ type Options struct {
 	Outbox outbox.Store
 	// CountryB overrides Country B's edges.
 	CountryB CountryBOptions
-	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
+	// Replay overrides the local file-backed replay guard (AWS: DynamoDB,
+	// shared by every instance).
 	Replay gateway.ReplayGuard
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
@@ -110,7 +111,13 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	n.Recorder = &audit.Recorder{Sink: sink, Self: self, AuditSourceID: cfg.Country + "-1", Now: opt.Now,
 		Resolve: PatientResolver(n.National, cfg.NationalTimeout)}
 	if opt.Replay == nil {
-		opt.Replay = &gateway.MemoryReplayGuard{Now: opt.Now}
+		// Durable: a captured request is refused after a restart too.
+		g, err := gateway.OpenFileReplayGuard(filepath.Join(cfg.StateDir, "replay", "message-ids"), 0, opt.Now)
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.closers = append(n.closers, g.Close)
+		opt.Replay = g
 	}
 	n.Gateway = &gateway.Config{
 		TLSTrust:   trust,

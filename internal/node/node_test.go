@@ -347,7 +347,8 @@ func etreeRead(b []byte) (*etree.Document, error) {
 
 // TestReplayRefused: the same message sent twice is refused the second time.
 func TestReplayRefused(t *testing.T) {
-	g := start(t)
+	state := t.TempDir()
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), state, nil, nil)
 	ph := newPharmacist(t, "be", "physician")
 	ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
 		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
@@ -364,6 +365,16 @@ func TestReplayRefused(t *testing.T) {
 	}
 	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
 		t.Fatalf("replay: fault %+v", again.Fault)
+	}
+	// The very same bytes after a restart of the gateway on its state.
+	g.node.Close()
+	g = startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), state, nil, nil)
+	after, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Fault == nil || !strings.Contains(after.Fault.Public, "replay") {
+		t.Fatalf("replay after a restart: fault %+v", after.Fault)
 	}
 }
 
