@@ -77,6 +77,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.NationalURL = "http://" + *nationalAddr + "/fhir"
 	}
 	cfg = cfg.Defaults()
+	node.SetMemoryLimit(nil)
 	log := node.NewLogger(cfg.LogLevel, stderr)
 	if off, _ := clock.Offset(); off != 0 {
 		log.Warn("the gateway's clock is shifted", "env", clock.OffsetEnv, "offset", off.String(), "now", clock.Now().UTC().Format(time.RFC3339))

@@ -73,6 +73,9 @@ type Options struct {
 	// Replay overrides the local file-backed replay guard (AWS: DynamoDB,
 	// shared by every instance).
 	Replay gateway.ReplayGuard
+	// TrustSource overrides the trust list at cfg.TrustBundle (AWS: the
+	// configuration bucket's object).
+	TrustSource pki.TrustSource
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
@@ -84,7 +87,11 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		log = slog.Default()
 	}
 	n := &Node{Cfg: cfg, Log: log, endpoints: map[string]http.Handler{}}
-	trust, err := pki.LoadTrustStore(cfg.TrustBundle)
+	src := opt.TrustSource
+	if src == nil {
+		src = pki.FileSource{Path: cfg.TrustBundle}
+	}
+	trust, err := pki.OpenTrustStore(context.Background(), src, cfg.TrustRefresh, clock.Or(opt.Now)())
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -128,6 +135,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Audit:      n.Recorder,
 		Self:       self,
 		Replay:     opt.Replay,
+		Admission:  &gateway.Admission{MaxInFlight: cfg.MaxInFlight, Rate: cfg.RateLimit, Now: opt.Now},
 	}
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
