@@ -34,6 +34,7 @@ func commands() []command {
 		{"conformance", "conformance run|load …        test an NCP (ours or a partner's) and load-test it", runConformance},
 		{"peer", "peer --country FR [--fail …]  run a simulated neighbour NCP (Country A of a foreign patient)", runPeer},
 		{"directory", "directory list|check          show and probe the country directory", runDirectory},
+		{"trust", "trust list|check|add …        the trust list: partner countries' TLS and seal certificates", runTrust},
 		{"version", "version                       print the module version, VCS commit and Go version of this binary", runVersion},
 	}
 }

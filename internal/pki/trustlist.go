@@ -200,3 +200,45 @@ func (s FileSource) Load(_ context.Context, since string) ([]Entry, string, erro
 	}
 	return entries, v.String(), nil
 }
+
+// AddToTrustList adds entries to the trust list at path: in a folder, to
+// the file of their country and role (<cc>-<role>.pem); otherwise to the
+// file itself. Certificates already listed for the same country and role
+// are skipped. It returns the file written and the entries added.
+func AddToTrustList(path string, entries []Entry) (string, []Entry, error) {
+	if len(entries) == 0 {
+		return "", nil, errors.New("nothing to add")
+	}
+	file := path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file = filepath.Join(path, TrustFileName(entries[0].Country, entries[0].Role))
+	}
+	var have []Entry
+	if _, err := os.Stat(file); err == nil {
+		if have, err = ReadTrustFile(file); err != nil {
+			return "", nil, err
+		}
+	}
+	var added []Entry
+	for _, e := range entries {
+		if err := e.Check(); err != nil {
+			return "", nil, err
+		}
+		dup := false
+		for _, h := range append(have, added...) {
+			if h.Country == e.Country && h.Role == e.Role && bytes.Equal(h.Cert.Raw, e.Cert.Raw) {
+				dup = true
+			}
+		}
+		if !dup {
+			added = append(added, e)
+		}
+	}
+	if len(added) == 0 {
+		return file, nil, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", nil, err
+	}
+	return file, added, writeFile(file, FormatTrustList(append(have, added...)), 0o644)
+}
