@@ -171,13 +171,15 @@ func (n *nodeFlags) setup() (*nodeSetup, error) {
 	for _, c := range cas {
 		pool.AddCert(c)
 	}
-	trust := pki.NewTrustStore(cas...)
+	// The target may be any country: its CAs anchor every role for each.
+	countries := append([]string{prof.Country}, pki.DevCountries...)
+	trust := pki.NewTrustStore(pki.AnchorsOf(cas, countries...)...)
 	if n.sealCA != "" {
 		scas, err := pki.ReadCertificates(n.sealCA)
 		if err != nil {
 			return nil, fmt.Errorf("--seal-ca: %w", err)
 		}
-		trust = pki.NewTrustStore(scas...)
+		trust = pki.NewTrustStore(pki.AnchorsOf(scas, countries...)...)
 	}
 	s := &nodeSetup{
 		id:      &ncpclient.Identity{Country: strings.ToUpper(cc), Seal: seal},

@@ -36,6 +36,7 @@ func commands() []command {
 		{"peer", "peer --country FR [--fail …]  run a simulated neighbour NCP (Country A of a foreign patient)", runPeer},
 		{"directory", "directory list|check          show and probe the country directory", runDirectory},
 		{"smp", "smp generate|sign|publish|check  Luxembourg's SMP metadata: write, seal, publish, compare", runSMP},
+		{"trust", "trust list|check|add …        the trust list: partner countries' TLS and seal certificates", runTrust},
 		{"version", "version                       print the module version, VCS commit and Go version of this binary", runVersion},
 	}
 }

@@ -52,11 +52,11 @@ func TestAssertionCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("assertion trc: %d %s", code, errs)
 	}
-	ca, err := pki.ReadCertificate(filepath.Join(dir, "ca.pem"))
+	trust, err := pki.LoadTrustStore(filepath.Join(dir, pki.TrustDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &wssec.Verifier{Trust: pki.NewTrustStore(ca), Now: func() time.Time { return clock.Now().Add(time.Minute) }}
+	v := &wssec.Verifier{Trust: trust, Now: func() time.Time { return clock.Now().Add(time.Minute) }}
 	parse := func(s string) *etree.Element {
 		d := etree.NewDocument()
 		if err := d.ReadFromString(s); err != nil {

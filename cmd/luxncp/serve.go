@@ -79,13 +79,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.NationalURL = "http://" + *nationalAddr + "/fhir"
 	}
 	cfg = cfg.Defaults()
+	node.SetMemoryLimit(nil)
 	log := node.NewLogger(cfg.LogLevel, stderr)
 	if off, _ := clock.Offset(); off != 0 {
 		log.Warn("the gateway's clock is shifted", "env", clock.OffsetEnv, "offset", off.String(), "now", clock.Now().UTC().Format(time.RFC3339))
 	}
 
 	// Dev PKI on first start (only when the trust bundle is the default one).
-	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.CAFile) {
+	if cfg.TrustBundle == filepath.Join(cfg.PKIDir, pki.TrustDir) {
 		gen, err := pki.EnsureDev(cfg.PKIDir, pki.DevOptions{})
 		if err != nil {
 			return err
@@ -320,7 +321,7 @@ const devSystem = "ncp-lu tls (dev)"
 // lets Luxembourg's dev TLS certificate act for every organisation; an
 // existing file (or one configured elsewhere) is left alone.
 func ensureDevCallers(cfg node.Config) error {
-	if cfg.TrustBundle != filepath.Join(cfg.PKIDir, pki.CAFile) || cfg.APICallers != filepath.Join(cfg.StateDir, "api-callers.json") {
+	if cfg.TrustBundle != filepath.Join(cfg.PKIDir, pki.TrustDir) || cfg.APICallers != filepath.Join(cfg.StateDir, "api-callers.json") {
 		return nil
 	}
 	if _, err := os.Stat(cfg.APICallers); err == nil {

@@ -20,7 +20,7 @@ func TestSMPPublishAndCheck(t *testing.T) {
 	if _, err := pki.EnsureDev(filepath.Join(state, "pki"), pki.DevOptions{Countries: []string{"lu"}, Now: clock.Now().AddDate(0, 0, -1)}); err != nil {
 		t.Fatal(err)
 	}
-	trust, err := pki.LoadTrustStore(filepath.Join(state, "pki", pki.CAFile))
+	trust, err := pki.LoadTrustStore(filepath.Join(state, "pki", pki.TrustDir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestBootstrapUnderRuntimeAPI(t *testing.T) {
 	payload, _ := json.Marshal(ev)
 	env := []string{
 		"LUXNCP_STATE_DIR=" + filepath.Join(dir, "state"),
-		"LUXNCP_TRUST_BUNDLE=" + filepath.Join(testkit.PKIDir(t), "ca.pem"),
+		"LUXNCP_TRUST_BUNDLE=" + filepath.Join(testkit.PKIDir(t), pki.TrustDir),
 		"LUXNCP_NATIONAL_URL=" + fhir.URL + "/fhir",
 		"LUXNCP_LOG_LEVEL=warn",
 	}

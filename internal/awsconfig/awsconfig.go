@@ -164,13 +164,38 @@ func (s *Store) Certificates(ctx context.Context, key string) ([]*x509.Certifica
 	return certs, nil
 }
 
-// TrustStore returns the trust store of a PEM bundle object.
-func (s *Store) TrustStore(ctx context.Context, key string) (*pki.TrustStore, error) {
-	certs, err := s.Certificates(ctx, key)
+// TrustStore returns the trust store of a trust-list object (docs/trust.md),
+// reloaded when the object changes (checked every refresh; the Store's TTL
+// bounds how often S3 is asked).
+func (s *Store) TrustStore(ctx context.Context, key string, refresh time.Duration) (*pki.TrustStore, error) {
+	return pki.OpenTrustStore(ctx, TrustSource{Store: s, Key: key}, refresh, s.now())
+}
+
+// TrustSource is a trust list in the bucket: its version is the SHA-256 of
+// the object, re-read through the Store's TTL cache.
+type TrustSource struct {
+	Store *Store
+	Key   string
+}
+
+// Load implements pki.TrustSource.
+func (t TrustSource) Load(ctx context.Context, since string) ([]pki.Entry, string, error) {
+	c, err := t.Store.entry(ctx, t.Key)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return pki.NewTrustStore(certs...), nil
+	version := fmt.Sprintf("%x", c.sum)
+	if version == since {
+		return nil, since, nil
+	}
+	entries, err := pki.ParseTrustList(c.data, "", "")
+	if err == nil && len(entries) == 0 {
+		err = errors.New("no trust-list entries")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("awsconfig: %s: %w", t.Key, err)
+	}
+	return entries, version, nil
 }
 
 // WriteFile copies an object to path (for code that reads its

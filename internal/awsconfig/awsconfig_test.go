@@ -28,6 +28,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
 )
 
@@ -160,7 +161,7 @@ func TestGetErrors(t *testing.T) {
 		t.Errorf("oversized object: %v", err)
 	}
 	f.put(t, "notpem", []byte("hello"))
-	if _, err := s.TrustStore(ctx, "notpem"); err == nil {
+	if _, err := s.TrustStore(ctx, "notpem", 0); err == nil {
 		t.Error("a trust bundle without certificates was accepted")
 	}
 }
@@ -169,9 +170,10 @@ func TestTrustStoreAndWriteFile(t *testing.T) {
 	f := newFakeS3(t)
 	s := newStore(t, f, &testClock{t: clock.Now()})
 	ctx := context.Background()
-	bundle := append(selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour)), selfSigned(t, "BE", clock.Now().Add(30*24*time.Hour))...)
+	bundle := append(append([]byte("Country: FR\nRole: tls\n"), selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour))...),
+		append([]byte("Country: BE\nRole: tls\n"), selfSigned(t, "BE", clock.Now().Add(30*24*time.Hour))...)...)
 	f.put(t, awsconfig.KeyTrustBundle, bundle)
-	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle)
+	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle, 0)
 	if err != nil || len(ts.CAs()) != 2 || ts.CAs()[1].Subject.Country[0] != "BE" {
 		t.Fatalf("trust store = %v, %v", ts, err)
 	}
@@ -232,5 +234,30 @@ func TestDirectory(t *testing.T) {
 	c.t = c.t.Add(2 * time.Minute)
 	if _, err := d.Countries(ctx); err == nil {
 		t.Error("a broken directory was accepted")
+	}
+}
+
+// TestTrustListReloadsFromTheBucket: a partner added to the bucket's trust
+// list is accepted once the cache has expired, without a new instance.
+func TestTrustListReloadsFromTheBucket(t *testing.T) {
+	f := newFakeS3(t)
+	c := &testClock{t: clock.Now()}
+	s := newStore(t, f, c)
+	ctx := context.Background()
+	fr := selfSigned(t, "FR", clock.Now().Add(90*24*time.Hour))
+	be := selfSigned(t, "BE", clock.Now().Add(90*24*time.Hour))
+	f.put(t, awsconfig.KeyTrustBundle, append([]byte("Country: FR\nRole: tls\n"), fr...))
+	ts, err := s.TrustStore(ctx, awsconfig.KeyTrustBundle, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beCerts, _ := pki.ParseCertificates(be)
+	if _, err := ts.Verify(beCerts[0], nil, c.t, pki.UseTLSClient); err == nil {
+		t.Fatal("BE accepted before it was listed")
+	}
+	f.put(t, awsconfig.KeyTrustBundle, append(append([]byte("Country: FR\nRole: tls\n"), fr...), append([]byte("Country: BE\nRole: tls\n"), be...)...))
+	c.t = c.t.Add(2 * time.Minute) // past the Store's TTL and the refresh
+	if cc, err := ts.Verify(beCerts[0], nil, c.t, pki.UseTLSClient); err != nil || cc != "BE" {
+		t.Fatalf("BE after the bucket changed: %q %v", cc, err)
 	}
 }

@@ -227,8 +227,20 @@ func TestAssertionFromToken(t *testing.T) {
 // Luxembourg certificate) may act for its pharmacy, not for a hospital.
 func TestCallerMayActForItsOrganisations(t *testing.T) {
 	const pharmacySystem = "Pharmacie de la Gare — officine software"
+	// Luxembourg's systems get their certificates from the national CA: the
+	// client trust list names it for LU's TLS role.
+	entries, err := pki.LoadTrustList(filepath.Join(testkit.PKIDir(t), pki.TrustDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.ReadCertificate(filepath.Join(testkit.PKIDir(t), pki.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := pki.NewTrustStore(append(entries, pki.Entry{Country: "LU", Role: pki.RoleTLS, Cert: ca})...)
 	e := newEnvWith(t, map[string]peer.Mode{"PT": peer.ModeNone}, envOptions{config: func(c *Config) {
 		c.Callers = Callers{devSystem: {"*"}, pharmacySystem: {"urn:oid:1.3.182.4.2.3001"}}
+		c.ClientTrust = clients
 	}})
 	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{Time: clock.System(),
 		RootCAs: testkit.Trust(t).Pool(), Certificates: []tls.Certificate{luClientCert(t, pharmacySystem)}}}}

@@ -118,3 +118,34 @@ func TestPermissionsAllOf(t *testing.T) {
 		t.Error("unknown class served")
 	}
 }
+
+// TestPolicyTable enumerates the permission policy: one rule per
+// transaction and class, each with permissions, consent for documents.
+func TestPolicyTable(t *testing.T) {
+	want := map[string]string{
+		"XCPD":                        "PRD-006",
+		"XCA " + ehdsi.ClassPS:        "PRD-003,PRD-005,PRD-010,PRD-016",
+		"XCA " + ehdsi.ClassEP:        "PRD-004,PRD-010",
+		"XCA " + ehdsi.ClassLab:       "PRD-003,PRD-005,PRD-010,PRD-016",
+		"XCA " + ehdsi.ClassImaging:   "PRD-003,PRD-005,PRD-010,PRD-016",
+		"XCA " + ehdsi.ClassDischarge: "PRD-003,PRD-005,PRD-010,PRD-016",
+		"XDR":                         "PPD-046",
+	}
+	seen := map[string]bool{}
+	for _, r := range Policy() {
+		k := strings.TrimSpace(r.Transaction + " " + r.Class)
+		if seen[k] {
+			t.Errorf("%s: two rules", k)
+		}
+		seen[k] = true
+		if got := strings.Join(r.Permissions, ","); got != want[k] {
+			t.Errorf("%s: %s, want %s", k, got, want[k])
+		}
+		if r.Consent != (r.Transaction == TxXCA) {
+			t.Errorf("%s: consent %v", k, r.Consent)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("%d rules, want %d", len(seen), len(want))
+	}
+}

@@ -2,26 +2,67 @@ package dialect
 
 import "github.com/luxncp/luxncp/internal/ehdsi"
 
-// ClassPermissions are the XSPA permissions an XCA request for class
-// needs, all of them, as OpenNCP's policy manager requires
-// (SrcPolicy: XCAPermissionValidatorPS / EP / OrCD): Patient Summary and
-// original clinical documents PRD-003, PRD-005, PRD-010 and PRD-016;
-// ePrescription PRD-004 and PRD-010. ok is false for a class not served.
-func ClassPermissions(class string) (perms []string, ok bool) {
-	switch class {
-	case ehdsi.ClassPS, ehdsi.ClassLab, ehdsi.ClassImaging, ehdsi.ClassDischarge:
-		return []string{ehdsi.PermPRD003, ehdsi.PermPRD005, ehdsi.PermPRD010, ehdsi.PermPRD016}, true
-	case ehdsi.ClassEP:
-		return []string{ehdsi.PermPRD004, ehdsi.PermPRD010}, true
+// Transactions of the permission policy.
+const (
+	TxXCPD = "XCPD" // patient identification
+	TxXCA  = "XCA"  // list and retrieve, per document class
+	TxXDR  = "XDR"  // eDispensation submit
+)
+
+// Rule is one line of the permission policy: a transaction (and, for XCA,
+// a document class) needs all of Permissions, from a caller with one of
+// the roles (Roles) and purposes of use (TREATMENT, EMERGENCY), and, where
+// Consent says so, the patient's consent, which the national system holds
+// (the provider checks it; everything else is checked before it runs).
+type Rule struct {
+	Transaction, Class string
+	Permissions        []string
+	Consent            bool
+}
+
+// Purposes are the purposes of use every rule accepts (SrcPolicy).
+var Purposes = []string{"TREATMENT", "EMERGENCY"}
+
+// Policy is the permission policy, as OpenNCP's policy manager applies it
+// (SrcPolicy: XCPDPermissionValidator, XCAPermissionValidatorPS / EP /
+// OrCD, XDR): Patient Summary and original clinical documents PRD-003,
+// PRD-005, PRD-010 and PRD-016; ePrescription PRD-004 and PRD-010;
+// identification PRD-006; dispensation PPD-046. The gateway (per
+// transaction) and XCA (per class, before the national system is asked)
+// read it through Permissions; nothing else holds permissions.
+func Policy() []Rule {
+	docs := []string{ehdsi.PermPRD003, ehdsi.PermPRD005, ehdsi.PermPRD010, ehdsi.PermPRD016}
+	return []Rule{
+		{Transaction: TxXCPD, Permissions: []string{ehdsi.PermPRD006}},
+		{Transaction: TxXCA, Class: ehdsi.ClassPS, Permissions: docs, Consent: true},
+		{Transaction: TxXCA, Class: ehdsi.ClassLab, Permissions: docs, Consent: true},
+		{Transaction: TxXCA, Class: ehdsi.ClassImaging, Permissions: docs, Consent: true},
+		{Transaction: TxXCA, Class: ehdsi.ClassDischarge, Permissions: docs, Consent: true},
+		{Transaction: TxXCA, Class: ehdsi.ClassEP, Permissions: []string{ehdsi.PermPRD004, ehdsi.PermPRD010}, Consent: true},
+		{Transaction: TxXDR, Permissions: []string{ehdsi.PermPPD046}},
+	}
+}
+
+// Permissions returns the rule's permissions of a transaction and class
+// ("" for XCPD and XDR); ok is false when the policy has no such rule
+// (a class not served).
+func Permissions(tx, class string) (perms []string, ok bool) {
+	for _, r := range Policy() {
+		if r.Transaction == tx && r.Class == class {
+			return r.Permissions, true
+		}
 	}
 	return nil, false
 }
 
-// XCPDPermissions: PRD-006 (SrcPolicy: XCPDPermissionValidator).
-func XCPDPermissions() []string { return []string{ehdsi.PermPRD006} }
+// ClassPermissions are the permissions an XCA request for class needs.
+func ClassPermissions(class string) (perms []string, ok bool) { return Permissions(TxXCA, class) }
 
-// XDRPermissions: PPD-046, record a dispensation (SrcPolicy).
-func XDRPermissions() []string { return []string{ehdsi.PermPPD046} }
+// XCPDPermissions: PRD-006.
+func XCPDPermissions() []string { p, _ := Permissions(TxXCPD, ""); return p }
+
+// XDRPermissions: PPD-046, record a dispensation.
+func XDRPermissions() []string { p, _ := Permissions(TxXDR, ""); return p }
 
 // Missing returns the permissions of want that has lacks (all-of).
 func Missing(want []string, has func(string) bool) []string {

@@ -46,6 +46,9 @@ type Config struct {
 	Writer soap.Writer
 	// Replay refuses a MessageID seen before; nil disables the check.
 	Replay ReplayGuard
+	// Admission bounds requests in flight and per country, and aggregates
+	// the audit of unauthenticated refusals; nil: no bounds.
+	Admission *Admission
 }
 
 func (c *Config) now() time.Time {
@@ -165,6 +168,8 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var op *Operation
 	log := cfg.log().With("endpoint", e.Name)
 
+	// unauthenticated: the refusal is audited in aggregate (see Admission).
+	unauthenticated := false
 	fail := func(err error) {
 		f := ehdsi.AsFault(err, ehdsi.ErrGeneric)
 		ev.SetOutcome(f)
@@ -180,14 +185,49 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if f.Cause != nil {
 			log.DebugContext(ctx, "request refused: cause", "code", string(f.Code), "cause", f.Cause.Error())
 		}
-		if aerr := e.audit(ctx, ev, nil); aerr != nil {
+		write := e.audit
+		if unauthenticated {
+			write = func(ctx context.Context, ev audit.Event, _ []audit.Event) error { return e.auditRefusal(ctx, ev) }
+		}
+		if aerr := write(ctx, ev, nil); aerr != nil {
 			log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
 			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
 		}
 		_ = cfg.Writer.WriteFault(w, f, relates)
 	}
 
-	env, err := soap.Read(r, cfg.Limits)
+	// Transport first, before the body is read: the partner's TLS
+	// certificate, trusted for TLS by the trust list, whose entry gives the
+	// country. An unauthenticated caller costs no body and no parse.
+	country, err := peer.Verify(cfg.TLSTrust, start)
+	if err != nil {
+		unauthenticated = true
+		if errors.Is(err, host.ErrNoClientCert) {
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "a client certificate is required", err))
+		} else {
+			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate "+pki.Reason(err), err))
+		}
+		return
+	}
+	ev.Consumer.Country = country
+	if len(peer.Certs) > 0 {
+		ev.Consumer.Host = peer.Certs[0].Subject.CommonName
+	}
+	if country == cfg.Self.Country {
+		// Country A serves foreign NCPs: Luxembourg's own certificates
+		// (Country B's, the portal's) have no business here.
+		fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is "+country+"'s own: Country A endpoints serve foreign NCPs only", nil))
+		return
+	}
+	release, busy := cfg.Admission.admit(country)
+	if busy != nil {
+		log.InfoContext(ctx, "request not admitted", "peer", country, "status", busy.status, "reason", busy.reason)
+		w.Header().Set("Retry-After", fmt.Sprint(int(max(1, (busy.retryAfter+time.Second-1)/time.Second))))
+		_ = cfg.Writer.WriteFaultStatus(w, ehdsi.Receiver(ehdsi.ErrGeneric, "busy: "+busy.reason+"; retry later", nil), "", busy.status)
+		return
+	}
+	defer release()
+	env, err = soap.Read(r, cfg.Limits)
 	if env != nil {
 		// Also for an envelope refused after its header was read: the
 		// refusal is logged and answered under the partner's MessageID.
@@ -213,23 +253,6 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if t := op.Classify(env.Body); t != "" {
 			ev.Type = t
 		}
-	}
-	// Transport: the partner's TLS certificate.
-	country, err := peer.Verify(cfg.TLSTrust, start)
-	if err != nil {
-		switch {
-		case errors.Is(err, host.ErrNoClientCert):
-			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "a client certificate is required", err))
-		case errors.Is(err, pki.ErrExpired):
-			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is expired or not yet valid", err))
-		default:
-			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is not trusted", err))
-		}
-		return
-	}
-	ev.Consumer.Country = country
-	if len(peer.Certs) > 0 {
-		ev.Consumer.Host = peer.Certs[0].Subject.CommonName
 	}
 	// Assertions: verify first, then read.
 	hcpEl, trcEl, err := wssec.FindAssertions(env.Security)

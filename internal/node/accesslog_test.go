@@ -19,6 +19,7 @@ import (
 	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 )
 
@@ -121,7 +122,7 @@ func TestIdentityConfigFromLambdaEnvironment(t *testing.T) {
 	idp, issuer := startIDP(t)
 	cfg, err := node.ConfigFromEnv(envOf(map[string]string{"LUXNCP_ID_ISSUER": issuer, "LUXNCP_ID_AUDIENCE": "luxncp-prod",
 		"LUXNCP_ID_ACR": "urn:lu:acr:mfa, " + idtoken.ACRHigh, "LUXNCP_API_CALLERS": `{"ehr.chem.example.lu":["urn:oid:1.3.182.4.2.1001"]}`,
-		"LUXNCP_STATE_DIR": t.TempDir(), "LUXNCP_TRUST_BUNDLE": filepath.Join(testkit.PKIDir(t), "ca.pem")}))
+		"LUXNCP_STATE_DIR": t.TempDir(), "LUXNCP_TRUST_BUNDLE": filepath.Join(testkit.PKIDir(t), pki.TrustDir)}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -227,9 +227,13 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		tw.Config = st
 		tw.Directory = &awsconfig.Directory{Store: st, Key: env.DirectoryKey}
 		if !env.LocalTrustBundle {
+			// The node reads the trust list from the bucket and re-reads it
+			// when the object changes (the Store's TTL); the copy on disk is
+			// for the CLI.
 			if err := st.WriteFile(ctx, env.TrustBundleKey, cfg.TrustBundle); err != nil {
 				return tw, fmt.Errorf("node: trust bundle: %w", err)
 			}
+			tw.Options.TrustSource = awsconfig.TrustSource{Store: st, Key: env.TrustBundleKey}
 		}
 	}
 	if env.OutboxTable != "" {

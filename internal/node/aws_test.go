@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 )
 
@@ -91,10 +91,7 @@ func fakeS3Client(t *testing.T, buckets ...string) *s3.Client {
 func TestBuildAWS(t *testing.T) {
 	ctx := context.Background()
 	s3c := fakeS3Client(t, "audit", "config")
-	bundle, err := os.ReadFile(filepath.Join(testkit.PKIDir(t), "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bundle := pki.FormatTrustList(testkit.Trust(t).Entries())
 	s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String("truststores/mtls-truststore.pem"), Body: bytes.NewReader(bundle)})
 	ddb := awsfake.NewDynamoDB()
 	defer ddb.Close()

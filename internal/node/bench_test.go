@@ -49,7 +49,7 @@ func benchNode(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, err := node.New(node.Config{StateDir: b.TempDir(), TrustBundle: filepath.Join(testkit.PKIDir(b), "ca.pem")},
+	n, err := node.New(node.Config{StateDir: b.TempDir(), TrustBundle: filepath.Join(testkit.PKIDir(b), pki.TrustDir)},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{National: nc})
 	if err != nil {
 		b.Fatal(err)

@@ -19,8 +19,10 @@ import (
 type Config struct {
 	StateDir string // LUXNCP_STATE_DIR, default ./var
 	PKIDir   string // LUXNCP_PKI_DIR, default <state>/pki
-	// TrustBundle: PEM of the CAs (or certificates) whose TLS and seal
-	// certificates are accepted. LUXNCP_TRUST_BUNDLE, default <pki>/ca.pem.
+	// TrustBundle: the trust list (docs/trust.md), a file or a folder: per
+	// partner country, the TLS and seal certificates or CAs accepted, each
+	// with its role. Reloaded when it changes. LUXNCP_TRUST_BUNDLE, default
+	// <pki>/trust.
 	TrustBundle string
 	// SealCountry: the country whose seal signs luxncp's own assertions
 	// (Country B) — "lu".
@@ -35,6 +37,17 @@ type Config struct {
 	LogLevel        string        // LUXNCP_LOG_LEVEL: debug | info | warn | error
 	// ClockSkew tolerated on assertion times. LUXNCP_CLOCK_SKEW, default 60s.
 	ClockSkew time.Duration
+	// MaxInFlight bounds the Country A requests read, parsed or served at
+	// once (LUXNCP_MAX_INFLIGHT, default 32): beyond it, 503 with
+	// Retry-After. With MaxBody it bounds the bodies in memory.
+	MaxInFlight int
+	// RateLimit is the requests per second each partner country may send
+	// to Country A (LUXNCP_RATE_LIMIT, default 0: no limit), in bursts of
+	// twice that: beyond it, 429 with Retry-After.
+	RateLimit float64
+	// TrustRefresh is how often the trust list is checked for changes
+	// (LUXNCP_TRUST_REFRESH, default 30s).
+	TrustRefresh time.Duration
 	// DirectoryFile is the country directory for Country B
 	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
 	DirectoryFile string
@@ -81,7 +94,7 @@ func (c Config) Defaults() Config {
 		c.PKIDir = filepath.Join(c.StateDir, "pki")
 	}
 	if c.TrustBundle == "" {
-		c.TrustBundle = filepath.Join(c.PKIDir, "ca.pem")
+		c.TrustBundle = filepath.Join(c.PKIDir, "trust")
 	}
 	if c.Country == "" {
 		c.Country = "LU"
@@ -121,6 +134,12 @@ func (c Config) Defaults() Config {
 	}
 	if c.OutboxHorizon == 0 {
 		c.OutboxHorizon = outbox.DefaultHorizon
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 32
+	}
+	if c.TrustRefresh == 0 {
+		c.TrustRefresh = 30 * time.Second
 	}
 	return c
 }
@@ -177,6 +196,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("LUXNCP_OUTBOX_HORIZON_DAYS: %q is not a positive number of days", v)
 		}
 		c.OutboxHorizon = time.Duration(n) * 24 * time.Hour
+	}
+	if c.TrustRefresh, err = envDuration(getenv, "LUXNCP_TRUST_REFRESH"); err != nil {
+		return c, err
+	}
+	if v := getenv("LUXNCP_MAX_INFLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_MAX_INFLIGHT: %q is not a positive number", v)
+		}
+		c.MaxInFlight = n
+	}
+	if v := getenv("LUXNCP_RATE_LIMIT"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 {
+			return c, fmt.Errorf("LUXNCP_RATE_LIMIT: %q is not a number of requests per second", v)
+		}
+		c.RateLimit = r
 	}
 	if v := getenv("LUXNCP_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

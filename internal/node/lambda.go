@@ -15,6 +15,7 @@ import (
 // (xcpd, xca, xdr) or, for "api", the node's full handler, through the API
 // Gateway HTTP API adapter. It does not return.
 func RunLambda(endpoint string) {
+	SetMemoryLimit(nil)
 	n, err := FromEnvironment(context.Background())
 	if err != nil {
 		slog.Error("luxncp "+endpoint+": start", "error", err.Error())

@@ -78,10 +78,14 @@ type Options struct {
 	Outbox outbox.Store
 	// CountryB overrides Country B's edges.
 	CountryB CountryBOptions
-	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
+	// Replay overrides the local file-backed replay guard (AWS: DynamoDB,
+	// shared by every instance).
 	Replay gateway.ReplayGuard
 	// Tokens overrides the national identity tokens' verifier (tests).
 	Tokens countryb.TokenVerifier
+	// TrustSource overrides the trust list at cfg.TrustBundle (AWS: the
+	// configuration bucket's object).
+	TrustSource pki.TrustSource
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
@@ -93,7 +97,11 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		log = slog.Default()
 	}
 	n := &Node{Cfg: cfg, Log: log, endpoints: map[string]http.Handler{}}
-	trust, err := pki.LoadTrustStore(cfg.TrustBundle)
+	src := opt.TrustSource
+	if src == nil {
+		src = pki.FileSource{Path: cfg.TrustBundle}
+	}
+	trust, err := pki.OpenTrustStore(context.Background(), src, cfg.TrustRefresh, clock.Or(opt.Now)())
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -120,7 +128,13 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	n.Recorder = &audit.Recorder{Sink: sink, Self: self, AuditSourceID: cfg.Country + "-1", Now: opt.Now,
 		Resolve: PatientResolver(n.National, cfg.NationalTimeout)}
 	if opt.Replay == nil {
-		opt.Replay = &gateway.MemoryReplayGuard{Now: opt.Now}
+		// Durable: a captured request is refused after a restart too.
+		g, err := gateway.OpenFileReplayGuard(filepath.Join(cfg.StateDir, "replay", "message-ids"), 0, opt.Now)
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.closers = append(n.closers, g.Close)
+		opt.Replay = g
 	}
 	n.Gateway = &gateway.Config{
 		TLSTrust:   trust,
@@ -131,6 +145,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Audit:      n.Recorder,
 		Self:       self,
 		Replay:     opt.Replay,
+		Admission:  &gateway.Admission{MaxInFlight: cfg.MaxInFlight, Rate: cfg.RateLimit, Now: opt.Now},
 	}
 	n.Tokens = opt.Tokens
 	if n.Tokens == nil && cfg.IDIssuer != "" {

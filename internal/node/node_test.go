@@ -27,6 +27,7 @@ import (
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -90,7 +91,13 @@ func startWith(t *testing.T, log *slog.Logger, nationalTimeout time.Duration) *g
 // with the national client set).
 func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, opt func(*node.Options)) *gateway {
 	t.Helper()
-	state := t.TempDir()
+	return startConfig(t, log, t.TempDir(), func(c *node.Config) { c.NationalTimeout = nationalTimeout }, opt)
+}
+
+// startConfig starts a node on state (kept across restarts) with its
+// configuration adjusted by conf.
+func startConfig(t *testing.T, log *slog.Logger, state string, conf func(*node.Config), opt func(*node.Options)) *gateway {
+	t.Helper()
 	b, err := demo.New(filepath.Join(state, "national"), demo.WithLogger(log.With("component", "demo")))
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +105,15 @@ func startOpts(t *testing.T, log *slog.Logger, nationalTimeout time.Duration, op
 	t.Cleanup(func() { b.Close() })
 	fhir := httptest.NewServer(b)
 	t.Cleanup(fhir.Close)
-	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(nationalTimeout), national.WithClientLogger(log))
+	idp, idpURL := startIDP(t)
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), pki.TrustDir), NationalTimeout: 5 * time.Second, IDIssuer: idpURL}
+	if conf != nil {
+		conf(&cfg)
+	}
+	nc, err := national.NewClient(fhir.URL+"/fhir", national.WithTimeout(cfg.NationalTimeout), national.WithClientLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, idpURL := startIDP(t)
-	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), "ca.pem"), NationalTimeout: nationalTimeout, IDIssuer: idpURL}
 	o := node.Options{National: nc}
 	if opt != nil {
 		opt(&o)
@@ -370,7 +380,8 @@ func etreeRead(b []byte) (*etree.Document, error) {
 
 // TestReplayRefused: the same message sent twice is refused the second time.
 func TestReplayRefused(t *testing.T) {
-	g := start(t)
+	state := t.TempDir()
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), state, nil, nil)
 	ph := newPharmacist(t, "be", "physician")
 	ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
 		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
@@ -387,6 +398,16 @@ func TestReplayRefused(t *testing.T) {
 	}
 	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
 		t.Fatalf("replay: fault %+v", again.Fault)
+	}
+	// The very same bytes after a restart of the gateway on its state.
+	g.node.Close()
+	g = startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), state, nil, nil)
+	after, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Fault == nil || !strings.Contains(after.Fault.Public, "replay") {
+		t.Fatalf("replay after a restart: fault %+v", after.Fault)
 	}
 }
 

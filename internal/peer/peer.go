@@ -146,11 +146,12 @@ func New(opt Options) (*Peer, error) {
 	if err := p.buildDocuments(); err != nil {
 		return nil, fmt.Errorf("peer %s: documents: %w", cc, err)
 	}
-	ca, err := pki.ReadCertificate(filepath.Join(opt.PKIDir, pki.CAFile))
+	// The simulated peer trusts what the dev trust list says, like a node.
+	trust, err := pki.LoadTrustStore(filepath.Join(opt.PKIDir, pki.TrustDir))
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", cc, err)
 	}
-	p.handler = p.build(pki.NewTrustStore(ca))
+	p.handler = p.build(trust)
 	return p, nil
 }
 

@@ -38,6 +38,10 @@ const (
 const (
 	CAFile    = "ca.pem"
 	CAKeyFile = "ca.key"
+	// TrustDir is the development trust list (a folder, docs/trust.md):
+	// each country's TLS certificate listed for the tls role and its seal
+	// certificate for the seal role, as eHDSI distributes them.
+	TrustDir = "trust"
 )
 
 // CertFile returns "<cc>-<kind>.pem"; KeyFile "<cc>-<kind>.key".
@@ -85,16 +89,33 @@ func EnsureDev(dir string, opt DevOptions) (generated bool, err error) {
 	}
 	for _, cc := range opt.Countries {
 		for _, k := range []Kind{KindTLS, KindSeal} {
+			trustFile := filepath.Join(dir, TrustDir, TrustFileName(cc, Role(k)))
 			if _, err := os.Stat(filepath.Join(dir, CertFile(cc, k))); err == nil {
-				continue
+				if _, err := os.Stat(trustFile); err == nil {
+					continue
+				}
+			} else if err := issue(dir, cc, k, caCert, caKey, opt); err != nil {
+				return generated, fmt.Errorf("dev pki: %s %s: %w", cc, k, err)
 			}
-			if err := issue(dir, cc, k, caCert, caKey, opt); err != nil {
+			if err := listDev(dir, cc, k, trustFile); err != nil {
 				return generated, fmt.Errorf("dev pki: %s %s: %w", cc, k, err)
 			}
 			generated = true
 		}
 	}
 	return generated, nil
+}
+
+// listDev writes a country's certificate into the development trust list.
+func listDev(dir, cc string, k Kind, path string) error {
+	cert, err := ReadCertificate(filepath.Join(dir, CertFile(cc, k)))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFile(path, FormatTrustList([]Entry{{Country: strings.ToUpper(cc), Role: Role(k), Cert: cert}}), 0o644)
 }
 
 func loadCA(dir string) (*x509.Certificate, crypto.Signer, error) {
@@ -208,12 +229,17 @@ func writeKey(path string, key crypto.Signer) error {
 }
 
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+// writeFile replaces path atomically with data (fsync'd).
+func writeFile(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
-	if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}

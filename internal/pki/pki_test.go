@@ -39,11 +39,10 @@ func TestEnsureDevCreatesContractFiles(t *testing.T) {
 		t.Error("second EnsureDev rewrote lu-tls.pem")
 	}
 
-	ca, err := ReadCertificate(filepath.Join(dir, CAFile))
+	ts, err := LoadTrustStore(filepath.Join(dir, TrustDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := NewTrustStore(ca)
 	for _, cc := range DevCountries {
 		for _, tc := range []struct {
 			k   Kind
@@ -66,8 +65,8 @@ func TestEnsureDevCreatesContractFiles(t *testing.T) {
 	if _, err := ts.Verify(seal.Cert, nil, now.Add(3*365*24*time.Hour), UseSeal); !errors.Is(err, ErrExpired) {
 		t.Errorf("expired seal: err = %v, want ErrExpired", err)
 	}
-	if _, err := ts.Verify(seal.Cert, nil, now, UseTLSClient); !errors.Is(err, ErrKeyUsage) {
-		t.Errorf("seal used for TLS: err = %v, want ErrKeyUsage", err)
+	if _, err := ts.Verify(seal.Cert, nil, now, UseTLSClient); !errors.Is(err, ErrWrongRole) {
+		t.Errorf("seal used for TLS: err = %v, want ErrWrongRole", err)
 	}
 	// Another CA's certificate is untrusted.
 	other := t.TempDir()

@@ -1,51 +1,275 @@
 package pki
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Errors of certificate checks, for callers that map them to eHDSI codes.
+// Errors of certificate checks. Each is a cause a partner can act on, and
+// Reason turns it into the public text of a fault.
 var (
-	ErrUntrusted = errors.New("certificate does not chain to a trusted CA")
-	ErrExpired   = errors.New("certificate expired or not yet valid")
-	ErrKeyUsage  = errors.New("certificate key usage does not allow this use")
-	ErrNoCountry = errors.New("certificate subject has no country (C=)")
+	ErrUntrusted       = errors.New("certificate does not chain to an anchor of the trust list")
+	ErrExpired         = errors.New("certificate expired or not yet valid")
+	ErrWrongRole       = errors.New("certificate is not trusted for this role")
+	ErrCountryMismatch = errors.New("certificate country differs from its trust-list entry")
+	ErrNoCountry       = errors.New("certificate subject has no country (C=)")
+	ErrWeakAlgorithm   = errors.New("certificate algorithm or key size not allowed")
+	ErrRevoked         = errors.New("certificate revoked")
+	ErrRevocationCheck = errors.New("certificate revocation status cannot be checked")
 )
 
-// TrustStore decides which partner certificates luxncp accepts.
-type TrustStore struct {
-	roots *x509.CertPool
-	cas   []*x509.Certificate
+// ErrKeyUsage is the former name of ErrWrongRole.
+var ErrKeyUsage = ErrWrongRole
+
+// Reason is the public text for a certificate check error: the real cause,
+// without the certificate's details.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrRevoked):
+		return "is revoked"
+	case errors.Is(err, ErrRevocationCheck):
+		return "has a revocation status that cannot be checked"
+	case errors.Is(err, ErrExpired):
+		return "is expired or not yet valid"
+	case errors.Is(err, ErrWeakAlgorithm):
+		return "uses an algorithm or key size that is not allowed (RSA >= 2048, ECDSA P-256+, no SHA-1)"
+	case errors.Is(err, ErrCountryMismatch):
+		return "does not belong to the country of its trust-list entry"
+	case errors.Is(err, ErrNoCountry):
+		return "has no country (C=) in its subject"
+	case errors.Is(err, ErrWrongRole):
+		return "is not trusted for this role (the trust list or its extended key usage gives it another)"
+	}
+	return "is not trusted (no chain to an anchor of the trust list)"
 }
 
-// NewTrustStore trusts the given CA (or self-signed partner) certificates.
-func NewTrustStore(cas ...*x509.Certificate) *TrustStore {
-	ts := &TrustStore{roots: x509.NewCertPool()}
-	for _, c := range cas {
-		ts.roots.AddCert(c)
-		ts.cas = append(ts.cas, c)
+// Role is what a trust-list entry trusts a certificate for, as eHDSI
+// distributes partner certificates: TLS (mutual TLS between gateways) or
+// seal (signing assertions and documents).
+type Role string
+
+const (
+	RoleTLS  Role = "tls"
+	RoleSeal Role = "seal"
+)
+
+// Roles are the roles a trust list knows.
+var Roles = []Role{RoleTLS, RoleSeal}
+
+// Entry of a trust list: Cert (a partner CA, or the partner's certificate
+// itself) is an anchor for Role, and what chains to it belongs to Country.
+type Entry struct {
+	Country string // ISO 3166 alpha-2, upper case
+	Role    Role
+	Cert    *x509.Certificate
+	// Source names where the entry was read (file name), for listings.
+	Source string
+}
+
+// Anchors lists cert as an anchor of every role for each country: the
+// development PKI's single CA, or a test's.
+func Anchors(cert *x509.Certificate, countries ...string) []Entry {
+	var out []Entry
+	for _, cc := range countries {
+		for _, r := range Roles {
+			out = append(out, Entry{Country: strings.ToUpper(cc), Role: r, Cert: cert})
+		}
 	}
+	return out
+}
+
+// AnchorsOf lists every cert as an anchor of every role for each country.
+func AnchorsOf(certs []*x509.Certificate, countries ...string) []Entry {
+	var out []Entry
+	for _, c := range certs {
+		out = append(out, Anchors(c, countries...)...)
+	}
+	return out
+}
+
+// trustSet is one loaded version of the trust list.
+type trustSet struct {
+	entries []Entry
+	// pools: role → country → anchors; all: role → every anchor.
+	pools map[Role]map[string]*x509.CertPool
+	all   map[Role]*x509.CertPool
+	// gen changes with every load (for caches of verified certificates).
+	gen uint64
+}
+
+var generation atomic.Uint64
+
+func newSet(entries []Entry) *trustSet {
+	s := &trustSet{entries: entries, pools: map[Role]map[string]*x509.CertPool{}, all: map[Role]*x509.CertPool{}, gen: generation.Add(1)}
+	for _, e := range entries {
+		if s.pools[e.Role] == nil {
+			s.pools[e.Role] = map[string]*x509.CertPool{}
+			s.all[e.Role] = x509.NewCertPool()
+		}
+		p := s.pools[e.Role][e.Country]
+		if p == nil {
+			p = x509.NewCertPool()
+			s.pools[e.Role][e.Country] = p
+		}
+		p.AddCert(e.Cert)
+		s.all[e.Role].AddCert(e.Cert)
+	}
+	return s
+}
+
+// TrustSource gives the current trust list. Load returns the entries and
+// their version; when the version equals since it may return nil entries
+// (unchanged).
+type TrustSource interface {
+	Load(ctx context.Context, since string) (entries []Entry, version string, err error)
+}
+
+// TrustStore decides which partner certificates luxncp accepts: the trust
+// list, per country and role. With a Source it reloads the list when it
+// changes (checked at most every Refresh), without a restart.
+type TrustStore struct {
+	set atomic.Pointer[trustSet]
+
+	src     TrustSource
+	refresh time.Duration
+	mu      sync.Mutex // one reload at a time
+	checked atomic.Int64
+	version string
+	lastErr atomic.Pointer[error]
+
+	// Revocation, when set, is asked about every certificate that chains
+	// (OCSP / CRL); nil: no revocation checking.
+	Revocation RevocationChecker
+}
+
+// RevocationChecker checks a verified chain (leaf first, anchor last) for
+// role at now.
+type RevocationChecker interface {
+	Check(chain []*x509.Certificate, role Role, now time.Time) error
+}
+
+// NewTrustStore trusts the given entries (a fixed list).
+func NewTrustStore(entries ...Entry) *TrustStore {
+	ts := &TrustStore{}
+	ts.set.Store(newSet(entries))
 	return ts
 }
 
-// LoadTrustStore reads a PEM bundle of trusted certificates.
-func LoadTrustStore(path string) (*TrustStore, error) {
-	certs, err := ReadCertificates(path)
-	if err != nil {
-		return nil, fmt.Errorf("trust store: %w", err)
+// DefaultRefresh is how often a TrustStore with a source checks it.
+const DefaultRefresh = 30 * time.Second
+
+// OpenTrustStore loads the trust list from src and keeps it current:
+// checked at most every refresh (0: DefaultRefresh) when certificates are
+// verified. A failing reload keeps the last good list (see Err).
+func OpenTrustStore(ctx context.Context, src TrustSource, refresh time.Duration, now time.Time) (*TrustStore, error) {
+	if refresh <= 0 {
+		refresh = DefaultRefresh
 	}
-	return NewTrustStore(certs...), nil
+	entries, version, err := src.Load(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("trust list: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("trust list: no entries")
+	}
+	ts := &TrustStore{src: src, refresh: refresh, version: version}
+	ts.set.Store(newSet(entries))
+	ts.checked.Store(now.UnixNano())
+	return ts, nil
 }
 
-// Pool returns the trusted roots, e.g. for tls.Config.
-func (ts *TrustStore) Pool() *x509.CertPool { return ts.roots }
+// LoadTrustStore opens the trust list at path (a file or a folder, see
+// LoadTrustList), reloaded when it changes.
+func LoadTrustStore(path string) (*TrustStore, error) {
+	return OpenTrustStore(context.Background(), FileSource{Path: path}, 0, time.Unix(0, 0))
+}
 
-// CAs returns the trusted certificates.
-func (ts *TrustStore) CAs() []*x509.Certificate { return ts.cas }
+// Reload checks the source now and reports whether the list changed.
+func (ts *TrustStore) Reload(ctx context.Context, now time.Time) (bool, error) {
+	if ts.src == nil {
+		return false, nil
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.reloadLocked(ctx, now)
+}
+
+func (ts *TrustStore) reloadLocked(ctx context.Context, now time.Time) (bool, error) {
+	ts.checked.Store(now.UnixNano())
+	entries, version, err := ts.src.Load(ctx, ts.version)
+	if err == nil && version != ts.version && len(entries) == 0 {
+		err = errors.New("trust list: no entries")
+	}
+	if err != nil {
+		err = fmt.Errorf("trust list reload (keeping the last good list): %w", err)
+		ts.lastErr.Store(&err)
+		return false, err
+	}
+	ts.lastErr.Store(nil)
+	if version == ts.version {
+		return false, nil
+	}
+	ts.version = version
+	ts.set.Store(newSet(entries))
+	return true, nil
+}
+
+// Err is the error of the last reload (nil when it succeeded).
+func (ts *TrustStore) Err() error {
+	if p := ts.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// current returns the list, reloading it first when due. Only one caller
+// reloads; the others go on with the list they have.
+func (ts *TrustStore) current(now time.Time) *trustSet {
+	if ts.src != nil {
+		last := ts.checked.Load()
+		if d := now.UnixNano() - last; (d >= int64(ts.refresh) || d < 0) && ts.mu.TryLock() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, _ = ts.reloadLocked(ctx, now)
+			cancel()
+			ts.mu.Unlock()
+		}
+	}
+	return ts.set.Load()
+}
+
+// Generation identifies the loaded list (it changes on reload).
+func (ts *TrustStore) Generation() uint64 { return ts.set.Load().gen }
+
+// Entries returns the loaded list.
+func (ts *TrustStore) Entries() []Entry { return slices.Clone(ts.set.Load().entries) }
+
+// Pool returns every TLS anchor, e.g. for a tls.Config's RootCAs.
+func (ts *TrustStore) Pool() *x509.CertPool {
+	if p := ts.set.Load().all[RoleTLS]; p != nil {
+		return p
+	}
+	return x509.NewCertPool()
+}
+
+// CAs returns the anchors of every entry.
+func (ts *TrustStore) CAs() []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, e := range ts.set.Load().entries {
+		out = append(out, e.Cert)
+	}
+	return out
+}
 
 // Use is what a certificate is being checked for.
 type Use int
@@ -56,8 +280,17 @@ const (
 	UseSeal
 )
 
-// Verify checks cert (with optional intermediates) at time now for a use and
-// returns the certificate's country (the subject's C=, upper case).
+// Role is the trust-list role of a use.
+func (u Use) Role() Role {
+	if u == UseSeal {
+		return RoleSeal
+	}
+	return RoleTLS
+}
+
+// Verify checks cert (with optional intermediates) at time now for a use
+// and returns its country: the country of the trust-list entry whose
+// anchor the chain ends at, which the leaf's C= must agree with.
 func (ts *TrustStore) Verify(cert *x509.Certificate, intermediates []*x509.Certificate, now time.Time, use Use) (country string, err error) {
 	if cert == nil {
 		return "", ErrUntrusted
@@ -65,39 +298,173 @@ func (ts *TrustStore) Verify(cert *x509.Certificate, intermediates []*x509.Certi
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return "", fmt.Errorf("%w: valid %s to %s", ErrExpired, cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
+	if err := CheckAlgorithms(cert); err != nil {
+		return "", err
+	}
+	role := use.Role()
+	if err := checkUsage(cert, use); err != nil {
+		return "", err
+	}
+	set := ts.current(now)
 	pool := x509.NewCertPool()
 	for _, ic := range intermediates {
 		pool.AddCert(ic)
 	}
-	opts := x509.VerifyOptions{Roots: ts.roots, Intermediates: pool, CurrentTime: now}
-	switch use {
-	case UseTLSClient, UseTLSServer:
-		// eHDSI TLS certificates name their extended key usage; a
-		// certificate without one (such as a seal) is not a TLS credential.
-		if len(cert.ExtKeyUsage) == 0 {
-			return "", fmt.Errorf("%w: no extended key usage for TLS", ErrKeyUsage)
+	// EKU is judged by checkUsage on the leaf (the list gives the role);
+	// the chain must only end at an anchor of the leaf's country and role.
+	opts := x509.VerifyOptions{Intermediates: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	claimed, cerr := Country(cert)
+	if cerr == nil {
+		if roots := set.pools[role][claimed]; roots != nil {
+			opts.Roots = roots
+			chains, err := cert.Verify(opts)
+			if err == nil {
+				if err := checkChains(chains); err != nil {
+					return "", err
+				}
+				if ts.Revocation != nil {
+					if err := ts.Revocation.Check(chains[0], role, now); err != nil {
+						return "", err
+					}
+				}
+				return claimed, nil
+			}
+			var inv x509.CertificateInvalidError
+			if errors.As(err, &inv) && inv.Reason == x509.Expired {
+				return "", fmt.Errorf("%w: %v", ErrExpired, err)
+			}
+			var ins x509.InsecureAlgorithmError
+			if errors.As(err, &ins) {
+				return "", fmt.Errorf("%w: %v", ErrWeakAlgorithm, err)
+			}
 		}
-		opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		if use == UseTLSServer {
-			opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	}
+	// Refused: find the real cause for the fault.
+	for cc, roots := range set.pools[role] {
+		opts.Roots = roots
+		if _, err := cert.Verify(opts); err == nil {
+			if cerr != nil {
+				return "", fmt.Errorf("%w (chains to an anchor listed for %s)", cerr, cc)
+			}
+			return "", fmt.Errorf("%w: C=%s, chains to an anchor listed for %s", ErrCountryMismatch, claimed, cc)
+		}
+	}
+	for r, byCountry := range set.pools {
+		if r == role {
+			continue
+		}
+		for cc, roots := range byCountry {
+			opts.Roots = roots
+			if _, err := cert.Verify(opts); err == nil {
+				return "", fmt.Errorf("%w: listed as %s for %s, used as %s", ErrWrongRole, r, cc, role)
+			}
+		}
+	}
+	if cerr != nil {
+		return "", cerr
+	}
+	return "", fmt.Errorf("%w: no %s anchor for %s", ErrUntrusted, role, claimed)
+}
+
+// oidDocumentSigning is id-kp-documentSigning (RFC 9336).
+var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+
+// checkUsage applies RFC 5280: a certificate without extendedKeyUsage may
+// serve any purpose (the trust list gives it its role); one with the
+// extension serves only the purposes listed there. keyUsage, when present,
+// must allow signatures.
+func checkUsage(cert *x509.Certificate, use Use) error {
+	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment|x509.KeyUsageKeyEncipherment) == 0 {
+		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
+	}
+	if use == UseSeal && cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
+	}
+	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
+		return nil
+	}
+	ok := func(want ...x509.ExtKeyUsage) bool {
+		for _, u := range cert.ExtKeyUsage {
+			if u == x509.ExtKeyUsageAny || slices.Contains(want, u) {
+				return true
+			}
+		}
+		return false
+	}
+	switch use {
+	case UseTLSClient:
+		if ok(x509.ExtKeyUsageClientAuth) {
+			return nil
+		}
+	case UseTLSServer:
+		if ok(x509.ExtKeyUsageServerAuth) {
+			return nil
 		}
 	case UseSeal:
-		opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
-		if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-			return "", ErrKeyUsage
+		if ok(x509.ExtKeyUsageEmailProtection) {
+			return nil
+		}
+		for _, o := range cert.UnknownExtKeyUsage {
+			if o.Equal(oidDocumentSigning) {
+				return nil
+			}
 		}
 	}
-	if _, err := cert.Verify(opts); err != nil {
-		var inv x509.CertificateInvalidError
-		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			return "", fmt.Errorf("%w: %v", ErrExpired, err)
+	return fmt.Errorf("%w: its extended key usage excludes %s", ErrWrongRole, map[Use]string{UseTLSClient: "TLS client", UseTLSServer: "TLS server", UseSeal: "signing"}[use])
+}
+
+// checkChains applies the algorithm allow-list to the certificates of a
+// verified chain below the anchor (the anchor's own signature is not
+// relied on) and to every key.
+func checkChains(chains [][]*x509.Certificate) error {
+	chain := chains[0]
+	for i, c := range chain {
+		if i == len(chain)-1 {
+			if err := checkKey(c); err != nil {
+				return err
+			}
+			continue
 		}
-		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
-			return "", fmt.Errorf("%w: %v", ErrKeyUsage, err)
+		if err := CheckAlgorithms(c); err != nil {
+			return err
 		}
-		return "", fmt.Errorf("%w: %v", ErrUntrusted, err)
 	}
-	return Country(cert)
+	return nil
+}
+
+// CheckAlgorithms applies the allow-list to one certificate: RSA keys of
+// at least 2048 bits or ECDSA P-256/384/521, and a
+// signature with SHA-256 or stronger. A chain's anchor is held to the key
+// rule only: its own signature is not relied on.
+func CheckAlgorithms(c *x509.Certificate) error {
+	if err := checkKey(c); err != nil {
+		return err
+	}
+	switch c.SignatureAlgorithm {
+	case x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
+		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
+		x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
+		return nil
+	}
+	return fmt.Errorf("%w: signature %s", ErrWeakAlgorithm, c.SignatureAlgorithm)
+}
+
+func checkKey(c *x509.Certificate) error {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("%w: RSA key of %d bits", ErrWeakAlgorithm, k.N.BitLen())
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return fmt.Errorf("%w: curve %s", ErrWeakAlgorithm, k.Curve.Params().Name)
+		}
+	default:
+		return fmt.Errorf("%w: key type %T", ErrWeakAlgorithm, c.PublicKey)
+	}
+	return nil
 }
 
 // Country returns the subject's country (C=), upper case.

@@ -163,7 +163,9 @@ func readBody(rc io.Reader, declared, limit int64) ([]byte, error) {
 	if declared > limit {
 		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", limit), fmt.Errorf("Content-Length %d", declared))
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(declared, 0)+bytes.MinRead))
+	// The declared length is the caller's word: grow with what arrives,
+	// never preallocate it.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(declared, 0), 64<<10)+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
 	data := buf.Bytes()
 	if err != nil {

@@ -350,7 +350,16 @@ func writeEnvelope(buf *bytes.Buffer, resp Response, msgID string) {
 // RegistryError (errorCode, codeContext, severity, location), as OpenNCP
 // reports eHDSI errors. relatesTo is the request MessageID when known.
 func (wr Writer) WriteFault(w http.ResponseWriter, f *ehdsi.Fault, relatesTo string) error {
-	status, body := FaultBody(f)
+	return wr.WriteFaultStatus(w, f, relatesTo, 0)
+}
+
+// WriteFaultStatus writes f with an HTTP status of its own (0: the
+// fault's), e.g. 503 when the gateway is busy.
+func (wr Writer) WriteFaultStatus(w http.ResponseWriter, f *ehdsi.Fault, relatesTo string, status int) error {
+	st, body := FaultBody(f)
+	if status == 0 {
+		status = st
+	}
 	ctype, data, err := wr.Marshal(Response{Action: ActionFault, RelatesTo: relatesTo, Body: body}, false)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ package testkit
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,14 +46,27 @@ func PKIDir(t testing.TB) string {
 	return dir
 }
 
-// Trust returns the trust store of the dev CA.
+// Trust returns the dev trust list (every dev country's TLS and seal
+// certificates, each listed for its role).
 func Trust(t testing.TB) *pki.TrustStore {
+	t.Helper()
+	ts, err := pki.LoadTrustStore(filepath.Join(PKIDir(t), pki.TrustDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// CAPool returns the dev CA, for clients verifying dev servers.
+func CAPool(t testing.TB) *x509.CertPool {
 	t.Helper()
 	ca, err := pki.ReadCertificate(filepath.Join(PKIDir(t), pki.CAFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pki.NewTrustStore(ca)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool
 }
 
 // Credential loads a dev credential.

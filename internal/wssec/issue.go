@@ -55,6 +55,9 @@ type TRCParams struct {
 type Signer struct {
 	Key  crypto.Signer
 	Cert *x509.Certificate
+	// Method is the XML-DSig SignatureMethod ("": RSA-SHA256); tests use
+	// others to see them refused.
+	Method string
 }
 
 // NewID returns a fresh assertion or message id ("_" + 32 hex digits).
@@ -244,7 +247,11 @@ func sign(a *etree.Element, s Signer) error {
 		return err
 	}
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+	method := s.Method
+	if method == "" {
+		method = dsig.RSASHA256SignatureMethod
+	}
+	if err := ctx.SetSignatureMethod(method); err != nil {
 		return err
 	}
 	sig, err := ctx.ConstructSignature(a.Copy(), true)

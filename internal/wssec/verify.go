@@ -40,6 +40,7 @@ type signerEntry struct {
 	cert     *x509.Certificate
 	country  string
 	verified time.Time
+	gen      uint64 // the trust list's generation it was verified against
 }
 
 const cacheTTL = 5 * time.Minute
@@ -49,7 +50,7 @@ func (v *Verifier) signer(der []byte, now time.Time) (*x509.Certificate, string,
 	key := sha256.Sum256(der)
 	if e, ok := v.signers.Load(key); ok {
 		se := e.(signerEntry)
-		if now.Sub(se.verified) < cacheTTL && se.verified.Sub(now) < cacheTTL &&
+		if se.gen == v.Trust.Generation() && now.Sub(se.verified) < cacheTTL && se.verified.Sub(now) < cacheTTL &&
 			!now.Before(se.cert.NotBefore) && !now.After(se.cert.NotAfter) {
 			return se.cert, se.country, nil
 		}
@@ -58,14 +59,12 @@ func (v *Verifier) signer(der []byte, now time.Time) (*x509.Certificate, string,
 	if err != nil {
 		return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate cannot be parsed", err)
 	}
+	gen := v.Trust.Generation()
 	country, err := v.Trust.Verify(cert, nil, now, pki.UseSeal)
 	if err != nil {
-		if errors.Is(err, pki.ErrExpired) {
-			return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is expired or not yet valid", err)
-		}
-		return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not trusted", err)
+		return nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate "+pki.Reason(err), err)
 	}
-	v.signers.Store(key, signerEntry{cert: cert, country: country, verified: now})
+	v.signers.Store(key, signerEntry{cert: cert, country: country, verified: now, gen: gen})
 	return cert, country, nil
 }
 
@@ -192,6 +191,9 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if certEl == nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature carries no X.509 certificate", nil)
 	}
+	if err := checkAlgorithms(detached); err != nil {
+		return nil, nil, "", err
+	}
 	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(certEl.Text()), ""))
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not valid base64", err)
@@ -210,6 +212,45 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature is not valid", err)
 	}
 	return verified, cert, country, nil
+}
+
+// Allowed XML-DSig algorithms: RSA and ECDSA with SHA-256 or stronger;
+// SHA-1 is refused (signature and digest alike).
+var (
+	allowedSignature = map[string]bool{
+		dsig.RSASHA256SignatureMethod: true, dsig.RSASHA384SignatureMethod: true, dsig.RSASHA512SignatureMethod: true,
+		dsig.ECDSASHA256SignatureMethod: true, dsig.ECDSASHA384SignatureMethod: true, dsig.ECDSASHA512SignatureMethod: true,
+	}
+	allowedDigest = map[string]bool{
+		"http://www.w3.org/2001/04/xmlenc#sha256":       true,
+		"http://www.w3.org/2001/04/xmldsig-more#sha384": true,
+		"http://www.w3.org/2001/04/xmlenc#sha512":       true,
+	}
+)
+
+// checkAlgorithms refuses a signature whose SignatureMethod or any
+// DigestMethod is not on the allow-list (the one Signature of el).
+func checkAlgorithms(el *etree.Element) error {
+	for _, c := range el.ChildElements() {
+		if c.Tag != "Signature" || c.NamespaceURI() != NSDSig {
+			continue
+		}
+		si := c.SelectElement("SignedInfo")
+		if si == nil {
+			return secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature has no SignedInfo", nil)
+		}
+		sm := si.SelectElement("SignatureMethod")
+		if sm == nil || !allowedSignature[sm.SelectAttrValue("Algorithm", "")] {
+			return secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature algorithm is not allowed (RSA or ECDSA with SHA-256 or stronger)", nil)
+		}
+		for _, ref := range si.SelectElements("Reference") {
+			dm := ref.SelectElement("DigestMethod")
+			if dm == nil || !allowedDigest[dm.SelectAttrValue("Algorithm", "")] {
+				return secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion digest algorithm is not allowed (SHA-256 or stronger)", nil)
+			}
+		}
+	}
+	return nil
 }
 
 // child returns the first child element of el in the SAML namespace with
@@ -269,6 +310,9 @@ func (v *Verifier) checkCommon(a *etree.Element, qualifier string, maxLife time.
 	}
 	if issue.After(now.Add(skew)) {
 		return nil, bad("assertion issued in the future", nil)
+	}
+	if now.Sub(issue) > maxLife+skew {
+		return nil, bad(fmt.Sprintf("assertion issued too long ago (IssueInstant older than its maximum lifetime, %s)", maxLife), fmt.Errorf("issued %s", issue.UTC().Format(time.RFC3339)))
 	}
 	iss := child(a, "Issuer")
 	if iss == nil || text(iss) == "" {

@@ -2,6 +2,7 @@ package wssec
 
 import (
 	"errors"
+	dsig "github.com/russellhaering/goxmldsig"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,11 +49,11 @@ func seal(t testing.TB, cc string) Signer {
 }
 
 func verifier(t testing.TB, now time.Time) *Verifier {
-	ca, err := pki.ReadCertificate(filepath.Join(testPKI(t), pki.CAFile))
+	trust, err := pki.LoadTrustStore(filepath.Join(testPKI(t), pki.TrustDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Verifier{Trust: pki.NewTrustStore(ca), Now: func() time.Time { return now }}
+	return &Verifier{Trust: trust, Now: func() time.Time { return now }}
 }
 
 func hcpParams() HCPParams {
@@ -137,12 +138,32 @@ func TestHCPFaults(t *testing.T) {
 			return a
 		}
 	}
+	// resign changes a signed assertion and signs it again (with method).
+	resign := func(method string, mod func(a *etree.Element)) func(t *testing.T) *etree.Element {
+		return func(t *testing.T) *etree.Element {
+			a := good(nil)(t)
+			a.RemoveChild(a.FindElement("./Signature"))
+			mod(a)
+			s := seal(t, "fr")
+			s.Method = method
+			if err := Sign(a, s); err != nil {
+				t.Fatal(err)
+			}
+			return roundTrip(t, a)
+		}
+	}
 	cases := []struct {
 		name string
 		make func(t *testing.T) *etree.Element
 		now  time.Time
 		code ehdsi.Code
 	}{
+		{"re-signed as issued is fine", resign("", func(*etree.Element) {}), t0, ""},
+		{"RSA-SHA1 signature", resign(dsig.RSASHA1SignatureMethod, func(*etree.Element) {}), t0, ehdsi.ErrSecDataIntegrityNotEnsured},
+		{"IssueInstant older than the lifetime", resign("", func(a *etree.Element) {
+			a.CreateAttr("IssueInstant", t0.Add(-5*time.Hour).Format(time.RFC3339))
+		}), t0.Add(time.Minute), ehdsi.ErrNotValidAssertion},
+		{"veterinarian (ISCO 2250)", good(func(p *HCPParams) { p.Role = Code{Code: "2250", System: ISCOSystem} }), t0, ehdsi.ErrInsufficientRights},
 		{"missing", func(*testing.T) *etree.Element { return nil }, t0, ehdsi.ErrHPIAuthenticationNotReceived},
 		{"expired", good(nil), t0.Add(2 * time.Hour), ehdsi.ErrNotValidAssertion},
 		{"not yet valid", good(nil), t0.Add(-10 * time.Minute), ehdsi.ErrNotValidAssertion},

@@ -97,10 +97,13 @@ type Provider interface {
 	// Retrieve returns one document. A document that does not exist or
 	// does not belong to r.Patient is ERROR_GENERIC_DOCUMENT_MISSING.
 	Retrieve(ctx context.Context, r RetrieveRequest) (Document, error)
+	// ClassOf tells the class of a document from its unique id without
+	// touching the national system ("" when it is not one of ours): the
+	// permission policy is evaluated on it before Retrieve runs.
+	ClassOf(uniqueID string) string
 }
 
-// ClassOfUniqueID lets a provider tell the class of a document from its
-// unique id before retrieving it (for the audit event type); optional.
+// ClassOfUniqueID is the part of Provider that tells a document's class.
 type ClassOfUniqueID interface {
 	ClassOf(uniqueID string) string
 }

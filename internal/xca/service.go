@@ -3,6 +3,7 @@ package xca
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -88,11 +89,9 @@ func (s *Service) Operations() []gateway.Operation {
 			Action: ehdsi.ActionXCARetrieve,
 			Event:  audit.EventPSRetrieve,
 			Classify: func(body *etree.Element) audit.EventType {
-				if c, ok := s.Provider.(ClassOfUniqueID); ok {
-					if rs, err := ParseRetrieve(body); err == nil {
-						if class := c.ClassOf(rs[0].DocumentUniqueID); class != "" {
-							return retrieveEvent(class)
-						}
+				if rs, err := ParseRetrieve(body); err == nil {
+					if class := s.Provider.ClassOf(rs[0].DocumentUniqueID); class != "" {
+						return retrieveEvent(class)
 					}
 				}
 				return ""
@@ -196,10 +195,29 @@ func (s *Service) retrieve(ctx context.Context, req *gateway.Request, ev *audit.
 	var notes []*ehdsi.Fault
 	got := 0
 	patient := wssecPatient(tp)
-	for _, dr := range reqs {
+	// The policy first, for every document asked, before anything touches
+	// the national system: the class comes from the document id.
+	classes := make([]string, len(reqs))
+	for i, dr := range reqs {
+		if dr.HomeCommunityID != "" && dr.HomeCommunityID != s.HomeCommunityID {
+			continue
+		}
+		if classes[i] = s.Provider.ClassOf(dr.DocumentUniqueID); classes[i] == "" {
+			continue
+		}
+		if err := checkPermission(req, classes[i]); err != nil {
+			return nil, err
+		}
+	}
+	for i, dr := range reqs {
 		if dr.HomeCommunityID != "" && dr.HomeCommunityID != s.HomeCommunityID {
 			notes = append(notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.ErrGenericDocumentMissing,
 				Public: "unknown home community " + dr.HomeCommunityID, Location: dr.DocumentUniqueID})
+			continue
+		}
+		if classes[i] == "" {
+			notes = append(notes, &ehdsi.Fault{Kind: ehdsi.KindApplication, Code: ehdsi.ErrGenericDocumentMissing,
+				Public: ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), Location: dr.DocumentUniqueID})
 			continue
 		}
 		doc, err := s.Provider.Retrieve(ctx, RetrieveRequest{UniqueID: dr.DocumentUniqueID, RepositoryUniqueID: dr.RepositoryUniqueID,
@@ -215,12 +233,11 @@ func (s *Service) retrieve(ctx context.Context, req *gateway.Request, ev *audit.
 			notes = append(notes, f)
 			continue
 		}
-		if doc.ClassCode != "" {
-			if err := checkPermission(req, doc.ClassCode); err != nil {
-				return nil, err
-			}
-			ev.Type = retrieveEvent(doc.ClassCode)
+		if doc.ClassCode != classes[i] {
+			return nil, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric),
+				fmt.Errorf("provider returned class %q for a document of class %q", doc.ClassCode, classes[i]))
 		}
+		ev.Type = retrieveEvent(doc.ClassCode)
 		got++
 		ev.Documents = append(ev.Documents, doc.UniqueID)
 		d := body.CreateElement("xdsb:DocumentResponse")

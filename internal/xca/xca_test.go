@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,18 @@ func (fakeProvider) List(ctx context.Context, q xca.Query) (xca.Listing, error) 
 	return xca.Listing{Entries: []xca.Entry{l3, l1}, Notes: []*ehdsi.Fault{{Kind: ehdsi.KindApplication, Code: ehdsi.ErrEDNotDispensable, Public: "ep-2: expired on 2026-10-01"}}}, nil
 }
 
+// retrieved counts the provider's Retrieve calls (national data touched).
+var retrieved atomic.Int64
+
+func (fakeProvider) ClassOf(u string) string {
+	if strings.HasPrefix(u, "1.2.3^ep-") {
+		return ehdsi.ClassEP
+	}
+	return ""
+}
+
 func (fakeProvider) Retrieve(ctx context.Context, r xca.RetrieveRequest) (xca.Document, error) {
+	retrieved.Add(1)
 	if r.UniqueID != "1.2.3^ep-1.L3" || r.Patient != patient {
 		return xca.Document{}, ehdsi.App(ehdsi.ErrGenericDocumentMissing, "no such document", nil)
 	}
@@ -190,6 +202,27 @@ func TestQueryFaults(t *testing.T) {
 	status, _, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
 	if status != xca.ResponseFailure || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrPSNoConsent) {
 		t.Errorf("no consent: status %s errs %+v", status, errs)
+	}
+}
+
+// TestRetrievePolicyBeforeNationalData: a retrieve the caller has no
+// permission for is refused before the provider runs.
+func TestRetrievePolicyBeforeNationalData(t *testing.T) {
+	url, _ := setup(t)
+	c := testkit.Client(t, "fr")
+	before := retrieved.Load()
+	rep, err := c.Call(context.Background(), ncpclient.Request{URL: url, Action: ehdsi.ActionXCARetrieve,
+		Body:       ncpclient.XCARetrieveBody(ncpclient.DocRef{RepositoryUniqueID: "1.2.3", DocumentUniqueID: "1.2.3^ep-1.L3"}),
+		Assertions: assertions(t, "fr", patient, []string{ehdsi.PermPRD003, ehdsi.PermPRD010})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, docs, errs, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
+	if err != nil || len(docs) != 0 || len(errs) != 1 || errs[0].Code != string(ehdsi.ErrInsufficientRights) {
+		t.Fatalf("docs %d errs %+v err %v fault %+v", len(docs), errs, err, rep.Fault)
+	}
+	if n := retrieved.Load() - before; n != 0 {
+		t.Errorf("the provider ran %d times for a refused retrieve", n)
 	}
 }
 

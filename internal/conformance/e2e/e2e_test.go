@@ -44,7 +44,7 @@ func startNode(t *testing.T) string {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
-	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), pki.CAFile), AuditDir: filepath.Join(state, "audit")}
+	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), pki.TrustDir), AuditDir: filepath.Join(state, "audit")}
 	n, err := node.New(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), node.Options{National: nc})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/clock"
+)
+
+// FileReplayGuard is the local ReplayGuard that survives restarts: every
+// new MessageID is appended to a file and fsync'd before the request goes
+// on, and the file is read back at start. It is bounded like the memory
+// guard (Max entries, nearest-expiry evicted first; entries expire with
+// the assertion window) and compacted when the file holds more than twice
+// the live entries. One process per file.
+//
+// The file holds one line per id: the expiry in Unix nanoseconds and the
+// SHA-256 of the id (ids are the partner's text: hashing bounds and
+// neutralises them).
+type FileReplayGuard struct {
+	Max int
+	Now func() time.Time
+
+	mu    sync.Mutex
+	path  string
+	f     *os.File
+	lines int
+	idx   replayIndex
+}
+
+var _ ReplayGuard = (*FileReplayGuard)(nil)
+
+// OpenFileReplayGuard opens (or creates) the guard's file at path. max 0
+// is DefaultReplayMax; now nil is the system clock.
+func OpenFileReplayGuard(path string, max int, now func() time.Time) (*FileReplayGuard, error) {
+	g := &FileReplayGuard{Max: max, Now: now, path: path}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("replay guard: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("replay guard: %w", err)
+	}
+	t := clock.Or(now)()
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		exp, key, ok := parseReplayLine(line)
+		if !ok || !t.Before(exp) {
+			continue // expired, or a torn last line
+		}
+		if !g.idx.seen(key, t) {
+			g.idx.add(key, exp, t, g.Max)
+		}
+	}
+	if err := g.compact(t); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func parseReplayLine(line []byte) (time.Time, string, bool) {
+	ns, key, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(key) != 2*sha256.Size {
+		return time.Time{}, "", false
+	}
+	n, err := strconv.ParseInt(string(ns), 10, 64)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	if _, err := hex.DecodeString(string(key)); err != nil {
+		return time.Time{}, "", false
+	}
+	return time.Unix(0, n), string(key), true
+}
+
+// compact rewrites the file with the live entries (atomically) and
+// reopens it for appending.
+func (g *FileReplayGuard) compact(now time.Time) error {
+	tmp := g.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("replay guard: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	n := 0
+	g.idx.each(now, func(key string, exp time.Time) {
+		fmt.Fprintf(w, "%d %s\n", exp.UnixNano(), key)
+		n++
+	})
+	if err := w.Flush(); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, g.path)
+	}
+	if err != nil {
+		return fmt.Errorf("replay guard: compact: %w", err)
+	}
+	if g.f != nil {
+		g.f.Close()
+	}
+	if g.f, err = os.OpenFile(g.path, os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return fmt.Errorf("replay guard: %w", err)
+	}
+	g.lines = n
+	return nil
+}
+
+// Seen implements ReplayGuard: a new id is durable before it returns.
+func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	sum := sha256.Sum256([]byte(id))
+	key := hex.EncodeToString(sum[:])
+	t := clock.Or(g.Now)()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.idx.seen(key, t) {
+		return true, nil
+	}
+	if g.f == nil {
+		return false, fmt.Errorf("replay guard: %s is closed", g.path)
+	}
+	if _, err := fmt.Fprintf(g.f, "%d %s\n", expiry.UnixNano(), key); err != nil {
+		return false, fmt.Errorf("replay guard: %w", err)
+	}
+	if err := g.f.Sync(); err != nil {
+		return false, fmt.Errorf("replay guard: %w", err)
+	}
+	g.idx.add(key, expiry, t, g.Max)
+	g.lines++
+	if g.lines > 2*len(g.idx.m)+1024 {
+		if err := g.compact(t); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Close closes the file.
+func (g *FileReplayGuard) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.f == nil {
+		return nil
+	}
+	err := g.f.Close()
+	g.f = nil
+	return err
+}

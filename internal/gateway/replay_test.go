@@ -1,0 +1,192 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/gateway"
+)
+
+// replayStore is one replay guard implementation under the same tests:
+// store makes an empty store and returns its open: a guard on it (a second
+// open is a restart).
+type replayStore struct {
+	name    string
+	durable bool
+	bounded bool // Max applies (local guards)
+	store   func(t *testing.T) func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard
+}
+
+func replayStores() []replayStore {
+	clockOf := func(now *time.Time) func() time.Time { return func() time.Time { return *now } }
+	return []replayStore{
+		{"memory", false, true, func(*testing.T) func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+			return func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+				return &gateway.MemoryReplayGuard{Max: max, Now: clockOf(now)}
+			}
+		}},
+		{"file", true, true, func(t *testing.T) func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+			path := filepath.Join(t.TempDir(), "replay", "message-ids")
+			var last *gateway.FileReplayGuard
+			return func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+				if last != nil {
+					last.Close() // the process that held it is gone
+				}
+				g, err := gateway.OpenFileReplayGuard(path, max, clockOf(now))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { g.Close() })
+				last = g
+				return g
+			}
+		}},
+		{"dynamodb", true, false, func(t *testing.T) func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+			f := awsfake.NewDynamoDB()
+			t.Cleanup(f.Close)
+			f.CreateTable("luxncp-idempotency", "key", "")
+			return func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
+				return &gateway.DynamoReplayGuard{DB: dynamodb.NewFromConfig(f.AWSConfig()), Table: "luxncp-idempotency",
+					Now: clockOf(now), Timeout: time.Second}
+			}
+		}},
+	}
+}
+
+// TestReplayGuards: every guard refuses a MessageID inside its window and
+// accepts it after; the durable ones remember across a restart; the local
+// ones are bounded and evict the nearest expiry first; concurrent
+// sightings have exactly one winner.
+func TestReplayGuards(t *testing.T) {
+	for _, st := range replayStores() {
+		t.Run(st.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+			open := st.store(t)
+			g := open(t, &now, 0)
+			steps := []struct {
+				name    string
+				id      string
+				advance time.Duration
+				restart bool
+				want    bool
+			}{
+				{"first sight", "urn:uuid:1", 0, false, false},
+				{"replayed", "urn:uuid:1", 0, false, true},
+				{"another message", "urn:uuid:2", 0, false, false},
+				{"still inside the window", "urn:uuid:1", 9 * time.Minute, false, true},
+				{"after a restart", "urn:uuid:2", 0, true, st.durable},
+				{"after expiry", "urn:uuid:1", 2 * time.Minute, false, false},
+				{"replayed after renewal", "urn:uuid:1", 0, false, true},
+			}
+			for _, s := range steps {
+				now = now.Add(s.advance)
+				if s.restart {
+					g = open(t, &now, 0)
+				}
+				got, err := g.Seen(ctx, s.id, now.Add(10*time.Minute))
+				if err != nil || got != s.want {
+					t.Fatalf("%s: Seen = %v, %v; want %v", s.name, got, err, s.want)
+				}
+			}
+		})
+		t.Run(st.name+"/concurrent", func(t *testing.T) {
+			now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+			g := st.store(t)(t, &now, 0)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			fresh := 0
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					seen, err := g.Seen(context.Background(), "urn:uuid:race", now.Add(time.Hour))
+					if err != nil {
+						t.Error(err)
+					}
+					if !seen {
+						mu.Lock()
+						fresh++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if fresh != 1 {
+				t.Fatalf("%d requests saw the message as new, want 1", fresh)
+			}
+		})
+		if !st.bounded {
+			continue
+		}
+		t.Run(st.name+"/bounded, nearest expiry evicted", func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+			open := st.store(t)
+			g := open(t, &now, 3)
+			for id, life := range map[string]time.Duration{"soon": time.Minute, "late": time.Hour, "mid": 30 * time.Minute} {
+				if seen, _ := g.Seen(ctx, id, now.Add(life)); seen {
+					t.Fatal(id)
+				}
+			}
+			if seen, _ := g.Seen(ctx, "new", now.Add(2*time.Hour)); seen {
+				t.Fatal("new")
+			}
+			for _, id := range []string{"late", "mid", "new"} {
+				if seen, _ := g.Seen(ctx, id, now.Add(time.Hour)); !seen {
+					t.Errorf("%s evicted; the nearest expiry (soon) should have gone", id)
+				}
+			}
+			if st.durable {
+				g = open(t, &now, 3)
+				for _, id := range []string{"late", "mid", "new"} {
+					if seen, _ := g.Seen(ctx, id, now.Add(time.Hour)); !seen {
+						t.Errorf("%s forgotten across a restart", id)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFileReplayGuardFile: the file stays bounded (compaction) and a torn
+// last line (a crash mid-write) is ignored.
+func TestFileReplayGuardFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ids")
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	clk := func() time.Time { return now }
+	g, err := gateway.OpenFileReplayGuard(path, 100, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5000; i++ {
+		if _, err := g.Seen(context.Background(), fmt.Sprint("id-", i), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Close()
+	st, _ := os.Stat(path)
+	if max := int64(2*100+1024+1) * 82; st.Size() > max {
+		t.Errorf("file %d bytes for 100 entries, want at most %d", st.Size(), max)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	f.WriteString("17647")
+	f.Close()
+	g, err = gateway.OpenFileReplayGuard(path, 100, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if seen, err := g.Seen(context.Background(), "id-4999", now.Add(time.Hour)); err != nil || !seen {
+		t.Errorf("after a torn line: %v %v", seen, err)
+	}
+}

@@ -1,0 +1,141 @@
+package node_test
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// partner is a foreign NCP as a test makes it: a TLS credential and a seal.
+type partner struct {
+	country string
+	tls     *pki.Credential
+	seal    wssec.Signer
+	role    string // ISCO code of the professional ("": physician)
+}
+
+// xcpd sends an XCPD query as the partner and returns the fault (nil when
+// served).
+func (p partner) xcpd(t *testing.T, url string) *ehdsi.Fault {
+	t.Helper()
+	id := &ncpclient.Identity{Country: p.country, Seal: p.seal}
+	params, err := id.HCPParams(ncpclient.DemoProfessional(p.country, "physician"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.role != "" {
+		params.Role = wssec.Code{Code: p.role, System: wssec.ISCOSystem}
+	}
+	hcp, err := wssec.IssueHCP(params, p.seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := ncpclient.NewMTLSClient(p.tls.TLSCertificate(), testkit.CAPool(t), 30*time.Second)
+	c := &ncpclient.Client{HTTP: hc}
+	rep, err := c.Call(context.Background(), ncpclient.Request{URL: url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{hcp},
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Fault
+}
+
+func devSeal(t *testing.T, cc string) wssec.Signer {
+	c := testkit.Credential(t, cc, pki.KindSeal)
+	return wssec.Signer{Key: c.Signer, Cert: c.Cert}
+}
+
+// writeTrust writes a trust-list folder: the dev list plus entries.
+func writeTrust(t *testing.T, dir string, extra ...pki.Entry) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dev.pem"), pki.FormatTrustList(testkit.Trust(t).Entries()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "partners.pem"), pki.FormatTrustList(extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPartnerTrustOverTheWire: the Country A edge as a foreign NCP sees it,
+// with certificates and CAs made now: each refusal says its real cause.
+func TestPartnerTrustOverTheWire(t *testing.T) {
+	tlsEKU := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	deCA := testkit.NewCA(t, testkit.Cert{CN: "DE NCP CA", Country: "DE"})
+	deSub := deCA.Intermediate(t, testkit.Cert{CN: "DE NCP issuing CA", Country: "DE"})
+	// Denmark publishes a self-signed TLS certificate without EKU.
+	dkTLS := testkit.SelfSigned(t, testkit.Cert{CN: "ncpeh-test.dk", Country: "DK", RSABits: 2048})
+	dkSeal := testkit.SelfSigned(t, testkit.Cert{CN: "ncpeh-seal.dk", Country: "DK", RSABits: 2048, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment})
+	dir := filepath.Join(t.TempDir(), "trust")
+	writeTrust(t, dir,
+		pki.Entry{Country: "DE", Role: pki.RoleTLS, Cert: deCA.Cert},
+		pki.Entry{Country: "DK", Role: pki.RoleTLS, Cert: dkTLS.Cert},
+		pki.Entry{Country: "DK", Role: pki.RoleSeal, Cert: dkSeal.Cert},
+	)
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.TrustBundle = dir }, nil)
+
+	frTLS := testkit.Credential(t, "fr", pki.KindTLS)
+	frSeal := devSeal(t, "fr")
+	sha1 := devSeal(t, "fr")
+	sha1.Method = dsig.RSASHA1SignatureMethod
+	cases := []struct {
+		name   string
+		p      partner
+		code   ehdsi.Code
+		public string // in the fault's public text
+	}{
+		{"France, dev certificates", partner{country: "FR", tls: frTLS, seal: frSeal}, "", ""},
+		{"Denmark: self-signed TLS without EKU, listed for TLS", partner{country: "DK", tls: dkTLS, seal: wssec.Signer{Key: dkSeal.Signer, Cert: dkSeal.Cert}}, "", ""},
+		{"C=FR under Germany's intermediate", partner{country: "FR", tls: deSub.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), seal: frSeal},
+			ehdsi.ErrSecGeneric, "does not belong to the country of its trust-list entry"},
+		{"France's TLS key as seal", partner{country: "FR", tls: frTLS, seal: wssec.Signer{Key: frTLS.Signer, Cert: frTLS.Cert, Method: dsig.ECDSASHA256SignatureMethod}},
+			ehdsi.ErrSecDataIntegrityNotEnsured, "not trusted for this role"},
+		{"France's seal as TLS certificate", partner{country: "FR", tls: testkit.Credential(t, "fr", pki.KindSeal), seal: frSeal},
+			ehdsi.ErrSecGeneric, "not trusted for this role"},
+		{"RSA-SHA1 assertion signature", partner{country: "FR", tls: frTLS, seal: sha1}, ehdsi.ErrSecDataIntegrityNotEnsured, "algorithm is not allowed"},
+		{"veterinarian (ISCO 2250)", partner{country: "FR", tls: frTLS, seal: frSeal, role: "2250"}, ehdsi.ErrInsufficientRights, "2250"},
+		{"Luxembourg's own certificates on Country A", partner{country: "LU", tls: testkit.Credential(t, "lu", pki.KindTLS), seal: devSeal(t, "lu")},
+			ehdsi.ErrSecGeneric, "foreign NCPs only"},
+		{"expired TLS certificate", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU,
+			NotBefore: clock.Now().Add(-48 * time.Hour), NotAfter: clock.Now().Add(-time.Hour)}), seal: devSeal(t, "de")},
+			ehdsi.ErrSecGeneric, "expired"},
+		{"unknown CA", partner{country: "FR", tls: testkit.NewCA(t, testkit.Cert{CN: "rogue", Country: "FR"}).Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), seal: frSeal},
+			ehdsi.ErrSecGeneric, "no chain to an anchor"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.p.xcpd(t, g.url)
+			if tc.code == "" {
+				if f != nil {
+					t.Fatalf("refused: %s %s", f.Code, f.Public)
+				}
+				return
+			}
+			if f == nil {
+				t.Fatal("served")
+			}
+			if f.Code != tc.code || !strings.Contains(f.Public, tc.public) {
+				t.Errorf("fault %s %q; want %s containing %q", f.Code, f.Public, tc.code, tc.public)
+			}
+		})
+	}
+}
