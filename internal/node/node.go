@@ -19,6 +19,7 @@ import (
 	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/discovery"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/evidence"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/lurecords"
@@ -76,6 +77,11 @@ type Options struct {
 	CountryB CountryBOptions
 	// Replay overrides the in-process replay guard (AWS: DynamoDB, shared by every instance).
 	Replay gateway.ReplayGuard
+	// Evidence overrides the local evidence files (AWS: S3 Object Lock);
+	// EvidenceSeal the seal that signs evidence (AWS: KMS; default: the
+	// file seal of the PKI directory).
+	Evidence     evidence.Store
+	EvidenceSeal *wssec.Signer
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
@@ -126,6 +132,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Self:       self,
 		Replay:     opt.Replay,
 	}
+	n.Gateway.Evidence = n.evidenceEmitter(opt)
 	xcpdSvc := &xcpd.Service{Patients: n.National, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
 
