@@ -14,16 +14,25 @@ import (
 func (n *Node) evidenceEmitter(opt Options) gateway.EvidenceEmitter {
 	seal := opt.EvidenceSeal
 	if seal == nil {
-		c, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindSeal)
+		s, err := n.fileSeal()
 		if err != nil {
 			n.Log.Error("non-repudiation evidence is off: no seal to sign it", "error", err.Error())
 			return nil
 		}
-		seal = &wssec.Signer{Key: c.Signer, Cert: c.Cert}
+		seal = s
 	}
 	store := opt.Evidence
 	if store == nil {
 		store = &evidence.FileStore{Dir: n.Cfg.EvidenceDir}
 	}
 	return &evidence.Emitter{Seal: *seal, Store: store, Now: opt.Now}
+}
+
+// fileSeal is the seal of the PKI directory (the local host's).
+func (n *Node) fileSeal() (*wssec.Signer, error) {
+	c, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindSeal)
+	if err != nil {
+		return nil, err
+	}
+	return &wssec.Signer{Key: c.Signer, Cert: c.Cert}, nil
 }

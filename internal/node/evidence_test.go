@@ -41,6 +41,17 @@ func digestOf(t *testing.T, env *soap.Envelope) []byte {
 	return d
 }
 
+// listEP has a French pharmacy list the ePrescriptions of patient p08.
+func listEP(t *testing.T, g *gateway) (*pharmacist, wssec.PatientID, *etree.Element, []ncpclient.ListedDocument) {
+	ph := newPharmacist(t, "fr", "pharmacist")
+	const patient = "1971011007114"
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	trc := ph.trc(patient)
+	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
+	_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+	return ph, pid, trc, docs
+}
+
 // TestEvidenceOverTheWire: a French pharmacy retrieves an ePrescription
 // (released), asks for one that does not exist (rejected), dispenses and
 // discards; each transaction leaves the NRR of the request and the NRO of
@@ -48,12 +59,7 @@ func digestOf(t *testing.T, env *soap.Envelope) []byte {
 // those the partner computes from what it sent and received.
 func TestEvidenceOverTheWire(t *testing.T) {
 	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) { o.EvidenceSeal = luSeal(t) })
-	ph := newPharmacist(t, "fr", "pharmacist")
-	const patient = "1971011007114"
-	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
-	trc := ph.trc(patient)
-	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
-	_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+	ph, pid, trc, docs := listEP(t, g)
 	var l3 *ncpclient.ListedDocument
 	for i := range docs {
 		if strings.Contains(docs[i].UniqueID, "ep-0003") && !docs[i].L1 {
@@ -164,17 +170,12 @@ func TestNoReleaseWithoutEvidence(t *testing.T) {
 	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) {
 		o.EvidenceSeal, o.Evidence = luSeal(t), failingStore{}
 	})
-	ph := newPharmacist(t, "fr", "pharmacist")
-	const patient = "1971011007114"
-	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
-	trc := ph.trc(patient)
-	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
-	_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+	ph, _, trc, docs := listEP(t, g)
 	if len(docs) == 0 {
 		t.Fatal("nothing listed")
 	}
 	r, err := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCA, Action: ehdsi.ActionXCARetrieve,
-		Body: ncpclient.XCARetrieveBody(ncpclient.DocRef{RepositoryUniqueID: docs[0].RepositoryUniqueID, DocumentUniqueID: docs[0].UniqueID}),
+		Body:       ncpclient.XCARetrieveBody(ncpclient.DocRef{RepositoryUniqueID: docs[0].RepositoryUniqueID, DocumentUniqueID: docs[0].UniqueID}),
 		Assertions: []*etree.Element{ph.hcp, trc}})
 	if err != nil {
 		t.Fatal(err)
