@@ -14,7 +14,7 @@ locals {
   ihe_base = "/openncp-ws-server/services"
 
   # The function catalogue: one entry per functions/<name>/main.go.
-  # routes: API Gateway route keys; signs: may use the seal key;
+  # routes: API Gateway route keys; signs: may use the seal key (xca, xdr: evidence, docs/evidence.md);
   # outbound_tls: reads the TLS client key for mutual TLS to partners;
   # queue: role on the eDispensation queue (send/consume); audit: writes audit records.
   functions = {
@@ -37,7 +37,7 @@ locals {
       memory_mb            = 1024
       timeout_s            = 29
       reserved_concurrency = -1
-      signs                = false
+      signs                = true
       outbound_tls         = false
       queue                = ""
       outbox               = false
@@ -50,7 +50,7 @@ locals {
       memory_mb            = 1024
       timeout_s            = 29
       reserved_concurrency = 20 # protects the national FHIR API from a burst of submissions
-      signs                = false
+      signs                = true
       outbound_tls         = false
       queue                = "send"
       outbox               = true

@@ -30,6 +30,7 @@ func commands() []command {
 		{"show", "show [--out DIR] [--ids] [FILE]  summarise an eHDSI SOAP response (fault, match, documents)", runShow},
 		{"terminology", "terminology import|coverage|lookup …  terminology catalogue tools", runTerminology},
 		{"audit", "audit verify|patient …        check the audit chain; list who accessed a patient's data", runAudit},
+		{"evidence", "evidence verify|list …        check and list the signed non-repudiation evidence", runEvidence},
 		{"outbox", "outbox list|replay|resolve …  eDispensation outbox and dead letters", runOutbox},
 		{"pki", "pki init|csr …                dev PKI and certificate requests", runPKI},
 		{"conformance", "conformance run|load …        test an NCP (ours or a partner's) and load-test it", runConformance},

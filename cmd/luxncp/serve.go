@@ -214,7 +214,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, directory cache %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, filepath.Join(cfg.StateDir, "directory.json"))
+	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, evidence %s, directory cache %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, cfg.EvidenceDir, filepath.Join(cfg.StateDir, "directory.json"))
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(servers))

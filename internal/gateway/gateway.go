@@ -49,6 +49,16 @@ type Config struct {
 	// Admission bounds requests in flight and per country, and aggregates
 	// the audit of unauthenticated refusals; nil: no bounds.
 	Admission *Admission
+	// Evidence, when set, emits the transaction's non-repudiation evidence
+	// (internal/evidence) after its audit record, before the response.
+	Evidence EvidenceEmitter
+}
+
+// EvidenceEmitter signs and stores non-repudiation evidence of a served
+// transaction; resp is the response about to be sent. An error before any
+// effect (no AuditNow) refuses the request, as an audit failure does.
+type EvidenceEmitter interface {
+	Emit(ctx context.Context, req *Request, ev audit.Event, resp *soap.Response) error
 }
 
 func (c *Config) now() time.Time {
@@ -326,6 +336,15 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
 		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
 		return
+	}
+	if cfg.Evidence != nil {
+		if err := cfg.Evidence.Emit(ctx, req, ev, resp); err != nil {
+			log.ErrorContext(ctx, "evidence not stored", "event", string(ev.Type), "error", err.Error())
+			if req.audited == nil { // nothing took effect yet: no release without evidence
+				_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
+				return
+			}
+		}
 	}
 	log.InfoContext(ctx, "request served", "event", string(ev.Type), "outcome", ev.Outcome.String(), "code", ev.ErrorCode,
 		"peer", country, "ms", float64(cfg.now().Sub(start).Microseconds())/1000)

@@ -26,6 +26,7 @@ import (
 	"github.com/luxncp/luxncp/internal/audit/s3sink"
 	"github.com/luxncp/luxncp/internal/awsconfig"
 	"github.com/luxncp/luxncp/internal/countryb"
+	"github.com/luxncp/luxncp/internal/evidence/s3store"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/national"
@@ -45,6 +46,9 @@ type AWSEnv struct {
 	// AuditRetention: LUXNCP_AUDIT_RETENTION, a number of days (as Terraform
 	// sets it) or a Go duration ("87600h"). Default s3sink.DefaultRetention.
 	AuditRetention time.Duration
+	// EvidencePrefix: key prefix of the non-repudiation evidence in the
+	// audit bucket (LUXNCP_EVIDENCE_PREFIX, default "evidence/").
+	EvidencePrefix string
 	// ConfigBucket holds the trust bundle (TrustBundleKey), the eHDSI
 	// directory (DirectoryKey) and own certificates (LUXNCP_CONFIG_BUCKET,
 	// LUXNCP_TRUST_BUNDLE_KEY, LUXNCP_DIRECTORY_KEY).
@@ -85,7 +89,7 @@ func LoadAWSEnv(getenv func(string) string) (AWSEnv, error) {
 	}
 	e := AWSEnv{
 		Function:    getenv("LUXNCP_FUNCTION"),
-		AuditBucket: getenv("LUXNCP_AUDIT_BUCKET"), AuditPrefix: getenv("LUXNCP_AUDIT_PREFIX"),
+		AuditBucket: getenv("LUXNCP_AUDIT_BUCKET"), AuditPrefix: getenv("LUXNCP_AUDIT_PREFIX"), EvidencePrefix: getenv("LUXNCP_EVIDENCE_PREFIX"),
 		ConfigBucket: getenv("LUXNCP_CONFIG_BUCKET"), TrustBundleKey: getenv("LUXNCP_TRUST_BUNDLE_KEY"), DirectoryKey: getenv("LUXNCP_DIRECTORY_KEY"),
 		OutboxTable: getenv("LUXNCP_OUTBOX_TABLE"), OutboxQueueURL: getenv("LUXNCP_OUTBOX_QUEUE_URL"),
 		IdempotencyTable: getenv("LUXNCP_IDEMPOTENCY_TABLE"), SealKMSKey: getenv("LUXNCP_SEAL_KMS_KEY"),
@@ -218,6 +222,12 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		tw.AuditSink = &meteredSink{Sink: sink, out: os.Stdout}
 		// The access log reads what the sink writes, never the local directory.
 		tw.AuditReader = sink
+		// Evidence beside the audit records, under the same Object Lock.
+		ev, err := s3store.New(cl.S3, s3store.Options{Bucket: env.AuditBucket, Prefix: env.EvidencePrefix, Retention: retention})
+		if err != nil {
+			return tw, fmt.Errorf("node: evidence store: %w", err)
+		}
+		tw.Evidence = ev
 	}
 	if env.ConfigBucket != "" {
 		st, err := awsconfig.New(cl.S3, awsconfig.Options{Bucket: env.ConfigBucket, TTL: env.ConfigTTL})
@@ -309,6 +319,7 @@ func FromEnvironment(ctx context.Context) (*Node, error) {
 			return nil, fmt.Errorf("node: seal certificate: %w", err)
 		}
 		opt.CountryB.Seal = &wssec.Signer{Key: tw.Seal, Cert: certs[0]}
+		opt.EvidenceSeal = opt.CountryB.Seal
 	}
 	return New(cfg, log, opt)
 }

@@ -34,7 +34,10 @@ type Config struct {
 	NationalTimeout time.Duration // LUXNCP_NATIONAL_TIMEOUT, default 5s
 	MaxBody         int64         // LUXNCP_MAX_BODY bytes, default 10 MiB
 	AuditDir        string        // LUXNCP_AUDIT_DIR, default <state>/audit
-	LogLevel        string        // LUXNCP_LOG_LEVEL: debug | info | warn | error
+	// EvidenceDir holds the signed non-repudiation evidence, beside the
+	// audit trail (LUXNCP_EVIDENCE_DIR, default <state>/evidence).
+	EvidenceDir string
+	LogLevel    string // LUXNCP_LOG_LEVEL: debug | info | warn | error
 	// ClockSkew tolerated on assertion times. LUXNCP_CLOCK_SKEW, default 60s.
 	ClockSkew time.Duration
 	// MaxInFlight bounds the Country A requests read, parsed or served at
@@ -114,6 +117,9 @@ func (c Config) Defaults() Config {
 	if c.AuditDir == "" {
 		c.AuditDir = filepath.Join(c.StateDir, "audit")
 	}
+	if c.EvidenceDir == "" {
+		c.EvidenceDir = filepath.Join(c.StateDir, "evidence")
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
@@ -158,6 +164,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		HomeCommunityID: getenv("LUXNCP_HOME_COMMUNITY_ID"),
 		NationalURL:     getenv("LUXNCP_NATIONAL_URL"),
 		AuditDir:        getenv("LUXNCP_AUDIT_DIR"),
+		EvidenceDir:     getenv("LUXNCP_EVIDENCE_DIR"),
 		LogLevel:        getenv("LUXNCP_LOG_LEVEL"),
 		DirectoryFile:   getenv("LUXNCP_DIRECTORY"),
 		SMLZone:         getenv("LUXNCP_SML_ZONE"),

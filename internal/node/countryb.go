@@ -74,12 +74,12 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 	}
 	seal := opt.Seal
 	if seal == nil {
-		c, err := pki.LoadCredential(n.Cfg.PKIDir, n.Cfg.Country, pki.KindSeal)
+		s, err := n.fileSeal()
 		if err != nil {
 			n.Log.Warn("Country B is off: no seal to sign assertions", "error", err.Error())
 			return nil
 		}
-		seal = &wssec.Signer{Key: c.Signer, Cert: c.Cert}
+		seal = s
 	}
 	if opt.Submissions == nil {
 		opt.Submissions = countryb.FileSubmissions{Dir: filepath.Join(n.Cfg.StateDir, "countryb", "sent")}

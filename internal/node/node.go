@@ -19,6 +19,7 @@ import (
 	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/discovery"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/evidence"
 	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/idtoken"
@@ -86,6 +87,11 @@ type Options struct {
 	// TrustSource overrides the trust list at cfg.TrustBundle (AWS: the
 	// configuration bucket's object).
 	TrustSource pki.TrustSource
+	// Evidence overrides the local evidence files (AWS: S3 Object Lock);
+	// EvidenceSeal the seal that signs evidence (AWS: KMS; default: the
+	// file seal of the PKI directory).
+	Evidence     evidence.Store
+	EvidenceSeal *wssec.Signer
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 }
@@ -156,6 +162,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	// breaker); the dispatcher has its own backoff and calls it directly.
 	front := &national.Breaker{Source: n.National, Now: opt.Now}
 	xcpdSvc := &xcpd.Service{Patients: front, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
+	n.Gateway.Evidence = n.evidenceEmitter(opt)
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
 
 	if n.Terms, err = terminology.LoadLicensedDir(os.Getenv(terminology.EnvLicensedDir)); err != nil {

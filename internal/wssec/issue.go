@@ -236,9 +236,16 @@ func IssueTRC(p TRCParams, s Signer) (*etree.Element, error) {
 }
 
 // sign inserts an enveloped RSA-SHA256 / exclusive-c14n signature right after
-// Issuer, as the SAML schema requires. The canonicaliser mutates what it
-// digests, so it works on a copy (xml-signing.md, traps 1–3).
-func sign(a *etree.Element, s Signer) error {
+// Issuer, as the SAML schema requires.
+func sign(a *etree.Element, s Signer) error { return SignEnveloped(a, s, 1) }
+
+// SignEnveloped is luxncp's one builder of enveloped XML signatures: it
+// signs el (URI="" or #ID when el has an ID attribute) with RSA-SHA256 and
+// exclusive c14n under the seal s, and inserts the ds:Signature as el's
+// child at index at (a negative index appends it, as schemas that put the
+// Signature last want). The canonicaliser mutates what it digests, so it
+// works on a copy (xml-signing.md, traps 1–3).
+func SignEnveloped(el *etree.Element, s Signer, at int) error {
 	if s.Key == nil || s.Cert == nil {
 		return errors.New("no seal key or certificate")
 	}
@@ -254,11 +261,15 @@ func sign(a *etree.Element, s Signer) error {
 	if err := ctx.SetSignatureMethod(method); err != nil {
 		return err
 	}
-	sig, err := ctx.ConstructSignature(a.Copy(), true)
+	sig, err := ctx.ConstructSignature(el.Copy(), true)
 	if err != nil {
 		return err
 	}
-	a.InsertChildAt(1, sig)
+	if at < 0 {
+		el.AddChild(sig)
+	} else {
+		el.InsertChildAt(at, sig)
+	}
 	return nil
 }
 

@@ -1,0 +1,109 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/gateway"
+	"github.com/luxncp/luxncp/internal/host"
+	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// Covered reports whether transactions of event type t get evidence:
+// documents released (XCA retrieve of PS, eP, OrCD) and eDispensations
+// accepted or discarded (XDR).
+func Covered(t audit.EventType) bool {
+	switch t {
+	case audit.EventPSRetrieve, audit.EventEPRetrieve, audit.EventOrCDRetrieve,
+		audit.EventDispensationSubmit, audit.EventDispensationDiscard:
+		return true
+	}
+	return false
+}
+
+// Emitter is the gateway's evidence hook (gateway.Config.Evidence): for a
+// covered transaction it signs and stores the NRR of the partner's request
+// and the NRO of luxncp's response.
+type Emitter struct {
+	Seal  wssec.Signer
+	Store Store
+	// Now is the clock (nil: the system clock).
+	Now func() time.Time
+}
+
+var _ gateway.EvidenceEmitter = (*Emitter)(nil)
+
+// code is the event code of a transaction's outcome: Acceptance when the
+// eDispensation was accepted (or discarded) or at least one document was
+// released, Rejection otherwise.
+func code(ev audit.Event) (Code, string) {
+	if ev.Outcome == audit.OutcomeSuccess || (ev.Outcome == audit.OutcomeMinorFailure && len(ev.Documents) > 0 &&
+		ev.Type != audit.EventDispensationSubmit && ev.Type != audit.EventDispensationDiscard) {
+		return Acceptance, ""
+	}
+	return Rejection, ev.ErrorCode
+}
+
+// Emit stores the transaction's two evidences (detached from ctx, as audit
+// records are). It is called after the audit record is written and before
+// the response is sent; resp carries its final MessageID.
+func (e *Emitter) Emit(ctx context.Context, req *gateway.Request, ev audit.Event, resp *soap.Response) error {
+	if !Covered(ev.Type) || req == nil || req.Env == nil || resp == nil {
+		return nil
+	}
+	if e.Store == nil || e.Seal.Cert == nil {
+		return errors.New("evidence: no store or seal")
+	}
+	reqDigest, err := MessageDigest(req.Env.Body, req.Env.Content)
+	if err != nil {
+		return err
+	}
+	respDigest, err := ResponseDigest(resp)
+	if err != nil {
+		return err
+	}
+	now := clock.Or(e.Now)()
+	c, reason := code(ev)
+	partner := Party{Names: names(ev.Consumer.Country, ev.Consumer.Host)}
+	if req.HTTP != nil {
+		if peer, ok := host.PeerFrom(req.HTTP.Context()); ok && len(peer.Certs) > 0 {
+			partner.Cert = peer.Certs[0]
+		}
+	}
+	self := Party{Names: names(ev.Provider.Country, ev.Provider.Host), Cert: e.Seal.Cert}
+	nrr := Params{Kind: Receipt, Code: c, Reason: reason, ID: soap.NewUUID(), Sender: partner, Recipient: self,
+		AuthTime: req.Now, EventTime: now, SubmissionTime: req.Now, Subject: string(ev.Type),
+		MessageID: req.Env.MessageID, Digest: reqDigest}
+	nro := Params{Kind: Origin, Code: c, Reason: reason, ID: soap.NewUUID(), Sender: self, Recipient: partner,
+		AuthTime: now, EventTime: now, SubmissionTime: now, Subject: string(ev.Type),
+		MessageID: resp.MessageID, Digest: respDigest}
+	ctx, cancel := audit.Detach(ctx, 0)
+	defer cancel()
+	for _, p := range []Params{nrr, nro} {
+		data, err := Sign(p, e.Seal)
+		if err != nil {
+			return err
+		}
+		ent := Entry{ID: p.ID, Kind: p.Kind.Short(), Code: p.Code, Event: p.Subject, MessageID: p.MessageID,
+			RequestMessageID: req.Env.MessageID, Partner: ev.Consumer.Country, Time: now}
+		if err := e.Store.Put(ctx, ent, data); err != nil {
+			return fmt.Errorf("evidence %s: %w", p.Kind.Short(), err)
+		}
+	}
+	return nil
+}
+
+func names(ns ...string) []string {
+	var out []string
+	for _, n := range ns {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}

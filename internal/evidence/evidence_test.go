@@ -1,0 +1,207 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
+	"github.com/luxncp/luxncp/internal/wssec"
+)
+
+// t0 is a time at which the dev PKI (made at the current time) is valid.
+var t0 = clock.Now().UTC().Truncate(time.Second).Add(123 * time.Millisecond)
+
+func seal(t *testing.T, cc string) wssec.Signer {
+	c := testkit.Credential(t, cc, pki.KindSeal)
+	return wssec.Signer{Key: c.Signer, Cert: c.Cert}
+}
+
+func params(t *testing.T) Params {
+	fr := testkit.Credential(t, "fr", pki.KindTLS)
+	d := sha256.Sum256([]byte("message"))
+	return Params{Kind: Origin, Code: Acceptance, ID: "5b1f0c7e-3f4a-4e7a-9d51-0c1e2f3a4b5c",
+		Sender: Party{Names: []string{"LU", "ncp-lu.luxncp"}}, Recipient: Party{Names: []string{"FR", "ncp-fr"}, Cert: fr.Cert},
+		AuthTime: t0, EventTime: t0, SubmissionTime: t0, Subject: "EHDSI-32", MessageID: "urn:uuid:1", Digest: d[:]}
+}
+
+func verifier(t *testing.T) Verifier { return Verifier{Trust: testkit.Trust(t), Country: "LU"} }
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	for _, k := range []Kind{Origin, Receipt} {
+		p := params(t)
+		p.Kind = k
+		data, err := Sign(p, seal(t, "lu"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := verifier(t).Verify(data)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", k, err, data)
+		}
+		if ev.Kind != k || ev.Code != Acceptance || ev.ID != p.ID || ev.Subject != "EHDSI-32" || ev.MessageID != "urn:uuid:1" ||
+			!bytes.Equal(ev.Digest, p.Digest) || !ev.EventTime.Equal(t0) || ev.Recipient.Cert == nil || ev.Policy != k.policy() {
+			t.Fatalf("%s read back as %+v", k, ev)
+		}
+	}
+}
+
+// TestBuildOrderAndDeterminism: the children follow REMEvidenceType's
+// sequence and the same parameters give the same bytes.
+func TestBuildOrderAndDeterminism(t *testing.T) {
+	p := params(t)
+	p.Issuer = seal(t, "lu").Cert
+	p.Code, p.Reason = Rejection, "ERROR_GENERIC_DOCUMENT_MISSING"
+	a, err := Build(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Build(p)
+	ab, _ := wssec.Serialize(a)
+	bb, _ := wssec.Serialize(b)
+	if !bytes.Equal(ab, bb) {
+		t.Fatal("Build is not deterministic")
+	}
+	var got []string
+	for _, c := range a.ChildElements() {
+		got = append(got, c.Tag)
+	}
+	want := "EventCode EventReasons EvidenceIdentifier EvidenceIssuerPolicyID EvidenceIssuerDetails SenderAuthenticationDetails EventTime SubmissionTime SenderDetails RecipientsDetails SenderMessageDetails"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("children %v", got)
+	}
+	if err := checkSequence(a, false); err != nil {
+		t.Fatal(err)
+	}
+	// Out of order, repeated, unknown, missing: refused.
+	for name, mutate := range map[string]func(*etree.Element){
+		"swapped":  func(e *etree.Element) { c := e.SelectElement("EventTime"); e.RemoveChild(c); e.InsertChildAt(0, c) },
+		"repeated": func(e *etree.Element) { e.AddChild(e.SelectElement("SenderMessageDetails").Copy()) },
+		"unknown":  func(e *etree.Element) { e.CreateElement("Patient") },
+		"missing":  func(e *etree.Element) { e.RemoveChild(e.SelectElement("SenderDetails")) },
+	} {
+		c := a.Copy()
+		mutate(c)
+		if err := checkSequence(c, false); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestTamperedRefused: any change to the signed document, a seal of
+// another country or an untrusted one, is refused.
+func TestTamperedRefused(t *testing.T) {
+	data, err := Sign(params(t), seal(t, "lu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, alt := range map[string][]byte{
+		"event code": bytes.Replace(data, []byte(">Acceptance<"), []byte(">Rejection<"), 1),
+		"message id": bytes.Replace(data, []byte("urn:uuid:1"), []byte("urn:uuid:2"), 1),
+		"event time": bytes.Replace(data, []byte("<EventTime>"+xsTime(t0)), []byte("<EventTime>"+xsTime(t0.Add(time.Minute))), 1),
+		"truncated":  data[:len(data)/2],
+	} {
+		if bytes.Equal(alt, data) {
+			t.Fatalf("%s: no change made", name)
+		}
+		if _, err := verifier(t).Verify(alt); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	fr, err := Sign(params(t), seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifier(t).Verify(fr); err == nil || !strings.Contains(err.Error(), "FR") && !strings.Contains(err.Error(), "fr") {
+		t.Errorf("French seal: %v", err)
+	}
+}
+
+// TestXmlsec1VerifiesEvidence: an independent implementation accepts the
+// signature, and refuses it once altered.
+func TestXmlsec1VerifiesEvidence(t *testing.T) {
+	bin := testutil.Tool(t, "xmlsec1")
+	data, err := Sign(params(t), seal(t, "lu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "nro.xml")
+	os.WriteFile(f, data, 0o644)
+	args := []string{"--verify", "--enabled-reference-uris", "empty", "--trusted-pem", filepath.Join(testkit.PKIDir(t), "ca.pem"),
+		"--verification-time", t0.Format("2006-01-02 15:04:05")}
+	if out, err := exec.Command(bin, append(args, f)...).CombinedOutput(); err != nil {
+		t.Fatalf("xmlsec1 rejected our evidence: %v\n%s", err, out)
+	}
+	os.WriteFile(f, bytes.Replace(data, []byte("EHDSI-32"), []byte("EHDSI-22"), 1), 0o644)
+	if out, err := exec.Command(bin, append(args, f)...).CombinedOutput(); err == nil {
+		t.Fatalf("xmlsec1 accepted altered evidence:\n%s", out)
+	}
+}
+
+// TestDigestInlineEqualsMTOM: the digest covers the XOP-reconstituted
+// content, so a document sent inline or as an MTOM part digests alike,
+// and another document does not.
+func TestDigestInlineEqualsMTOM(t *testing.T) {
+	doc := []byte("<ClinicalDocument/>")
+	mk := func(data []byte, mtom bool) *soap.Response {
+		r := &soap.Response{Action: "x", Body: soap.NewElement("xdsb", "RetrieveDocumentSetResponse", "urn:ihe:iti:xds-b:2007")}
+		r.Attach(r.Body.CreateElement("xdsb:Document"), "text/xml", data, mtom)
+		return r
+	}
+	inline, err := ResponseDigest(mk(doc, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtom, err := ResponseDigest(mk(doc, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := ResponseDigest(mk([]byte("<ClinicalDocument a='1'/>"), true))
+	if !bytes.Equal(inline, mtom) || bytes.Equal(inline, other) {
+		t.Fatalf("inline %x, mtom %x, other %x", inline, mtom, other)
+	}
+}
+
+// TestFileStoreAppendOnly: stored once, indexed, never overwritten; the
+// directory check finds a changed, a missing and an unindexed file.
+func TestFileStoreAppendOnly(t *testing.T) {
+	dir := t.TempDir()
+	st := &FileStore{Dir: dir}
+	p := params(t)
+	data, err := Sign(p, seal(t, "lu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := Entry{ID: p.ID, Kind: "nro", Code: Acceptance, Event: "EHDSI-32", MessageID: p.MessageID, Time: t0}
+	if err := st.Put(context.Background(), e, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(context.Background(), e, data); err == nil {
+		t.Fatal("the same evidence was stored twice (overwritten)")
+	}
+	rep, err := CheckDir(dir, verifier(t))
+	if err != nil || !rep.OK() || rep.Checked != 1 {
+		t.Fatalf("clean store: %v %+v", err, rep)
+	}
+	name := filepath.Join(dir, filepath.FromSlash(e.Name()))
+	os.Chmod(name, 0o600)
+	os.WriteFile(name, bytes.Replace(data, []byte("EHDSI-32"), []byte("EHDSI-22"), 1), 0o600)
+	os.WriteFile(filepath.Join(filepath.Dir(name), "stray.xml"), data, 0o600)
+	rep, err = CheckDir(dir, verifier(t))
+	if err != nil || rep.OK() || len(rep.Problems) != 3 { // changed digest, bad signature, unindexed
+		t.Fatalf("tampered store: %v %+v", err, rep)
+	}
+}
