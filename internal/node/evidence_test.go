@@ -105,7 +105,7 @@ func TestEvidenceOverTheWire(t *testing.T) {
 		Patient:    pid, PatientGiven: "Thomas", PatientName: "Lefebvre",
 		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
 		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "rx-0003"},
-		ProductCode:  "3400930000001", ProductName: "Amlodipine 5 mg", Quantity: 1,
+		ProductCode:  "3400930000001", ProductName: "Oméprazole 20 mg", ATC: "A02BC01", Quantity: 1,
 		Pharmacist: "Claire Martin", Pharmacy: "Pharmacie du Centre", Country: "FR", Time: clock.Now(),
 	})
 	sub := ncpclient.XDRSubmission{Patient: pid, DocumentUID: "2.16.17.710.790.1000.990.1.16^ed-fr-0101", SubmissionSetID: "2.16.17.710.790.1000.990.1.99.1", SourceID: "2.16.17.710.790.1000.990.1", Document: ed}
