@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,6 +210,7 @@ func (w *workload) client(ctx context.Context, c int) {
 	rng := rand.New(rand.NewPCG(uint64(w.o.Seed), uint64(c)+2))
 	cc := countries[c%len(countries)]
 	p := w.ph[cc]
+	held := map[string][]*record{} // this pharmacy's dispensations not discarded, per item
 	for n := 0; ctx.Err() == nil && w.take(); n++ {
 		r := &record{id: fmt.Sprintf("chaos-%d-%d-%d", w.o.Seed, c, n), country: cc, it: pool[rng.IntN(len(pool))], at: clock.Now()}
 		octx, cancel := opCtx(ctx)
@@ -225,6 +227,9 @@ func (w *workload) client(ctx context.Context, c int) {
 			w.rep.Refused[r.submit.code]++
 		}
 		w.mu.Unlock()
+		if r.submit.success {
+			held[r.it.rx] = append(held[r.it.rx], r)
+		}
 		if r.submit.success && rng.IntN(10) < 3 && w.take() {
 			// The pharmacy's software resends: Success, no second effect.
 			if out := w.send(octx, p, r, false); !out.success && !out.gaveUp {
@@ -242,23 +247,39 @@ func (w *workload) client(ctx context.Context, c int) {
 				w.count(&w.rep.ForeignDiscard)
 			}
 		}
-		if r.submit.success && rng.IntN(10) < 6 && w.take() {
-			out := w.send(octx, p, r, true)
-			if !out.success && !out.gaveUp {
-				w.violation("the owner's discard of %s answered %s", r.id, out.code)
-			}
-			w.mu.Lock()
-			r.discarded, r.discardUnknown = out.success, out.gaveUp
-			w.rep.Discards++
-			w.mu.Unlock()
-			if out.success && rng.IntN(10) < 3 && w.take() {
-				if again := w.send(octx, p, r, true); !again.success && !again.gaveUp {
-					w.violation("the owner's second discard of %s answered %s", r.id, again.code)
-				}
-				w.count(&w.rep.Discards)
-			}
+		// The pharmacy discards: at random, and its oldest dispensation of
+		// an item it was told is exhausted (so the run keeps dispensing).
+		var victim *record
+		switch {
+		case r.submit.success && rng.IntN(10) < 3:
+			victim = r
+		case r.submit.code == string(ehdsi.ErrEPAlreadyDispensed) && len(held[r.it.rx]) > 0:
+			victim = held[r.it.rx][0]
+		}
+		if victim != nil && w.take() {
+			w.discard(octx, p, victim, rng)
+			held[victim.it.rx] = slices.DeleteFunc(held[victim.it.rx], func(x *record) bool { return x == victim })
 		}
 		cancel()
+	}
+}
+
+// discard is the owner's discard of r (Success expected), sometimes sent
+// twice.
+func (w *workload) discard(ctx context.Context, p *pharmacy, r *record, rng *rand.Rand) {
+	out := w.send(ctx, p, r, true)
+	if !out.success && !out.gaveUp {
+		w.violation("the owner's discard of %s answered %s", r.id, out.code)
+	}
+	w.mu.Lock()
+	r.discarded, r.discardUnknown = out.success, out.gaveUp
+	w.rep.Discards++
+	w.mu.Unlock()
+	if out.success && rng.IntN(10) < 3 && w.take() {
+		if again := w.send(ctx, p, r, true); !again.success && !again.gaveUp {
+			w.violation("the owner's second discard of %s answered %s", r.id, again.code)
+		}
+		w.count(&w.rep.Discards)
 	}
 }
 
