@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -72,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer restore()
 	}
 	if *stateDir != cfg.StateDir {
-		cfg.StateDir, cfg.PKIDir, cfg.TrustBundle, cfg.AuditDir = *stateDir, "", "", ""
+		cfg.StateDir, cfg.PKIDir, cfg.TrustBundle, cfg.AuditDir, cfg.EvidenceDir = *stateDir, "", "", "", ""
 	}
 	cfg.LogLevel = *logLevel
 	if os.Getenv("LUXNCP_NATIONAL_URL") == "" && *nationalAddr != "" {
@@ -102,29 +103,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var servers []*host.Server
 	if *nationalAddr != "" && os.Getenv("LUXNCP_NATIONAL_URL") == "" {
-		backend, err := demo.New(filepath.Join(cfg.StateDir, "national"), demo.WithLogger(log.With("component", "demo-national")))
+		s, closeBackend, err := demoNational(&cfg, natAddr.addr, log)
 		if err != nil {
-			return fmt.Errorf("demo national backend: %w", err)
+			return err
 		}
-		defer backend.Close()
-		var h http.Handler = backend
-		if cfg.IDIssuer == "" {
-			// The development national identity provider, beside the demo
-			// national record: its discovery document and keys.
-			idp, err := idtoken.OpenDevIssuer(devIDPDir(cfg.StateDir), "http://"+natAddr.addr+"/idp")
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(devIDPDir(cfg.StateDir), idtoken.DevIssuerFile), []byte(idp.URL+"\n"), 0o644); err != nil {
-				return fmt.Errorf("dev identity provider: %w", err)
-			}
-			cfg.IDIssuer = idp.URL
-			mux := http.NewServeMux()
-			mux.Handle("/idp/", idp.Handler())
-			mux.Handle("/", backend)
-			h = mux
-		}
-		servers = append(servers, &host.Server{Name: "demo national backend", Addr: natAddr.addr, Handler: h, Log: log})
+		defer closeBackend()
+		servers = append(servers, s)
 	}
 	if err := ensureDevCallers(cfg); err != nil {
 		return err
@@ -258,6 +242,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	close(errc)
 	fmt.Fprintln(stdout, "luxncp stopped")
 	return <-errc
+}
+
+// demoNational builds the demo national backend (state under
+// <state>/national) and, unless cfg names an identity provider, the
+// development one beside it (its issuer then goes into cfg.IDIssuer): the
+// server to listen on addr, and the function that closes the backend.
+func demoNational(cfg *node.Config, addr string, log *slog.Logger) (*host.Server, func() error, error) {
+	backend, err := demo.New(filepath.Join(cfg.StateDir, "national"), demo.WithLogger(log.With("component", "demo-national")))
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo national backend: %w", err)
+	}
+	var h http.Handler = backend
+	if cfg.IDIssuer == "" {
+		// The development national identity provider, beside the demo
+		// national record: its discovery document and keys.
+		idp, err := idtoken.OpenDevIssuer(devIDPDir(cfg.StateDir), "http://"+addr+"/idp")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(devIDPDir(cfg.StateDir), idtoken.DevIssuerFile), []byte(idp.URL+"\n"), 0o644)
+		}
+		if err != nil {
+			backend.Close()
+			return nil, nil, fmt.Errorf("dev identity provider: %w", err)
+		}
+		cfg.IDIssuer = idp.URL
+		mux := http.NewServeMux()
+		mux.Handle("/idp/", idp.Handler())
+		mux.Handle("/", backend)
+		h = mux
+	}
+	return &host.Server{Name: "demo national backend", Addr: addr, Handler: h, Log: log}, backend.Close, nil
 }
 
 // localSMLZone is the DNS zone of the SML luxncp serve runs.

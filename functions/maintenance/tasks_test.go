@@ -22,11 +22,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/routing"
@@ -256,4 +261,70 @@ func TestOutboxSweepAndUnknownTask(t *testing.T) {
 	if _, err := e.m.handle(ctx, Event{Task: "reboot"}); err == nil {
 		t.Fatal("unknown task accepted")
 	}
+}
+
+// deliverAll is a national record that applies every dispensation.
+type deliverAll struct{}
+
+func (deliverAll) RecordDispense(context.Context, national.Dispense) error { return nil }
+func (deliverAll) CancelDispense(context.Context, string) error            { return nil }
+
+// TestOutboxSweepRequeuesLostMessages: the sweep on a real DynamoDB + SQS
+// outbox (the in-process fakes) re-sends a pending eDispensation whose SQS
+// message was lost, once its retry is overdue, and not before; once
+// delivered it is not sent again.
+func TestOutboxSweepRequeuesLostMessages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ddb, q := awsfake.NewDynamoDB(), awsfake.NewSQS()
+	t.Cleanup(ddb.Close)
+	t.Cleanup(q.Close)
+	ddb.CreateTable("luxncp-outbox", "id", "")
+	url := q.CreateQueue("luxncp-outbox", time.Minute)
+	mq := sqs.NewFromConfig(q.AWSConfig())
+	clk := clock.NewFake(now)
+	store, err := outbox.NewDynamo(dynamodb.NewFromConfig(ddb.AWSConfig()), mq, outbox.DynamoOptions{Table: "luxncp-outbox", QueueURL: url, Now: clk.Now, Log: e.m.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m.outbox, e.m.now = store, clk.Now
+	const key = "2.16.17.710.790.1000.990.1.16^ed-lost"
+	if _, v, err := store.Dispense(ctx, outbox.Message{Key: key, Kind: outbox.KindDispense, PrescriptionID: "rx-0003", Matricule: "1971011007114", Accepted: clk.Now()},
+		outbox.Reservation{Allowed: 1}); err != nil || v != outbox.Accepted {
+		t.Fatalf("dispense = %s, %v", v, err)
+	}
+	// The dispatcher function took the SQS message and died: it is gone.
+	got, err := mq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+	if err != nil || len(got.Messages) != 1 {
+		t.Fatalf("receive = %+v, %v", got, err)
+	}
+	if _, err := mq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: got.Messages[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	sweep := func(want int) {
+		t.Helper()
+		if res, err := e.m.handle(ctx, Event{Task: "outbox-sweep"}); err != nil || res.Requeued != want {
+			t.Fatalf("sweep at +%s = %+v, %v; want %d requeued", clk.Now().Sub(now), res, err, want)
+		}
+	}
+	clk.Advance(5 * time.Minute)
+	sweep(0) // not overdue yet: its SQS message may still come back
+	if b := q.Bodies("luxncp-outbox"); len(b) != 0 {
+		t.Fatalf("queue = %q", b)
+	}
+	clk.Advance(15 * time.Minute)
+	e.out.Reset()
+	sweep(1)
+	if b := q.Bodies("luxncp-outbox"); len(b) != 1 || b[0] != key {
+		t.Fatalf("queue after the sweep = %q, want the lost key", b)
+	}
+	if out := e.out.String(); !strings.Contains(out, `"OutboxOldestPendingSeconds":1200`) {
+		t.Fatalf("sweep metrics:\n%s", out)
+	}
+	d := &outbox.Dispatcher{Queue: store, National: deliverAll{}, Now: clk.Now, Log: e.m.log}
+	if st, err := d.Deliver(ctx, key); err != nil || st != outbox.StateDelivered {
+		t.Fatalf("deliver = %s, %v", st, err)
+	}
+	clk.Advance(time.Hour)
+	sweep(0)
 }

@@ -357,7 +357,8 @@ func DispatcherFromEnvironment(ctx context.Context) (*outbox.Dispatcher, *outbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: national source: %w", err)
 	}
-	return &outbox.Dispatcher{Queue: store, National: nat, Horizon: cfg.OutboxHorizon, Log: log.With("component", "outbox")}, store, nil
+	return &outbox.Dispatcher{Queue: store, National: nat, Horizon: cfg.OutboxHorizon, MaxBackoff: cfg.OutboxMaxBackoff,
+		Log: log.With("component", "outbox")}, store, nil
 }
 
 // meteredSink counts failed audit writes as the CloudWatch metric

@@ -86,6 +86,10 @@ type Config struct {
 	// retried through transient national failures before it becomes a
 	// dead letter. LUXNCP_OUTBOX_HORIZON_DAYS, default 30 days.
 	OutboxHorizon time.Duration
+	// OutboxMaxBackoff caps the wait between two delivery attempts of a
+	// message (LUXNCP_OUTBOX_MAX_BACKOFF, default 10m): how long after a
+	// national outage ends the last pending message may still wait.
+	OutboxMaxBackoff time.Duration
 }
 
 // Defaults fills empty fields.
@@ -203,6 +207,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("LUXNCP_OUTBOX_HORIZON_DAYS: %q is not a positive number of days", v)
 		}
 		c.OutboxHorizon = time.Duration(n) * 24 * time.Hour
+	}
+	if c.OutboxMaxBackoff, err = envDuration(getenv, "LUXNCP_OUTBOX_MAX_BACKOFF"); err != nil {
+		return c, err
 	}
 	if c.TrustRefresh, err = envDuration(getenv, "LUXNCP_TRUST_REFRESH"); err != nil {
 		return c, err

@@ -320,5 +320,6 @@ func (n *Node) Ping(ctx context.Context) error {
 
 // Dispatcher returns the outbox dispatcher delivering to the national source.
 func (n *Node) Dispatcher() *outbox.Dispatcher {
-	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Horizon: n.Cfg.OutboxHorizon, Log: n.Log.With("component", "outbox")}
+	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Horizon: n.Cfg.OutboxHorizon, MaxBackoff: n.Cfg.OutboxMaxBackoff,
+		Log: n.Log.With("component", "outbox")}
 }
