@@ -20,6 +20,7 @@ require (
 	github.com/miekg/dns v1.1.62
 	github.com/russellhaering/goxmldsig v1.6.1
 	github.com/zclconf/go-cty v1.19.0
+	golang.org/x/crypto v0.43.0
 )
 
 require (
@@ -45,7 +46,6 @@ require (
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/ryszard/goskiplist v0.0.0-20150312221310-2dfbae5fcf46 // indirect
 	go.shabbyrobe.org/gocovmerge v0.0.0-20230507111327-fa4f82cfbf4d // indirect
-	golang.org/x/crypto v0.43.0 // indirect
 	golang.org/x/mod v0.29.0 // indirect
 	golang.org/x/net v0.46.0 // indirect
 	golang.org/x/sync v0.18.0 // indirect
