@@ -33,10 +33,10 @@ TEST_REPORTS ?= $(or $(TMPDIR),/tmp)/luxncp-test-reports
 # Packages whose tests run concurrent writers, breakers, queues and servers: -race, a year ahead.
 RACE_PKGS  = ./internal/clock ./internal/outbox ./internal/gateway ./internal/routing ./internal/audit/... \
              ./internal/national/demo ./internal/host ./internal/countryb ./internal/smp ./internal/discovery \
-             ./internal/evidence/...
+             ./internal/evidence/... ./internal/pki
 # Packages whose behaviour depends on the date (certificates, assertions, outbox due times,
 # prescription validity): a year ahead.
-CLOCK_PKGS = ./internal/national ./internal/idtoken ./internal/wssec ./internal/pki ./internal/xcpd ./internal/xca \
+CLOCK_PKGS = ./internal/national ./internal/idtoken ./internal/wssec ./internal/xcpd ./internal/xca \
              ./internal/xdr ./internal/node ./internal/awsconfig ./internal/ncpclient ./internal/peer \
              ./internal/conformance/... ./internal/lurecords ./internal/kmssigner ./functions/... ./cmd/...
 YEAR_AHEAD = LUXNCP_CLOCK_OFFSET=8760h

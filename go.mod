@@ -20,6 +20,7 @@ require (
 	github.com/miekg/dns v1.1.62
 	github.com/russellhaering/goxmldsig v1.6.1
 	github.com/zclconf/go-cty v1.19.0
+	golang.org/x/crypto v0.43.0
 )
 
 require (

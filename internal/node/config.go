@@ -12,6 +12,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/pki"
 )
 
 // Config of a node. Every field has a working default; FromEnv reads the
@@ -51,6 +52,12 @@ type Config struct {
 	// TrustRefresh is how often the trust list is checked for changes
 	// (LUXNCP_TRUST_REFRESH, default 30s).
 	TrustRefresh time.Duration
+	// RevocationTLS and RevocationSeal: what a partner certificate whose
+	// revocation status cannot be established (OCSP and CRL unreachable or
+	// stale) gets, per role: hard refuses, soft accepts
+	// (LUXNCP_REVOCATION_TLS, default soft; LUXNCP_REVOCATION_SEAL,
+	// default hard; docs/trust.md). A revoked certificate is always refused.
+	RevocationTLS, RevocationSeal pki.FailPolicy
 	// DirectoryFile is the country directory for Country B
 	// (LUXNCP_DIRECTORY, default <state>/directory.json; missing: Country B off).
 	DirectoryFile string
@@ -151,6 +158,12 @@ func (c Config) Defaults() Config {
 	if c.TrustRefresh == 0 {
 		c.TrustRefresh = 30 * time.Second
 	}
+	if c.RevocationTLS == "" {
+		c.RevocationTLS = pki.DefaultFailPolicy(pki.RoleTLS)
+	}
+	if c.RevocationSeal == "" {
+		c.RevocationSeal = pki.DefaultFailPolicy(pki.RoleSeal)
+	}
 	return c
 }
 
@@ -213,6 +226,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TrustRefresh, err = envDuration(getenv, "LUXNCP_TRUST_REFRESH"); err != nil {
 		return c, err
+	}
+	if c.RevocationTLS, err = pki.ParseFailPolicy(getenv("LUXNCP_REVOCATION_TLS")); err != nil {
+		return c, fmt.Errorf("LUXNCP_REVOCATION_TLS: %w", err)
+	}
+	if c.RevocationSeal, err = pki.ParseFailPolicy(getenv("LUXNCP_REVOCATION_SEAL")); err != nil {
+		return c, fmt.Errorf("LUXNCP_REVOCATION_SEAL: %w", err)
 	}
 	if v := getenv("LUXNCP_MAX_INFLIGHT"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -111,6 +111,10 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	// Partner certificates that name an OCSP responder or a CRL are
+	// checked against them, with the fail policy of each role.
+	trust.Revocation = &pki.Revocation{TLS: cfg.RevocationTLS, Seal: cfg.RevocationSeal, Skew: cfg.ClockSkew,
+		Log: log.With("component", "revocation")}
 	n.Trust = trust
 	sink := opt.AuditSink
 	n.AuditReader = opt.AuditReader

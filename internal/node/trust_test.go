@@ -139,3 +139,49 @@ func TestPartnerTrustOverTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokedPartnerOverTheWire: a partner's TLS certificate that its CA
+// has revoked (OCSP responder on loopback) gets the SOAP fault naming the
+// revocation; its unrevoked sibling is served.
+func TestRevokedPartnerOverTheWire(t *testing.T) {
+	tlsEKU := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	deCA := testkit.NewCA(t, testkit.Cert{CN: "DE NCP CA", Country: "DE"})
+	ocsp := testkit.NewResponder(t, deCA)
+	good := deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU, OCSP: ocsp.OCSPURL()})
+	revoked := deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU, OCSP: ocsp.OCSPURL()})
+	ocsp.Revoke(revoked.Cert.SerialNumber)
+	dir := filepath.Join(t.TempDir(), "trust")
+	writeTrust(t, dir, pki.Entry{Country: "DE", Role: pki.RoleTLS, Cert: deCA.Cert})
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.TrustBundle = dir }, nil)
+
+	if f := (partner{country: "DE", tls: good, seal: devSeal(t, "de")}).xcpd(t, g.url); f != nil {
+		t.Fatalf("unrevoked certificate refused: %s %s", f.Code, f.Public)
+	}
+	f := (partner{country: "DE", tls: revoked, seal: devSeal(t, "de")}).xcpd(t, g.url)
+	if f == nil {
+		t.Fatal("revoked certificate served")
+	}
+	if f.Code != ehdsi.ErrSecGeneric || !strings.Contains(f.Public, "revoked") {
+		t.Errorf("fault %s %q; want %s naming the revocation", f.Code, f.Public, ehdsi.ErrSecGeneric)
+	}
+	if n := ocsp.OCSPCalls.Load(); n != 2 {
+		t.Errorf("responder asked %d times, want 2 (one per certificate)", n)
+	}
+}
+
+// TestRevocationPolicyFromEnv: seals hard and TLS soft by default, each
+// configurable, and a typo is an error rather than a silent default.
+func TestRevocationPolicyFromEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := node.FromEnv(env(nil))
+	if err != nil || c.RevocationTLS != pki.FailSoft || c.RevocationSeal != pki.FailHard {
+		t.Fatalf("defaults: tls %q seal %q (%v)", c.RevocationTLS, c.RevocationSeal, err)
+	}
+	c, err = node.FromEnv(env(map[string]string{"LUXNCP_REVOCATION_TLS": "hard", "LUXNCP_REVOCATION_SEAL": "soft"}))
+	if err != nil || c.RevocationTLS != pki.FailHard || c.RevocationSeal != pki.FailSoft {
+		t.Fatalf("configured: tls %q seal %q (%v)", c.RevocationTLS, c.RevocationSeal, err)
+	}
+	if _, err := node.FromEnv(env(map[string]string{"LUXNCP_REVOCATION_SEAL": "off"})); err == nil {
+		t.Error("LUXNCP_REVOCATION_SEAL=off accepted")
+	}
+}

@@ -39,7 +39,7 @@ func Reason(err error) string {
 	case errors.Is(err, ErrRevoked):
 		return "is revoked"
 	case errors.Is(err, ErrRevocationCheck):
-		return "has a revocation status that cannot be checked"
+		return "is refused: revocation status unknown (no valid OCSP response or CRL could be obtained)"
 	case errors.Is(err, ErrExpired):
 		return "is expired or not yet valid"
 	case errors.Is(err, ErrWeakAlgorithm):
@@ -148,8 +148,8 @@ type TrustStore struct {
 	version string
 	lastErr atomic.Pointer[error]
 
-	// Revocation, when set, is asked about every certificate that chains
-	// (OCSP / CRL); nil: no revocation checking.
+	// Revocation, when set, is asked about every verified chain (OCSP /
+	// CRL, see Revocation); nil: no revocation checking.
 	Revocation RevocationChecker
 }
 
@@ -440,13 +440,22 @@ func CheckAlgorithms(c *x509.Certificate) error {
 	if err := checkKey(c); err != nil {
 		return err
 	}
-	switch c.SignatureAlgorithm {
-	case x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
-		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
-		x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
+	if allowedSignature(c.SignatureAlgorithm) {
 		return nil
 	}
 	return fmt.Errorf("%w: signature %s", ErrWeakAlgorithm, c.SignatureAlgorithm)
+}
+
+// allowedSignature is the allow-list of signature algorithms (certificates,
+// OCSP responses, CRLs): RSA, RSA-PSS or ECDSA with SHA-256 or stronger.
+func allowedSignature(a x509.SignatureAlgorithm) bool {
+	switch a {
+	case x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
+		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
+		x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
+		return true
+	}
+	return false
 }
 
 func checkKey(c *x509.Certificate) error {

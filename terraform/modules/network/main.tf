@@ -118,6 +118,15 @@ resource "aws_vpc_security_group_egress_rule" "functions_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
+resource "aws_vpc_security_group_egress_rule" "functions_http_revocation" {
+  security_group_id = aws_security_group.functions.id
+  description       = "HTTP to partner CAs' OCSP responders and CRLs (signed content)"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
 resource "aws_security_group" "endpoints" {
   name        = "${var.name_prefix}-endpoints"
   description = "VPC interface endpoints: HTTPS from the functions"
