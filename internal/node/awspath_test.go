@@ -43,7 +43,6 @@ import (
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
-	"github.com/luxncp/luxncp/internal/wssec"
 )
 
 // awsDeployment is what terraform/ would have created, on the emulators.
@@ -258,20 +257,9 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	// XCPD, XCA list + retrieve.
 	ph := newPharmacist(t, "fr", "pharmacist")
 	const patient = "1971011007114"
-	rep := ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
-		SenderHCID: "2.16.17.710.790.1000.990.1", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: patient, PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
-	if code := rep.Env.Body.FindElement(".//queryResponseCode").SelectAttrValue("code", ""); code != "OK" {
-		t.Fatalf("XCPD queryResponseCode %s", code)
-	}
-	trc := ph.trc(patient)
-	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
-	rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
-	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
-	if !ncpclient.IsSuccess(status) || len(docs) < 2 {
-		t.Fatalf("eP list: status %s, %d docs, errors %+v", status, len(docs), errs)
-	}
+	trc, docs := identifyAndListEP(t, g, ph, patient)
 	d := docs[0]
-	rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(
+	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(
 		ncpclient.DocRef{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.UniqueID}), true, ph.hcp, trc)
 	st, got, errs, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
 	if err != nil || !ncpclient.IsSuccess(st) || len(got) != 1 || !bytes.Contains(got[0].Data, []byte("ClinicalDocument")) {
