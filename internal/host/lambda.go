@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,4 +115,82 @@ func isText(ct string) bool {
 	}
 	return strings.HasPrefix(mt, "text/") || mt == "application/json" || mt == "application/soap+xml" ||
 		mt == "application/xml" || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml")
+}
+
+// EventFromRequest is what API Gateway's HTTP API (payload format 2.0,
+// mutual TLS) hands a function for r: the body base64-encoded, the client
+// certificate the TLS handshake verified in requestContext.authentication.
+// It is the local front of the AWS path (tests, make run-aws).
+func EventFromRequest(r *http.Request, domain string) (events.APIGatewayV2HTTPRequest, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, err
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: r.Method + " " + r.URL.Path, RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{}, Body: base64.StdEncoding.EncodeToString(body), IsBase64Encoded: true,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: domain,
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: r.URL.Path, SourceIP: hostOf(r.RemoteAddr)},
+		},
+	}
+	for k, vs := range r.Header {
+		ev.Headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		var b bytes.Buffer
+		for _, c := range r.TLS.PeerCertificates {
+			_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+		}
+		ev.RequestContext.Authentication.ClientCert.ClientCertPem = b.String()
+	}
+	return ev, nil
+}
+
+// LambdaFunc is an HTTP function's handler as the Lambda runtime calls it.
+type LambdaFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// Front serves HTTP as API Gateway does for luxncp's functions: route
+// picks the function of a request (nil: 404), which gets the payload 2.0
+// event; its answer is written back.
+func Front(domain string, route func(*http.Request) LambdaFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn := route(r)
+		if fn == nil {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		ev, err := EventFromRequest(r, domain)
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		out, err := fn(r.Context(), ev)
+		if err != nil {
+			http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+			return
+		}
+		body := []byte(out.Body)
+		if out.IsBase64Encoded {
+			if body, err = base64.StdEncoding.DecodeString(out.Body); err != nil {
+				http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+				return
+			}
+		}
+		for k, v := range out.Headers {
+			w.Header().Set(k, v)
+		}
+		for _, c := range out.Cookies {
+			w.Header().Add("Set-Cookie", c)
+		}
+		w.WriteHeader(out.StatusCode)
+		_, _ = w.Write(body)
+	})
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

@@ -178,12 +178,11 @@ func NewAWSClients(cfg aws.Config) AWSClients {
 }
 
 // AWSTwins are the AWS implementations of the node's edges that the
-// environment selected; nil fields keep the local twins.
+// environment selected; nil fields keep the local twins. Options carries
+// everything node.New uses (audit sink and reader, evidence, outbox, trust
+// source, replay guard, Country B's shared submissions, the KMS seal).
 type AWSTwins struct {
-	Options // AuditSink, Outbox
-	// Replay is the DynamoDB replay guard (node.go's gateway uses the
-	// in-process one until Options carries it; FromEnvironment sets it).
-	Replay gateway.ReplayGuard
+	Options
 	// Config reads the configuration bucket; Directory is the eHDSI
 	// directory in it.
 	Config    *awsconfig.Store
@@ -256,27 +255,33 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		tw.Outbox = ob
 	}
 	if env.IdempotencyTable != "" {
-		tw.Replay = &gateway.DynamoReplayGuard{DB: cl.DynamoDB, Table: env.IdempotencyTable}
+		tw.Options.Replay = &gateway.DynamoReplayGuard{DB: cl.DynamoDB, Table: env.IdempotencyTable}
 		// Country B's sent eDispensations, shared by every api instance.
 		tw.Options.CountryB.Submissions = &countryb.DynamoSubmissions{DB: cl.DynamoDB, Table: env.IdempotencyTable}
 	}
 	if env.SealKMSKey != "" {
+		if tw.Config == nil {
+			// The seal certificate lives in the configuration bucket: a key
+			// without it would silently turn sealing and evidence off.
+			return tw, errors.New("node: LUXNCP_SEAL_KMS_KEY needs LUXNCP_CONFIG_BUCKET (the seal certificate " + awsconfig.KeySeal + ")")
+		}
 		s, err := kmssigner.New(ctx, cl.KMS, env.SealKMSKey, kmssigner.Options{})
 		if err != nil {
 			return tw, fmt.Errorf("node: seal key: %w", err)
 		}
+		certs, err := tw.Config.Certificates(ctx, awsconfig.KeySeal)
+		if err != nil {
+			return tw, fmt.Errorf("node: seal certificate: %w", err)
+		}
+		if pub, ok := certs[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(s.Public()) {
+			return tw, fmt.Errorf("node: the seal certificate %s (%s) is not the certificate of KMS key %s", awsconfig.KeySeal, certs[0].Subject, env.SealKMSKey)
+		}
 		tw.Seal = s
+		seal := &wssec.Signer{Key: s, Cert: certs[0]}
+		tw.Options.CountryB.Seal = seal
+		tw.Options.EvidenceSeal = seal
 	}
 	return tw, nil
-}
-
-// AWSOptions returns the Options that select the AWS twins of the edges
-// from the environment. Unset variables keep the local twins, so the same
-// binary runs anywhere. See BuildAWS for the replay guard, directory and
-// seal, which Options does not carry.
-func AWSOptions(ctx context.Context, cfg Config, log *slog.Logger) (Options, error) {
-	tw, err := awsFromEnv(ctx, cfg, log)
-	return tw.Options, err
 }
 
 func awsFromEnv(ctx context.Context, cfg Config, log *slog.Logger) (AWSTwins, error) {
@@ -311,16 +316,7 @@ func FromEnvironment(ctx context.Context) (*Node, error) {
 		return nil, err
 	}
 	opt := tw.Options
-	opt.Replay = tw.Replay
 	opt.CountryB.Directory = tw.Directory
-	if tw.Seal != nil && tw.Config != nil {
-		certs, err := tw.Config.Certificates(ctx, awsconfig.KeySeal)
-		if err != nil {
-			return nil, fmt.Errorf("node: seal certificate: %w", err)
-		}
-		opt.CountryB.Seal = &wssec.Signer{Key: tw.Seal, Cert: certs[0]}
-		opt.EvidenceSeal = opt.CountryB.Seal
-	}
 	return New(cfg, log, opt)
 }
 

@@ -14,11 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/awsfake"
 	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/node"
@@ -134,6 +138,9 @@ func TestBuildAWS(t *testing.T) {
 	if n.Outbox != tw.Outbox {
 		t.Error("node does not use the DynamoDB outbox")
 	}
+	if n.Gateway.Replay != tw.Replay {
+		t.Errorf("node's replay guard is %T, not the shared DynamoDB one", n.Gateway.Replay)
+	}
 	// No trust bundle in the bucket: the node cannot start blind.
 	empty := fakeS3Client(t, "config")
 	if _, err := node.BuildAWS(ctx, node.AWSEnv{ConfigBucket: "config", TrustBundleKey: "truststores/x.pem"}, node.AWSClients{S3: empty}, cfg, quietLog()); err == nil {
@@ -160,3 +167,43 @@ func TestWriteMetric(t *testing.T) {
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestBuildAWSSeal: the KMS seal key (on local-kms) needs its certificate
+// from the configuration bucket, and the two must be one key pair.
+func TestBuildAWSSeal(t *testing.T) {
+	ctx := context.Background()
+	k := kms.New(kms.Options{BaseEndpoint: aws.String(awsemu.KMS(t)), Region: awsemu.Region,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: aws.NopRetryer{}})
+	cl := node.AWSClients{KMS: k}
+	newKey := func() string {
+		key, err := k.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(key.KeyMetadata.Arn)
+	}
+	key, other := newKey(), newKey()
+	cfg := node.Config{StateDir: t.TempDir()}.Defaults()
+	env := node.AWSEnv{SealKMSKey: key, LocalTrustBundle: true}
+	if _, err := node.BuildAWS(ctx, env, cl, cfg, quietLog()); err == nil || !strings.Contains(err.Error(), "LUXNCP_CONFIG_BUCKET") {
+		t.Fatalf("seal key without a config bucket: err = %v", err)
+	}
+	cl.S3 = fakeS3Client(t, "config")
+	env.ConfigBucket = "config"
+	upload := func(keyARN string) {
+		cl.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String(awsconfig.KeySeal), Body: bytes.NewReader(sealCertificate(t, cl, keyARN))})
+	}
+	upload(other)
+	if _, err := node.BuildAWS(ctx, env, cl, cfg, quietLog()); err == nil || !strings.Contains(err.Error(), "is not the certificate of KMS key") {
+		t.Fatalf("another key's certificate: err = %v", err)
+	}
+	upload(key)
+	// A fresh store: the configuration cache would keep the first object.
+	tw, err := node.BuildAWS(ctx, env, cl, cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tw.Seal == nil || tw.EvidenceSeal == nil || tw.CountryB.Seal == nil {
+		t.Fatalf("seal not wired: %+v", tw)
+	}
+}

@@ -196,18 +196,9 @@ func TestPharmacistJourney(t *testing.T) {
 	g := start(t)
 	ph := newPharmacist(t, "fr", "pharmacist")
 	const patient = "1971011007114" // p08 Thomas Lefebvre, Metz: prescriptions ep-0003, ep-0004
-	rep := ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
-		SenderHCID: "2.16.17.710.790.1000.990.1", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: patient, PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
-	if code := rep.Env.Body.FindElement(".//queryResponseCode").SelectAttrValue("code", ""); code != "OK" {
-		t.Fatalf("XCPD queryResponseCode %s", code)
-	}
-	trc := ph.trc(patient)
+	trc, docs := identifyAndListEP(t, g, ph, patient)
 	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
-	rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
-	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
-	if !ncpclient.IsSuccess(status) || len(docs) < 2 {
-		t.Fatalf("eP list: status %s, %d docs, errors %+v", status, len(docs), errs)
-	}
+	var rep *ncpclient.Reply
 	var l3, l1 *ncpclient.ListedDocument
 	for i := range docs {
 		if strings.Contains(docs[i].UniqueID, "ep-0003") {
@@ -621,4 +612,23 @@ func TestConcurrentSubmitFromTwoClients(t *testing.T) {
 	if n := effects(t, g.fhir, "rx-0007"); n != 1 {
 		t.Fatalf("national effects = %d, want 1", n)
 	}
+}
+
+// identifyAndListEP is the start of the pharmacist's journey: XCPD for
+// patient (OK), then the list of their ePrescriptions (at least two).
+func identifyAndListEP(t *testing.T, g *gateway, ph *pharmacist, patient string) (*etree.Element, []ncpclient.ListedDocument) {
+	t.Helper()
+	rep := ph.call(g.url+ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{
+		SenderHCID: "2.16.17.710.790.1000.990.1", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: patient, PatientRoot: ehdsi.OIDMatricule}), false, ph.hcp)
+	if code := rep.Env.Body.FindElement(".//queryResponseCode").SelectAttrValue("code", ""); code != "OK" {
+		t.Fatalf("XCPD queryResponseCode %s", code)
+	}
+	trc := ph.trc(patient)
+	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	rep = ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
+	status, docs, errs := ncpclient.ParseQueryResponse(rep.Env.Body)
+	if !ncpclient.IsSuccess(status) || len(docs) < 2 {
+		t.Fatalf("eP list: status %s, %d docs, errors %+v", status, len(docs), errs)
+	}
+	return trc, docs
 }
