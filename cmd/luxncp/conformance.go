@@ -327,7 +327,8 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	conc := fs.Int("concurrency", 16, "iterations in flight at most")
 	maxIt := fs.Int("max-iterations", 0, "stop after this many iterations (default rate × duration)")
 	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
-	report := fs.String("report", "", "also write the figures to FILE.json")
+	report := fs.String("report", "", "also write the figures to FILE.json, and an HTML page with latency plots beside it (FILE.html)")
+	metrics := fs.String("metrics", "", "the target's Prometheus endpoint (luxncp serve: http://127.0.0.1:9464/metrics): report the gateway's CPU per iteration and peak RSS")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -355,7 +356,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	l := &conformance.Load{
 		Target: nf.target, Client: s.client, Identity: s.id, Profile: s.profile, PatientKey: *patient,
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
-		Progress: stderr,
+		Progress: stderr, Metrics: *metrics,
 	}
 	rep, err := l.Run(ctx)
 	if err != nil {
@@ -376,7 +377,19 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "report written to %s\n", *report)
+		page := strings.TrimSuffix(*report, filepath.Ext(*report)) + ".html"
+		f, err = os.Create(page)
+		if err != nil {
+			return err
+		}
+		err = conformance.WriteLoadHTML(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s and %s\n", *report, page)
 	}
 	return rep.Check()
 }
