@@ -366,32 +366,29 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *report != "" {
-		f, err := os.Create(*report)
-		if err != nil {
-			return err
-		}
-		err = conformance.WriteLoadJSON(f, rep)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
 		page := strings.TrimSuffix(*report, filepath.Ext(*report)) + ".html"
-		f, err = os.Create(page)
-		if err != nil {
+		if err := writeLoadReport(*report, rep, conformance.WriteLoadJSON); err != nil {
 			return err
 		}
-		err = conformance.WriteLoadHTML(f, rep)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeLoadReport(page, rep, conformance.WriteLoadHTML); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "report written to %s and %s\n", *report, page)
 	}
 	return rep.Check()
+}
+
+// writeLoadReport writes the load report to path in one format.
+func writeLoadReport(path string, rep *conformance.LoadReport, write func(io.Writer, *conformance.LoadReport) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(f, rep)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func conformanceList(args []string, stdout, stderr io.Writer) error {
