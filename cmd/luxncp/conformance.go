@@ -327,7 +327,8 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	conc := fs.Int("concurrency", 16, "iterations in flight at most")
 	maxIt := fs.Int("max-iterations", 0, "stop after this many iterations (default rate × duration)")
 	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
-	report := fs.String("report", "", "also write the figures to FILE.json")
+	report := fs.String("report", "", "also write the figures to FILE.json, and an HTML page with latency plots beside it (FILE.html)")
+	metrics := fs.String("metrics", "", "the target's Prometheus endpoint (luxncp serve: http://127.0.0.1:9464/metrics): report the gateway's CPU per iteration and peak RSS")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -355,7 +356,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	l := &conformance.Load{
 		Target: nf.target, Client: s.client, Identity: s.id, Profile: s.profile, PatientKey: *patient,
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
-		Progress: stderr,
+		Progress: stderr, Metrics: *metrics,
 	}
 	rep, err := l.Run(ctx)
 	if err != nil {
@@ -365,20 +366,29 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *report != "" {
-		f, err := os.Create(*report)
-		if err != nil {
+		page := strings.TrimSuffix(*report, filepath.Ext(*report)) + ".html"
+		if err := writeLoadReport(*report, rep, conformance.WriteLoadJSON); err != nil {
 			return err
 		}
-		err = conformance.WriteLoadJSON(f, rep)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeLoadReport(page, rep, conformance.WriteLoadHTML); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "report written to %s\n", *report)
+		fmt.Fprintf(stdout, "report written to %s and %s\n", *report, page)
 	}
 	return rep.Check()
+}
+
+// writeLoadReport writes the load report to path in one format.
+func writeLoadReport(path string, rep *conformance.LoadReport, write func(io.Writer, *conformance.LoadReport) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(f, rep)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func conformanceList(args []string, stdout, stderr io.Writer) error {

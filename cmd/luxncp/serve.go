@@ -23,6 +23,7 @@ import (
 	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/smp"
+	"github.com/luxncp/luxncp/internal/telemetry"
 )
 
 func envOr(name, def string) string {
@@ -33,11 +34,14 @@ func envOr(name, def string) string {
 }
 
 const serveUsage = `Usage:
-  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--state-dir var] [--no-peers]
+  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--metrics-addr 127.0.0.1:9464] [--state-dir var] [--no-peers]
 Starts the gateway, the demo national backend and the simulated neighbour
 NCPs on this machine, and serves until Ctrl-C (SIGINT) or SIGTERM: requests
 in flight finish, then it exits 0. A busy address fails at once (exit 1)
 with a message naming it. 'make run ADDR=… NATIONAL_ADDR=…' runs this.
+The admin listener (--metrics-addr, plain HTTP, keep it on loopback or a
+private network) serves Prometheus metrics at /metrics; traces go to OTLP
+when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md).
 `
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,6 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nationalAddr := fs.String("national-addr", envOr("LUXNCP_DEMO_NATIONAL_ADDR", "127.0.0.1:8081"), "demo national FHIR backend address; empty: don't start it (env LUXNCP_DEMO_NATIONAL_ADDR)")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
 	noPeers := fs.Bool("no-peers", os.Getenv("LUXNCP_NO_PEERS") != "", "don't start the simulated neighbour NCPs (env LUXNCP_NO_PEERS)")
+	metricsAddr := fs.String("metrics-addr", envOr("LUXNCP_METRICS_ADDR", defaultMetricsAddr), "admin listener: Prometheus /metrics (plain HTTP); \"off\": none (env LUXNCP_METRICS_ADDR)")
 	foreground := fs.Bool("foreground", false, "take the terminal's foreground so that Ctrl-C reaches luxncp alone (make run: make then exits with luxncp's status, 0)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -63,6 +68,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *nationalAddr != "" {
 		if err := natAddr.checkFree(); err != nil {
 			return err
+		}
+	}
+	// The default admin address, when busy (another luxncp), is skipped
+	// with a warning; one asked for explicitly must be free.
+	admAddr := addrFlag{*metricsAddr, "--metrics-addr", "METRICS_ADDR"}
+	metricsOn := *metricsAddr != "" && *metricsAddr != "off"
+	if metricsOn {
+		if err := admAddr.checkFree(); err != nil {
+			if *metricsAddr != defaultMetricsAddr {
+				return err
+			}
+			fmt.Fprintf(stderr, "luxncp: metrics off: %v\n", err)
+			metricsOn = false
 		}
 	}
 	if *foreground {
@@ -134,11 +152,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.DiscoveryCountries = append(cfg.DiscoveryCountries, p.Country())
 		}
 	}
-	n, err := node.New(cfg, log, node.Options{})
+	tracer, stopTracing, err := telemetry.OTLPTracer(ctx, "luxncp")
+	if err != nil {
+		return err
+	}
+	if stopTracing != nil {
+		defer stopTracing(context.Background())
+	}
+	var tel *telemetry.Telemetry
+	if metricsOn || tracer != nil {
+		tel = telemetry.New(telemetry.Options{Tracer: tracer})
+	}
+	n, err := node.New(cfg, log, node.Options{Telemetry: tel})
 	if err != nil {
 		return err
 	}
 	defer n.Close()
+	var admin *host.Server
+	if metricsOn {
+		admin = &host.Server{Name: "admin", Addr: admAddr.addr, Handler: tel.AdminHandler(), Log: log}
+		if err := admin.Listen(); err != nil {
+			return admAddr.listenError(err)
+		}
+	}
 	gw := &host.Server{Name: "gateway", Addr: gwAddr.addr, Handler: n.Handler(), TLS: host.LocalTLSConfig(tlsCred.TLSCertificate()), Log: log}
 	if err := gw.Listen(); err != nil {
 		return gwAddr.listenError(err)
@@ -197,6 +233,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				}
 			}
 		}
+	}
+	if admin != nil {
+		fmt.Fprintf(stdout, "  metrics            http://%s/metrics  (admin listener, Prometheus)\n", admin.BoundAddr())
+		servers = append(servers, admin)
 	}
 	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, evidence %s, directory cache %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, cfg.EvidenceDir, filepath.Join(cfg.StateDir, "directory.json"))
 
@@ -273,6 +313,10 @@ func demoNational(cfg *node.Config, addr string, log *slog.Logger) (*host.Server
 	}
 	return &host.Server{Name: "demo national backend", Addr: addr, Handler: h, Log: log}, backend.Close, nil
 }
+
+// defaultMetricsAddr is the admin listener's default (Prometheus's
+// conventional exporter port range).
+const defaultMetricsAddr = "127.0.0.1:9464"
 
 // localSMLZone is the DNS zone of the SML luxncp serve runs.
 const localSMLZone = "sml.luxncp.test"

@@ -58,6 +58,10 @@ type Load struct {
 	// iterations so far, achieved rate, errors, p50 of an iteration.
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// Metrics, when set, is the target's Prometheus endpoint: its process
+	// CPU seconds and peak RSS are read before and after the run, so the
+	// report shows the gateway's own cost beside the generator's.
+	Metrics string
 }
 
 // RateTolerance is the share of the asked rate a load run must achieve:
@@ -138,6 +142,15 @@ type LoadReport struct {
 	Throughput  float64      `json:"throughputPerSecond"`
 	Steps       []StepStats  `json:"steps"`
 	Errors      []ErrorCount `json:"errors,omitempty"`
+	// ClientCPUPerIteration is the generator's CPU (user + system) per
+	// iteration; GatewayCPUPerIteration and GatewayPeakRSSMB come from the
+	// target's metrics endpoint (--metrics), when given.
+	ClientCPUPerIteration  Millis  `json:"clientCpuPerIterationMs"`
+	GatewayCPUPerIteration Millis  `json:"gatewayCpuPerIterationMs,omitempty"`
+	GatewayPeakRSSMB       float64 `json:"gatewayPeakRssMB,omitempty"`
+	// Samples: each successful iteration's start (ms into the run) and
+	// duration, for the latency-over-time plot.
+	Samples []Sample `json:"samples,omitempty"`
 }
 
 // StepStats are latency percentiles of one step (successful calls only).
@@ -171,8 +184,16 @@ func IsLoopback(target string) bool {
 }
 
 type loadResult struct {
+	at    time.Duration // start, into the run
 	times map[string]time.Duration
 	err   string
+}
+
+// Sample is one successful iteration: when it started into the run, and
+// how long it took.
+type Sample struct {
+	At       Millis `json:"atMs"`
+	Duration Millis `json:"ms"`
 }
 
 // Run executes the load and returns its report.
@@ -204,6 +225,14 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	if !ok {
 		return nil, fmt.Errorf("profile %s has no patient %q", l.Profile.Name, l.PatientKey)
 	}
+	var before ProcessSample
+	if l.Metrics != "" {
+		var err error
+		if before, err = ScrapeProcess(ctx, l.Metrics); err != nil {
+			return nil, err
+		}
+	}
+	cpu0 := selfCPU()
 	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: clock.Now().UTC()}
 	results := make(chan loadResult, l.MaxIterations)
 	sem := make(chan struct{}, l.Concurrency)
@@ -241,7 +270,9 @@ loop:
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				at := clock.Now().Sub(start)
 				r := l.iteration(ctx, p)
+				r.at = at
 				m.add(r)
 				results <- r
 			}()
@@ -268,6 +299,7 @@ loop:
 			errs[r.err]++
 		} else {
 			rep.Succeeded++
+			rep.Samples = append(rep.Samples, Sample{At: Ms(r.at), Duration: Ms(r.times[StepIteration])})
 		}
 		for s, d := range r.times {
 			times[s] = append(times[s], d)
@@ -275,6 +307,20 @@ loop:
 	}
 	if secs := time.Duration(rep.Elapsed * Millis(time.Millisecond)).Seconds(); secs > 0 {
 		rep.Throughput = math.Round(float64(rep.Succeeded)/secs*10) / 10
+	}
+	sort.Slice(rep.Samples, func(i, j int) bool { return rep.Samples[i].At < rep.Samples[j].At })
+	if rep.Iterations > 0 {
+		rep.ClientCPUPerIteration = Ms((selfCPU() - cpu0) / time.Duration(rep.Iterations))
+	}
+	if l.Metrics != "" {
+		after, err := ScrapeProcess(ctx, l.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Iterations > 0 {
+			rep.GatewayCPUPerIteration = Ms(time.Duration((after.CPUSeconds - before.CPUSeconds) / float64(rep.Iterations) * float64(time.Second)))
+		}
+		rep.GatewayPeakRSSMB = math.Round(max(after.PeakRSS, after.RSSBytes, before.RSSBytes)/(1<<20)*10) / 10
 	}
 	for _, s := range loadSteps {
 		rep.Steps = append(rep.Steps, stats(s, times[s]))
@@ -387,6 +433,13 @@ func WriteLoadText(w io.Writer, r *LoadReport) error {
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "%-14s %7d %9.1f %9.1f %9.1f %9.1f\n", s.Step, s.Count, float64(s.P50), float64(s.P95), float64(s.P99), float64(s.Max))
 	}
+	fmt.Fprintf(&b, "\nCPU per iteration: generator %.2f ms", float64(r.ClientCPUPerIteration))
+	if r.GatewayCPUPerIteration > 0 || r.GatewayPeakRSSMB > 0 {
+		fmt.Fprintf(&b, ", gateway %.2f ms; gateway peak RSS %.1f MB", float64(r.GatewayCPUPerIteration), r.GatewayPeakRSSMB)
+	} else {
+		b.WriteString(" (gateway: pass --metrics URL)")
+	}
+	b.WriteString("\n")
 	if len(r.Errors) > 0 {
 		b.WriteString("\nerrors by kind:\n")
 		for _, e := range r.Errors {

@@ -52,6 +52,27 @@ type Config struct {
 	// Evidence, when set, emits the transaction's non-repudiation evidence
 	// (internal/evidence) after its audit record, before the response.
 	Evidence EvidenceEmitter
+	// Observe, when set, sees each transaction and its steps (metrics and
+	// traces, internal/telemetry); nil: nothing is observed.
+	Observe Observer
+}
+
+// Observer sees a transaction (Begin: its root span and request count,
+// ended with the audit event as it stands when the response leaves) and
+// its steps (Step: a child span and latency, ended with the step's error).
+type Observer interface {
+	Begin(ctx context.Context, endpoint string) (context.Context, func(context.Context, *audit.Event))
+	Step(ctx context.Context, step string) (context.Context, func(error))
+}
+
+func noEnd(error) {}
+
+// step starts an observed step (a no-op without an Observer).
+func (c *Config) step(ctx context.Context, name string) (context.Context, func(error)) {
+	if c.Observe == nil {
+		return ctx, noEnd
+	}
+	return c.Observe.Step(ctx, name)
 }
 
 // EvidenceEmitter signs and stores non-repudiation evidence of a served
@@ -172,6 +193,12 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := cfg.now()
 	respID := soap.NewMessageID()
 	ev := audit.Event{Time: start, Provider: cfg.Self, ResponseMessageID: respID}
+	if cfg.Observe != nil {
+		var end func(context.Context, *audit.Event)
+		ctx, end = cfg.Observe.Begin(ctx, e.Name)
+		r = r.WithContext(ctx)
+		defer func() { end(ctx, &ev) }()
+	}
 	peer, _ := host.PeerFrom(ctx)
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
 	var env *soap.Envelope
@@ -209,7 +236,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Transport first, before the body is read: the partner's TLS
 	// certificate, trusted for TLS by the trust list, whose entry gives the
 	// country. An unauthenticated caller costs no body and no parse.
+	_, end := cfg.step(ctx, "tls")
 	country, err := peer.Verify(cfg.TLSTrust, start)
+	end(err)
 	if err != nil {
 		unauthenticated = true
 		if errors.Is(err, host.ErrNoClientCert) {
@@ -237,7 +266,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	_, end = cfg.step(ctx, "parse")
 	env, err = soap.Read(r, cfg.Limits)
+	end(err)
 	if env != nil {
 		// Also for an envelope refused after its header was read: the
 		// refusal is logged and answered under the partner's MessageID.
@@ -270,7 +301,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	_, end = cfg.step(ctx, "assertion")
 	caller, err := cfg.Assertions.VerifyHCP(hcpEl)
+	end(err)
 	if err != nil {
 		fail(err)
 		return
@@ -316,7 +349,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		err = f
 	} else {
-		resp, err = e.run(ctx, op, req, &ev)
+		octx, end := cfg.step(ctx, "operation")
+		resp, err = e.run(octx, op, req, &ev)
+		end(err)
 	}
 	if err != nil {
 		var f *ehdsi.Fault
@@ -338,7 +373,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cfg.Evidence != nil {
-		if err := cfg.Evidence.Emit(ctx, req, ev, resp); err != nil {
+		ectx, end := cfg.step(ctx, "evidence")
+		err := cfg.Evidence.Emit(ectx, req, ev, resp)
+		end(err)
+		if err != nil {
 			log.ErrorContext(ctx, "evidence not stored", "event", string(ev.Type), "error", err.Error())
 			if req.audited == nil { // nothing took effect yet: no release without evidence
 				_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
@@ -374,8 +412,15 @@ func (e *Endpoint) audit(ctx context.Context, ev audit.Event, extra []audit.Even
 	if e.Cfg.Audit == nil {
 		return nil
 	}
+	ctx, end := e.Cfg.step(ctx, "audit")
 	ctx, cancel := audit.Detach(ctx, 0)
 	defer cancel()
+	err := e.record(ctx, ev, extra)
+	end(err)
+	return err
+}
+
+func (e *Endpoint) record(ctx context.Context, ev audit.Event, extra []audit.Event) error {
 	all := []audit.Event{ev}
 	for _, x := range extra {
 		if x.Time.IsZero() {

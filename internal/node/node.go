@@ -28,6 +28,7 @@ import (
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/telemetry"
 	"github.com/luxncp/luxncp/internal/terminology"
 	"github.com/luxncp/luxncp/internal/wssec"
 	"github.com/luxncp/luxncp/internal/xca"
@@ -94,6 +95,9 @@ type Options struct {
 	EvidenceSeal *wssec.Signer
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
+	// Telemetry, when set, observes transactions, national calls and the
+	// outbox, and exports the node's gauges (internal/telemetry).
+	Telemetry *telemetry.Telemetry
 }
 
 // New builds a node. Close releases what it opened.
@@ -164,7 +168,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	}
 	// Requests fail fast while the national system is known down (a
 	// breaker); the dispatcher has its own backoff and calls it directly.
-	front := &national.Breaker{Source: n.National, Now: opt.Now}
+	front := &national.Breaker{Source: opt.Telemetry.Source(n.National), Now: opt.Now}
 	xcpdSvc := &xcpd.Service{Patients: front, HomeCommunityID: cfg.HomeCommunityID, Timeout: cfg.NationalTimeout}
 	n.Gateway.Evidence = n.evidenceEmitter(opt)
 	n.endpoints["xcpd"] = &gateway.Endpoint{Name: "XCPD", Cfg: n.Gateway, Ops: []gateway.Operation{xcpdSvc.Operation()}}
@@ -188,8 +192,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		n.Outbox = fs
 	}
 	n.Kick = make(chan struct{}, 1)
-	xdrSvc := &xdr.Service{Outbox: n.Outbox, National: front, Timeout: cfg.NationalTimeout, Kick: n.Kick}
+	xdrSvc := &xdr.Service{Outbox: opt.Telemetry.Ledger(n.Outbox), National: front, Timeout: cfg.NationalTimeout, Kick: n.Kick}
 	n.endpoints["xdr"] = &gateway.Endpoint{Name: "XDR", Cfg: n.Gateway, Ops: []gateway.Operation{xdrSvc.Operation()}}
+	n.observe(opt.Telemetry, front)
 	if err := n.buildCountryB(opt.CountryB); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
