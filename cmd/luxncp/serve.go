@@ -91,7 +91,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer restore()
 	}
 	if *stateDir != cfg.StateDir {
-		cfg.StateDir, cfg.PKIDir, cfg.TrustBundle, cfg.AuditDir, cfg.EvidenceDir = *stateDir, "", "", "", ""
+		// Everything derived from the state directory (PKI, trust list,
+		// audit, evidence, replay, callers file, …) follows it; settings
+		// given explicitly in the environment stay as given.
+		if cfg, err = node.FromEnv(func(k string) string {
+			if k == "LUXNCP_STATE_DIR" {
+				return *stateDir
+			}
+			return os.Getenv(k)
+		}); err != nil {
+			return err
+		}
 	}
 	cfg.LogLevel = *logLevel
 	if os.Getenv("LUXNCP_NATIONAL_URL") == "" && *nationalAddr != "" {

@@ -165,8 +165,10 @@ func TestServeSignals(t *testing.T) {
 	bin := buildLuxncp(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "serve", "--state-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--national-addr", "127.0.0.1:0")
+			state, cwd := t.TempDir(), t.TempDir()
+			cmd := exec.Command(bin, "serve", "--state-dir", state, "--addr", "127.0.0.1:0", "--national-addr", "127.0.0.1:0", "--metrics-addr", "off")
 			cmd.Env = cleanEnv()
+			cmd.Dir = cwd // --state-dir holds everything: nothing lands in the working directory
 			out := startWatched(t, cmd, "luxncp is serving", 60*time.Second)
 			cmd.Process.Signal(sig)
 			if code := exitWithin(t, cmd, 40*time.Second); code != 0 {
@@ -174,6 +176,14 @@ func TestServeSignals(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "luxncp stopped") {
 				t.Errorf("no 'luxncp stopped':\n%s", out.String())
+			}
+			if left, _ := os.ReadDir(cwd); len(left) != 0 {
+				t.Errorf("serve --state-dir wrote into its working directory: %v", left)
+			}
+			for _, f := range []string{"api-callers.json", "pki", "audit"} {
+				if _, err := os.Stat(filepath.Join(state, f)); err != nil {
+					t.Errorf("serve --state-dir: %s not under the state directory: %v", f, err)
+				}
 			}
 		})
 	}

@@ -23,10 +23,28 @@ const (
 	StatusPartial = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
 )
 
-// XCPDIssueSystem is the code system of the XCPD detectedIssueManagement
-// codes (AnswerNotAvailable, InsufficientRights, …): IHE ITI-55's
-// 1.3.6.1.4.1.19376.1.2.27.3, as OpenNCP writes it (SrcXCPDServer).
+// XCPDIssueSystem is the code system of IHE ITI-55's own
+// detectedIssueManagement codes (AnswerNotAvailable, ResponderBusy,
+// InternalError): 1.3.6.1.4.1.19376.1.2.27.3, as OpenNCP's XCPDErrorCode
+// writes them (SrcXCPDServer).
 const XCPDIssueSystem = "1.3.6.1.4.1.19376.1.2.27.3"
+
+// XCPDEHDSIIssueSystem is the code system of the eHDSI XCPD codes
+// (InsufficientRights, PrivacyViolation, DemographicsQueryNotAllowed, …):
+// OpenNCP's EhdsiXcpdErrorCode.getCodeSystem, and the eHDSI DE mock sample
+// PRPA_IN201306UV02_DE-mock_45_InsufficientRights_AE.
+const XCPDEHDSIIssueSystem = "1.3.6.1.4.1.12559.11.10.1.3.2.2.1"
+
+// XCPDIssueSystemOf returns the code system a detectedIssueManagement code
+// is written with: the eHDSI one for eHDSI's codes, IHE's for the others.
+func XCPDIssueSystemOf(code string) string {
+	switch code {
+	case "AdditionalDemographicsRequested", "DemographicsQueryNotAllowed", "EHICDataRequested",
+		"PrivacyViolation", "InsufficientRights", "PatientAuthenticationRequired", "PolicyViolation":
+		return XCPDEHDSIIssueSystem
+	}
+	return XCPDIssueSystem
+}
 
 // Outcome is a situation luxncp answers in a fixed way.
 type Outcome int

@@ -88,7 +88,7 @@ func BuildResponse(q Query, r Result, p ResponseParams) *etree.Element {
 		add(ev, "code", "code", "ActAdministrativeDetectedIssueCode", "codeSystem", "2.16.840.1.113883.5.4")
 		mit := add(ev, "mitigatedBy", "typeCode", "MITGT")
 		dim := add(mit, "detectedIssueManagement", "classCode", "ACT", "moodCode", "EVN")
-		add(dim, "code", "code", r.Issue, "codeSystem", dialect.XCPDIssueSystem)
+		add(dim, "code", "code", r.Issue, "codeSystem", dialect.XCPDIssueSystemOf(r.Issue))
 	}
 	qa := add(cap, "queryAck")
 	qid := add(qa, "queryId", "root", orNull(q.QueryID.Root))

@@ -200,7 +200,8 @@ func TestXCPDRegistryDown(t *testing.T) {
 
 // TestXCPDInsufficientRights: a missing PRD-006 is answered inside the
 // XCPD response as an InsufficientRights detected issue (IHE code system
-// 1.3.6.1.4.1.19376.1.2.27.3), as OpenNCP does, not as a SOAP Fault.
+// 1.3.6.1.4.1.12559.11.10.1.3.2.2.1, eHDSI's XCPD code system, as OpenNCP's
+// EhdsiXcpdErrorCode and the eHDSI DE mock sample), not as a SOAP Fault.
 func TestXCPDInsufficientRights(t *testing.T) {
 	client, url, _, _ := setup(t)
 	rep, err := client.Call(context.Background(), withURL(request(t, "fr", ncpclient.XCPDQuery{PatientID: "1990010112385"},
@@ -212,7 +213,7 @@ func TestXCPDInsufficientRights(t *testing.T) {
 		t.Fatalf("status %d fault %+v code %q\n%s", rep.Status, rep.Fault, ackCode(rep.Env.Body), rep.Raw)
 	}
 	dim := rep.Env.Body.FindElement(".//detectedIssueManagement/code")
-	if dim == nil || dim.SelectAttrValue("code", "") != "InsufficientRights" || dim.SelectAttrValue("codeSystem", "") != "1.3.6.1.4.1.19376.1.2.27.3" {
+	if dim == nil || dim.SelectAttrValue("code", "") != "InsufficientRights" || dim.SelectAttrValue("codeSystem", "") != "1.3.6.1.4.1.12559.11.10.1.3.2.2.1" {
 		t.Errorf("detected issue %v", dim)
 	}
 }
