@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
@@ -193,11 +194,16 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := cfg.now()
 	respID := soap.NewMessageID()
 	ev := audit.Event{Time: start, Provider: cfg.Self, ResponseMessageID: respID}
+	// observed ends the transaction's observation once, just before the
+	// response is written: a partner that has its answer finds it counted.
+	observed := func() {}
 	if cfg.Observe != nil {
 		var end func(context.Context, *audit.Event)
 		ctx, end = cfg.Observe.Begin(ctx, e.Name)
 		r = r.WithContext(ctx)
-		defer func() { end(ctx, &ev) }()
+		var once sync.Once
+		observed = func() { once.Do(func() { end(ctx, &ev) }) }
+		defer observed()
 	}
 	peer, _ := host.PeerFrom(ctx)
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
@@ -230,6 +236,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
 			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
 		}
+		observed()
 		_ = cfg.Writer.WriteFault(w, f, relates)
 	}
 
@@ -369,6 +376,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Written by AuditNow before the effect.
 	} else if err := e.audit(ctx, ev, req.extra); err != nil {
 		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
+		observed()
 		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
 		return
 	}
@@ -379,6 +387,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			log.ErrorContext(ctx, "evidence not stored", "event", string(ev.Type), "error", err.Error())
 			if req.audited == nil { // nothing took effect yet: no release without evidence
+				observed()
 				_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
 				return
 			}
@@ -386,6 +395,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.InfoContext(ctx, "request served", "event", string(ev.Type), "outcome", ev.Outcome.String(), "code", ev.ErrorCode,
 		"peer", country, "ms", float64(cfg.now().Sub(start).Microseconds())/1000)
+	observed()
 	if err := cfg.Writer.Write(w, *resp, env.MTOM); err != nil {
 		log.ErrorContext(ctx, "write response", "error", err.Error())
 	}
