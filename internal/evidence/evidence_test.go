@@ -368,3 +368,20 @@ func TestIndexChainAndNaming(t *testing.T) {
 		t.Fatalf("first line removed: %s", out)
 	}
 }
+
+// TestPutAfterUnchainedIndex: a store whose index predates the chain keeps
+// storing (evidence is never refused for it), chained after the old lines.
+func TestPutAfterUnchainedIndex(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"id":"a","kind":"nro","code":"Acceptance","event":"EHDSI-32","time":"2026-01-01T00:00:00Z","file":"x.xml","sha256":"00"}`
+	os.WriteFile(filepath.Join(dir, IndexFile), []byte(old+"\n"+old+"\n"), 0o600)
+	p := params(t)
+	data, _ := Sign(p, seal(t, "lu"))
+	if err := (&FileStore{Dir: dir}).Put(context.Background(), Entry{ID: p.ID, Kind: "nro", Code: Acceptance, Time: t0}, data); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := readIndex(dir)
+	if err != nil || len(entries) != 3 || entries[2].Seq != 3 || entries[2].Prev != lineHash([]byte(old)) {
+		t.Fatalf("%v %+v", err, entries)
+	}
+}

@@ -118,8 +118,15 @@ func readHead(dir string) (*indexHead, error) {
 	}
 	last := buf[bytes.LastIndexByte(buf, '\n')+1:]
 	var e Entry
-	if err := json.Unmarshal(last, &e); err != nil || e.Seq < 1 {
-		return nil, fmt.Errorf("%s: the last line is not a chained entry", IndexFile)
+	if err := json.Unmarshal(last, &e); err != nil {
+		return nil, fmt.Errorf("%s: the last line: %w", IndexFile, err)
+	}
+	if e.Seq < 1 { // an index written before the chain: continue after it
+		data, err := os.ReadFile(f.Name())
+		if err != nil {
+			return nil, err
+		}
+		e.Seq = int64(bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1)
 	}
 	return &indexHead{seq: e.Seq, hash: lineHash(last)}, nil
 }
