@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/luxncp/luxncp/internal/evidence"
+	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
 )
 
@@ -19,10 +19,13 @@ const evidenceUsage = `usage:
   luxncp evidence verify [--state-dir ./var] [--json] (FILE… | --all)
         check non-repudiation evidence (ETSI REM, docs/evidence.md): the
         enveloped signature by a Luxembourg seal trusted at the evidence's
-        time (trust bundle <state-dir>/pki/ca.pem), the REM structure and
-        the message digest; --all checks every file of <state-dir>/evidence
-        against the index's SHA-256 and finds missing or unindexed files;
-        exit status 1 when anything does not verify
+        time (trust list <state-dir>/pki/trust, as the node), the REM
+        structure and the message digest; --all checks every file of
+        <state-dir>/evidence against the index's SHA-256, the index's hash
+        chain, and the audit chain (<state-dir>/audit): every evidence an
+        audit record names is there, every evidence is named; it finds
+        missing, unindexed and unnamed files; exit status 1 when anything
+        does not verify
   luxncp evidence list [--state-dir ./var] [--json]
         list the stored evidence: time, kind (nro: origin of luxncp's
         response, nrr: receipt of the partner's request), event code,
@@ -37,7 +40,8 @@ func runEvidence(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("evidence "+args[0], evidenceUsage+"\n", stderr)
 	stateDir := fs.String("state-dir", envOr("LUXNCP_STATE_DIR", "var"), "state directory (env LUXNCP_STATE_DIR)")
 	dir := fs.String("evidence-dir", envOr("LUXNCP_EVIDENCE_DIR", ""), "evidence directory (default <state-dir>/evidence; env LUXNCP_EVIDENCE_DIR)")
-	trust := fs.String("trust", envOr("LUXNCP_TRUST_BUNDLE", ""), "trust bundle PEM (default <state-dir>/pki/ca.pem; env LUXNCP_TRUST_BUNDLE)")
+	auditDir := fs.String("audit-dir", envOr("LUXNCP_AUDIT_DIR", ""), "audit chain the evidence is checked against (default <state-dir>/audit; env LUXNCP_AUDIT_DIR)")
+	trust := fs.String("trust", envOr("LUXNCP_TRUST_BUNDLE", ""), "trust list, a folder or a file (default <state-dir>/pki/trust, the node's; env LUXNCP_TRUST_BUNDLE)")
 	country := fs.String("country", envOr("LUXNCP_COUNTRY", "LU"), "country the seal must name (env LUXNCP_COUNTRY)")
 	all := fs.Bool("all", false, "verify: every evidence file of the directory")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -45,9 +49,10 @@ func runEvidence(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if *dir == "" {
-		*dir = evidence.Dir(*stateDir)
-	}
+	// The node's own defaults (node.Config.Defaults), not a copy of them.
+	cfg := node.Config{StateDir: *stateDir, PKIDir: envOr("LUXNCP_PKI_DIR", ""), TrustBundle: *trust,
+		AuditDir: *auditDir, EvidenceDir: *dir}.Defaults()
+	*dir = cfg.EvidenceDir
 	switch args[0] {
 	case "list":
 		if len(pos) != 0 || *all {
@@ -58,16 +63,13 @@ func runEvidence(_ context.Context, args []string, stdout, stderr io.Writer) err
 		if *all == (len(pos) > 0) {
 			return badUsage("verify needs FILE… or --all\n%s", evidenceUsage)
 		}
-		if *trust == "" {
-			*trust = filepath.Join(*stateDir, "pki", "ca.pem")
-		}
-		ts, err := pki.LoadTrustStore(*trust)
+		ts, err := pki.LoadTrustStore(cfg.TrustBundle)
 		if err != nil {
 			return err
 		}
 		v := evidence.Verifier{Trust: ts, Country: strings.ToUpper(*country)}
 		if *all {
-			return evidenceVerifyAll(*dir, v, *asJSON, stdout)
+			return evidenceVerifyAll(*dir, cfg.AuditDir, v, *asJSON, stdout)
 		}
 		return evidenceVerifyFiles(pos, v, *asJSON, stdout)
 	}
@@ -156,8 +158,8 @@ func evidenceVerifyFiles(files []string, v evidence.Verifier, asJSON bool, stdou
 	return nil
 }
 
-func evidenceVerifyAll(dir string, v evidence.Verifier, asJSON bool, stdout io.Writer) error {
-	rep, err := evidence.CheckDir(dir, v)
+func evidenceVerifyAll(dir, auditDir string, v evidence.Verifier, asJSON bool, stdout io.Writer) error {
+	rep, err := evidence.CheckDir(dir, auditDir, v)
 	if err != nil {
 		return err
 	}
@@ -168,12 +170,12 @@ func evidenceVerifyAll(dir string, v evidence.Verifier, asJSON bool, stdout io.W
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "evidence %s: %d indexed files checked\n", safe(dir), rep.Checked)
+		fmt.Fprintf(stdout, "evidence %s: %d indexed files checked; the audit chain %s names %d\n", safe(dir), rep.Checked, safe(auditDir), rep.Named)
 		for _, p := range rep.Problems {
 			fmt.Fprintf(stdout, "PROBLEM %s: %s\n", safe(p.File), safe(p.Reason))
 		}
 		if rep.OK() {
-			fmt.Fprintln(stdout, "OK: every evidence is intact, signed by a trusted seal and indexed")
+			fmt.Fprintln(stdout, "OK: every evidence is intact, signed by a trusted seal, indexed in an unbroken chain and named by the audit chain")
 		}
 	}
 	if !rep.OK() {

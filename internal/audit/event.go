@@ -208,6 +208,13 @@ type Event struct {
 
 	// AuditSourceID: the audit enterprise site, e.g. LU-1.
 	AuditSourceID string `json:"auditSourceId,omitempty"`
+
+	// Evidence: the ids of the signed non-repudiation evidence this
+	// transaction stores (internal/evidence: its NRR and NRO), named here
+	// before the evidence is written, so that the chain states which
+	// evidence must exist (`luxncp evidence verify --all` checks it). Kept
+	// in the record, not in the AuditMessage.
+	Evidence []string `json:"evidence,omitempty"`
 }
 
 // ErrInvalidEvent is wrapped by Validate's errors.

@@ -24,5 +24,9 @@
 //
 // Build is pure (same parameters, same bytes); Emitter is the gateway's
 // hook; FileStore and s3store.Store keep the evidence beside the audit
-// trail; Verifier checks a stored evidence file.
+// trail; Verifier checks a stored evidence file. Evidence ids derive from
+// the response's MessageID (ID), so the transaction's audit record, written
+// first, names them (audit.Event.Evidence); the local index is a hash
+// chain, and CheckDir checks it, each file, and the audit chain's naming
+// both ways (docs/evidence.md).
 package evidence

@@ -2,6 +2,8 @@ package evidence
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -38,6 +40,31 @@ type Emitter struct {
 
 var _ gateway.EvidenceEmitter = (*Emitter)(nil)
 
+// ID is the EvidenceIdentifier of the evidence of kind k of the transaction
+// whose response has the wsa:MessageID respID: a UUID (RFC 9562 version 8,
+// the first 122 bits of a SHA-256 over both). It is known before the
+// evidence exists, so the transaction's audit record, written first, names
+// it (audit.Event.Evidence); response MessageIDs are fresh random UUIDs, so
+// the ids are unique.
+func ID(k Kind, respID string) string {
+	sum := sha256.Sum256([]byte("luxncp evidence\x00" + k.Short() + "\x00" + respID))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// IDs are the ids of the evidence Emit stores for ev (its NRR and NRO),
+// nil when ev's transaction gets none: the gateway writes them into the
+// audit record before Emit runs (gateway.EvidenceEmitter).
+func (e *Emitter) IDs(ev audit.Event) []string {
+	if !Covered(ev.Type) || ev.ResponseMessageID == "" {
+		return nil
+	}
+	return []string{ID(Receipt, ev.ResponseMessageID), ID(Origin, ev.ResponseMessageID)}
+}
+
 // code is the event code of a transaction's outcome: Acceptance when the
 // eDispensation was accepted (or discarded) or at least one document was
 // released, Rejection otherwise.
@@ -51,10 +78,15 @@ func code(ev audit.Event) (Code, string) {
 
 // Emit stores the transaction's two evidences (detached from ctx, as audit
 // records are). It is called after the audit record is written and before
-// the response is sent; resp carries its final MessageID.
+// the response is sent; resp carries its final MessageID (the one
+// ev.ResponseMessageID names), from which the evidence ids are derived
+// (ID), the ids the audit record holds.
 func (e *Emitter) Emit(ctx context.Context, req *gateway.Request, ev audit.Event, resp *soap.Response) error {
 	if !Covered(ev.Type) || req == nil || req.Env == nil || resp == nil {
 		return nil
+	}
+	if resp.MessageID == "" {
+		return errors.New("evidence: the response has no MessageID to name its evidence by")
 	}
 	if e.Store == nil || e.Seal.Cert == nil {
 		return errors.New("evidence: no store or seal")
@@ -76,10 +108,10 @@ func (e *Emitter) Emit(ctx context.Context, req *gateway.Request, ev audit.Event
 		}
 	}
 	self := Party{Names: names(ev.Provider.Country, ev.Provider.Host), Cert: e.Seal.Cert}
-	nrr := Params{Kind: Receipt, Code: c, Reason: reason, ID: soap.NewUUID(), Sender: partner, Recipient: self,
+	nrr := Params{Kind: Receipt, Code: c, Reason: reason, ID: ID(Receipt, resp.MessageID), Sender: partner, Recipient: self,
 		AuthTime: req.Now, EventTime: now, SubmissionTime: req.Now, Subject: string(ev.Type),
 		MessageID: req.Env.MessageID, Digest: reqDigest}
-	nro := Params{Kind: Origin, Code: c, Reason: reason, ID: soap.NewUUID(), Sender: self, Recipient: partner,
+	nro := Params{Kind: Origin, Code: c, Reason: reason, ID: ID(Origin, resp.MessageID), Sender: self, Recipient: partner,
 		AuthTime: now, EventTime: now, SubmissionTime: now, Subject: string(ev.Type),
 		MessageID: resp.MessageID, Digest: respDigest}
 	ctx, cancel := audit.Detach(ctx, 0)

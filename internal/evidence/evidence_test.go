@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/soap"
@@ -192,7 +194,9 @@ func TestFileStoreAppendOnly(t *testing.T) {
 	if err := st.Put(context.Background(), e, data); err == nil {
 		t.Fatal("the same evidence was stored twice (overwritten)")
 	}
-	rep, err := CheckDir(dir, verifier(t))
+	auditDir := filepath.Join(t.TempDir(), "audit")
+	writeAudit(t, auditDir, audit.Event{Type: audit.EventEPRetrieve, ResponseMessageID: "urn:uuid:r", Evidence: []string{p.ID}})
+	rep, err := CheckDir(dir, auditDir, verifier(t))
 	if err != nil || !rep.OK() || rep.Checked != 1 {
 		t.Fatalf("clean store: %v %+v", err, rep)
 	}
@@ -200,8 +204,184 @@ func TestFileStoreAppendOnly(t *testing.T) {
 	os.Chmod(name, 0o600)
 	os.WriteFile(name, bytes.Replace(data, []byte("EHDSI-32"), []byte("EHDSI-22"), 1), 0o600)
 	os.WriteFile(filepath.Join(filepath.Dir(name), "stray.xml"), data, 0o600)
-	rep, err = CheckDir(dir, verifier(t))
+	rep, err = CheckDir(dir, auditDir, verifier(t))
 	if err != nil || rep.OK() || len(rep.Problems) != 3 { // changed digest, bad signature, unindexed
 		t.Fatalf("tampered store: %v %+v", err, rep)
+	}
+}
+
+// writeAudit appends records of evs to the audit chain in dir.
+func writeAudit(t *testing.T, dir string, evs ...audit.Event) {
+	t.Helper()
+	sink, err := audit.OpenFile(dir, audit.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	for _, ev := range evs {
+		ev.Time, ev.AuditSourceID = t0, "LU-1"
+		if err := sink.Write(context.Background(), audit.Record{ID: audit.NewUUID(), Event: ev, Message: "<AuditMessage/>"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storeTransactions stores the NRR and NRO of n transactions and writes
+// the audit records naming them, as the gateway does: the record first.
+func storeTransactions(t *testing.T, n int) (dir, auditDir string, resps []string) {
+	t.Helper()
+	root := t.TempDir()
+	dir, auditDir = filepath.Join(root, "evidence"), filepath.Join(root, "audit")
+	em := &Emitter{Seal: seal(t, "lu"), Store: &FileStore{Dir: dir}}
+	for i := range n {
+		resp := soap.NewMessageID()
+		resps = append(resps, resp)
+		ev := audit.Event{Type: audit.EventEPRetrieve, ResponseMessageID: resp, Outcome: audit.OutcomeSuccess}
+		ev.Evidence = em.IDs(ev)
+		writeAudit(t, auditDir, ev)
+		for _, k := range []Kind{Receipt, Origin} {
+			p := params(t)
+			p.Kind, p.ID, p.MessageID = k, ID(k, resp), resp
+			p.EventTime = t0.Add(time.Duration(i) * time.Second)
+			data, err := Sign(p, em.Seal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := Entry{ID: p.ID, Kind: k.Short(), Code: p.Code, Event: p.Subject, MessageID: resp, Time: p.EventTime}
+			if err := em.Store.Put(context.Background(), e, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir, auditDir, resps
+}
+
+// removePairs deletes the evidence files of transactions (by response
+// MessageID) and their index lines, leaving the other lines as they were.
+func removePairs(t *testing.T, dir string, resps ...string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	removed := 0
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		drop := false
+		for _, r := range resps {
+			if strings.Contains(line, r) {
+				drop = true
+			}
+		}
+		if !drop {
+			kept = append(kept, line)
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(e.File))); err != nil {
+			t.Fatal(err)
+		}
+		removed++
+	}
+	if removed != 2*len(resps) {
+		t.Fatalf("removed %d files", removed)
+	}
+	if err := os.WriteFile(filepath.Join(dir, IndexFile), []byte(strings.Join(kept, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func problems(rep *Report) string {
+	var b strings.Builder
+	for _, p := range rep.Problems {
+		b.WriteString(p.File + ": " + p.Reason + "\n")
+	}
+	return b.String()
+}
+
+// TestCheckDirFindsRemovedEvidence: the outside tester's attack — two
+// evidence pairs removed with their index lines — is found, whether cut
+// from the tail (only the audit records, which still name them, show it)
+// or from the middle (the index chain breaks too).
+func TestCheckDirFindsRemovedEvidence(t *testing.T) {
+	for name, pick := range map[string]func([]string) []string{
+		"tail":   func(r []string) []string { return r[2:] },
+		"middle": func(r []string) []string { return r[1:3] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, auditDir, resps := storeTransactions(t, 4)
+			rep, err := CheckDir(dir, auditDir, verifier(t))
+			if err != nil || !rep.OK() || rep.Checked != 8 || rep.Named != 8 {
+				t.Fatalf("clean store: %v %+v", err, rep)
+			}
+			gone := pick(resps)
+			removePairs(t, dir, gone...)
+			rep, err = CheckDir(dir, auditDir, verifier(t))
+			if err != nil || rep.OK() || rep.Checked != 4 {
+				t.Fatalf("two pairs removed, yet: %v %+v", err, rep)
+			}
+			out := problems(rep)
+			for _, r := range gone {
+				for _, k := range []Kind{Receipt, Origin} {
+					if !strings.Contains(out, "names evidence "+ID(k, r)) {
+						t.Errorf("removed %s of %s not reported:\n%s", k.Short(), r, out)
+					}
+				}
+			}
+			if broke := strings.Contains(out, "breaks the index chain"); broke != (name == "middle") {
+				t.Errorf("index chain reported broken: %v\n%s", broke, out)
+			}
+		})
+	}
+}
+
+// TestIndexChainAndNaming: the index is a hash chain continued across
+// restarts; evidence no audit record names, and an index line edited or
+// removed at the start, are reported.
+func TestIndexChainAndNaming(t *testing.T) {
+	dir, auditDir, _ := storeTransactions(t, 2)
+	entries, _ := ReadIndex(dir)
+	if len(entries) != 4 || entries[0].Seq != 1 || entries[0].Prev != "" || entries[3].Seq != 4 || len(entries[3].Prev) != 64 {
+		t.Fatalf("index not chained: %+v", entries)
+	}
+	// Another store on the directory (a restart) continues the chain; an
+	// evidence no audit record names is reported.
+	p := params(t)
+	p.ID = "5b1f0c7e-0000-4e7a-9d51-0c1e2f3a4b5c"
+	data, _ := Sign(p, seal(t, "lu"))
+	if err := (&FileStore{Dir: dir}).Put(context.Background(), Entry{ID: p.ID, Kind: "nro", Code: Acceptance, Time: t0.Add(time.Hour)}, data); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := CheckDir(dir, auditDir, verifier(t))
+	if out := problems(rep); len(rep.Problems) != 1 || !strings.Contains(out, p.ID+" is named by no audit record") {
+		t.Fatalf("unnamed evidence: %s", out)
+	}
+	// The first line removed (file kept): the chain breaks at the new first line.
+	idx := filepath.Join(dir, IndexFile)
+	raw, _ := os.ReadFile(idx)
+	os.WriteFile(idx, raw[bytes.IndexByte(raw, '\n')+1:], 0o600)
+	rep, _ = CheckDir(dir, auditDir, verifier(t))
+	if out := problems(rep); !strings.Contains(out, "line 1 breaks the index chain") || !strings.Contains(out, "not in the index") {
+		t.Fatalf("first line removed: %s", out)
+	}
+}
+
+// TestPutAfterUnchainedIndex: a store whose index predates the chain keeps
+// storing (evidence is never refused for it), chained after the old lines.
+func TestPutAfterUnchainedIndex(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"id":"a","kind":"nro","code":"Acceptance","event":"EHDSI-32","time":"2026-01-01T00:00:00Z","file":"x.xml","sha256":"00"}`
+	os.WriteFile(filepath.Join(dir, IndexFile), []byte(old+"\n"+old+"\n"), 0o600)
+	p := params(t)
+	data, _ := Sign(p, seal(t, "lu"))
+	if err := (&FileStore{Dir: dir}).Put(context.Background(), Entry{ID: p.ID, Kind: "nro", Code: Acceptance, Time: t0}, data); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := readIndex(dir)
+	if err != nil || len(entries) != 3 || entries[2].Seq != 3 || entries[2].Prev != lineHash([]byte(old)) {
+		t.Fatalf("%v %+v", err, entries)
 	}
 }

@@ -36,6 +36,13 @@ type Entry struct {
 	File string `json:"file"`
 	// SHA256 is the hex SHA-256 of the stored bytes.
 	SHA256 string `json:"sha256"`
+	// Seq is the line's number in the local index (1 for the first) and
+	// Prev the hex SHA-256 of the previous line as stored (without its
+	// newline; empty on the first): a hash chain, so a line removed,
+	// inserted or edited anywhere but at the tail breaks it. The tail is
+	// pinned by the audit chain (audit.Event.Evidence). Set by FileStore.
+	Seq  int64  `json:"seq,omitempty"`
+	Prev string `json:"prev,omitempty"`
 }
 
 // Name is the file name (and key suffix) of an entry:
@@ -66,11 +73,66 @@ func Dir(stateDir string) string { return filepath.Join(stateDir, "evidence") }
 // FileStore is the local twin: one read-only file per evidence under Dir
 // (YYYY/MM/DD/…), written to a temporary file, fsync'd and linked into
 // place (never over an existing file), then a line appended to the
-// fsync'd index. One process writes a directory at a time.
+// fsync'd index, chained to the line before (Entry.Seq, Entry.Prev). One
+// process writes a directory at a time.
 type FileStore struct {
 	Dir string
 	mu  sync.Mutex
+	// head: the last index line's number and hash, read on the first Put.
+	head *indexHead
 }
+
+type indexHead struct {
+	seq  int64
+	hash string
+}
+
+// lineHash is the chain hash of an index line (without its newline).
+func lineHash(line []byte) string {
+	sum := sha256.Sum256(line)
+	return hex.EncodeToString(sum[:])
+}
+
+// readHead reads the number and hash of the index's last line.
+func readHead(dir string) (*indexHead, error) {
+	f, err := os.Open(filepath.Join(dir, IndexFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &indexHead{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max(0, st.Size()-maxLine)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, err
+	}
+	buf = bytes.TrimRight(buf, "\n")
+	if len(buf) == 0 {
+		return &indexHead{}, nil
+	}
+	last := buf[bytes.LastIndexByte(buf, '\n')+1:]
+	var e Entry
+	if err := json.Unmarshal(last, &e); err != nil {
+		return nil, fmt.Errorf("%s: the last line: %w", IndexFile, err)
+	}
+	if e.Seq < 1 { // an index written before the chain: continue after it
+		data, err := os.ReadFile(f.Name())
+		if err != nil {
+			return nil, err
+		}
+		e.Seq = int64(bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1)
+	}
+	return &indexHead{seq: e.Seq, hash: lineHash(last)}, nil
+}
+
+// maxLine bounds an index line (ReadIndex's limit too).
+const maxLine = 1 << 20
 
 var _ Store = (*FileStore)(nil)
 
@@ -84,12 +146,20 @@ func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("evidence store: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == nil {
+		h, err := readHead(s.Dir)
+		if err != nil {
+			return fmt.Errorf("evidence store: index: %w", err)
+		}
+		s.head = h
+	}
+	e.Seq, e.Prev = s.head.seq+1, s.head.hash
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("evidence store: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	tmp := final + ".tmp"
 	if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, data); err != nil {
 		os.Remove(tmp)
@@ -104,8 +174,10 @@ func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
 		return fmt.Errorf("evidence store: %w", err)
 	}
 	if err := writeSync(filepath.Join(s.Dir, IndexFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600, append(line, '\n')); err != nil {
+		s.head = nil // unknown whether the line landed: read it again
 		return fmt.Errorf("evidence store: index: %w", err)
 	}
+	s.head = &indexHead{seq: e.Seq, hash: lineHash(line)}
 	return syncDir(s.Dir)
 }
 
@@ -136,24 +208,32 @@ func syncDir(dir string) error {
 // ReadIndex returns the entries of a local evidence directory, oldest
 // first. A missing index is an empty store.
 func ReadIndex(dir string) ([]Entry, error) {
+	entries, _, err := readIndex(dir)
+	return entries, err
+}
+
+// readIndex also returns each line's chain hash (lineHash).
+func readIndex(dir string) ([]Entry, []string, error) {
 	data, err := os.ReadFile(filepath.Join(dir, IndexFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Entry
+	var hashes []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
 	for n := 1; sc.Scan(); n++ {
 		var e Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return out, fmt.Errorf("%s line %d: %w", IndexFile, n, err)
+			return out, hashes, fmt.Errorf("%s line %d: %w", IndexFile, n, err)
 		}
 		out = append(out, e)
+		hashes = append(hashes, lineHash(sc.Bytes()))
 	}
-	return out, sc.Err()
+	return out, hashes, sc.Err()
 }
 
 // Files lists the evidence files under dir (slash-separated, relative),

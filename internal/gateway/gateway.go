@@ -79,8 +79,22 @@ func (c *Config) step(ctx context.Context, name string) (context.Context, func(e
 // EvidenceEmitter signs and stores non-repudiation evidence of a served
 // transaction; resp is the response about to be sent. An error before any
 // effect (no AuditNow) refuses the request, as an audit failure does.
+// IDs names, before Emit runs, the evidence it will store for ev (nil:
+// none), from ev.ResponseMessageID: the gateway writes them into the
+// transaction's audit record (audit.Event.Evidence), durable before the
+// evidence and the answer, so the chain says which evidence must exist.
 type EvidenceEmitter interface {
+	IDs(ev audit.Event) []string
 	Emit(ctx context.Context, req *Request, ev audit.Event, resp *soap.Response) error
+}
+
+// evidenceIDs are the evidence ids of a transaction served with a normal
+// response (never of one refused with a SOAP fault).
+func (c *Config) evidenceIDs(ev audit.Event) []string {
+	if c.Evidence == nil {
+		return nil
+	}
+	return c.Evidence.IDs(ev)
 }
 
 func (c *Config) now() time.Time {
@@ -342,7 +356,13 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the country of the TLS certificate and of the assertion signer differ", fmt.Errorf("tls %s, assertion %s", country, caller.SignerCountry)))
 		return
 	}
-	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions, auditFn: e.audit}
+	// A record written by AuditNow names the evidence the response will
+	// have; a fault after it is recorded again without (fail).
+	auditServed := func(ctx context.Context, ev audit.Event, extra []audit.Event) error {
+		ev.Evidence = cfg.evidenceIDs(ev)
+		return e.audit(ctx, ev, extra)
+	}
+	req := &Request{HTTP: r, Env: env, Caller: caller, Country: country, Now: start, trcEl: trcEl, verifier: cfg.Assertions, auditFn: auditServed}
 	if trcEl != nil {
 		if id := trcEl.SelectAttrValue("ID", ""); id != "" {
 			ev.TRCAssertionID = id
@@ -374,7 +394,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp.MessageID = respID
 	if a := req.audited; a != nil && a.Outcome == ev.Outcome && a.ErrorCode == ev.ErrorCode {
 		// Written by AuditNow before the effect.
-	} else if err := e.audit(ctx, ev, req.extra); err != nil {
+	} else if err := auditServed(ctx, ev, req.extra); err != nil {
 		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
 		observed()
 		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
