@@ -227,3 +227,27 @@ func TestCountryBusy(t *testing.T) {
 		t.Fatalf("slot free: %d %.300s", st, b)
 	}
 }
+
+// TestHiddenCharactersPeer: a signed PS and eP carrying bidi overrides,
+// isolates, zero-width and C1 control characters are shown without them
+// (the eP dosage in logical order, the 5 000-character title cut); the
+// XML formats keep the bytes as signed.
+func TestHiddenCharactersPeer(t *testing.T) {
+	e := newEnv(t, map[string]peer.Mode{"FR": peer.ModeBidi})
+	for _, class := range []string{"PS", "EP"} {
+		st, _, b := e.hostileRetrieve(t, class, false, "html")
+		if st != 200 {
+			t.Fatalf("%s: %d %.300s", class, st, b)
+		}
+		if i := strings.IndexAny(string(b), peer.Hidden); i >= 0 {
+			t.Errorf("%s: hidden character %q in the HTML", class, []rune(string(b[i:]))[0])
+		}
+		if !strings.Contains(string(b), peer.BidiDoseShown) || !strings.Contains(string(b), "… [truncated from") {
+			t.Errorf("%s: dosage not in logical order or title not cut", class)
+		}
+		st, _, b = e.hostileRetrieve(t, class, false, "original")
+		if st != 200 || !strings.Contains(string(b), peer.BidiDose) {
+			t.Errorf("%s original: %d, signed bytes changed", class, st)
+		}
+	}
+}

@@ -57,7 +57,7 @@ const (
 
 // Modes lists every failure mode.
 var Modes = []Mode{ModeSlow, Mode5xx, ModeFault, ModeBadSig, ModeExpired, ModeUntrusted, ModeWrongCountry, ModeMalformed,
-	ModePadded, ModeLongText, ModeScript, ModeUnsigned, ModeWrapped, ModeSubstitute}
+	ModePadded, ModeLongText, ModeScript, ModeUnsigned, ModeWrapped, ModeSubstitute, ModeBidi}
 
 // ParseMode checks a mode name.
 func ParseMode(s string) (Mode, error) {

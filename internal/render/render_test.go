@@ -410,3 +410,38 @@ func TestClinicianView(t *testing.T) {
 		}
 	}
 }
+
+// TestHiddenCharacters: bidi overrides, isolates, zero-width and C1
+// control characters in a signed PS and eP (the patient's name, a coded
+// display, the narrative) never reach the page, the dosage written to
+// display reversed reads in logical order, and a 5 000-character title is
+// cut with a visible mark.
+func TestHiddenCharacters(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := mustProfile("FR")
+	for name, doc := range map[string][]byte{"PS": fixturePS(t, "FR"), "EP": peer.BuildEP(prof, 0, 0, created)} {
+		for _, lang := range Languages {
+			page, err := r.HTMLBytes(peer.Bidi(doc), Options{Lang: lang, SourceCountry: "FR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(page)
+			if i := strings.IndexAny(s, peer.Hidden); i >= 0 {
+				t.Errorf("%s %s: hidden character %q in the page: …%s…", name, lang, []rune(s[i:])[0], s[max(i-80, 0):min(i+80, len(s))])
+			}
+			if !strings.Contains(s, peer.BidiDoseShown) {
+				t.Errorf("%s %s: the dosage does not read %q", name, lang, peer.BidiDoseShown)
+			}
+			if !strings.Contains(s, "Camille") || !strings.Contains(s, "siobud live") {
+				t.Errorf("%s %s: patient name lost", name, lang)
+			}
+			h1 := s[strings.Index(s, "<h1>"):strings.Index(s, "</h1>")]
+			if len(h1) > 600 || !strings.Contains(h1, "… [truncated from") {
+				t.Errorf("%s %s: title not cut (%d bytes): %.200s", name, lang, len(h1), h1)
+			}
+		}
+	}
+}
