@@ -10,6 +10,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/peertext"
+	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/soap"
 )
@@ -213,32 +214,33 @@ func sameDocument(root *etree.Element, uniqueID string) bool {
 // implausibleDate returns a warning when the document's effectiveTime
 // (HL7 TS, YYYYMMDD[HHMM[SS]][±ZZZZ]) is not a date, lies in the future
 // (beyond a day of clock skew) or before 1900.
-func implausibleDate(root *etree.Element, now time.Time) string {
+func implausibleDate(root *etree.Element, now time.Time) (render.Note, bool) {
 	et := root.SelectElement("effectiveTime")
 	if et == nil {
-		return ""
+		return render.Note{}, false
 	}
 	v := strings.TrimSpace(et.SelectAttrValue("value", ""))
 	if v == "" {
-		return ""
+		return render.Note{}, false
 	}
+	notADate := render.Note{Key: render.NoteBadDate, Args: []string{peertext.CleanN(v, 128)}}
 	digits := v
 	if i := strings.IndexAny(digits, "+-."); i >= 0 {
 		digits = digits[:i]
 	}
 	if len(digits) < 8 {
-		return "the document date " + peertext.CleanN(v, 128) + " is not a date"
+		return notADate, true
 	}
 	t, err := time.Parse("20060102", digits[:8])
 	switch {
 	case err != nil:
-		return "the document date " + peertext.CleanN(v, 128) + " is not a date"
+		return notADate, true
 	case t.After(now.Add(24 * time.Hour)):
-		return "the document is dated " + t.Format("2006-01-02") + ", in the future"
+		return render.Note{Key: render.NoteFutureDate, Args: []string{digits[:8]}}, true
 	case t.Year() < 1900:
-		return "the document is dated " + t.Format("2006-01-02") + ", implausibly long ago"
+		return render.Note{Key: render.NoteOldDate, Args: []string{digits[:8]}}, true
 	}
-	return ""
+	return render.Note{}, false
 }
 
 // invalidReply is the refusal of a retrieve reply.

@@ -300,7 +300,7 @@ type fetched struct {
 	data     []byte
 	doc      *etree.Document
 	signed   bool
-	warnings []string
+	warnings []render.Note
 	attempts int
 }
 
@@ -334,7 +334,8 @@ func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	out := &Retrieved{Signed: f.signed, Warnings: f.warnings, Attempts: f.attempts, Filename: cc + "-" + format + ".xml"}
+	// The API's warnings are in English; the HTML says them in lang.
+	out := &Retrieved{Signed: f.signed, Warnings: render.Texts(f.warnings, "en"), Attempts: f.attempts, Filename: cc + "-" + format + ".xml"}
 	switch format {
 	case "original":
 		out.ContentType, out.Data = "application/xml; charset=utf-8", f.data

@@ -359,7 +359,7 @@ func (s *Service) trc(ss *session, patient wssec.PatientID) (*etree.Element, err
 // checkCDA applies the eHDSI rules luxncp relies on before showing a
 // document: an HL7 CDA ClinicalDocument with the eHDSI template of its
 // class, a title, a date, and the requested patient as record target.
-func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warnings []string, err error) {
+func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warnings []render.Note, err error) {
 	want := map[string]string{ehdsi.ClassPS: ehdsi.TemplatePS, ehdsi.ClassEP: ehdsi.TemplateEP}[class]
 	if want != "" {
 		found := false
@@ -369,17 +369,17 @@ func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warni
 			}
 		}
 		if !found {
-			warnings = append(warnings, "the document does not declare the eHDSI template "+want)
+			warnings = append(warnings, render.Note{Key: render.NoteNoTemplate, Args: []string{want}})
 		}
 	}
 	if c := root.SelectElement("code"); c == nil || (class != "" && c.SelectAttrValue("code", "") != class) {
-		warnings = append(warnings, "the document code does not match the requested class "+class)
+		warnings = append(warnings, render.Note{Key: render.NoteWrongClass, Args: []string{class}})
 	}
 	if root.SelectElement("title") == nil {
-		warnings = append(warnings, "the document has no title")
+		warnings = append(warnings, render.Note{Key: render.NoteNoTitle})
 	}
 	if et := root.SelectElement("effectiveTime"); et == nil || et.SelectAttrValue("value", "") == "" {
-		warnings = append(warnings, "the document has no date")
+		warnings = append(warnings, render.Note{Key: render.NoteNoDate})
 	}
 	pr := root.FindElement("./recordTarget/patientRole")
 	if pr == nil {

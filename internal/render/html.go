@@ -85,9 +85,9 @@ type Options struct {
 	// SourceCountry is the ISO code of the country that sent the document
 	// (the banner shows it even when the document's realmCode is absent).
 	SourceCountry string
-	// Notes are extra warnings to show above the document (e.g. checks
-	// that failed on the received document).
-	Notes []string
+	// Notes are luxncp's warnings to show above the document (e.g. checks
+	// that failed on the received document), in the reader's language.
+	Notes []Note
 }
 
 type termView struct {
@@ -262,7 +262,7 @@ func (r *Renderer) term(el *etree.Element, label, lang string, v *view) (termVie
 }
 
 func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
-	v := view{Lang: lang, L: uiLabels[lang], Notes: opt.Notes}
+	v := view{Lang: lang, L: uiLabels[lang], Notes: Texts(opt.Notes, lang)}
 	v.DocLang = attr(child(root, "languageCode"), "code")
 	v.Title = field(text(child(root, "title")))
 	switch attr(child(root, "code"), "code") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,5 +444,47 @@ func TestHiddenCharacters(t *testing.T) {
 				t.Errorf("%s %s: title not cut (%d bytes): %.200s", name, lang, len(h1), h1)
 			}
 		}
+	}
+}
+
+// TestNotesInReaderLanguage: luxncp's own warnings come in the reader's
+// language, never in English in a French or German page.
+func TestNotesInReaderLanguage(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := []Note{{Key: NoteUnsigned, Args: []string{"FR"}}, {Key: NoteFutureDate, Args: []string{"29990101"}},
+		{Key: NoteOldDate, Args: []string{"18500101"}}, {Key: NoteBadDate, Args: []string{"2026-13"}},
+		{Key: NoteNoTemplate, Args: []string{"1.3.6.1.4.1.12559.11.10.1.3.1.1.3"}}, {Key: NoteWrongClass, Args: []string{"60591-5"}},
+		{Key: NoteNoTitle}, {Key: NoteNoDate}}
+	for _, lang := range Languages {
+		for _, n := range notes {
+			if _, ok := uiLabels[lang].Notes[n.Key]; !ok {
+				t.Errorf("%s: no text for note %s", lang, n.Key)
+			}
+		}
+	}
+	english := []string{"this document is not signed", "origin and integrity", "the document is dated", "in the future",
+		"implausibly long ago", "is not a date", "does not declare", "does not match", "has no title", "has no date", "Warning"}
+	for _, lang := range []string{"de", "fr"} {
+		page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: lang, SourceCountry: "FR", Notes: notes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := html.UnescapeString(string(page))
+		for _, en := range english {
+			if strings.Contains(s, en) {
+				t.Errorf("%s page has English %q", lang, en)
+			}
+		}
+		for _, n := range notes {
+			if !strings.Contains(s, uiLabels[lang].Warning+":</strong> "+n.Text(lang)) {
+				t.Errorf("%s page lacks the note %q", lang, n.Text(lang))
+			}
+		}
+	}
+	if got := (Note{Key: NoteFutureDate, Args: []string{"29990101"}}).Text("de"); got != "das Dokument ist auf den 01.01.2999 datiert, ein Datum in der Zukunft" {
+		t.Errorf("de future date: %q", got)
 	}
 }
