@@ -15,6 +15,7 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/beevik/etree"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -83,6 +84,8 @@ type Service struct {
 	cache     *assertionCache
 	// docSlots holds one token per foreign document in memory.
 	docSlots chan struct{}
+	// replies is the ReplyBudget, in bytes.
+	replies *semaphore.Weighted
 }
 
 // New checks the configuration and returns the service.
@@ -114,7 +117,8 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions, docSlots: make(chan struct{}, cfg.Limits.MaxDocuments)}
+	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions, docSlots: make(chan struct{}, cfg.Limits.MaxDocuments),
+		replies: semaphore.NewWeighted(cfg.Limits.ReplyBudget)}
 	if s.submitted == nil {
 		s.submitted = &MemorySubmissions{}
 	}
@@ -207,6 +211,11 @@ func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, 
 	if limit <= 0 {
 		limit = s.cfg.Limits.MaxReplyBytes
 	}
+	release, err := s.holdReply(ctx, o.country, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem, MaxReplyBytes: limit})
 	if err == nil && appErr != nil {
 		err = appErr(res)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -160,17 +161,44 @@ func (p *Peer) hostileReply(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	retrieve := bytes.Contains(body, []byte("RetrieveDocumentSetRequest"))
 	switch {
+	case p.opt.Fail == ModeLongText && r.URL.Path == ehdsi.PathXCA && retrieve:
+		p.replay(w, "retrieve", func(w http.ResponseWriter) { p.writeLongRegistryError(w, true) })
+		return true
 	case p.opt.Fail == ModeLongText && r.URL.Path == ehdsi.PathXCA:
-		p.writeLongRegistryError(w, retrieve)
+		p.replay(w, "query", func(w http.ResponseWriter) { p.writeLongRegistryError(w, false) })
 		return true
 	case p.opt.Fail == ModeLongText:
-		_ = soap.WriteFault(w, ehdsi.Receiver("ERROR_CONSENT_SIMULATED", p.longText(), nil), "")
+		p.replay(w, "fault", func(w http.ResponseWriter) {
+			_ = soap.WriteFault(w, ehdsi.Receiver("ERROR_CONSENT_SIMULATED", p.longText(), nil), "")
+		})
 		return true
 	case retrieve:
 		p.writePadded(w, body)
 		return true
 	}
 	return false
+}
+
+// replay sends the reply of kind, written by write the first time and
+// kept: the peer's own allocations stay out of a memory measurement of
+// the gateway it attacks (it shares the test's process).
+func (p *Peer) replay(w http.ResponseWriter, kind string, write func(http.ResponseWriter)) {
+	p.mu.Lock()
+	rec, ok := p.long[kind]
+	if !ok {
+		rec = httptest.NewRecorder()
+		write(rec)
+		if p.long == nil {
+			p.long = map[string]*httptest.ResponseRecorder{}
+		}
+		p.long[kind] = rec
+	}
+	p.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // longText is ModeLongText's text: line breaks, a right-to-left override
