@@ -17,7 +17,7 @@ import (
 
 const peerUsage = `Usage:
   luxncp peer --country FR [--addr 127.0.0.1:0] [--fail slow|5xx|fault|badsig|expired|untrusted|wrongcountry|malformed]
-  luxncp peer --country FR [--fail padded|longtext|script|unsigned|wrapped|substitute]
+  luxncp peer --country FR [--fail padded|longtext|script|unsigned|wrapped|substitute|bidi]
 Serves one simulated national contact point (XCPD, XCA, XDR at the OpenNCP
 paths) until interrupted, after printing its country directory entry. The
 second set of modes is a hostile neighbour that keeps its pinned certificate
@@ -33,7 +33,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("peer", peerUsage, stderr)
 	country := fs.String("country", "", "country of the simulated contact point: "+strings.Join(peer.CountryCodes, ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "HTTPS listen address")
-	fail := fs.String("fail", "", "failure mode: slow, 5xx, fault, badsig, expired, untrusted, wrongcountry, malformed; hostile: padded, longtext, script, unsigned, wrapped, substitute")
+	fail := fs.String("fail", "", "failure mode: slow, 5xx, fault, badsig, expired, untrusted, wrongcountry, malformed; hostile: padded, longtext, script, unsigned, wrapped, substitute, bidi")
 	slow := fs.Duration("slow-delay", 60*time.Second, "how long a slow peer waits before answering")
 	stateDir := fs.String("state-dir", cfg.StateDir, "state directory holding the dev PKI (env LUXNCP_STATE_DIR)")
 	if err := parseFlags(fs, args); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -73,21 +74,15 @@ func (s *Service) checkRetrieved(f *fetched, res *routing.Result, cc, class stri
 			return invalidReply(cc, "the document is not signed although "+cc+" signs its documents; it is not shown",
 				ehdsi.ErrSecDataIntegrityNotEnsured, nil)
 		}
-		f.warnings = append(f.warnings, unsignedWarning(cc))
+		f.warnings = append(f.warnings, render.Note{Key: render.NoteUnsigned, Args: []string{cc}})
 	}
 	w, cerr := checkCDA(root, class, pid)
 	f.warnings = append(f.warnings, w...)
 	if cerr != nil {
 		return invalidReply(cc, "the document fails luxncp's checks: "+cerr.Error(), "", nil)
 	}
-	if note := implausibleDate(root, s.now()); note != "" {
+	if note, ok := implausibleDate(root, s.now()); ok {
 		f.warnings = append(f.warnings, note)
 	}
 	return nil
-}
-
-// unsignedWarning is the note an accepted unsigned document carries, in
-// the HTML banner and the X-Luxncp-Signature header.
-func unsignedWarning(cc string) string {
-	return "this document is not signed by the sending country (" + cc + "): its origin and integrity are not proven"
 }

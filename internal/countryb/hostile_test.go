@@ -91,31 +91,17 @@ func TestPaddedDocumentMemory(t *testing.T) {
 					// A shared machine: the point is memory, not speed.
 					c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
 				}})
-			be, _ := peer.Profile("BE")
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			var wg sync.WaitGroup
-			statuses := make([]int, 3)
-			bodies := make([][]byte, 3)
-			for i := range statuses {
-				wg.Go(func() { statuses[i], _, bodies[i] = e.hostileRetrieve(t, "PS", false, "html") })
-			}
-			st, _, b := e.post(t, "/api/v1/countries/BE/patients/search", SearchRequest{Professional: physician(),
-				Identifiers: []Identifier{{Root: be.PatientRoot, Extension: be.Patients[0].ID}}})
-			wg.Wait()
-			runtime.ReadMemStats(&after)
-			if st != 200 {
-				t.Errorf("Belgium did not answer during the attack: %d %.300s", st, b)
-			}
+			statuses, bodies, alloc, heap := e.underAttack(t, 3, func() (int, []byte) {
+				st, _, b := e.hostileRetrieve(t, "PS", false, "html")
+				return st, b
+			})
 			for i := range statuses {
 				ae := decodeErr(t, statuses[i], bodies[i])
 				if statuses[i] != 502 || ae.Code != "country-invalid-reply" || !strings.Contains(ae.Message, "larger than") {
 					t.Errorf("padded retrieve %d: %d %.300s", i, statuses[i], bodies[i])
 				}
 			}
-			alloc := after.TotalAlloc - before.TotalAlloc
-			t.Logf("3 × %d MiB padded PS + 1 search: %d MiB allocated in all, heap %d MiB after", pad>>20, alloc>>20, after.HeapAlloc>>20)
+			t.Logf("3 × %d MiB padded PS + 1 search: %d MiB allocated in all, heap %d MiB after", pad>>20, alloc>>20, heap>>20)
 			// Before the limits one 16 MB document cost ~870 MB.
 			if alloc > 3*64<<20+32<<20 {
 				t.Errorf("allocated %d MiB", alloc>>20)
@@ -124,11 +110,35 @@ func TestPaddedDocumentMemory(t *testing.T) {
 	}
 }
 
-// TestPeerTextIsData: a 1 MiB refusal text with line breaks and a
+// underAttack runs n attack calls at once while Belgium is searched,
+// checks that Belgium answers, and returns the attack's answers, the bytes
+// allocated in all and the heap after.
+func (e *env) underAttack(t *testing.T, n int, attack func() (int, []byte)) (statuses []int, bodies [][]byte, alloc, heap uint64) {
+	t.Helper()
+	be, _ := peer.Profile("BE")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	statuses, bodies = make([]int, n), make([][]byte, n)
+	for i := range statuses {
+		wg.Go(func() { statuses[i], bodies[i] = attack() })
+	}
+	st, _, b := e.post(t, "/api/v1/countries/BE/patients/search", SearchRequest{Professional: physician(),
+		Identifiers: []Identifier{{Root: be.PatientRoot, Extension: be.Patients[0].ID}}})
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	if st != 200 {
+		t.Errorf("Belgium did not answer during the attack: %d %.300s", st, b)
+	}
+	return statuses, bodies, after.TotalAlloc - before.TotalAlloc, after.HeapAlloc
+}
+
+// TestPeerTextIsData: a 256 KiB refusal text with line breaks and a
 // right-to-left override, under an unknown code containing CONSENT,
 // reaches neither the API nor the audit as such.
 func TestPeerTextIsData(t *testing.T) {
-	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeLongText}, envOptions{peer: func(o *peer.Options) { o.TextBytes = 1 << 20 }})
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeLongText}, envOptions{peer: func(o *peer.Options) { o.TextBytes = 256 << 10 }})
 	prof, _ := peer.Profile("FR")
 	pt := prof.Patients[0]
 	id := Identifier{Root: prof.PatientRoot, Extension: pt.ID}
@@ -146,9 +156,9 @@ func TestPeerTextIsData(t *testing.T) {
 	st, _, b := e.post(t, "/api/v1/countries/FR/patients/search", SearchRequest{Professional: physician(), Identifiers: []Identifier{id}})
 	check("search (SOAP fault)", st, b, 502, "country-refused")
 	st, _, b = e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: id})
-	check("list (RegistryError)", st, b, 422, "not-available")
+	check("list (RegistryError)", st, b, 502, "country-refused")
 	st, _, b = e.hostileRetrieve(t, "PS", false, "html")
-	check("retrieve (RegistryError)", st, b, 422, "not-available")
+	check("retrieve (RegistryError)", st, b, 502, "country-refused")
 	e.audit.mu.Lock()
 	defer e.audit.mu.Unlock()
 	for _, ev := range e.audit.events {
@@ -166,7 +176,7 @@ func TestPeerTextIsData(t *testing.T) {
 		c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
 	}})
 	st, _, b = e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: id})
-	if ae := decodeErr(t, st, b); st != 502 || !strings.Contains(ae.Message, "larger than 4194304 bytes") {
+	if ae := decodeErr(t, st, b); st != 502 || !strings.Contains(ae.Message, "larger than 1048576 bytes") {
 		t.Errorf("40 MiB refusal: %d %.300s", st, b)
 	}
 }
@@ -182,8 +192,10 @@ func TestUnsignedWhereAccepted(t *testing.T) {
 	if h["X-Luxncp-Signed"][0] != "false" || h["X-Luxncp-Signature"][0] != "not-signed-by-sending-country" {
 		t.Errorf("headers %v", h)
 	}
-	if !strings.Contains(string(b), `role="alert"><strong>`) || !strings.Contains(string(b), "not signed by the sending country (FR)") {
-		t.Error("no visible not-signed banner")
+	// The page is French (the default): so is luxncp's own warning.
+	if !strings.Contains(string(b), `role="alert"><strong>Avertissement :</strong>`) && !strings.Contains(string(b), `role="alert"><strong>Avertissement:</strong>`) ||
+		!strings.Contains(string(b), "n&#39;est pas signé par le pays d&#39;origine (FR)") || strings.Contains(string(b), "not signed") {
+		t.Errorf("no visible not-signed banner in French: %.600s", b[strings.Index(string(b), `role="alert"`):])
 	}
 }
 
@@ -225,5 +237,91 @@ func TestCountryBusy(t *testing.T) {
 	<-e.svc.docSlots
 	if st, _, b := e.hostileRetrieve(t, "PS", false, "html"); st != 200 {
 		t.Fatalf("slot free: %d %.300s", st, b)
+	}
+}
+
+// TestHiddenCharactersPeer: a signed PS and eP carrying bidi overrides,
+// isolates, zero-width and C1 control characters are shown without them
+// (the eP dosage in logical order, the 5 000-character title cut); the
+// XML formats keep the bytes as signed.
+func TestHiddenCharactersPeer(t *testing.T) {
+	e := newEnv(t, map[string]peer.Mode{"FR": peer.ModeBidi})
+	for _, class := range []string{"PS", "EP"} {
+		st, _, b := e.hostileRetrieve(t, class, false, "html")
+		if st != 200 {
+			t.Fatalf("%s: %d %.300s", class, st, b)
+		}
+		if i := strings.IndexAny(string(b), peer.Hidden); i >= 0 {
+			t.Errorf("%s: hidden character %q in the HTML", class, []rune(string(b[i:]))[0])
+		}
+		if !strings.Contains(string(b), peer.BidiDoseShown) || !strings.Contains(string(b), "… [truncated from") {
+			t.Errorf("%s: dosage not in logical order or title not cut", class)
+		}
+		st, _, b = e.hostileRetrieve(t, class, false, "original")
+		if st != 200 || !strings.Contains(string(b), peer.BidiDose) {
+			t.Errorf("%s original: %d, signed bytes changed", class, st)
+		}
+	}
+}
+
+// TestListReplyMemory: forty document lists at once against a contact
+// point answering each with a 3.5 MB codeContext (under the 4 MiB cap of
+// other replies) are refused with bounded allocation while another
+// country keeps answering.
+func TestListReplyMemory(t *testing.T) {
+	if testutil.Race {
+		t.Skip("allocation bounds are asserted in make test's run without -race")
+	}
+	const calls = 40
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeLongText, "BE": peer.ModeNone},
+		envOptions{peer: func(o *peer.Options) { o.TextBytes = 3_500_000 }, router: func(c *routing.Config) {
+			c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
+		}})
+	fr, _ := peer.Profile("FR")
+	statuses, bodies, alloc, heap := e.underAttack(t, calls, func() (int, []byte) {
+		st, _, b := e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(),
+			Patient: Identifier{Root: fr.PatientRoot, Extension: fr.Patients[0].ID}})
+		return st, b
+	})
+	for i := range statuses {
+		ae := decodeErr(t, statuses[i], bodies[i])
+		// Refused as too large, or once the circuit opened on those
+		// refusals, without calling.
+		if !(statuses[i] == 502 && strings.Contains(ae.Message, "larger than 1048576 bytes") || statuses[i] == 503 && ae.Code == "country-down") {
+			t.Errorf("list %d: %d %.300s", i, statuses[i], bodies[i])
+		}
+	}
+	t.Logf("%d lists with a 3.5 MB codeContext + 1 search: %d MiB allocated in all, heap %d MiB after", calls, alloc>>20, heap>>20)
+	// Before the query reply cap forty such lists cost ~620 MB.
+	if alloc > calls*5<<20 {
+		t.Errorf("allocated %d MiB", alloc>>20)
+	}
+}
+
+// TestReplyBudget: with the reply budget taken, a list waits and is
+// refused as country-busy; once the budget is free it is served.
+func TestReplyBudget(t *testing.T) {
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeNone}, envOptions{config: func(c *Config) {
+		c.Limits.ReplyBudget, c.Limits.DocumentWait = 2<<20, 1
+	}})
+	fr, _ := peer.Profile("FR")
+	list := func() (int, []byte) {
+		st, _, b := e.post(t, "/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(),
+			Patient: Identifier{Root: fr.PatientRoot, Extension: fr.Patients[0].ID}})
+		return st, b
+	}
+	if !e.svc.replies.TryAcquire(2 << 20) {
+		t.Fatal("budget not free")
+	}
+	if st, b := list(); st != 503 || decodeErr(t, st, b).Code != "country-busy" {
+		t.Fatalf("budget taken: %d %.300s", st, b)
+	}
+	st, _, b := e.hostileRetrieve(t, "PS", false, "html")
+	if st != 503 || decodeErr(t, st, b).Code != "country-busy" {
+		t.Fatalf("budget taken, retrieve: %d %.300s", st, b)
+	}
+	e.svc.replies.Release(2 << 20)
+	if st, b := list(); st != 200 {
+		t.Fatalf("budget free: %d %.300s", st, b)
 	}
 }

@@ -2,6 +2,7 @@ package countryb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/peertext"
+	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/soap"
 )
@@ -24,9 +26,18 @@ type Limits struct {
 	// carries the document is capped while it streams in at
 	// ReplyBytes(MaxBytes).
 	Documents map[string]soap.Limits
-	// MaxReplyBytes caps every other reply (XCPD, XCA query, XDR);
-	// default 4 MiB.
+	// MaxQueryReplyBytes caps a patient search (XCPD) or document list
+	// (XCA query) reply; default 1 MiB.
+	MaxQueryReplyBytes int64
+	// MaxReplyBytes caps every other reply (XDR); default 4 MiB.
 	MaxReplyBytes int64
+	// ReplyBudget bounds the replies Country B reads at once, all
+	// countries and transactions together: each call reserves its reply
+	// cap (1 MiB for a search or list, ReplyBytes of the class limit for a
+	// retrieve) before it is sent, and gives it back when the reply is
+	// read; a call that finds no room waits up to DocumentWait and is then
+	// refused as country-busy (HTTP 503). Default 48 MiB.
+	ReplyBudget int64
 	// MaxDocuments is how many foreign documents Country B holds in memory
 	// at once (default 4); a retrieve beyond that waits up to DocumentWait
 	// (default 2 s) and is then refused as country-busy (HTTP 503).
@@ -34,18 +45,23 @@ type Limits struct {
 	DocumentWait time.Duration
 }
 
-// Defaults of Limits. The largest real Patient Summary among the shared
+// Defaults of Limits. The largest XCA query reply among the shared
+// samples is 15 807 bytes (two eP entries), the largest XCPD reply 5 522
+// bytes: DefaultMaxQueryReplyBytes leaves sixty times that, some 150
+// document entries. The largest real Patient Summary among the shared
 // eHDSI samples is 170 233 bytes with 2 191 elements (PT wave 8), the
 // largest ePrescription 24 756 bytes with 253 elements; an L1 document
 // carries a PDF of a few hundred kilobytes. The defaults leave twenty
 // times that room and bound the memory of one document (docs/benchmarks.md).
 const (
-	DefaultDocumentBytes    = 4 << 20
-	DefaultDocumentElements = 50000
-	DefaultDocumentDepth    = 64
-	DefaultMaxReplyBytes    = 4 << 20
-	DefaultMaxDocuments     = 4
-	DefaultDocumentWait     = 2 * time.Second
+	DefaultMaxQueryReplyBytes = 1 << 20
+	DefaultDocumentBytes      = 4 << 20
+	DefaultDocumentElements   = 50000
+	DefaultDocumentDepth      = 64
+	DefaultMaxReplyBytes      = 4 << 20
+	DefaultReplyBudget        = 48 << 20
+	DefaultMaxDocuments       = 4
+	DefaultDocumentWait       = 2 * time.Second
 )
 
 // DefaultDocumentLimits are the limits of a class without its own.
@@ -62,6 +78,12 @@ func ReplyBytes(docBytes int64) int64 { return docBytes/3*4 + 4 + 1<<20 }
 func (l Limits) withDefaults() Limits {
 	if l.MaxReplyBytes <= 0 {
 		l.MaxReplyBytes = DefaultMaxReplyBytes
+	}
+	if l.MaxQueryReplyBytes <= 0 {
+		l.MaxQueryReplyBytes = DefaultMaxQueryReplyBytes
+	}
+	if l.ReplyBudget <= 0 {
+		l.ReplyBudget = DefaultReplyBudget
 	}
 	if l.MaxDocuments <= 0 {
 		l.MaxDocuments = DefaultMaxDocuments
@@ -91,27 +113,63 @@ func (s *Service) holdDocument(ctx context.Context, cc string) (release func(), 
 	case s.docSlots <- struct{}{}:
 		return func() { <-s.docSlots }, nil
 	case <-ctx.Done():
-		return nil, &APIError{Status: 503, Code: "country-busy", Country: cc, Cause: ctx.Err(),
-			Message: "luxncp is busy with other foreign documents; retry in a moment"}
+		return nil, countryBusy(cc, ctx.Err())
 	case <-t.C:
 		s.log().InfoContext(ctx, "countryb: foreign document slots full", "country", cc, "slots", cap(s.docSlots))
-		return nil, &APIError{Status: 503, Code: "country-busy", Country: cc,
-			Message: "luxncp is busy with other foreign documents; retry in a moment"}
+		return nil, countryBusy(cc, nil)
 	}
+}
+
+// holdReply reserves n bytes of the ReplyBudget (at most all of it),
+// waiting at most DocumentWait; release gives them back.
+func (s *Service) holdReply(ctx context.Context, cc string, n int64) (release func(), err error) {
+	n = min(max(n, 1), s.cfg.Limits.ReplyBudget)
+	release = func() { s.replies.Release(n) }
+	if s.replies.TryAcquire(n) {
+		return release, nil
+	}
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t := time.AfterFunc(s.cfg.Limits.DocumentWait, cancel)
+	defer t.Stop()
+	if err := s.replies.Acquire(wait, n); err != nil {
+		if ctx.Err() != nil {
+			return nil, countryBusy(cc, ctx.Err())
+		}
+		s.log().InfoContext(ctx, "countryb: foreign reply budget full", "country", cc, "bytes", n, "budget", s.cfg.Limits.ReplyBudget)
+		return nil, countryBusy(cc, nil)
+	}
+	return release, nil
+}
+
+// countryBusy is the refusal of a call that found no room in memory.
+func countryBusy(cc string, cause error) *APIError {
+	return &APIError{Status: 503, Code: "country-busy", Country: cc, Cause: cause,
+		Message: "luxncp is busy with other foreign replies; retry in a moment"}
 }
 
 // peerFault is an application error a contact point reported: its code
 // mapped onto the eHDSI list (an unknown one becomes fallback and is named
 // in the text) and its text bounded and stripped of control and bidi
-// characters, before it reaches the API, the log or the audit.
+// characters, before it reaches the API, the log or the audit. A code
+// not on the list leaves errUnknownPeerCode as the fault's cause.
 func peerFault(rawCode, text string, fallback ehdsi.Code) *ehdsi.Fault {
 	code, detail := peertext.ErrorCode(rawCode, fallback)
 	text = peertext.Clean(text)
+	var cause error
 	if detail != "" {
 		text = strings.TrimSpace(text + " (" + detail + ")")
 	}
-	return ehdsi.App(code, text, nil)
+	if !ehdsi.Known(ehdsi.Code(strings.TrimSpace(rawCode))) {
+		cause = errUnknownPeerCode
+	}
+	return ehdsi.App(code, text, cause)
 }
+
+// errUnknownPeerCode marks an application error whose code the contact
+// point chose outside the eHDSI list: the API answers it as the country's
+// refusal (country-refused, 502), not as an eHDSI outcome.
+var errUnknownPeerCode = errors.New("the contact point sent an error code outside the eHDSI list")
 
 // cleanFound bounds and cleans the text of a patient a contact point
 // found.
@@ -213,32 +271,33 @@ func sameDocument(root *etree.Element, uniqueID string) bool {
 // implausibleDate returns a warning when the document's effectiveTime
 // (HL7 TS, YYYYMMDD[HHMM[SS]][±ZZZZ]) is not a date, lies in the future
 // (beyond a day of clock skew) or before 1900.
-func implausibleDate(root *etree.Element, now time.Time) string {
+func implausibleDate(root *etree.Element, now time.Time) (render.Note, bool) {
 	et := root.SelectElement("effectiveTime")
 	if et == nil {
-		return ""
+		return render.Note{}, false
 	}
 	v := strings.TrimSpace(et.SelectAttrValue("value", ""))
 	if v == "" {
-		return ""
+		return render.Note{}, false
 	}
+	notADate := render.Note{Key: render.NoteBadDate, Args: []string{peertext.CleanN(v, 128)}}
 	digits := v
 	if i := strings.IndexAny(digits, "+-."); i >= 0 {
 		digits = digits[:i]
 	}
 	if len(digits) < 8 {
-		return "the document date " + peertext.CleanN(v, 128) + " is not a date"
+		return notADate, true
 	}
 	t, err := time.Parse("20060102", digits[:8])
 	switch {
 	case err != nil:
-		return "the document date " + peertext.CleanN(v, 128) + " is not a date"
+		return notADate, true
 	case t.After(now.Add(24 * time.Hour)):
-		return "the document is dated " + t.Format("2006-01-02") + ", in the future"
+		return render.Note{Key: render.NoteFutureDate, Args: []string{digits[:8]}}, true
 	case t.Year() < 1900:
-		return "the document is dated " + t.Format("2006-01-02") + ", implausibly long ago"
+		return render.Note{Key: render.NoteOldDate, Args: []string{digits[:8]}}, true
 	}
-	return ""
+	return render.Note{}, false
 }
 
 // invalidReply is the refusal of a retrieve reply.

@@ -43,6 +43,10 @@ func appFault(f *ehdsi.Fault, country string) *APIError {
 		status, code = 403, "no-consent"
 	case f.Code == ehdsi.ErrGenericDocumentMissing || f.Code == ehdsi.ErrDocumentNotFound:
 		status, code = 404, "document-missing"
+	case errors.Is(f, errUnknownPeerCode):
+		// Not an outcome luxncp can name: the country refused, as a SOAP
+		// fault would say (README, failure codes).
+		status, code = 502, "country-refused"
 	}
 	return &APIError{Status: status, Code: code, Message: f.Message(), EHDSI: f.Code, Country: country, Cause: f}
 }
@@ -92,7 +96,8 @@ func (s *Service) Search(ctx context.Context, cc string, r SearchRequest) (*Sear
 		q.PatientID, q.PatientRoot = id.Extension, id.Root
 		pats = append(pats, audit.PatientID{Root: id.Root, Extension: id.Extension})
 	}
-	o := &outbound{country: cc, tx: routing.ITI55, event: audit.EventIdentification, hcp: ss.ahcp, hcpID: ss.hcpID, patients: pats}
+	o := &outbound{country: cc, tx: routing.ITI55, event: audit.EventIdentification, hcp: ss.ahcp, hcpID: ss.hcpID, patients: pats,
+		maxReply: s.cfg.Limits.MaxQueryReplyBytes}
 	var found []FoundPatient
 	_, err = s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCPD, Body: ncpclient.XCPDBody(q), Assertions: []*etree.Element{ss.hcp}}, "",
 		func(res *routing.Result) error {
@@ -211,7 +216,7 @@ func (s *Service) List(ctx context.Context, cc string, r ListRequest) (*ListResp
 			ev = audit.EventOrCDList
 		}
 		o := &outbound{country: cc, tx: routing.ITI38, event: ev, hcp: ss.ahcp, hcpID: ss.hcpID, trcID: trc.SelectAttrValue("ID", ""),
-			patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}}
+			patients: []audit.PatientID{{Root: pid.Root, Extension: pid.Extension}}, maxReply: s.cfg.Limits.MaxQueryReplyBytes}
 		var docs []ncpclient.ListedDocument
 		_, err := s.call(ctx, o, ncpclient.Request{Action: ehdsi.ActionXCAQuery, Body: ncpclient.XCAQueryBody(pid, code),
 			Assertions: []*etree.Element{ss.hcp, trc}}, "", func(res *routing.Result) error {
@@ -300,7 +305,7 @@ type fetched struct {
 	data     []byte
 	doc      *etree.Document
 	signed   bool
-	warnings []string
+	warnings []render.Note
 	attempts int
 }
 
@@ -334,7 +339,8 @@ func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	out := &Retrieved{Signed: f.signed, Warnings: f.warnings, Attempts: f.attempts, Filename: cc + "-" + format + ".xml"}
+	// The API's warnings are in English; the HTML says them in lang.
+	out := &Retrieved{Signed: f.signed, Warnings: render.Texts(f.warnings, "en"), Attempts: f.attempts, Filename: cc + "-" + format + ".xml"}
 	switch format {
 	case "original":
 		out.ContentType, out.Data = "application/xml; charset=utf-8", f.data

@@ -15,6 +15,7 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/beevik/etree"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -83,6 +84,8 @@ type Service struct {
 	cache     *assertionCache
 	// docSlots holds one token per foreign document in memory.
 	docSlots chan struct{}
+	// replies is the ReplyBudget, in bytes.
+	replies *semaphore.Weighted
 }
 
 // New checks the configuration and returns the service.
@@ -114,7 +117,8 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions, docSlots: make(chan struct{}, cfg.Limits.MaxDocuments)}
+	s := &Service{cfg: cfg, renderer: r, submitted: cfg.Submissions, docSlots: make(chan struct{}, cfg.Limits.MaxDocuments),
+		replies: semaphore.NewWeighted(cfg.Limits.ReplyBudget)}
 	if s.submitted == nil {
 		s.submitted = &MemorySubmissions{}
 	}
@@ -207,6 +211,11 @@ func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, 
 	if limit <= 0 {
 		limit = s.cfg.Limits.MaxReplyBytes
 	}
+	release, err := s.holdReply(ctx, o.country, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := s.cfg.Router.Do(ctx, routing.Call{Country: o.country, Transaction: o.tx, Request: req, IdempotencyKey: idem, MaxReplyBytes: limit})
 	if err == nil && appErr != nil {
 		err = appErr(res)
@@ -359,7 +368,7 @@ func (s *Service) trc(ss *session, patient wssec.PatientID) (*etree.Element, err
 // checkCDA applies the eHDSI rules luxncp relies on before showing a
 // document: an HL7 CDA ClinicalDocument with the eHDSI template of its
 // class, a title, a date, and the requested patient as record target.
-func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warnings []string, err error) {
+func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warnings []render.Note, err error) {
 	want := map[string]string{ehdsi.ClassPS: ehdsi.TemplatePS, ehdsi.ClassEP: ehdsi.TemplateEP}[class]
 	if want != "" {
 		found := false
@@ -369,17 +378,17 @@ func checkCDA(root *etree.Element, class string, patient wssec.PatientID) (warni
 			}
 		}
 		if !found {
-			warnings = append(warnings, "the document does not declare the eHDSI template "+want)
+			warnings = append(warnings, render.Note{Key: render.NoteNoTemplate, Args: []string{want}})
 		}
 	}
 	if c := root.SelectElement("code"); c == nil || (class != "" && c.SelectAttrValue("code", "") != class) {
-		warnings = append(warnings, "the document code does not match the requested class "+class)
+		warnings = append(warnings, render.Note{Key: render.NoteWrongClass, Args: []string{class}})
 	}
 	if root.SelectElement("title") == nil {
-		warnings = append(warnings, "the document has no title")
+		warnings = append(warnings, render.Note{Key: render.NoteNoTitle})
 	}
 	if et := root.SelectElement("effectiveTime"); et == nil || et.SelectAttrValue("value", "") == "" {
-		warnings = append(warnings, "the document has no date")
+		warnings = append(warnings, render.Note{Key: render.NoteNoDate})
 	}
 	pr := root.FindElement("./recordTarget/patientRole")
 	if pr == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -37,7 +38,39 @@ const (
 	// ModeSubstitute: a retrieve answers, under the requested id, another
 	// validly signed document of the same patient.
 	ModeSubstitute Mode = "substitute"
+	// ModeBidi: the documents, signed, carry bidi overrides, isolates,
+	// zero-width and C1 control characters (Hidden) in the patient's given
+	// name, a coded display and a narrative dosage written to display
+	// reversed, and a title of 5 000 characters (Bidi).
+	ModeBidi Mode = "bidi"
 )
+
+// Hidden are the characters ModeBidi hides in a document: every one must
+// be gone from what a clinician sees.
+const Hidden = "\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200B\u200C\u200D\u200E\u200F" +
+	"\u2060\u2061\u2062\u2063\u2064\uFEFF\u061C\u0085\u009B"
+
+// BidiDose is the dosage ModeBidi writes in the first narrative table
+// cell: with the override a browser shows "Dose émirpmoc 1 10 mg";
+// stripped of it, it reads in logical order, BidiDoseShown.
+const (
+	BidiDose      = "Dose \u202Egm 01 1 comprimé\u202C"
+	BidiDoseShown = "Dose gm 01 1 comprimé"
+)
+
+// Bidi is ModeBidi's alteration of an unsigned document.
+func Bidi(data []byte) []byte {
+	for _, r := range [][2]string{
+		{"</given>", "\u202Esiobud live\u2066\u200B\uFEFF\u2069</given>"},
+		{"<title>", "<title>\u202E\u200F" + strings.Repeat("Titre très long ", 320)},
+		{"<td>", "<td>" + BidiDose + "\u200B\u2060\u061C\u0085\u009B "},
+		{`displayName="`, `displayName="` + "\u202D\u2067\u200E\u2064"},
+		{"</td>", "\u202A\u202B\u2068\u200C\u200D\u2061\u2062\u2063</td>"},
+	} {
+		data = bytes.Replace(data, []byte(r[0]), []byte(r[1]), 1)
+	}
+	return data
+}
 
 // Payloads of ModeScript.
 const (
@@ -49,6 +82,9 @@ const (
 // hostileUnsigned alters a document before it is signed (ModeScript's
 // signed script).
 func (p *Peer) hostileUnsigned(class string, data []byte) []byte {
+	if p.opt.Fail == ModeBidi {
+		return Bidi(data)
+	}
 	if p.opt.Fail == ModeScript && class == ehdsi.ClassPS {
 		return bytes.Replace(data, []byte("<text>"), []byte("<text>"+scriptPayload), 1)
 	}
@@ -125,17 +161,44 @@ func (p *Peer) hostileReply(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	retrieve := bytes.Contains(body, []byte("RetrieveDocumentSetRequest"))
 	switch {
+	case p.opt.Fail == ModeLongText && r.URL.Path == ehdsi.PathXCA && retrieve:
+		p.replay(w, "retrieve", func(w http.ResponseWriter) { p.writeLongRegistryError(w, true) })
+		return true
 	case p.opt.Fail == ModeLongText && r.URL.Path == ehdsi.PathXCA:
-		p.writeLongRegistryError(w, retrieve)
+		p.replay(w, "query", func(w http.ResponseWriter) { p.writeLongRegistryError(w, false) })
 		return true
 	case p.opt.Fail == ModeLongText:
-		_ = soap.WriteFault(w, ehdsi.Receiver("ERROR_CONSENT_SIMULATED", p.longText(), nil), "")
+		p.replay(w, "fault", func(w http.ResponseWriter) {
+			_ = soap.WriteFault(w, ehdsi.Receiver("ERROR_CONSENT_SIMULATED", p.longText(), nil), "")
+		})
 		return true
 	case retrieve:
 		p.writePadded(w, body)
 		return true
 	}
 	return false
+}
+
+// replay sends the reply of kind, written by write the first time and
+// kept: the peer's own allocations stay out of a memory measurement of
+// the gateway it attacks (it shares the test's process).
+func (p *Peer) replay(w http.ResponseWriter, kind string, write func(http.ResponseWriter)) {
+	p.mu.Lock()
+	rec, ok := p.long[kind]
+	if !ok {
+		rec = httptest.NewRecorder()
+		write(rec)
+		if p.long == nil {
+			p.long = map[string]*httptest.ResponseRecorder{}
+		}
+		p.long[kind] = rec
+	}
+	p.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // longText is ModeLongText's text: line breaks, a right-to-left override

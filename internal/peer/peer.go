@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -57,7 +58,7 @@ const (
 
 // Modes lists every failure mode.
 var Modes = []Mode{ModeSlow, Mode5xx, ModeFault, ModeBadSig, ModeExpired, ModeUntrusted, ModeWrongCountry, ModeMalformed,
-	ModePadded, ModeLongText, ModeScript, ModeUnsigned, ModeWrapped, ModeSubstitute}
+	ModePadded, ModeLongText, ModeScript, ModeUnsigned, ModeWrapped, ModeSubstitute, ModeBidi}
 
 // ParseMode checks a mode name.
 func ParseMode(s string) (Mode, error) {
@@ -105,6 +106,8 @@ type Peer struct {
 	mu      sync.Mutex
 	// received eDispensations by document unique id (idempotency).
 	dispensed map[string]Dispensation
+	// long holds ModeLongText's replies, built once (by kind).
+	long map[string]*httptest.ResponseRecorder
 }
 
 // Dispensation is an eDispensation the peer received.

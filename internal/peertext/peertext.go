@@ -66,6 +66,38 @@ func CleanN(s string, maxBytes int) string {
 	return b.String()
 }
 
+// Strip returns s without the characters Clean drops, but with its
+// spacing (tabs, line breaks, runs of spaces) kept and nothing cut: for
+// text whose layout is its own, such as a CDA narrative, already bounded
+// by the document limits. Invalid UTF-8 becomes U+FFFD.
+func Strip(s string) string {
+	clean := true
+	for i, r := range s {
+		if r == utf8.RuneError && isInvalidAt(s, i) || dropped(r) && !layout(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && isInvalidAt(s, i):
+			b.WriteRune(unicode.ReplacementChar)
+		case dropped(r) && !layout(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// layout reports the control characters Strip keeps: tab and line breaks.
+func layout(r rune) bool { return r == '\t' || r == '\n' || r == '\r' }
+
 func isInvalidAt(s string, i int) bool {
 	_, n := utf8.DecodeRuneInString(s[i:])
 	return n <= 1

@@ -67,3 +67,18 @@ func TestErrorCode(t *testing.T) {
 		t.Errorf("unknown: %q %q", c, d)
 	}
 }
+
+func TestStrip(t *testing.T) {
+	for in, want := range map[string]string{
+		"Dose \u202Egm 01 1 comprimé":                 "Dose gm 01 1 comprimé",
+		"a\u2066b\u2069c\u200Bd\uFEFFe\u061Cf\u2060g": "abcdefg",
+		"  line\n\tnext\r\n  ":                        "  line\n\tnext\r\n  ",
+		"a\x00b\u0085c\u009Bd\x7f":                    "abcd",
+		"a\xffb":                                      "a\uFFFDb",
+		"plain":                                       "plain",
+	} {
+		if got := Strip(in); got != want {
+			t.Errorf("Strip(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/peertext"
 )
 
 //go:embed document.html.tmpl
@@ -83,9 +85,9 @@ type Options struct {
 	// SourceCountry is the ISO code of the country that sent the document
 	// (the banner shows it even when the document's realmCode is absent).
 	SourceCountry string
-	// Notes are extra warnings to show above the document (e.g. checks
-	// that failed on the received document).
-	Notes []string
+	// Notes are luxncp's warnings to show above the document (e.g. checks
+	// that failed on the received document), in the reader's language.
+	Notes []Note
 }
 
 type termView struct {
@@ -170,19 +172,43 @@ func path(el *etree.Element, tags ...string) *etree.Element {
 	return el
 }
 
+// Text read from the received document reaches the page only through
+// clean, peertext's rule (issue 24): no control, format or bidirectional
+// character (U+202A–U+202E overrides and embeddings, U+2066–U+2069
+// isolates, U+200B–U+200F, U+2060–U+2064, U+FEFF, U+061C, C0 and C1
+// controls), valid UTF-8. With max 0 (narrative text) the spacing is kept
+// and nothing is cut; otherwise the text is made one line and cut to max
+// bytes with a visible "… [truncated from N bytes, sha256:…]".
+func clean(s string, max int) string {
+	if max == 0 {
+		return peertext.Strip(s)
+	}
+	return peertext.CleanN(s, max)
+}
+
+// Bounds of the cleaned text: a header field (title, names, organisation,
+// identifiers) and any other single text or attribute value.
+const (
+	fieldBytes = 256
+	textBytes  = peertext.Max
+)
+
 func text(el *etree.Element) string {
 	if el == nil {
 		return ""
 	}
-	return strings.Join(strings.Fields(el.Text()), " ")
+	return clean(el.Text(), textBytes)
 }
 
 func attr(el *etree.Element, a string) string {
 	if el == nil {
 		return ""
 	}
-	return el.SelectAttrValue(a, "")
+	return clean(el.SelectAttrValue(a, ""), textBytes)
 }
+
+// field is a header field: cleaned and cut to fieldBytes.
+func field(s string) string { return clean(s, fieldBytes) }
 
 func personName(n *etree.Element) string {
 	if n == nil {
@@ -217,7 +243,8 @@ func (r *Renderer) term(el *etree.Element, label, lang string, v *view) (termVie
 		}
 		return termView{}, false
 	}
-	tv := termView{Label: label, Text: t.Text, Code: t.Code, System: t.System, Status: t.Status, Lang: t.Lang}
+	tv := termView{Label: label, Text: clean(t.Text, textBytes), Code: clean(t.Code, textBytes), System: clean(t.System, textBytes),
+		Status: t.Status, Lang: t.Lang}
 	v.TermsTotal++
 	switch t.Status {
 	case StatusEnglish:
@@ -235,9 +262,9 @@ func (r *Renderer) term(el *etree.Element, label, lang string, v *view) (termVie
 }
 
 func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
-	v := view{Lang: lang, L: uiLabels[lang], Notes: opt.Notes}
+	v := view{Lang: lang, L: uiLabels[lang], Notes: Texts(opt.Notes, lang)}
 	v.DocLang = attr(child(root, "languageCode"), "code")
-	v.Title = text(child(root, "title"))
+	v.Title = field(text(child(root, "title")))
 	switch attr(child(root, "code"), "code") {
 	case "60591-5":
 		v.Kind = v.L.PS
@@ -246,7 +273,7 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 	case "60593-1":
 		v.Kind = v.L.ED
 	default:
-		v.Kind = attr(child(root, "code"), "displayName")
+		v.Kind = field(attr(child(root, "code"), "displayName"))
 	}
 	v.Country = strings.ToUpper(opt.SourceCountry)
 	if v.Country == "" {
@@ -261,9 +288,10 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 	if ext := attr(child(root, "id"), "extension"); ext != "" {
 		v.DocID += "^" + ext
 	}
+	v.DocID = field(v.DocID)
 	pr := path(root, "recordTarget", "patientRole")
 	pat := child(pr, "patient")
-	v.PatientName = personName(child(pat, "name"))
+	v.PatientName = field(personName(child(pat, "name")))
 	v.BirthDate = formatDate(attr(child(pat, "birthTime"), "value"), lang)
 	if g := v.L.Genders[attr(child(pat, "administrativeGenderCode"), "code")]; g != "" {
 		v.Gender = g
@@ -278,7 +306,7 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 			} else if rt := attr(id, "root"); rt != "" {
 				s += " (" + rt + ")"
 			}
-			v.PatientIDs = append(v.PatientIDs, s)
+			v.PatientIDs = append(v.PatientIDs, field(s))
 		}
 		if a := child(pr, "addr"); a != nil {
 			var parts []string
@@ -287,13 +315,13 @@ func (r *Renderer) build(root *etree.Element, lang string, opt Options) view {
 					parts = append(parts, t)
 				}
 			}
-			v.Address = strings.Join(parts, ", ")
+			v.Address = field(strings.Join(parts, ", "))
 		}
 	}
 	aa := path(root, "author", "assignedAuthor")
-	v.Author = personName(path(aa, "assignedPerson", "name"))
-	v.Organisation = text(path(aa, "representedOrganization", "name"))
-	v.Custodian = text(path(root, "custodian", "assignedCustodian", "representedCustodianOrganization", "name"))
+	v.Author = field(personName(path(aa, "assignedPerson", "name")))
+	v.Organisation = field(text(path(aa, "representedOrganization", "name")))
+	v.Custodian = field(text(path(root, "custodian", "assignedCustodian", "representedCustodianOrganization", "name")))
 	body := path(root, "component", "structuredBody")
 	if body != nil {
 		for _, comp := range body.SelectElements("component") {
@@ -312,7 +340,7 @@ func (r *Renderer) section(s *etree.Element, level int, lang string, v *view) {
 	if s == nil {
 		return
 	}
-	sv := sectionView{Level: level, Title: text(child(s, "title")), rank: 9}
+	sv := sectionView{Level: level, Title: field(text(child(s, "title"))), rank: 9}
 	code := attr(child(s, "code"), "code")
 	if rk, ok := sectionRank[code]; ok && level == 2 {
 		sv.rank = rk
@@ -394,7 +422,7 @@ func (r *Renderer) entryTerms(el *etree.Element, lang string, v *view, ev *entry
 			continue
 		case "name":
 			if el.Tag == "manufacturedMaterial" && ev.Name == "" {
-				ev.Name = text(c)
+				ev.Name = field(text(c))
 			}
 			continue
 		}
@@ -413,8 +441,9 @@ func (r *Renderer) entryTerms(el *etree.Element, lang string, v *view, ev *entry
 }
 
 // narrative converts a CDA narrative block into HTML: a fixed set of
-// elements, every text escaped, no attributes carried over (so nothing
-// from the document can inject markup or script).
+// elements, every text cleaned (no bidi or other format character, see
+// clean) and escaped, no attributes carried over (so nothing from the
+// document can inject markup or script, nor reorder what it shows).
 func narrative(t *etree.Element) template.HTML {
 	if t == nil {
 		return ""
@@ -425,7 +454,7 @@ func narrative(t *etree.Element) template.HTML {
 		for _, tok := range el.Child {
 			switch x := tok.(type) {
 			case *etree.CharData:
-				b.WriteString(html.EscapeString(x.Data))
+				b.WriteString(html.EscapeString(clean(x.Data, 0)))
 			case *etree.Element:
 				if depth > 40 {
 					continue

@@ -15,6 +15,8 @@ type labels struct {
 	Substitution, SubstNo, SubstYes, PackSize, Validity          string
 	Hours, Days, Weeks, Item, SourceTitle                        string
 	Genders                                                      map[string]string
+	// Notes are the sentences of luxncp's own warnings (Note), by key.
+	Notes map[string]string
 }
 
 var uiLabels = map[string]labels{
@@ -30,7 +32,12 @@ var uiLabels = map[string]labels{
 		Strength: "Strength", Dose: "Dose", Every: "every", From: "from", Until: "until", Quantity: "Quantity to dispense", Packs: "pack(s)",
 		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", PackSize: "Pack size", Validity: "Valid",
 		Hours: "hours", Days: "days", Weeks: "weeks", Item: "Prescribed item", SourceTitle: "title in the document",
-		Genders: map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"}},
+		Genders: map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"},
+		Notes: map[string]string{NoteUnsigned: "this document is not signed by the sending country (%s): its origin and integrity are not proven",
+			NoteFutureDate: "the document is dated %s, in the future", NoteOldDate: "the document is dated %s, implausibly long ago",
+			NoteBadDate: "the document date %s is not a date", NoteNoTemplate: "the document does not declare the eHDSI template %s",
+			NoteWrongClass: "the document code does not match the requested class %s", NoteNoTitle: "the document has no title",
+			NoteNoDate: "the document has no date"}},
 	"fr": {PS: "Synthèse médicale (Patient Summary)", EP: "Prescription électronique", ED: "Dispensation électronique", Embedded: "Document intégré (PDF)",
 		SourceCountry: "Pays d'origine", DocDate: "Date du document", Patient: "Patient", BirthDate: "Date de naissance", Gender: "Sexe",
 		IDs: "Identifiants", Address: "Adresse", Author: "Auteur", Organisation: "Organisation", Custodian: "Dépositaire", DocID: "Identifiant du document",
@@ -43,7 +50,12 @@ var uiLabels = map[string]labels{
 		Strength: "Dosage", Dose: "Posologie", Every: "toutes les", From: "à partir du", Until: "jusqu'au", Quantity: "Quantité à délivrer", Packs: "boîte(s)",
 		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", PackSize: "Conditionnement", Validity: "Validité",
 		Hours: "heures", Days: "jours", Weeks: "semaines", Item: "Médicament prescrit", SourceTitle: "titre dans le document",
-		Genders: map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"}},
+		Genders: map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"},
+		Notes: map[string]string{NoteUnsigned: "ce document n'est pas signé par le pays d'origine (%s) : son origine et son intégrité ne sont pas prouvées",
+			NoteFutureDate: "le document est daté du %s, une date future", NoteOldDate: "le document est daté du %s, une date invraisemblablement ancienne",
+			NoteBadDate: "la date du document, %s, n'est pas une date valide", NoteNoTemplate: "le document ne déclare pas le modèle eHDSI %s",
+			NoteWrongClass: "le code du document ne correspond pas à la classe demandée %s", NoteNoTitle: "le document n'a pas de titre",
+			NoteNoDate: "le document n'a pas de date"}},
 	"de": {PS: "Patientenkurzakte (Patient Summary)", EP: "Elektronisches Rezept", ED: "Elektronische Abgabe", Embedded: "Eingebettetes Dokument (PDF)",
 		SourceCountry: "Herkunftsland", DocDate: "Dokumentdatum", Patient: "Patient", BirthDate: "Geburtsdatum", Gender: "Geschlecht",
 		IDs: "Kennungen", Address: "Adresse", Author: "Autor", Organisation: "Organisation", Custodian: "Verwahrer", DocID: "Dokumentkennung",
@@ -56,7 +68,12 @@ var uiLabels = map[string]labels{
 		Strength: "Stärke", Dose: "Dosierung", Every: "alle", From: "ab", Until: "bis", Quantity: "Abzugebende Menge", Packs: "Packung(en)",
 		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", PackSize: "Packungsgröße", Validity: "Gültig",
 		Hours: "Stunden", Days: "Tage", Weeks: "Wochen", Item: "Verordnetes Arzneimittel", SourceTitle: "Titel im Dokument",
-		Genders: map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"}},
+		Genders: map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"},
+		Notes: map[string]string{NoteUnsigned: "dieses Dokument ist nicht vom Herkunftsland (%s) signiert: Herkunft und Unversehrtheit sind nicht nachgewiesen",
+			NoteFutureDate: "das Dokument ist auf den %s datiert, ein Datum in der Zukunft", NoteOldDate: "das Dokument ist auf den %s datiert, unplausibel weit zurück",
+			NoteBadDate: "das Dokumentdatum %s ist kein gültiges Datum", NoteNoTemplate: "das Dokument gibt die eHDSI-Vorlage %s nicht an",
+			NoteWrongClass: "der Dokumentcode entspricht nicht der angeforderten Klasse %s", NoteNoTitle: "das Dokument hat keinen Titel",
+			NoteNoDate: "das Dokument hat kein Datum"}},
 }
 
 // countryNames are the MyHealth@EU countries (EU, EEA) in the reader's language.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,5 +409,82 @@ func TestClinicianView(t *testing.T) {
 		if !bytes.Contains(page, []byte(w)) {
 			t.Errorf("sections not in clinical order: no %q", w)
 		}
+	}
+}
+
+// TestHiddenCharacters: bidi overrides, isolates, zero-width and C1
+// control characters in a signed PS and eP (the patient's name, a coded
+// display, the narrative) never reach the page, the dosage written to
+// display reversed reads in logical order, and a 5 000-character title is
+// cut with a visible mark.
+func TestHiddenCharacters(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := mustProfile("FR")
+	for name, doc := range map[string][]byte{"PS": fixturePS(t, "FR"), "EP": peer.BuildEP(prof, 0, 0, created)} {
+		for _, lang := range Languages {
+			page, err := r.HTMLBytes(peer.Bidi(doc), Options{Lang: lang, SourceCountry: "FR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(page)
+			if i := strings.IndexAny(s, peer.Hidden); i >= 0 {
+				t.Errorf("%s %s: hidden character %q in the page: …%s…", name, lang, []rune(s[i:])[0], s[max(i-80, 0):min(i+80, len(s))])
+			}
+			if !strings.Contains(s, peer.BidiDoseShown) {
+				t.Errorf("%s %s: the dosage does not read %q", name, lang, peer.BidiDoseShown)
+			}
+			if !strings.Contains(s, "Camille") || !strings.Contains(s, "siobud live") {
+				t.Errorf("%s %s: patient name lost", name, lang)
+			}
+			h1 := s[strings.Index(s, "<h1>"):strings.Index(s, "</h1>")]
+			if len(h1) > 600 || !strings.Contains(h1, "… [truncated from") {
+				t.Errorf("%s %s: title not cut (%d bytes): %.200s", name, lang, len(h1), h1)
+			}
+		}
+	}
+}
+
+// TestNotesInReaderLanguage: luxncp's own warnings come in the reader's
+// language, never in English in a French or German page.
+func TestNotesInReaderLanguage(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := []Note{{Key: NoteUnsigned, Args: []string{"FR"}}, {Key: NoteFutureDate, Args: []string{"29990101"}},
+		{Key: NoteOldDate, Args: []string{"18500101"}}, {Key: NoteBadDate, Args: []string{"2026-13"}},
+		{Key: NoteNoTemplate, Args: []string{"1.3.6.1.4.1.12559.11.10.1.3.1.1.3"}}, {Key: NoteWrongClass, Args: []string{"60591-5"}},
+		{Key: NoteNoTitle}, {Key: NoteNoDate}}
+	for _, lang := range Languages {
+		for _, n := range notes {
+			if _, ok := uiLabels[lang].Notes[n.Key]; !ok {
+				t.Errorf("%s: no text for note %s", lang, n.Key)
+			}
+		}
+	}
+	english := []string{"this document is not signed", "origin and integrity", "the document is dated", "in the future",
+		"implausibly long ago", "is not a date", "does not declare", "does not match", "has no title", "has no date", "Warning"}
+	for _, lang := range []string{"de", "fr"} {
+		page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: lang, SourceCountry: "FR", Notes: notes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := html.UnescapeString(string(page))
+		for _, en := range english {
+			if strings.Contains(s, en) {
+				t.Errorf("%s page has English %q", lang, en)
+			}
+		}
+		for _, n := range notes {
+			if !strings.Contains(s, uiLabels[lang].Warning+":</strong> "+n.Text(lang)) {
+				t.Errorf("%s page lacks the note %q", lang, n.Text(lang))
+			}
+		}
+	}
+	if got := (Note{Key: NoteFutureDate, Args: []string{"29990101"}}).Text("de"); got != "das Dokument ist auf den 01.01.2999 datiert, ein Datum in der Zukunft" {
+		t.Errorf("de future date: %q", got)
 	}
 }
