@@ -92,8 +92,10 @@ func (d *Dispensation) Against(p *Prescription, now time.Time, dispensed map[str
 // sameProduct checks that the dispensed medicine is the prescribed one or an
 // allowed substitution: the same Luxembourg product code, or the same
 // active ingredient (ATC chemical substance) in the same dose form (EDQM,
-// where both name one). A different active ingredient is refused whether or
-// not a substitution is declared.
+// where both name one) and the same strength (where both give one,
+// sameStrengths). A different active ingredient is refused whether or not
+// a substitution is declared; so are another dose form and another
+// strength (ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED).
 func sameProduct(di DispensedItem, it Item) error {
 	got, want := di.Product, it.Product
 	if got.Code.Code != "" && got.Code.System == OIDLUProduct && got.Code.Code == want.Code.Code {
@@ -115,7 +117,7 @@ func sameProduct(di DispensedItem, it Item) error {
 	if g, w := got.DoseForm.Code, want.DoseForm.Code; g != "" && w != "" && got.DoseForm.System == OIDEDQM && want.DoseForm.System == OIDEDQM && g != w {
 		return edErr(ehdsi.ErrEDSubstitutionNotAllowed, "the dispensed dose form (EDQM %s) differs from the prescribed %s (EDQM %s)", g, name, w)
 	}
-	return nil
+	return sameStrengths(got, want)
 }
 
 // EPDocumentID is the id luxncp gives the pivot ePrescription of a national

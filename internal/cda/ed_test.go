@@ -204,9 +204,25 @@ func BenchmarkReadED(b *testing.B) {
 }
 
 // asPrednisolone makes the Polish sample dispense ep-0001's medicine
-// (prednisolone, ATC H02AB06, tablets) instead of its own.
+// (prednisolone 20 mg, ATC H02AB06, tablets) instead of its own: one
+// active ingredient of that strength.
 func asPrednisolone(s string) string {
-	return strings.NewReplacer(`code="G03AA12"`, `code="H02AB06"`, `code="10221000"`, `code="10219000"`).Replace(s)
+	s = strings.NewReplacer(`code="G03AA12"`, `code="H02AB06"`, `code="10221000"`, `code="10219000"`,
+		`<numerator unit="mg" value="3" xsi:type="PQ" />`, `<numerator unit="mg" value="20" xsi:type="PQ" />`).Replace(s)
+	second := strings.Index(s, `<numerator unit="mg" value="0.03"`)
+	start := strings.LastIndex(s[:second], "<pharm:ingredient ")
+	end := strings.Index(s[second:], "</pharm:ingredient>") + second + len("</pharm:ingredient>")
+	return s[:start] + s[end:]
+}
+
+// withStrength gives the prednisolone of asPrednisolone another strength
+// element (numerator and denominator).
+func withStrength(pq string) func(string) string {
+	return func(s string) string {
+		s = asPrednisolone(s)
+		return strings.Replace(s, `<numerator unit="mg" value="20" xsi:type="PQ" />
+                                                <denominator unit="1" value="1" xsi:type="PQ" />`, pq, 1)
+	}
 }
 
 // edFor builds an eDispensation of a fixture prescription by editing the
@@ -270,6 +286,19 @@ func TestAgainst(t *testing.T) {
 		{"no ATC code", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
 			return strings.ReplaceAll(asPrednisolone(s), `code="H02AB06"`, `nullFlavor="NI"`)
 		}), presc("ep-0001"), nil, ehdsi.ErrEDMissingExpectedMapping},
+		// The strength (ep-0001: 20 mg per tablet), units normalised.
+		{"another strength", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="mg" value="40"/><denominator unit="1" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"another strength, substitution allowed", edEdited(t, "1983030506626", "rx-0001", true, withStrength(`<numerator unit="mg" value="10"/><denominator unit="1" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"the same strength in grams", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="g" value="0.02"/><denominator unit="{tablet}" value="1"/>`)),
+			presc("ep-0001"), nil, ""},
+		{"the same strength in micrograms, no denominator", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="ug" value="20000"/>`)),
+			presc("ep-0001"), nil, ""},
+		{"per millilitre for a tablet", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="mg" value="20"/><denominator unit="mL" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"no strength (nullFlavor)", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator nullFlavor="NI"/><denominator nullFlavor="NI"/>`)),
+			presc("ep-0001"), nil, ""},
 		{"more packages than prescribed", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
 			return strings.Replace(asPrednisolone(s), `<quantity unit="1" value="1" />`, `<quantity unit="1" value="3" />`, 1)
 		}), presc("ep-0001"), nil, ehdsi.ErrEDNotDispensable},
