@@ -270,7 +270,7 @@ func TestAgainst(t *testing.T) {
 		{"substitution not allowed", edFor(t, "1983030506626", "rx-0002", true), presc("ep-0002"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
 		{"another patient", edFor(t, "1971011007114", "rx-0001", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
 		{"by eP document id only", edByDocID(t), presc("ep-0001"), nil, ""},
-		{"another prescription", edFor(t, "1983030506626", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
+		{"another prescription", edFor(t, "1983030506626", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEPNotMatching},
 		{"already dispensed", edFor(t, "1983030506626", "rx-0001", false), presc("ep-0001"), map[string]int{"rx-0001": 1}, ehdsi.ErrEDNotDispensable},
 		{"cancelled", edFor(t, "1987031419966", "rx-0010", false), presc("ep-0010"), nil, ehdsi.ErrEDNotDispensable},
 		{"expired", edFor(t, "1987031419966", "rx-0009", false), presc("ep-0009"), nil, ehdsi.ErrEDNotDispensable},
@@ -331,4 +331,33 @@ func edByDocID(t *testing.T) *Dispensation {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestContradicts: references in Luxembourg's namespaces must all name the
+// prescription or its items; a partner's own ids are not judged.
+func TestContradicts(t *testing.T) {
+	p, err := ParsePrescription(readFixture(t, "ep-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nat = "1.3.182.2.12.10000734.6.1.100"
+	for _, tc := range []struct {
+		name string
+		refs []II // the item reference, then the document references
+		want bool
+	}{
+		{"item and document", []II{{nat, "rx-0001"}, {nat, "ep-0001"}}, false},
+		{"another prescription's item", []II{{nat, "rx-0002"}, {nat, "ep-0001"}}, true},
+		{"another prescription's item as root^extension", []II{{"9.9.9", nat + "^rx-0004"}, {nat, "ep-0001"}}, true},
+		{"another prescription's document", []II{{nat, "rx-0001"}, {nat, "ep-0004"}}, true},
+		{"the pivot eP id", []II{{nat, "rx-0001"}, {"1.3.182.2.12.10000734.6.1", "ep-0001.L3"}}, false},
+		{"the pivot eP id of one item", []II{{"9.9.9", "x"}, {"1.3.182.2.12.10000734.6.1", "ep-0001~rx-0001.L1"}}, false},
+		{"the pivot eP id of another prescription", []II{{nat, "rx-0001"}, {"1.3.182.2.12.10000734.6.1", "ep-0004.L3"}}, true},
+		{"a partner's own item id", []II{{"9.9.9", "rx-0004"}, {nat, "ep-0001"}}, false},
+	} {
+		d := &Dispensation{Items: []DispensedItem{{PrescriptionItemIDs: tc.refs[:1]}}, OrderIDs: tc.refs[1:]}
+		if got := d.Contradicts(p); got != tc.want {
+			t.Errorf("%s: Contradicts = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

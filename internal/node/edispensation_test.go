@@ -152,6 +152,24 @@ func TestEDispensationIntegrity(t *testing.T) {
 			st.after(t)
 		}
 	}
+	// A contradictory item reference: Thomas's prescription document
+	// ep-0004 with the item id of Nadia's rx-0001, or of his own other
+	// prescription rx-0003. Refused like an unknown prescription, in the
+	// same words, and nothing recorded against rx-0004.
+	_, unknown := xdrSend(t, g, fr, dispensation{id: "ed-X0", patient: thomas, presc: "ep-9999", item: "rx-9999", atc: salbuta, quantity: 1}, thomas, false)
+	for _, d := range []dispensation{
+		{id: "ed-X1", patient: thomas, presc: "ep-0004", item: "rx-0001", atc: salbuta, quantity: 1},
+		{id: "ed-X2", patient: thomas, presc: "ep-0004", item: "rx-0003", atc: salbuta, quantity: 1},
+		{id: "ed-X3", patient: thomas, presc: "ep-0003", item: "rx-0004", atc: "A02BC01", quantity: 1},
+	} {
+		ok, re := xdrSend(t, g, fr, d, thomas, false)
+		if ok || re.Code != string(ehdsi.ErrEPNotMatching) || re != unknown {
+			t.Fatalf("%s (document %s, item %s): success=%v %+v, want %+v (as an unknown prescription)", d.id, d.presc, d.item, ok, re, unknown)
+		}
+		if _, err := g.node.Outbox.Get(context.Background(), d.uid()); err == nil {
+			t.Fatalf("%s: recorded in the outbox", d.id)
+		}
+	}
 	// Reservation: rx-0004 allows 3 dispensations (ed-A's was discarded):
 	// 3 acceptances, then a refusal, before any delivery.
 	for i := 1; i <= 4; i++ {
