@@ -29,7 +29,7 @@ type Access struct {
 	Documents    []string  `json:"documents,omitempty"`
 	// Identifier: the patient identifier as the caller sent it.
 	Identifier string `json:"identifier,omitempty"`
-	Record     int64  `json:"record"`             // sequence number in the local audit chain (0 in S3)
+	Record     int64  `json:"record"`             // sequence number in the local audit chain (0 in S3 and in the operator log)
 	RecordID   string `json:"recordId,omitempty"` // the record's urn:uuid
 }
 
@@ -48,6 +48,8 @@ var what = map[EventType]string{
 	EventPivotTranslation:     "translated a document",
 	EventCommunicationFailure: "communication failure",
 	EventAccessLogRead:        "read this access log",
+	EventOutboxReplay:         "an operator re-queued an undelivered dispensation for the national record",
+	EventOutboxResolve:        "an operator closed an undelivered dispensation (not recorded nationally)",
 }
 
 // whatIn and outcomeIn are the access log's words in French and German
@@ -60,6 +62,8 @@ var whatIn = map[string]map[EventType]string{
 		EventDispensationSubmit: "a enregistré une délivrance", EventDispensationDiscard: "a annulé une délivrance",
 		EventHCPAssertion: "a authentifié un professionnel de santé", EventTRCAssertion: "a confirmé la relation de soins",
 		EventPivotTranslation: "a traduit un document", EventCommunicationFailure: "échec de communication", EventAccessLogRead: "a lu ce journal des accès",
+		EventOutboxReplay:  "un opérateur a relancé l'envoi d'une délivrance au registre national",
+		EventOutboxResolve: "un opérateur a clos une délivrance non transmise (non enregistrée au registre national)",
 	},
 	"de": {
 		EventIdentification: "hat die Patientin / den Patienten identifiziert", EventPSList: "hat Patientenkurzakten aufgelistet", EventPSRetrieve: "hat die Patientenkurzakte abgerufen",
@@ -68,6 +72,8 @@ var whatIn = map[string]map[EventType]string{
 		EventDispensationSubmit: "hat eine Abgabe erfasst", EventDispensationDiscard: "hat eine Abgabe storniert",
 		EventHCPAssertion: "hat eine Gesundheitsfachperson authentifiziert", EventTRCAssertion: "hat das Behandlungsverhältnis bestätigt",
 		EventPivotTranslation: "hat ein Dokument übersetzt", EventCommunicationFailure: "Kommunikationsfehler", EventAccessLogRead: "hat dieses Zugriffsprotokoll gelesen",
+		EventOutboxReplay:  "ein Operator hat eine nicht übermittelte Abgabe erneut an das nationale Register gesendet",
+		EventOutboxResolve: "ein Operator hat eine nicht übermittelte Abgabe geschlossen (nicht im nationalen Register erfasst)",
 	},
 }
 

@@ -66,10 +66,13 @@ var events = map[EventType]eventInfo{
 	EventSMPQuery:      {"EHDSI-193", "SMP::Query", "SMP::Query", "E", false},
 	EventSMPPush:       {"EHDSI-194", "SMP::Push", "SMP::Push", "E", false},
 	EventAccessLogRead: {"LU-AL", "luxncp::PatientAccessLog", "AuditService::ReadPatientAccessLog", "R", true},
+	EventOutboxReplay:  {"LU-OR", "luxncp::OutboxReplay", "DispensationService::OperatorReplay", "U", true},
+	EventOutboxResolve: {"LU-OS", "luxncp::OutboxResolve", "DispensationService::OperatorResolve", "U", true},
 }
 
 // EventTypes lists every eHDSI event type the builder knows, in code
-// order (EventAccessLogRead, luxncp's own, is known but not listed).
+// order (EventAccessLogRead, EventOutboxReplay and EventOutboxResolve,
+// luxncp's own, are known but not listed).
 func EventTypes() []EventType {
 	return []EventType{
 		EventIdentification, EventPSList, EventPSRetrieve, EventEPList, EventEPRetrieve,
@@ -205,6 +208,10 @@ type Event struct {
 
 	// Target: the SMP resource queried or published (EHDSI-193/194), a URL.
 	Target string `json:"target,omitempty"`
+
+	// Note: the operator's reason (luxncp outbox resolve --note); kept in
+	// the record, not in the access log.
+	Note string `json:"note,omitempty"`
 
 	// AuditSourceID: the audit enterprise site, e.g. LU-1.
 	AuditSourceID string `json:"auditSourceId,omitempty"`

@@ -273,8 +273,9 @@ func decodeLine(raw []byte) (Entry, bool) {
 }
 
 // DirReader reads the per-patient index of a local chain directory without
-// opening it for writing (the gateway may be writing it): the CLI and the
-// access log of a host whose sink is the local chain.
+// opening it for writing (the gateway may be writing it), and of its
+// operator log: the CLI and the access log of a host whose sink is the
+// local chain.
 type DirReader struct{ Dir string }
 
 var _ PatientReader = DirReader{}
@@ -283,6 +284,13 @@ var _ PatientReader = DirReader{}
 // whose chain line checks (hash and sequence number), then those written
 // after the index's last position.
 func (d DirReader) PatientEntries(ctx context.Context, key string) ([]Entry, error) {
+	return WithOperatorLog(mainDirReader(d), d.Dir).PatientEntries(ctx, key)
+}
+
+// mainDirReader reads the main chain only.
+type mainDirReader DirReader
+
+func (d mainDirReader) PatientEntries(ctx context.Context, key string) ([]Entry, error) {
 	return readPatient(d.Dir, key)
 }
 

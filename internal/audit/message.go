@@ -111,6 +111,8 @@ func Message(e Event) ([]byte, error) {
 			lifeCycle = "14" // RFC 3881: permanent erasure / logical deletion
 		}
 		targets(root, e.Documents, "2", "4", lifeCycle, "12", "", "")
+	case EventOutboxReplay, EventOutboxResolve:
+		targets(root, e.Documents, "2", "4", "", "12", "", "")
 	case EventSMPQuery, EventSMPPush:
 		targets(root, nonEmpty(base64.StdEncoding.EncodeToString([]byte(e.Target))), "2", "", "", "SMP", csEHDSISec, "SignedServiceMetadata")
 	case EventHCPAssertion:
@@ -192,7 +194,7 @@ func humanIsRequestor(e Event) bool {
 		return e.Side == SideA
 	case EventPSRetrieve, EventEPRetrieve, EventOrCDRetrieve:
 		return false
-	case EventHCPAssertion, EventTRCAssertion:
+	case EventHCPAssertion, EventTRCAssertion, EventOutboxReplay, EventOutboxResolve:
 		return true
 	}
 	return e.Side == SideB

@@ -53,7 +53,7 @@ func Quarantine(dir, reason, operator string, now time.Time) (*Gap, error) {
 	if lock != nil {
 		defer lock.Close()
 	}
-	rep, err := Verify(dir)
+	rep, err := verifyChain(dir) // the main chain: the operator log is not quarantined here
 	if err != nil {
 		return nil, err
 	}

@@ -82,8 +82,41 @@ type located struct {
 // A chain cut after its last record (tail truncation) or rewritten from some
 // record on with recomputed hashes verifies: compare LastSeq and LastHash
 // with an anchor kept elsewhere (FileSink.Head, the S3 copy) for that. The
-// error is for I/O failures only.
+// operator log (OperatorDir), when there is one, is verified the same way:
+// its problems are reported with their file under operator/, its records
+// counted in Records and Segments; LastSeq and LastHash are the main
+// chain's. The error is for I/O failures only.
 func Verify(dir string) (*Report, error) {
+	rep, err := verifyChain(dir)
+	if err != nil {
+		return nil, err
+	}
+	op := OperatorDir(dir)
+	if _, err := os.Stat(op); err != nil {
+		return rep, nil
+	}
+	sub, err := verifyChain(op)
+	if err != nil {
+		return nil, fmt.Errorf("operator log: %w", err)
+	}
+	rep.Records += sub.Records
+	rep.Segments += sub.Segments
+	rep.Notices = append(rep.Notices, fmt.Sprintf("operator log (%s): %d records, last record %d, hash %s", operatorDir+"/", sub.Records, sub.LastSeq, sub.LastHash))
+	for _, n := range sub.Notices {
+		rep.Notices = append(rep.Notices, "operator log: "+n)
+	}
+	for _, p := range sub.Problems {
+		if p.File != "" {
+			p.File = operatorDir + "/" + p.File
+		}
+		p.Detail = "operator log: " + p.Detail
+		rep.Problems = append(rep.Problems, p)
+	}
+	return rep, nil
+}
+
+// verifyChain is Verify of the one chain in dir.
+func verifyChain(dir string) (*Report, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no audit chain in %s: %w", dir, err)
 	}

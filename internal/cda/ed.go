@@ -69,6 +69,10 @@ type DispensedProduct struct {
 	DoseForm    terminology.Coding
 	Package     terminology.Coding // package code (e.g. GS1) of the outer package, when given
 	PackSize    Quantity
+	// Ingredients are the active ingredients (pharm:ingredient[@classCode
+	// ACTI]) with their strength (pharm:quantity numerator per
+	// denominator); a strength written with nullFlavor reads as zero.
+	Ingredients []Ingredient
 }
 
 // DispensedItem is one supply entry of an eDispensation.
@@ -304,6 +308,7 @@ func readSupply(sp *etree.Element, d *Dispensation) DispensedItem {
 				}
 			}
 		}
+		p.Ingredients = readIngredients(mm)
 		if p.Name == "" {
 			p.Name = p.Code.Display
 		}
@@ -326,6 +331,35 @@ func readSupply(sp *etree.Element, d *Dispensation) DispensedItem {
 	return it
 }
 
+// readIngredients reads the active ingredients of a manufacturedMaterial
+// as the eHDSI template writes them: pharm:ingredient/pharm:quantity with
+// hl7 numerator and denominator (pharm: accepted too), the substance in
+// pharm:ingredientSubstance. A missing denominator is 1.
+func readIngredients(mm *etree.Element) []Ingredient {
+	var out []Ingredient
+	for _, ing := range childrenNS(mm, NSPharm, "ingredient") {
+		if cc := attr(ing, "classCode"); cc != "" && cc != "ACTI" {
+			continue
+		}
+		q := pharm(ing, "quantity")
+		ratio := func(local string) Quantity {
+			e := hl7(q, local)
+			if e == nil {
+				e = pharm(q, local)
+			}
+			return readPQ(e)
+		}
+		in := Ingredient{Strength: ratio("numerator"), Per: ratio("denominator")}
+		if in.Per.Value == 0 {
+			in.Per = Quantity{Value: 1, Unit: "1"}
+		}
+		sub := pharm(ing, "ingredientSubstance")
+		in.Code, in.Name = readCoding(pharm(sub, "code")), text(pharm(sub, "name"))
+		out = append(out, in)
+	}
+	return out
+}
+
 // --- small etree readers: match by namespace URI and local name ---
 
 func childNS(e *etree.Element, ns, local string) *etree.Element {
@@ -343,13 +377,15 @@ func childNS(e *etree.Element, ns, local string) *etree.Element {
 func hl7(e *etree.Element, local string) *etree.Element   { return childNS(e, NSHL7, local) }
 func pharm(e *etree.Element, local string) *etree.Element { return childNS(e, NSPharm, local) }
 
-func hl7All(e *etree.Element, local string) []*etree.Element {
+func hl7All(e *etree.Element, local string) []*etree.Element { return childrenNS(e, NSHL7, local) }
+
+func childrenNS(e *etree.Element, ns, local string) []*etree.Element {
 	if e == nil {
 		return nil
 	}
 	var out []*etree.Element
 	for _, c := range e.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == NSHL7 {
+		if c.Tag == local && c.NamespaceURI() == ns {
 			out = append(out, c)
 		}
 	}

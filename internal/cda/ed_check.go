@@ -19,14 +19,59 @@ func sameID(foreign, ours II) bool {
 	return foreign.Extension == ours.Root+"^"+ours.Extension
 }
 
+// NoMatchingPrescription is the public reason of every "no prescription
+// of this patient matches" refusal (4105): unknown, another patient's, or
+// contradicted by the eDispensation's own references; the same words, so
+// the answer reveals nothing.
+const NoMatchingPrescription = "no ePrescription of this patient matches the eDispensation's references"
+
+// Contradicts reports whether one of the eDispensation's prescription
+// references claims to be a Luxembourg id but names neither p nor one of
+// its items: an item id (or a prescription id) in the namespace of p's
+// national ids (their root, also as "root^extension" in the extension)
+// that is not p's, or a luxncp pivot eP id ("<prescription>[~<item>].L3"
+// or ".L1") of another prescription or item. An eDispensation naming p by
+// its document and another prescription's item by its item id is such a
+// contradiction. References in a partner's own namespace are not claims
+// about Luxembourg ids and are not judged here.
+func (d *Dispensation) Contradicts(p *Prescription) bool {
+	roots := map[string]bool{p.ID.Root: true}
+	items := map[string]bool{}
+	for _, it := range p.Items {
+		roots[it.ID.Root] = true
+		items[it.ID.Extension] = true
+	}
+	for _, ref := range d.PrescriptionRefs() {
+		root, ext := ref.Root, ref.Extension
+		if r, e, ok := strings.Cut(ext, "^"); ok {
+			root, ext = r, e
+		}
+		if base, ok := strings.CutSuffix(ext, ".L3"); ok || strings.HasSuffix(ext, ".L1") {
+			if !ok {
+				base = strings.TrimSuffix(ext, ".L1")
+			}
+			presc, item, hasItem := strings.Cut(base, "~")
+			if presc != p.ID.Extension || hasItem && !items[item] {
+				return true
+			}
+			continue
+		}
+		if roots[root] && ext != p.ID.Extension && !items[ext] {
+			return true
+		}
+	}
+	return false
+}
+
 // Against checks the eDispensation against the national prescription it
 // claims to dispense, as of now (dispensed as in Prescription.Summary): the
 // patient must be the prescription's, every dispensed item must name an
 // item of this prescription that is still dispensable, and a substitution
 // is refused where the prescriber did not allow one. It returns, for each
 // dispensed item, the index in p.Items of the item it fulfils. Errors are
-// *EDError: ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE (another patient's or
-// another prescription), ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION (with the
+// *EDError: 4105 (references contradicting each other, Contradicts),
+// ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE (another patient's or another
+// prescription), ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION (with the
 // reason), ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED.
 func (d *Dispensation) Against(p *Prescription, now time.Time, dispensed map[string]int) ([]int, error) {
 	samePatient := false
@@ -39,6 +84,9 @@ func (d *Dispensation) Against(p *Prescription, now time.Time, dispensed map[str
 	}
 	if !samePatient {
 		return nil, edErr(ehdsi.ErrEDPrescriptionNotIdentifiable, "the prescription is not one of this patient's")
+	}
+	if d.Contradicts(p) {
+		return nil, edErr(ehdsi.ErrEPNotMatching, NoMatchingPrescription)
 	}
 	sum := p.Summary(now, dispensed)
 	docLevel := false
@@ -92,8 +140,10 @@ func (d *Dispensation) Against(p *Prescription, now time.Time, dispensed map[str
 // sameProduct checks that the dispensed medicine is the prescribed one or an
 // allowed substitution: the same Luxembourg product code, or the same
 // active ingredient (ATC chemical substance) in the same dose form (EDQM,
-// where both name one). A different active ingredient is refused whether or
-// not a substitution is declared.
+// where both name one) and the same strength (where both give one,
+// sameStrengths). A different active ingredient is refused whether or not
+// a substitution is declared; so are another dose form and another
+// strength (ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED).
 func sameProduct(di DispensedItem, it Item) error {
 	got, want := di.Product, it.Product
 	if got.Code.Code != "" && got.Code.System == OIDLUProduct && got.Code.Code == want.Code.Code {
@@ -115,7 +165,7 @@ func sameProduct(di DispensedItem, it Item) error {
 	if g, w := got.DoseForm.Code, want.DoseForm.Code; g != "" && w != "" && got.DoseForm.System == OIDEDQM && want.DoseForm.System == OIDEDQM && g != w {
 		return edErr(ehdsi.ErrEDSubstitutionNotAllowed, "the dispensed dose form (EDQM %s) differs from the prescribed %s (EDQM %s)", g, name, w)
 	}
-	return nil
+	return sameStrengths(got, want)
 }
 
 // EPDocumentID is the id luxncp gives the pivot ePrescription of a national

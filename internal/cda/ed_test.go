@@ -204,9 +204,25 @@ func BenchmarkReadED(b *testing.B) {
 }
 
 // asPrednisolone makes the Polish sample dispense ep-0001's medicine
-// (prednisolone, ATC H02AB06, tablets) instead of its own.
+// (prednisolone 20 mg, ATC H02AB06, tablets) instead of its own: one
+// active ingredient of that strength.
 func asPrednisolone(s string) string {
-	return strings.NewReplacer(`code="G03AA12"`, `code="H02AB06"`, `code="10221000"`, `code="10219000"`).Replace(s)
+	s = strings.NewReplacer(`code="G03AA12"`, `code="H02AB06"`, `code="10221000"`, `code="10219000"`,
+		`<numerator unit="mg" value="3" xsi:type="PQ" />`, `<numerator unit="mg" value="20" xsi:type="PQ" />`).Replace(s)
+	second := strings.Index(s, `<numerator unit="mg" value="0.03"`)
+	start := strings.LastIndex(s[:second], "<pharm:ingredient ")
+	end := strings.Index(s[second:], "</pharm:ingredient>") + second + len("</pharm:ingredient>")
+	return s[:start] + s[end:]
+}
+
+// withStrength gives the prednisolone of asPrednisolone another strength
+// element (numerator and denominator).
+func withStrength(pq string) func(string) string {
+	return func(s string) string {
+		s = asPrednisolone(s)
+		return strings.Replace(s, `<numerator unit="mg" value="20" xsi:type="PQ" />
+                                                <denominator unit="1" value="1" xsi:type="PQ" />`, pq, 1)
+	}
 }
 
 // edFor builds an eDispensation of a fixture prescription by editing the
@@ -254,7 +270,7 @@ func TestAgainst(t *testing.T) {
 		{"substitution not allowed", edFor(t, "1983030506626", "rx-0002", true), presc("ep-0002"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
 		{"another patient", edFor(t, "1971011007114", "rx-0001", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
 		{"by eP document id only", edByDocID(t), presc("ep-0001"), nil, ""},
-		{"another prescription", edFor(t, "1983030506626", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEDPrescriptionNotIdentifiable},
+		{"another prescription", edFor(t, "1983030506626", "rx-0002", false), presc("ep-0001"), nil, ehdsi.ErrEPNotMatching},
 		{"already dispensed", edFor(t, "1983030506626", "rx-0001", false), presc("ep-0001"), map[string]int{"rx-0001": 1}, ehdsi.ErrEDNotDispensable},
 		{"cancelled", edFor(t, "1987031419966", "rx-0010", false), presc("ep-0010"), nil, ehdsi.ErrEDNotDispensable},
 		{"expired", edFor(t, "1987031419966", "rx-0009", false), presc("ep-0009"), nil, ehdsi.ErrEDNotDispensable},
@@ -270,6 +286,19 @@ func TestAgainst(t *testing.T) {
 		{"no ATC code", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
 			return strings.ReplaceAll(asPrednisolone(s), `code="H02AB06"`, `nullFlavor="NI"`)
 		}), presc("ep-0001"), nil, ehdsi.ErrEDMissingExpectedMapping},
+		// The strength (ep-0001: 20 mg per tablet), units normalised.
+		{"another strength", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="mg" value="40"/><denominator unit="1" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"another strength, substitution allowed", edEdited(t, "1983030506626", "rx-0001", true, withStrength(`<numerator unit="mg" value="10"/><denominator unit="1" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"the same strength in grams", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="g" value="0.02"/><denominator unit="{tablet}" value="1"/>`)),
+			presc("ep-0001"), nil, ""},
+		{"the same strength in micrograms, no denominator", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="ug" value="20000"/>`)),
+			presc("ep-0001"), nil, ""},
+		{"per millilitre for a tablet", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator unit="mg" value="20"/><denominator unit="mL" value="1"/>`)),
+			presc("ep-0001"), nil, ehdsi.ErrEDSubstitutionNotAllowed},
+		{"no strength (nullFlavor)", edEdited(t, "1983030506626", "rx-0001", false, withStrength(`<numerator nullFlavor="NI"/><denominator nullFlavor="NI"/>`)),
+			presc("ep-0001"), nil, ""},
 		{"more packages than prescribed", edEdited(t, "1983030506626", "rx-0001", false, func(s string) string {
 			return strings.Replace(asPrednisolone(s), `<quantity unit="1" value="1" />`, `<quantity unit="1" value="3" />`, 1)
 		}), presc("ep-0001"), nil, ehdsi.ErrEDNotDispensable},
@@ -302,4 +331,33 @@ func edByDocID(t *testing.T) *Dispensation {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestContradicts: references in Luxembourg's namespaces must all name the
+// prescription or its items; a partner's own ids are not judged.
+func TestContradicts(t *testing.T) {
+	p, err := ParsePrescription(readFixture(t, "ep-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nat = "1.3.182.2.12.10000734.6.1.100"
+	for _, tc := range []struct {
+		name string
+		refs []II // the item reference, then the document references
+		want bool
+	}{
+		{"item and document", []II{{nat, "rx-0001"}, {nat, "ep-0001"}}, false},
+		{"another prescription's item", []II{{nat, "rx-0002"}, {nat, "ep-0001"}}, true},
+		{"another prescription's item as root^extension", []II{{"9.9.9", nat + "^rx-0004"}, {nat, "ep-0001"}}, true},
+		{"another prescription's document", []II{{nat, "rx-0001"}, {nat, "ep-0004"}}, true},
+		{"the pivot eP id", []II{{nat, "rx-0001"}, {"1.3.182.2.12.10000734.6.1", "ep-0001.L3"}}, false},
+		{"the pivot eP id of one item", []II{{"9.9.9", "x"}, {"1.3.182.2.12.10000734.6.1", "ep-0001~rx-0001.L1"}}, false},
+		{"the pivot eP id of another prescription", []II{{nat, "rx-0001"}, {"1.3.182.2.12.10000734.6.1", "ep-0004.L3"}}, true},
+		{"a partner's own item id", []II{{"9.9.9", "rx-0004"}, {nat, "ep-0001"}}, false},
+	} {
+		d := &Dispensation{Items: []DispensedItem{{PrescriptionItemIDs: tc.refs[:1]}}, OrderIDs: tc.refs[1:]}
+		if got := d.Contradicts(p); got != tc.want {
+			t.Errorf("%s: Contradicts = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

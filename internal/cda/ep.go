@@ -324,15 +324,21 @@ func frequencyText(freq int, period float64, unit string) string {
 	return strconv.Itoa(freq) + " times every " + w
 }
 
+// strength is "20 mg", "100 mg/5 mL" or "100 mg/mL".
+func (in Ingredient) strength() string {
+	t := in.Strength.String()
+	if in.Per.Value != 1 || (in.Per.Unit != "1" && in.Per.Unit != "") {
+		t += "/" + strings.TrimPrefix(in.Per.String(), "1 ")
+	}
+	return t
+}
+
 func strengthText(pr Product) string {
 	var s []string
 	for _, in := range pr.Ingredients {
 		t := in.Name
 		if in.Strength.Value > 0 {
-			t += " " + in.Strength.String()
-			if in.Per.Value != 1 || (in.Per.Unit != "1" && in.Per.Unit != "") {
-				t += "/" + strings.TrimPrefix(in.Per.String(), "1 ")
-			}
+			t += " " + in.strength()
 		}
 		s = append(s, t)
 	}

@@ -40,11 +40,31 @@ type Dispensed struct {
 	ProductCode  string // dispensing country's product code
 	ProductName  string
 	ATC          string
-	Quantity     int
-	Pharmacist   string
-	Pharmacy     string
-	Country      string // ISO 3166 alpha-2 of the pharmacy
-	Time         time.Time
+	// Strength, when its Value is set, is the active ingredient's strength
+	// (pharm:ingredient/pharm:quantity): Strength per Per, Per 1 unit when
+	// unset.
+	Strength, Per Amount
+	Quantity      int
+	Pharmacist    string
+	Pharmacy      string
+	Country       string // ISO 3166 alpha-2 of the pharmacy
+	Time          time.Time
+}
+
+// Amount is a physical quantity as written in the document: a decimal
+// value and a UCUM unit ("1" when empty).
+type Amount struct{ Value, Unit string }
+
+func (a Amount) pq(parent *etree.Element, tag string) {
+	u := a.Unit
+	if u == "" {
+		u = "1"
+	}
+	v := a.Value
+	if v == "" {
+		v = "1"
+	}
+	add(parent, tag, "xsi:type", "PQ", "value", v, "unit", u)
 }
 
 func add(parent *etree.Element, tag string, attrs ...string) *etree.Element {
@@ -171,6 +191,19 @@ func EDocument(d Dispensed) []byte {
 	if d.ATC != "" {
 		gm := add(add(mm, "pharm:asSpecializedKind", "classCode", "GRIC"), "pharm:generalizedMaterialKind", "classCode", "MMAT", "determinerCode", "KIND")
 		add(gm, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
+	}
+	if d.Strength.Value != "" {
+		ing := add(mm, "pharm:ingredient", "classCode", "ACTI")
+		q := add(ing, "pharm:quantity")
+		d.Strength.pq(q, "numerator")
+		d.Per.pq(q, "denominator")
+		sub := add(ing, "pharm:ingredientSubstance", "classCode", "MMAT", "determinerCode", "KIND")
+		if d.ATC != "" {
+			add(sub, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
+		} else {
+			add(sub, "pharm:code", "nullFlavor", "NI")
+		}
+		add(sub, "pharm:name").SetText(d.ProductName)
 	}
 	perf := add(sp, "performer", "typeCode", "PRF")
 	add(perf, "time", "value", ts)

@@ -19,7 +19,12 @@ func TestEDocumentValid(t *testing.T) {
 	dir := t.TempDir()
 	var files []string
 	for i, atc := range []string{"C08CA01", ""} {
+		var strength ncpclient.Amount // with an ingredient strength, then without
+		if atc != "" {
+			strength = ncpclient.Amount{Value: "5", Unit: "mg"}
+		}
 		b := ncpclient.EDocument(ncpclient.Dispensed{
+			Strength:   strength,
 			DocumentID: wssec.PatientID{Root: "2.16.17.710.790.1000.990.1.16", Extension: "ed-test"},
 			Patient:    wssec.PatientID{Extension: "1971011007114", Root: "1.3.182.4.4"}, PatientGiven: "Thomas", PatientName: "Lefebvre",
 			Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: "ep-0003"},
@@ -33,6 +38,9 @@ func TestEDocumentValid(t *testing.T) {
 		}
 		if pid, ok := d.PatientID("1.3.182.4.4"); !ok || pid.Extension != "1971011007114" || len(d.Items) != 1 || d.Key(0) != "2.16.17.710.790.1000.990.1.16^ed-test" {
 			t.Fatalf("read back: %+v", d)
+		}
+		if ings := d.Items[0].Product.Ingredients; strength.Value != "" && (len(ings) != 1 || ings[0].Strength != (cda.Quantity{Value: 5, Unit: "mg"}) || ings[0].Per != (cda.Quantity{Value: 1, Unit: "1"})) {
+			t.Fatalf("strength read back: %+v", ings)
 		}
 		f := filepath.Join(dir, "ed"+string(rune('0'+i))+".xml")
 		os.WriteFile(f, b, 0o644)

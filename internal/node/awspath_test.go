@@ -267,7 +267,7 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	}
 
 	// XDR: accepted into the DynamoDB outbox, queued on SQS.
-	ed := dispensation{id: "aws-1", patient: patient, presc: "ep-0003", item: "ep-0003-1", atc: "A02BC01", quantity: 1}
+	ed := dispensation{id: "aws-1", patient: patient, presc: "ep-0003", item: "rx-0003", atc: "A02BC01", quantity: 1}
 	if ok, e := xdrSend(t, g, ph, ed, patient, false); !ok {
 		t.Fatalf("XDR refused: %+v", e)
 	}

@@ -24,6 +24,7 @@ import (
 type dispensation struct {
 	id, patient, presc, item, atc string
 	quantity                      int
+	strength                      ncpclient.Amount // the active ingredient's, per one unit; none when empty
 }
 
 // edRoot is the root of the test eDispensation ids: the attacks reuse
@@ -42,7 +43,7 @@ func xdrSend(t *testing.T, g *gateway, ph *pharmacist, d dispensation, trcPatien
 		Patient:    pid, PatientName: "X",
 		Prescription: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: d.presc},
 		Item:         wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.100", Extension: d.item},
-		ProductCode:  "1", ProductName: "Product", ATC: d.atc, Quantity: d.quantity,
+		ProductCode:  "1", ProductName: "Product", ATC: d.atc, Quantity: d.quantity, Strength: d.strength,
 		Pharmacist: "P", Pharmacy: "Pharmacy " + ph.cc, Country: ph.cc, Time: clock.Now(),
 	})
 	rep, err := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXDR, Action: ehdsi.ActionXDR,
@@ -130,6 +131,15 @@ func TestEDispensationIntegrity(t *testing.T) {
 			pierre, false, ehdsi.ErrNoConsent, nil},
 		{"levodopa for an omeprazole prescription", fr, dispensation{id: "ed-P", patient: thomas, presc: "ep-0003", item: "rx-0003", atc: "N04BA02", quantity: 1},
 			thomas, false, ehdsi.ErrEDPrescriptionNotIdentifiable, nil},
+		// rx-0003 is omeprazole 20 mg per capsule.
+		{"omeprazole 40 mg for a 20 mg prescription", fr, dispensation{id: "ed-S40", patient: thomas, presc: "ep-0003", item: "rx-0003", atc: "A02BC01", quantity: 1,
+			strength: ncpclient.Amount{Value: "40", Unit: "mg"}}, thomas, false, ehdsi.ErrEDSubstitutionNotAllowed, nil},
+		{"omeprazole 20000 µg: the prescribed strength", fr, dispensation{id: "ed-S20", patient: thomas, presc: "ep-0003", item: "rx-0003", atc: "A02BC01", quantity: 1,
+			strength: ncpclient.Amount{Value: "20000", Unit: "ug"}}, thomas, false, "", func(t *testing.T) {
+			if res := deliver(t, g); res.Delivered != 1 || effects(t, g.fhir, "rx-0003") != 1 {
+				t.Fatalf("delivery %+v, want the 20 mg dispensation only", res)
+			}
+		}},
 		{"more packages than prescribed", fr, dispensation{id: "ed-Q", patient: thomas, presc: "ep-0003", item: "rx-0003", atc: "A02BC01", quantity: 5},
 			thomas, false, ehdsi.ErrEDNotDispensable, nil},
 	}
@@ -140,6 +150,24 @@ func TestEDispensationIntegrity(t *testing.T) {
 		}
 		if st.after != nil {
 			st.after(t)
+		}
+	}
+	// A contradictory item reference: Thomas's prescription document
+	// ep-0004 with the item id of Nadia's rx-0001, or of his own other
+	// prescription rx-0003. Refused like an unknown prescription, in the
+	// same words, and nothing recorded against rx-0004.
+	_, unknown := xdrSend(t, g, fr, dispensation{id: "ed-X0", patient: thomas, presc: "ep-9999", item: "rx-9999", atc: salbuta, quantity: 1}, thomas, false)
+	for _, d := range []dispensation{
+		{id: "ed-X1", patient: thomas, presc: "ep-0004", item: "rx-0001", atc: salbuta, quantity: 1},
+		{id: "ed-X2", patient: thomas, presc: "ep-0004", item: "rx-0003", atc: salbuta, quantity: 1},
+		{id: "ed-X3", patient: thomas, presc: "ep-0003", item: "rx-0004", atc: "A02BC01", quantity: 1},
+	} {
+		ok, re := xdrSend(t, g, fr, d, thomas, false)
+		if ok || re.Code != string(ehdsi.ErrEPNotMatching) || re != unknown {
+			t.Fatalf("%s (document %s, item %s): success=%v %+v, want %+v (as an unknown prescription)", d.id, d.presc, d.item, ok, re, unknown)
+		}
+		if _, err := g.node.Outbox.Get(context.Background(), d.uid()); err == nil {
+			t.Fatalf("%s: recorded in the outbox", d.id)
 		}
 	}
 	// Reservation: rx-0004 allows 3 dispensations (ed-A's was discarded):

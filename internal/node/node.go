@@ -128,7 +128,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 			return nil, fmt.Errorf("node: %w", err)
 		}
 		n.closers = append(n.closers, fs.Close)
-		sink, n.AuditReader = fs, fs
+		// The access log also shows the operators' outbox actions
+		// (luxncp outbox replay / resolve write the operator log).
+		sink, n.AuditReader = fs, audit.WithOperatorLog(fs, cfg.AuditDir)
 	}
 	self := audit.NCP{Country: cfg.Country, Host: "ncp-" + strings.ToLower(cfg.Country) + ".luxncp"}
 	n.National = opt.National

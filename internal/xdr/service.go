@@ -169,7 +169,7 @@ type prescription struct {
 
 // findPrescription resolves the eDispensation's references among the
 // patient's national prescriptions.
-func (s *Service) findPrescription(ctx context.Context, matricule string, refs []cda.II, now time.Time) (*prescription, error) {
+func (s *Service) findPrescription(ctx context.Context, matricule string, d *cda.Dispensation, now time.Time) (*prescription, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	docs, err := s.National.ListDocuments(ctx, matricule, ehdsi.ClassEP)
@@ -177,7 +177,7 @@ func (s *Service) findPrescription(ctx context.Context, matricule string, refs [
 		return nil, ehdsi.App(ehdsi.ErrEDRegistryNotAvailable, ehdsi.Describe(ehdsi.ErrEDRegistryNotAvailable), err)
 	}
 	want := map[string]bool{}
-	for _, r := range refs {
+	for _, r := range d.PrescriptionRefs() {
 		ext := r.Extension
 		// luxncp's own pivot ids end in .L3 / .L1.
 		ext = strings.TrimSuffix(strings.TrimSuffix(ext, ".L3"), ".L1")
@@ -198,13 +198,29 @@ func (s *Service) findPrescription(ctx context.Context, matricule string, refs [
 			continue
 		}
 		sum := parsed.Summary(now, nil)
+		if d.Contradicts(parsed) {
+			// Named by one reference, contradicted by another (its document
+			// and another prescription's item): not this one.
+			continue
+		}
+		// The item the eDispensation names, else (named by its document)
+		// the first: Against refuses a multi-item one without an item.
+		idx := -1
 		for i, it := range sum.Items {
-			if want[it.ID.Extension] || want[sum.ID.Extension] || want[doc.ID] {
-				return &prescription{itemID: it.ID.Extension, summary: sum, item: it, index: i, parsed: parsed}, nil
+			if want[it.ID.Extension] {
+				idx = i
+				break
 			}
 		}
+		if idx < 0 && len(sum.Items) > 0 && (want[sum.ID.Extension] || want[doc.ID]) {
+			idx = 0
+		}
+		if idx >= 0 {
+			it := sum.Items[idx]
+			return &prescription{itemID: it.ID.Extension, summary: sum, item: it, index: idx, parsed: parsed}, nil
+		}
 	}
-	return nil, ehdsi.App(ehdsi.ErrEPNotMatching, "no ePrescription of this patient matches the eDispensation's references", nil)
+	return nil, ehdsi.App(ehdsi.ErrEPNotMatching, cda.NoMatchingPrescription, nil)
 }
 
 // refuse answers f inside the RegistryResponse and records it as the
@@ -350,7 +366,7 @@ func (s *Service) submit(ctx context.Context, req *gateway.Request, ev *audit.Ev
 		}
 		return success(ev)
 	}
-	p, err := s.findPrescription(ctx, matricule, d.PrescriptionRefs(), req.Now)
+	p, err := s.findPrescription(ctx, matricule, d, req.Now)
 	if err != nil {
 		var f *ehdsi.Fault
 		if errors.As(err, &f) {
