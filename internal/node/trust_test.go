@@ -118,6 +118,9 @@ func TestPartnerTrustOverTheWire(t *testing.T) {
 		{"expired TLS certificate", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU,
 			NotBefore: clock.Now().Add(-48 * time.Hour), NotAfter: clock.Now().Add(-time.Hour)}), seal: devSeal(t, "de")},
 			ehdsi.ErrSecGeneric, "expired"},
+		{"TLS certificate whose keyUsage allows no signature (keyEncipherment only)", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE",
+			EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), seal: devSeal(t, "de")},
+			ehdsi.ErrSecGeneric, "key usage does not allow digital signatures"},
 		{"unknown CA", partner{country: "FR", tls: testkit.NewCA(t, testkit.Cert{CN: "rogue", Country: "FR"}).Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), seal: frSeal},
 			ehdsi.ErrSecGeneric, "no chain to an anchor"},
 	}

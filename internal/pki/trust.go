@@ -27,6 +27,9 @@ var (
 	ErrWeakAlgorithm   = errors.New("certificate algorithm or key size not allowed")
 	ErrRevoked         = errors.New("certificate revoked")
 	ErrRevocationCheck = errors.New("certificate revocation status cannot be checked")
+	// ErrNoSignatureUsage is a certificate whose keyUsage does not allow
+	// the signatures its role makes; it is a wrong-role error.
+	ErrNoSignatureUsage = fmt.Errorf("%w: its key usage allows no digital signature", ErrWrongRole)
 )
 
 // ErrKeyUsage is the former name of ErrWrongRole.
@@ -48,6 +51,8 @@ func Reason(err error) string {
 		return "does not belong to the country of its trust-list entry"
 	case errors.Is(err, ErrNoCountry):
 		return "has no country (C=) in its subject"
+	case errors.Is(err, ErrNoSignatureUsage):
+		return "is not trusted for this role (its key usage does not allow digital signatures)"
 	case errors.Is(err, ErrWrongRole):
 		return "is not trusted for this role (the trust list or its extended key usage gives it another)"
 	}
@@ -372,13 +377,18 @@ var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 // checkUsage applies RFC 5280: a certificate without extendedKeyUsage may
 // serve any purpose (the trust list gives it its role); one with the
 // extension serves only the purposes listed there. keyUsage, when present,
-// must allow signatures.
+// must allow the signatures of the role: digitalSignature for TLS (the
+// handshake signs with the key), digitalSignature or contentCommitment
+// (non-repudiation) for seals. keyEncipherment alone is not a signature.
 func checkUsage(cert *x509.Certificate, use Use) error {
-	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment|x509.KeyUsageKeyEncipherment) == 0 {
-		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
-	}
-	if use == UseSeal && cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
+	if cert.KeyUsage != 0 {
+		want := x509.KeyUsageDigitalSignature
+		if use == UseSeal {
+			want |= x509.KeyUsageContentCommitment
+		}
+		if cert.KeyUsage&want == 0 {
+			return fmt.Errorf("%w (key usage %#x, used as %s)", ErrNoSignatureUsage, int(cert.KeyUsage), use.Role())
+		}
 	}
 	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
 		return nil

@@ -50,6 +50,13 @@ func TestTrustListRolesAndCountries(t *testing.T) {
 		{"C=FR under a DE intermediate", ts, deSub.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"C=FR under the DE CA", ts, deCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"no C=", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrNoCountry, ""},
+		{"TLS, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS server, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSServer, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS, keyUsage contentCommitment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageContentCommitment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS, keyUsage digitalSignature and keyEncipherment", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}), pki.UseTLSClient, now, nil, "FR"},
+		{"seal, keyUsage keyEncipherment only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseSeal, now, pki.ErrNoSignatureUsage, ""},
+		{"seal, keyUsage contentCommitment only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageContentCommitment}), pki.UseSeal, now, nil, "FR"},
+		{"seal, keyUsage digitalSignature only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageDigitalSignature}), pki.UseSeal, now, nil, "FR"},
 		{"FR TLS cert as seal", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR"}), pki.UseSeal, now, pki.ErrWrongRole, ""},
 		{"FR seal cert as TLS", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR"}), pki.UseTLSClient, now, pki.ErrWrongRole, ""},
 		{"TLS EKU used as seal under a both-roles CA", both, frBoth.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseSeal, now, pki.ErrWrongRole, ""},
@@ -74,6 +81,9 @@ func TestTrustListRolesAndCountries(t *testing.T) {
 			}
 			if pki.Reason(err) == pki.Reason(pki.ErrUntrusted) && tc.want != pki.ErrUntrusted {
 				t.Errorf("public reason %q hides the cause %v", pki.Reason(err), tc.want)
+			}
+			if pki.Reason(err) != pki.Reason(tc.want) {
+				t.Errorf("public reason %q, want %q", pki.Reason(err), pki.Reason(tc.want))
 			}
 		})
 	}
