@@ -121,6 +121,8 @@ func TestPartnerTrustOverTheWire(t *testing.T) {
 		{"TLS certificate whose keyUsage allows no signature (keyEncipherment only)", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE",
 			EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), seal: devSeal(t, "de")},
 			ehdsi.ErrSecGeneric, "key usage does not allow digital signatures"},
+		{"subject /C=DE/C=FR", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", MoreCountries: []string{"FR"}, EKU: tlsEKU}), seal: devSeal(t, "de")},
+			ehdsi.ErrSecGeneric, "has more than one country (C=)"},
 		{"unknown CA", partner{country: "FR", tls: testkit.NewCA(t, testkit.Cert{CN: "rogue", Country: "FR"}).Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), seal: frSeal},
 			ehdsi.ErrSecGeneric, "no chain to an anchor"},
 	}

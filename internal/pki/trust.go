@@ -24,6 +24,7 @@ var (
 	ErrWrongRole       = errors.New("certificate is not trusted for this role")
 	ErrCountryMismatch = errors.New("certificate country differs from its trust-list entry")
 	ErrNoCountry       = errors.New("certificate subject has no country (C=)")
+	ErrManyCountries   = errors.New("certificate subject has more than one country (C=)")
 	ErrWeakAlgorithm   = errors.New("certificate algorithm or key size not allowed")
 	ErrRevoked         = errors.New("certificate revoked")
 	ErrRevocationCheck = errors.New("certificate revocation status cannot be checked")
@@ -51,6 +52,8 @@ func Reason(err error) string {
 		return "does not belong to the country of its trust-list entry"
 	case errors.Is(err, ErrNoCountry):
 		return "has no country (C=) in its subject"
+	case errors.Is(err, ErrManyCountries):
+		return "has more than one country (C=) in its subject"
 	case errors.Is(err, ErrNoSignatureUsage):
 		return "is not trusted for this role (its key usage does not allow digital signatures)"
 	case errors.Is(err, ErrWrongRole):
@@ -486,8 +489,12 @@ func checkKey(c *x509.Certificate) error {
 	return nil
 }
 
-// Country returns the subject's country (C=), upper case.
+// Country returns the subject's country (C=), upper case. A subject with
+// several C= values names no single country and is refused as such.
 func Country(cert *x509.Certificate) (string, error) {
+	if len(cert.Subject.Country) > 1 {
+		return "", fmt.Errorf("%w: %s", ErrManyCountries, strings.Join(cert.Subject.Country, ", "))
+	}
 	if len(cert.Subject.Country) != 1 || len(cert.Subject.Country[0]) != 2 {
 		return "", ErrNoCountry
 	}

@@ -50,6 +50,7 @@ func TestTrustListRolesAndCountries(t *testing.T) {
 		{"C=FR under a DE intermediate", ts, deSub.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"C=FR under the DE CA", ts, deCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"no C=", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrNoCountry, ""},
+		{"C=DE and C=FR", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "DE", MoreCountries: []string{"FR"}, EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrManyCountries, ""},
 		{"TLS, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
 		{"TLS server, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSServer, now, pki.ErrNoSignatureUsage, ""},
 		{"TLS, keyUsage contentCommitment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageContentCommitment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
