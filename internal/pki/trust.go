@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -154,7 +155,13 @@ type TrustStore struct {
 	mu      sync.Mutex // one reload at a time
 	checked atomic.Int64
 	version string
-	lastErr atomic.Pointer[error]
+	failure atomic.Pointer[reloadFailure]
+	// failures counts failed reloads since the store was opened.
+	failures atomic.Uint64
+
+	// Log receives an error for every failed reload (with the file and the
+	// cause) and a line for every list loaded (nil: slog.Default()).
+	Log *slog.Logger
 
 	// Revocation, when set, is asked about every verified chain (OCSP /
 	// CRL, see Revocation); nil: no revocation checking.
@@ -213,32 +220,100 @@ func (ts *TrustStore) Reload(ctx context.Context, now time.Time) (bool, error) {
 	return ts.reloadLocked(ctx, now)
 }
 
+// reloadFailure is the state of a store whose reloads fail: the last
+// error, and since when they have been failing.
+type reloadFailure struct {
+	err   error
+	since time.Time
+}
+
 func (ts *TrustStore) reloadLocked(ctx context.Context, now time.Time) (bool, error) {
 	ts.checked.Store(now.UnixNano())
 	entries, version, err := ts.src.Load(ctx, ts.version)
 	if err == nil && version != ts.version && len(entries) == 0 {
 		err = errors.New("trust list: no entries")
 	}
+	prev := ts.failure.Load()
 	if err != nil {
+		// Keeping the last good list is right (a typo must not cut every
+		// partner off), but never silently: the list in force may still
+		// hold a CA the operator meant to remove (docs/trust.md).
 		err = fmt.Errorf("trust list reload (keeping the last good list): %w", err)
-		ts.lastErr.Store(&err)
+		f := &reloadFailure{err: err, since: now}
+		if prev != nil {
+			f.since = prev.since
+		}
+		ts.failure.Store(f)
+		n := ts.failures.Add(1)
+		file := ""
+		var fe *TrustFileError
+		if errors.As(err, &fe) {
+			file = fe.File
+		}
+		ts.logger().ErrorContext(ctx, "trust list reload failed: the last good list stays in force, changes (removals too) are NOT applied",
+			"component", "trust", "file", file, "cause", err.Error(), "failing_since", f.since, "failures", n, "generation", ts.set.Load().gen)
 		return false, err
 	}
-	ts.lastErr.Store(nil)
+	ts.failure.Store(nil)
 	if version == ts.version {
+		if prev != nil {
+			ts.logger().InfoContext(ctx, "trust list reload works again (unchanged list)", "component", "trust", "failing_since", prev.since)
+		}
 		return false, nil
 	}
 	ts.version = version
-	ts.set.Store(newSet(entries))
+	set := newSet(entries)
+	ts.set.Store(set)
+	ts.logger().InfoContext(ctx, "trust list loaded", "component", "trust", "entries", len(entries), "generation", set.gen)
 	return true, nil
+}
+
+func (ts *TrustStore) logger() *slog.Logger {
+	if ts.Log != nil {
+		return ts.Log
+	}
+	return slog.Default()
 }
 
 // Err is the error of the last reload (nil when it succeeded).
 func (ts *TrustStore) Err() error {
-	if p := ts.lastErr.Load(); p != nil {
-		return *p
+	if f := ts.failure.Load(); f != nil {
+		return f.err
 	}
 	return nil
+}
+
+// TrustStatus is the state of a trust store, for health checks and
+// metrics.
+type TrustStatus struct {
+	// Entries and Generation describe the list in force.
+	Entries    int
+	Generation uint64
+	// Err is the error of the last reload (nil: it succeeded); while it is
+	// set the list in force is the last good one, not what the source
+	// holds. FailingSince is when the reloads started failing.
+	Err          error
+	FailingSince time.Time
+	// Failures counts the failed reloads since the store was opened.
+	Failures uint64
+}
+
+// Status returns the store's state without reloading.
+func (ts *TrustStore) Status() TrustStatus {
+	set := ts.set.Load()
+	st := TrustStatus{Entries: len(set.entries), Generation: set.gen, Failures: ts.failures.Load()}
+	if f := ts.failure.Load(); f != nil {
+		st.Err, st.FailingSince = f.err, f.since
+	}
+	return st
+}
+
+// Check reloads the list when due (as a verification would) and returns
+// the store's state: a health check sees a broken source even when no
+// partner is calling.
+func (ts *TrustStore) Check(now time.Time) TrustStatus {
+	ts.current(now)
+	return ts.Status()
 }
 
 // current returns the list, reloading it first when due. Only one caller

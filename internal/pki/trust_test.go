@@ -1,11 +1,14 @@
 package pki_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +111,8 @@ func TestTrustListReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
+	ts.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	beCert := be.Issue(t, testkit.Cert{CN: "ncp.be", Country: "BE"})
 	if _, err := ts.Verify(beCert.Cert, nil, now, pki.UseTLSClient); !errors.Is(err, pki.ErrUntrusted) {
 		t.Fatalf("BE before onboarding: %v", err)
@@ -125,6 +130,15 @@ func TestTrustListReload(t *testing.T) {
 	}
 	if ts.Err() == nil {
 		t.Error("broken edit not reported")
+	}
+	// Loud: each failed reload is an ERROR naming the file and the cause.
+	ts.Verify(beCert.Cert, nil, now.Add(5*time.Minute), pki.UseTLSClient)
+	st := ts.Check(now.Add(5 * time.Minute))
+	if st.Err == nil || st.Failures != 2 || !st.FailingSince.Equal(now.Add(4*time.Minute)) {
+		t.Errorf("status after two failed reloads: %+v", st)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR msg=\"trust list reload failed"); n != 2 || !strings.Contains(logs.String(), "file="+filepath.Join(dir, "broken.pem")) {
+		t.Errorf("%d ERROR lines for 2 failed reloads, or no file named:\n%s", n, logs.String())
 	}
 	os.Remove(filepath.Join(dir, "broken.pem"))
 	os.Remove(filepath.Join(dir, "be-tls.pem"))
