@@ -162,7 +162,8 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Audit:      n.Recorder,
 		Self:       self,
 		Replay:     opt.Replay,
-		Admission:  &gateway.Admission{MaxInFlight: cfg.MaxInFlight, Rate: cfg.RateLimit, Now: opt.Now},
+		Admission: &gateway.Admission{MaxInFlight: cfg.MaxInFlight, MaxBodyMemory: cfg.MaxBodyMemory, CountryShare: cfg.CountryShare,
+			Rate: cfg.RateLimit, Now: opt.Now},
 	}
 	n.Tokens = opt.Tokens
 	if n.Tokens == nil && cfg.IDIssuer != "" {
