@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -279,17 +280,27 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "the client certificate is "+country+"'s own: Country A endpoints serve foreign NCPs only", nil))
 		return
 	}
-	release, busy := cfg.Admission.admit(country)
-	if busy != nil {
+	notAdmitted := func(busy *busy) {
 		log.InfoContext(ctx, "request not admitted", "peer", country, "status", busy.status, "reason", busy.reason)
 		w.Header().Set("Retry-After", fmt.Sprint(int(max(1, (busy.retryAfter+time.Second-1)/time.Second))))
 		_ = cfg.Writer.WriteFaultStatus(w, ehdsi.Receiver(ehdsi.ErrGeneric, "busy: "+busy.reason+"; retry later", nil), "", busy.status)
+	}
+	// The body memory is reserved before the body is read: by its declared
+	// length, or as it arrives.
+	ticket, busy := cfg.Admission.admit(country, r.ContentLength, cmp.Or(cfg.Limits.MaxBytes, soap.DefaultMaxBytes))
+	if busy != nil {
+		notAdmitted(busy)
 		return
 	}
-	defer release()
+	defer ticket.release()
+	r.Body = ticket.body(r.Body)
 	_, end = cfg.step(ctx, "parse")
 	env, err = soap.Read(r, cfg.Limits)
 	end(err)
+	if ticket.refused != nil {
+		notAdmitted(ticket.refused)
+		return
+	}
 	if env != nil {
 		// Also for an envelope refused after its header was read: the
 		// refusal is logged and answered under the partner's MessageID.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
@@ -45,6 +46,16 @@ type Config struct {
 	// once (LUXNCP_MAX_INFLIGHT, default 32): beyond it, 503 with
 	// Retry-After. With MaxBody it bounds the bodies in memory.
 	MaxInFlight int
+	// MaxBodyMemory bounds the Country A request bodies held in memory at
+	// once, in bytes (LUXNCP_MAX_BODY_MEMORY, default 64 MiB): reserved by
+	// the declared Content-Length before the body is read (or as it is
+	// read); beyond it, 503 with Retry-After.
+	MaxBodyMemory int64
+	// CountryShare is the fraction of MaxInFlight and of MaxBodyMemory one
+	// partner country may hold at once (LUXNCP_COUNTRY_SHARE, default 0.5;
+	// 1: no per-country bound), so that one partner cannot starve the
+	// others.
+	CountryShare float64
 	// RateLimit is the requests per second each partner country may send
 	// to Country A (LUXNCP_RATE_LIMIT, default 0: no limit), in bursts of
 	// twice that: beyond it, 429 with Retry-After.
@@ -153,7 +164,13 @@ func (c Config) Defaults() Config {
 		c.OutboxHorizon = outbox.DefaultHorizon
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 32
+		c.MaxInFlight = gateway.DefaultMaxInFlight
+	}
+	if c.MaxBodyMemory == 0 {
+		c.MaxBodyMemory = gateway.DefaultMaxBodyMemory
+	}
+	if c.CountryShare == 0 {
+		c.CountryShare = gateway.DefaultCountryShare
 	}
 	if c.TrustRefresh == 0 {
 		c.TrustRefresh = 30 * time.Second
@@ -239,6 +256,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("LUXNCP_MAX_INFLIGHT: %q is not a positive number", v)
 		}
 		c.MaxInFlight = n
+	}
+	if v := getenv("LUXNCP_MAX_BODY_MEMORY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_MAX_BODY_MEMORY: %q is not a positive number of bytes", v)
+		}
+		c.MaxBodyMemory = n
+	}
+	if v := getenv("LUXNCP_COUNTRY_SHARE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return c, fmt.Errorf("LUXNCP_COUNTRY_SHARE: %q is not a fraction above 0 and at most 1", v)
+		}
+		c.CountryShare = f
 	}
 	if v := getenv("LUXNCP_RATE_LIMIT"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)

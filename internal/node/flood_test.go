@@ -25,6 +25,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
 // countingSink counts the audit records of refusals without a client
@@ -56,6 +57,33 @@ func rss(t *testing.T) int64 {
 	return 0
 }
 
+// sampleMemory samples the process's resident set and heap in use every
+// 2 ms until the returned function is called, which returns the peaks.
+func sampleMemory(t *testing.T) (stop func() (peakRSS, peakHeap int64)) {
+	var pr, ph int64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			ph = max(ph, int64(ms.HeapInuse))
+			pr = max(pr, rss(t))
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return func() (int64, int64) {
+		close(done)
+		<-sampled
+		return pr, ph
+	}
+}
+
 // TestFloodOfUnauthenticatedBodies: 20 clients without a certificate post
 // 10 MiB bodies at once. The gateway refuses them before reading a body,
 // audits them in aggregate, stays under 256 MB resident and keeps serving
@@ -67,27 +95,7 @@ func TestFloodOfUnauthenticatedBodies(t *testing.T) {
 
 	runtime.GC()
 	debug.FreeOSMemory()
-	var peakRSS, peakHeap atomic.Int64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if h := int64(ms.HeapInuse); h > peakHeap.Load() {
-				peakHeap.Store(h)
-			}
-			if r := rss(t); r > peakRSS.Load() {
-				peakRSS.Store(r)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
+	peaks := sampleMemory(t)
 
 	body := bytes.Repeat([]byte("<x>"), (10<<20)/3)
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testkit.CAPool(t), Time: clock.System()}}}
@@ -120,12 +128,11 @@ func TestFloodOfUnauthenticatedBodies(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	close(stop)
-	<-sampled
+	peakRSS, peakHeap := peaks()
 	t.Logf("peak RSS %d MiB, peak heap in use %d MiB, %d refused, %d served, %d audit records of refusals",
-		peakRSS.Load()>>20, peakHeap.Load()>>20, refused.Load(), served, sink.unauthenticated.Load())
-	if peakRSS.Load() > 256<<20 {
-		t.Errorf("peak RSS %d MiB, want under 256 MiB", peakRSS.Load()>>20)
+		peakRSS>>20, peakHeap>>20, refused.Load(), served, sink.unauthenticated.Load())
+	if peakRSS > 256<<20 {
+		t.Errorf("peak RSS %d MiB, want under 256 MiB", peakRSS>>20)
 	}
 	if served != 5 || refused.Load() != 20 {
 		t.Errorf("served %d of 5, refused %d of 20", served, refused.Load())
@@ -202,5 +209,113 @@ func TestBusyAndRateLimited(t *testing.T) {
 	}
 	if res.StatusCode != 200 {
 		t.Errorf("after the slot was freed: %d", res.StatusCode)
+	}
+}
+
+// TestFloodFromOneAuthenticatedPartner: France, with its valid TLS
+// certificate, posts 10 MiB envelopes from 40 connections at once, again
+// and again. It may hold no more than its share of the requests in
+// progress and of the body memory, so the process stays far below its
+// memory limit and Belgium, meanwhile, is served every time.
+func TestFloodFromOneAuthenticatedPartner(t *testing.T) {
+	if testutil.Race {
+		t.Skip("memory bounds are asserted in make test's run without -race")
+	}
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), nil, func(o *node.Options) { o.AuditSink = &countingSink{} })
+	fr, be := newPharmacist(t, "fr", "physician"), newPharmacist(t, "be", "physician")
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := rss(t)
+	peaks := sampleMemory(t)
+	stop := make(chan struct{})
+
+	// A well-formed envelope of 10 MiB (just under the limit): read whole
+	// and parsed before its missing assertion is refused.
+	var env bytes.Buffer
+	env.WriteString(`<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header>` +
+		`<a:Action>` + ehdsi.ActionXCPD + `</a:Action><a:MessageID>urn:uuid:6a1f4f6e-1b7e-4b5e-9f31-3f1e0c2b9d10</a:MessageID></s:Header><s:Body><x>`)
+	env.Write(bytes.Repeat([]byte("A"), 10<<20-env.Len()-100))
+	env.WriteString(`</x></s:Body></s:Envelope>`)
+	body := env.Bytes()
+	var busy, read, failed atomic.Int64
+	flooding := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := fr.client.HTTP.Post(g.url+ehdsi.PathXCPD, "application/soap+xml", bytes.NewReader(body))
+				if err != nil {
+					failed.Add(1) // answered 503 and closed before the body was sent
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusServiceUnavailable {
+					if res.Header.Get("Retry-After") == "" {
+						t.Error("503 without Retry-After")
+					}
+					busy.Add(1)
+					once.Do(func() { close(flooding) })
+				} else {
+					read.Add(1)
+				}
+			}
+		}()
+	}
+	<-flooding // France is beyond its share
+	served := 0
+	const calls = 8
+	for i := 0; i < calls; i++ {
+		rep, err := be.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{be.hcp},
+			Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
+		if err != nil {
+			t.Errorf("Belgium, call %d: %v", i, err)
+		} else if rep.Fault != nil {
+			t.Errorf("Belgium, call %d: %s %s", i, rep.Fault.Code, rep.Fault.Public)
+		} else {
+			served++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	peakRSS, peakHeap := peaks()
+	t.Logf("peak RSS %d MiB (%d MiB before), peak heap in use %d MiB; France: %d read, %d answered 503, %d cut off; Belgium: %d of %d served",
+		peakRSS>>20, base>>20, peakHeap>>20, read.Load(), busy.Load(), failed.Load(), served, calls)
+	if served != calls {
+		t.Errorf("Belgium served %d of %d while France flooded", served, calls)
+	}
+	// France's share is 32 MiB of bodies: three 10 MiB bodies at once, each
+	// costing about 75 MiB of heap while buffered and parsed. Half of the
+	// default GOMEMLIMIT (768 MiB) is the bound.
+	if grew := peakRSS - base; grew > node.DefaultMemoryLimit/2 {
+		t.Errorf("RSS grew by %d MiB under one partner's flood, want under %d MiB", grew>>20, node.DefaultMemoryLimit/2>>20)
+	}
+}
+
+// TestAdmissionFromEnv: the body memory and the country share have
+// defaults, are configurable, and a wrong value stops the start.
+func TestAdmissionFromEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := node.FromEnv(env(nil))
+	if err != nil || c.MaxBodyMemory != 64<<20 || c.CountryShare != 0.5 {
+		t.Fatalf("defaults: %d bytes, share %g (%v)", c.MaxBodyMemory, c.CountryShare, err)
+	}
+	c, err = node.FromEnv(env(map[string]string{"LUXNCP_MAX_BODY_MEMORY": "1048576", "LUXNCP_COUNTRY_SHARE": "0.25"}))
+	if err != nil || c.MaxBodyMemory != 1<<20 || c.CountryShare != 0.25 {
+		t.Fatalf("configured: %d bytes, share %g (%v)", c.MaxBodyMemory, c.CountryShare, err)
+	}
+	for _, kv := range []map[string]string{{"LUXNCP_COUNTRY_SHARE": "50"}, {"LUXNCP_COUNTRY_SHARE": "0"}, {"LUXNCP_MAX_BODY_MEMORY": "64MiB"}} {
+		if _, err := node.FromEnv(env(kv)); err == nil {
+			t.Errorf("%v accepted", kv)
+		}
 	}
 }

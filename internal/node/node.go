@@ -119,6 +119,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	// checked against them, with the fail policy of each role.
 	trust.Revocation = &pki.Revocation{TLS: cfg.RevocationTLS, Seal: cfg.RevocationSeal, Skew: cfg.ClockSkew,
 		Log: log.With("component", "revocation")}
+	// A failed reload keeps the last good list, loudly: an error in the
+	// log each time, /healthz degraded, a metric (docs/trust.md).
+	trust.Log = log
 	n.Trust = trust
 	sink := opt.AuditSink
 	n.AuditReader = opt.AuditReader
@@ -161,7 +164,8 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Audit:      n.Recorder,
 		Self:       self,
 		Replay:     opt.Replay,
-		Admission:  &gateway.Admission{MaxInFlight: cfg.MaxInFlight, Rate: cfg.RateLimit, Now: opt.Now},
+		Admission: &gateway.Admission{MaxInFlight: cfg.MaxInFlight, MaxBodyMemory: cfg.MaxBodyMemory, CountryShare: cfg.CountryShare,
+			Rate: cfg.RateLimit, Now: opt.Now},
 	}
 	n.Tokens = opt.Tokens
 	if n.Tokens == nil && cfg.IDIssuer != "" {
@@ -262,19 +266,32 @@ type checker interface{ Check() error }
 // Healthz is the node's readiness probe: 503 with the reason while the
 // audit sink cannot write (no transaction can be served then); each check
 // lets the sink repair itself, so the probe turns ok again by itself when
-// the disk has space. It needs no client certificate.
+// the disk has space. While the trust list cannot be reloaded it answers
+// 200 with status "degraded" and the reason: the last good list still
+// serves every partner, but a change (a CA removed) is not in force
+// (docs/trust.md explains why this is not a 503). It needs no client
+// certificate.
 func (n *Node) Healthz(w http.ResponseWriter, r *http.Request) {
 	if c, ok := n.Recorder.Sink.(checker); ok {
 		if err := c.Check(); err != nil {
 			n.Log.ErrorContext(r.Context(), "audit sink cannot write", "error", err.Error())
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			b, _ := json.Marshal(map[string]string{"status": "unavailable", "service": "luxncp", "reason": "audit sink cannot write: " + err.Error()})
-			w.Write(append(b, '\n'))
+			writeHealth(w, http.StatusServiceUnavailable, "unavailable", "audit sink cannot write: "+err.Error())
 			return
 		}
 	}
+	if st := n.Trust.Check(clock.Or(n.Gateway.Now)()); st.Err != nil {
+		writeHealth(w, http.StatusOK, "degraded", fmt.Sprintf("%v (failing since %s, %d failed reloads; the last good list of %d entries is in force)",
+			st.Err, st.FailingSince.UTC().Format(time.RFC3339), st.Failures, st.Entries))
+		return
+	}
 	Healthz(w, r)
+}
+
+func writeHealth(w http.ResponseWriter, status int, state, reason string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"status": state, "service": "luxncp", "reason": reason})
+	w.Write(append(b, '\n'))
 }
 
 // PatientResolver maps a matricule to every national identifier of the

@@ -28,4 +28,5 @@ func (n *Node) observe(t *telemetry.Telemetry, breaker *national.Breaker) {
 		}
 	}
 	t.WatchCertificates(n.Cfg.Country, own, n.Trust)
+	t.WatchTrustList(n.Trust)
 }

@@ -2,9 +2,13 @@ package node_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +23,7 @@ import (
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/telemetry"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -118,6 +123,11 @@ func TestPartnerTrustOverTheWire(t *testing.T) {
 		{"expired TLS certificate", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU,
 			NotBefore: clock.Now().Add(-48 * time.Hour), NotAfter: clock.Now().Add(-time.Hour)}), seal: devSeal(t, "de")},
 			ehdsi.ErrSecGeneric, "expired"},
+		{"TLS certificate whose keyUsage allows no signature (keyEncipherment only)", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE",
+			EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), seal: devSeal(t, "de")},
+			ehdsi.ErrSecGeneric, "key usage does not allow digital signatures"},
+		{"subject /C=DE/C=FR", partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", MoreCountries: []string{"FR"}, EKU: tlsEKU}), seal: devSeal(t, "de")},
+			ehdsi.ErrSecGeneric, "has more than one country (C=)"},
 		{"unknown CA", partner{country: "FR", tls: testkit.NewCA(t, testkit.Cert{CN: "rogue", Country: "FR"}).Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), seal: frSeal},
 			ehdsi.ErrSecGeneric, "no chain to an anchor"},
 	}
@@ -183,5 +193,95 @@ func TestRevocationPolicyFromEnv(t *testing.T) {
 	}
 	if _, err := node.FromEnv(env(map[string]string{"LUXNCP_REVOCATION_SEAL": "off"})); err == nil {
 		t.Error("LUXNCP_REVOCATION_SEAL=off accepted")
+	}
+}
+
+// TestFailedTrustReloadIsLoud: the operator removes Germany's CA and, in
+// the same change, adds a malformed file. The last good list stays in force
+// (Germany is still served), but not silently: every failed reload is
+// logged at ERROR with the file and the cause, /healthz says "degraded"
+// with the reason, and luxncp_trust_list_reload_failing is 1. Once the file
+// is fixed, the removal takes effect and all three clear.
+func TestFailedTrustReloadIsLoud(t *testing.T) {
+	tlsEKU := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	deCA := testkit.NewCA(t, testkit.Cert{CN: "DE NCP CA", Country: "DE"})
+	dir := filepath.Join(t.TempDir(), "trust")
+	writeTrust(t, dir, pki.Entry{Country: "DE", Role: pki.RoleTLS, Cert: deCA.Cert})
+	var logs syncBuffer
+	tel := telemetry.New(telemetry.Options{})
+	g := startConfig(t, slog.New(slog.NewTextHandler(&logs, nil)), t.TempDir(), func(c *node.Config) {
+		c.TrustBundle, c.TrustRefresh = dir, time.Nanosecond // every check reloads
+	}, func(o *node.Options) { o.Telemetry = tel })
+	admin := httptest.NewServer(tel.AdminHandler())
+	t.Cleanup(admin.Close)
+	de := partner{country: "DE", tls: deCA.Issue(t, testkit.Cert{CN: "ncp.de", Country: "DE", EKU: tlsEKU}), seal: devSeal(t, "de")}
+	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testkit.CAPool(t), Time: clock.System()}}}
+	get := func(c *http.Client, url string) (int, string) {
+		t.Helper()
+		res, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	failing := func() string {
+		_, m := get(http.DefaultClient, admin.URL+"/metrics")
+		for _, l := range strings.Split(m, "\n") {
+			if strings.HasPrefix(l, "luxncp_trust_list_reload_failing ") {
+				return strings.TrimPrefix(l, "luxncp_trust_list_reload_failing ")
+			}
+		}
+		return "absent"
+	}
+	if f := de.xcpd(t, g.url); f != nil {
+		t.Fatalf("Germany before the change: %s %s", f.Code, f.Public)
+	}
+
+	// One change: Germany's block removed, a malformed file added.
+	if err := os.WriteFile(filepath.Join(dir, "partners.pem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(dir, "ie-tls.pem")
+	if err := os.WriteFile(broken, []byte("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, body := get(anon, g.url+"/healthz")
+	var h struct{ Status, Reason string }
+	if err := json.Unmarshal([]byte(body), &h); err != nil {
+		t.Fatalf("/healthz %d %q: %v", status, body, err)
+	}
+	if h.Status != "degraded" || !strings.Contains(h.Reason, "ie-tls.pem") || !strings.Contains(h.Reason, "malformed PEM") {
+		t.Errorf("/healthz after a broken change: %d %s; want status degraded naming the file and the cause", status, body)
+	}
+	if f := de.xcpd(t, g.url); f != nil {
+		t.Errorf("Germany refused while the change does not parse (the last good list must stay): %s %s", f.Code, f.Public)
+	}
+	var errLines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=ERROR") && strings.Contains(l, "trust list reload failed") {
+			errLines = append(errLines, l)
+		}
+	}
+	if len(errLines) < 2 || !strings.Contains(errLines[0], "file="+broken) || !strings.Contains(errLines[0], "malformed PEM") {
+		t.Errorf("want an ERROR line with the file and the cause for each failed reload (healthz and the request each reloaded), got %q", errLines)
+	}
+	if v := failing(); v != "1" {
+		t.Errorf("luxncp_trust_list_reload_failing = %s, want 1", v)
+	}
+
+	// Fixed: the removal takes effect, the alarms clear.
+	if err := os.Remove(broken); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(anon, g.url+"/healthz"); status != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("/healthz after the fix: %d %s", status, body)
+	}
+	if f := de.xcpd(t, g.url); f == nil || !strings.Contains(f.Public, "no chain to an anchor") {
+		t.Errorf("Germany after its CA was removed: %+v", f)
+	}
+	if v := failing(); v != "0" {
+		t.Errorf("luxncp_trust_list_reload_failing = %s after the fix, want 0", v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -24,9 +25,13 @@ var (
 	ErrWrongRole       = errors.New("certificate is not trusted for this role")
 	ErrCountryMismatch = errors.New("certificate country differs from its trust-list entry")
 	ErrNoCountry       = errors.New("certificate subject has no country (C=)")
+	ErrManyCountries   = errors.New("certificate subject has more than one country (C=)")
 	ErrWeakAlgorithm   = errors.New("certificate algorithm or key size not allowed")
 	ErrRevoked         = errors.New("certificate revoked")
 	ErrRevocationCheck = errors.New("certificate revocation status cannot be checked")
+	// ErrNoSignatureUsage is a certificate whose keyUsage does not allow
+	// the signatures its role makes; it is a wrong-role error.
+	ErrNoSignatureUsage = fmt.Errorf("%w: its key usage allows no digital signature", ErrWrongRole)
 )
 
 // ErrKeyUsage is the former name of ErrWrongRole.
@@ -48,6 +53,10 @@ func Reason(err error) string {
 		return "does not belong to the country of its trust-list entry"
 	case errors.Is(err, ErrNoCountry):
 		return "has no country (C=) in its subject"
+	case errors.Is(err, ErrManyCountries):
+		return "has more than one country (C=) in its subject"
+	case errors.Is(err, ErrNoSignatureUsage):
+		return "is not trusted for this role (its key usage does not allow digital signatures)"
 	case errors.Is(err, ErrWrongRole):
 		return "is not trusted for this role (the trust list or its extended key usage gives it another)"
 	}
@@ -146,7 +155,13 @@ type TrustStore struct {
 	mu      sync.Mutex // one reload at a time
 	checked atomic.Int64
 	version string
-	lastErr atomic.Pointer[error]
+	failure atomic.Pointer[reloadFailure]
+	// failures counts failed reloads since the store was opened.
+	failures atomic.Uint64
+
+	// Log receives an error for every failed reload (with the file and the
+	// cause) and a line for every list loaded (nil: slog.Default()).
+	Log *slog.Logger
 
 	// Revocation, when set, is asked about every verified chain (OCSP /
 	// CRL, see Revocation); nil: no revocation checking.
@@ -205,32 +220,100 @@ func (ts *TrustStore) Reload(ctx context.Context, now time.Time) (bool, error) {
 	return ts.reloadLocked(ctx, now)
 }
 
+// reloadFailure is the state of a store whose reloads fail: the last
+// error, and since when they have been failing.
+type reloadFailure struct {
+	err   error
+	since time.Time
+}
+
 func (ts *TrustStore) reloadLocked(ctx context.Context, now time.Time) (bool, error) {
 	ts.checked.Store(now.UnixNano())
 	entries, version, err := ts.src.Load(ctx, ts.version)
 	if err == nil && version != ts.version && len(entries) == 0 {
 		err = errors.New("trust list: no entries")
 	}
+	prev := ts.failure.Load()
 	if err != nil {
+		// Keeping the last good list is right (a typo must not cut every
+		// partner off), but never silently: the list in force may still
+		// hold a CA the operator meant to remove (docs/trust.md).
 		err = fmt.Errorf("trust list reload (keeping the last good list): %w", err)
-		ts.lastErr.Store(&err)
+		f := &reloadFailure{err: err, since: now}
+		if prev != nil {
+			f.since = prev.since
+		}
+		ts.failure.Store(f)
+		n := ts.failures.Add(1)
+		file := ""
+		var fe *TrustFileError
+		if errors.As(err, &fe) {
+			file = fe.File
+		}
+		ts.logger().ErrorContext(ctx, "trust list reload failed: the last good list stays in force, changes (removals too) are NOT applied",
+			"component", "trust", "file", file, "cause", err.Error(), "failing_since", f.since, "failures", n, "generation", ts.set.Load().gen)
 		return false, err
 	}
-	ts.lastErr.Store(nil)
+	ts.failure.Store(nil)
 	if version == ts.version {
+		if prev != nil {
+			ts.logger().InfoContext(ctx, "trust list reload works again (unchanged list)", "component", "trust", "failing_since", prev.since)
+		}
 		return false, nil
 	}
 	ts.version = version
-	ts.set.Store(newSet(entries))
+	set := newSet(entries)
+	ts.set.Store(set)
+	ts.logger().InfoContext(ctx, "trust list loaded", "component", "trust", "entries", len(entries), "generation", set.gen)
 	return true, nil
+}
+
+func (ts *TrustStore) logger() *slog.Logger {
+	if ts.Log != nil {
+		return ts.Log
+	}
+	return slog.Default()
 }
 
 // Err is the error of the last reload (nil when it succeeded).
 func (ts *TrustStore) Err() error {
-	if p := ts.lastErr.Load(); p != nil {
-		return *p
+	if f := ts.failure.Load(); f != nil {
+		return f.err
 	}
 	return nil
+}
+
+// TrustStatus is the state of a trust store, for health checks and
+// metrics.
+type TrustStatus struct {
+	// Entries and Generation describe the list in force.
+	Entries    int
+	Generation uint64
+	// Err is the error of the last reload (nil: it succeeded); while it is
+	// set the list in force is the last good one, not what the source
+	// holds. FailingSince is when the reloads started failing.
+	Err          error
+	FailingSince time.Time
+	// Failures counts the failed reloads since the store was opened.
+	Failures uint64
+}
+
+// Status returns the store's state without reloading.
+func (ts *TrustStore) Status() TrustStatus {
+	set := ts.set.Load()
+	st := TrustStatus{Entries: len(set.entries), Generation: set.gen, Failures: ts.failures.Load()}
+	if f := ts.failure.Load(); f != nil {
+		st.Err, st.FailingSince = f.err, f.since
+	}
+	return st
+}
+
+// Check reloads the list when due (as a verification would) and returns
+// the store's state: a health check sees a broken source even when no
+// partner is calling.
+func (ts *TrustStore) Check(now time.Time) TrustStatus {
+	ts.current(now)
+	return ts.Status()
 }
 
 // current returns the list, reloading it first when due. Only one caller
@@ -372,13 +455,18 @@ var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 // checkUsage applies RFC 5280: a certificate without extendedKeyUsage may
 // serve any purpose (the trust list gives it its role); one with the
 // extension serves only the purposes listed there. keyUsage, when present,
-// must allow signatures.
+// must allow the signatures of the role: digitalSignature for TLS (the
+// handshake signs with the key), digitalSignature or contentCommitment
+// (non-repudiation) for seals. keyEncipherment alone is not a signature.
 func checkUsage(cert *x509.Certificate, use Use) error {
-	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment|x509.KeyUsageKeyEncipherment) == 0 {
-		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
-	}
-	if use == UseSeal && cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return fmt.Errorf("%w: key usage allows no signature", ErrWrongRole)
+	if cert.KeyUsage != 0 {
+		want := x509.KeyUsageDigitalSignature
+		if use == UseSeal {
+			want |= x509.KeyUsageContentCommitment
+		}
+		if cert.KeyUsage&want == 0 {
+			return fmt.Errorf("%w (key usage %#x, used as %s)", ErrNoSignatureUsage, int(cert.KeyUsage), use.Role())
+		}
 	}
 	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
 		return nil
@@ -476,8 +564,12 @@ func checkKey(c *x509.Certificate) error {
 	return nil
 }
 
-// Country returns the subject's country (C=), upper case.
+// Country returns the subject's country (C=), upper case. A subject with
+// several C= values names no single country and is refused as such.
 func Country(cert *x509.Certificate) (string, error) {
+	if len(cert.Subject.Country) > 1 {
+		return "", fmt.Errorf("%w: %s", ErrManyCountries, strings.Join(cert.Subject.Country, ", "))
+	}
 	if len(cert.Subject.Country) != 1 || len(cert.Subject.Country[0]) != 2 {
 		return "", ErrNoCountry
 	}

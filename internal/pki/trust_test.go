@@ -1,11 +1,14 @@
 package pki_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +53,14 @@ func TestTrustListRolesAndCountries(t *testing.T) {
 		{"C=FR under a DE intermediate", ts, deSub.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"C=FR under the DE CA", ts, deCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrCountryMismatch, ""},
 		{"no C=", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrNoCountry, ""},
+		{"C=DE and C=FR", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "DE", MoreCountries: []string{"FR"}, EKU: tlsEKU}), pki.UseTLSClient, now, pki.ErrManyCountries, ""},
+		{"TLS, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS server, keyUsage keyEncipherment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseTLSServer, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS, keyUsage contentCommitment only", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", KeyUsage: x509.KeyUsageContentCommitment}), pki.UseTLSClient, now, pki.ErrNoSignatureUsage, ""},
+		{"TLS, keyUsage digitalSignature and keyEncipherment", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}), pki.UseTLSClient, now, nil, "FR"},
+		{"seal, keyUsage keyEncipherment only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageKeyEncipherment}), pki.UseSeal, now, pki.ErrNoSignatureUsage, ""},
+		{"seal, keyUsage contentCommitment only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageContentCommitment}), pki.UseSeal, now, nil, "FR"},
+		{"seal, keyUsage digitalSignature only", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR", KeyUsage: x509.KeyUsageDigitalSignature}), pki.UseSeal, now, nil, "FR"},
 		{"FR TLS cert as seal", ts, frCA.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR"}), pki.UseSeal, now, pki.ErrWrongRole, ""},
 		{"FR seal cert as TLS", ts, frSealCA.Issue(t, testkit.Cert{CN: "seal.fr", Country: "FR"}), pki.UseTLSClient, now, pki.ErrWrongRole, ""},
 		{"TLS EKU used as seal under a both-roles CA", both, frBoth.Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR", EKU: tlsEKU}), pki.UseSeal, now, pki.ErrWrongRole, ""},
@@ -75,6 +86,9 @@ func TestTrustListRolesAndCountries(t *testing.T) {
 			if pki.Reason(err) == pki.Reason(pki.ErrUntrusted) && tc.want != pki.ErrUntrusted {
 				t.Errorf("public reason %q hides the cause %v", pki.Reason(err), tc.want)
 			}
+			if pki.Reason(err) != pki.Reason(tc.want) {
+				t.Errorf("public reason %q, want %q", pki.Reason(err), pki.Reason(tc.want))
+			}
 		})
 	}
 }
@@ -97,6 +111,8 @@ func TestTrustListReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
+	ts.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	beCert := be.Issue(t, testkit.Cert{CN: "ncp.be", Country: "BE"})
 	if _, err := ts.Verify(beCert.Cert, nil, now, pki.UseTLSClient); !errors.Is(err, pki.ErrUntrusted) {
 		t.Fatalf("BE before onboarding: %v", err)
@@ -114,6 +130,15 @@ func TestTrustListReload(t *testing.T) {
 	}
 	if ts.Err() == nil {
 		t.Error("broken edit not reported")
+	}
+	// Loud: each failed reload is an ERROR naming the file and the cause.
+	ts.Verify(beCert.Cert, nil, now.Add(5*time.Minute), pki.UseTLSClient)
+	st := ts.Check(now.Add(5 * time.Minute))
+	if st.Err == nil || st.Failures != 2 || !st.FailingSince.Equal(now.Add(4*time.Minute)) {
+		t.Errorf("status after two failed reloads: %+v", st)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR msg=\"trust list reload failed"); n != 2 || !strings.Contains(logs.String(), "file="+filepath.Join(dir, "broken.pem")) {
+		t.Errorf("%d ERROR lines for 2 failed reloads, or no file named:\n%s", n, logs.String())
 	}
 	os.Remove(filepath.Join(dir, "broken.pem"))
 	os.Remove(filepath.Join(dir, "be-tls.pem"))

@@ -110,16 +110,30 @@ func defaultsOf(name string) (string, Role) {
 	return strings.ToUpper(cc), Role(r)
 }
 
+// TrustFileError is a trust-list file that cannot be read or parsed.
+type TrustFileError struct {
+	File string
+	Err  error
+}
+
+func (e *TrustFileError) Error() string {
+	if pe := (*fs.PathError)(nil); errors.As(e.Err, &pe) && pe.Path == e.File {
+		return e.Err.Error() // already names the file
+	}
+	return e.File + ": " + e.Err.Error()
+}
+func (e *TrustFileError) Unwrap() error { return e.Err }
+
 // ReadTrustFile reads one trust-list file.
 func ReadTrustFile(path string) ([]Entry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, &TrustFileError{File: path, Err: err}
 	}
 	cc, r := defaultsOf(path)
 	entries, err := ParseTrustList(data, cc, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, &TrustFileError{File: path, Err: err}
 	}
 	for i := range entries {
 		entries[i].Source = filepath.Base(path)

@@ -103,6 +103,45 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxErrDesc, prometheus.CounterValue, c.errs)
 }
 
+// WatchTrustList exports the trust list's reload state, checked (and
+// reloaded when due) at each scrape: an alert on
+// luxncp_trust_list_reload_failing catches a list change that did not
+// take effect.
+func (t *Telemetry) WatchTrustList(trust *pki.TrustStore) {
+	t.Registry.MustRegister(&trustCollector{trust: trust, now: t.now})
+}
+
+var (
+	trustFailingDesc = prometheus.NewDesc("luxncp_trust_list_reload_failing",
+		"1 while the trust list cannot be reloaded (the last good list stays in force, changes are not applied), else 0.", nil, nil)
+	trustFailuresDesc = prometheus.NewDesc("luxncp_trust_list_reload_failures_total",
+		"Failed reloads of the trust list since the process started.", nil, nil)
+	trustEntriesDesc = prometheus.NewDesc("luxncp_trust_list_entries",
+		"Entries of the trust list in force.", nil, nil)
+)
+
+type trustCollector struct {
+	trust *pki.TrustStore
+	now   func() time.Time
+}
+
+func (c *trustCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- trustFailingDesc
+	ch <- trustFailuresDesc
+	ch <- trustEntriesDesc
+}
+
+func (c *trustCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.trust.Check(c.now())
+	failing := 0.0
+	if st.Err != nil {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(trustFailingDesc, prometheus.GaugeValue, failing)
+	ch <- prometheus.MustNewConstMetric(trustFailuresDesc, prometheus.CounterValue, float64(st.Failures))
+	ch <- prometheus.MustNewConstMetric(trustEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
+}
+
 // Own is one of luxncp's own certificates (its seal, its TLS certificate).
 type Own struct {
 	Role pki.Role

@@ -21,7 +21,10 @@ import (
 // leaf without extensions beyond the subject, valid around Now.
 type Cert struct {
 	CN, Country string
-	IsCA        bool
+	// MoreCountries are further C= values after Country (a malformed
+	// subject such as /C=DE/C=FR).
+	MoreCountries []string
+	IsCA          bool
 	// EKU: nil means no extendedKeyUsage extension at all.
 	EKU      []x509.ExtKeyUsage
 	KeyUsage x509.KeyUsage
@@ -106,6 +109,7 @@ func issue(t testing.TB, spec Cert, parent *pki.Credential) *pki.Credential {
 	if spec.Country != "" {
 		tmpl.Subject.Country = []string{spec.Country}
 	}
+	tmpl.Subject.Country = append(tmpl.Subject.Country, spec.MoreCountries...)
 	if spec.IsCA {
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
