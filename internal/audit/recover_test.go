@@ -261,3 +261,36 @@ func mustVerifyRecords(t *testing.T, dir string, records int, last int64) *Repor
 	}
 	return rep
 }
+
+// TestCheckReportsLowFreeSpace: Check reads the free space itself, so the
+// sink is reported unavailable before a write fails: below 1 MiB, or below
+// twice the largest record written; it is ready again when space returns.
+func TestCheckReportsLowFreeSpace(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(100 << 20)
+	s, err := OpenFile(t.TempDir(), FileOptions{FreeSpace: func(string) (uint64, error) { return free.Load(), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check with 100 MiB free: %v", err)
+	}
+	free.Store(512 << 10)
+	if err := s.Check(); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "almost full") {
+		t.Fatalf("Check with 512 KiB free: %v", err)
+	}
+	free.Store(3 << 20)
+	r := testRecord(t, 1)
+	r.Message = strings.Repeat("x", 2<<20) // a 2 MiB record
+	if err := s.Write(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Check with 3 MiB free after a 2 MiB record: %v", err)
+	}
+	free.Store(5 << 20)
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check with 5 MiB free: %v", err)
+	}
+}
