@@ -113,6 +113,14 @@ type Request struct {
 	audited *audit.Event
 }
 
+// ErrNotAudited wraps AuditNow's errors: the record that must precede the
+// effect is not durable, so the operation refuses. Such a refusal takes no
+// effect and carries no data: when its own record cannot be written either
+// (the same full disk), the gateway still answers it as the operation
+// chose (e.g. ERROR_ED_EDISPENSATION_NOT_STORED in the XDR response)
+// rather than as a generic fault.
+var ErrNotAudited = errors.New("audit record not written")
+
 // AuditNow writes the transaction's record now, as ev stands (with the
 // events added by AddAudit), before the operation takes an effect (an
 // eDispensation accepted for the national record): no effect without its
@@ -125,7 +133,7 @@ func (r *Request) AuditNow(ctx context.Context, ev *audit.Event) error {
 		return nil
 	}
 	if err := r.auditFn(ctx, *ev, r.extra); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrNotAudited, err)
 	}
 	r.extra = nil
 	done := *ev
@@ -228,7 +236,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if aerr := write(ctx, ev, nil); aerr != nil {
 			log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
-			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
+			if !errors.Is(err, ErrNotAudited) {
+				f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
+			}
 		}
 		_ = cfg.Writer.WriteFault(w, f, relates)
 	}
@@ -367,10 +377,12 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp.MessageID = respID
 	if a := req.audited; a != nil && a.Outcome == ev.Outcome && a.ErrorCode == ev.ErrorCode {
 		// Written by AuditNow before the effect.
-	} else if err := e.audit(ctx, ev, req.extra); err != nil {
-		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
-		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
-		return
+	} else if aerr := e.audit(ctx, ev, req.extra); aerr != nil {
+		log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
+		if !errors.Is(err, ErrNotAudited) { // a refusal for want of a record is answered as such
+			_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr), env.MessageID)
+			return
+		}
 	}
 	if cfg.Evidence != nil {
 		ectx, end := cfg.step(ctx, "evidence")

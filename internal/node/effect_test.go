@@ -22,6 +22,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/national"
@@ -240,8 +241,13 @@ func TestDiskFullRefusesAndRecovers(t *testing.T) {
 	full.Store(true)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, xdrRequest(t, context.Background(), ph, "ed-full-1", "urn:uuid:00000000-0000-4000-8000-0000000000f1"))
-	if !strings.Contains(w.Body.String(), "Fault") || len(ob.accepted) != 0 {
-		t.Fatalf("disk full: HTTP %d, accepted %v: %s", w.Code, ob.accepted, w.Body)
+	if len(ob.accepted) != 0 {
+		t.Fatalf("disk full: accepted %v", ob.accepted)
+	}
+	// docs/audit.md and the dialect table: not stored, in the XDR response.
+	if b := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(b, string(ehdsi.ErrEDNotStored)) ||
+		!strings.Contains(b, dialect.StatusFailure) || strings.Contains(b, string(ehdsi.ErrGeneric)) || strings.Contains(b, "Fault") {
+		t.Fatalf("disk full: HTTP %d, want 200 with %s in the RegistryErrorList: %s", w.Code, ehdsi.ErrEDNotStored, b)
 	}
 	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "no space left") {
 		t.Fatalf("healthz while the disk is full: %d %s", code, body)
