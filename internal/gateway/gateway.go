@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,12 @@ type Operation struct {
 	// runs, so even early failures are audited under the right type.
 	Event    audit.EventType
 	Classify func(body *etree.Element) audit.EventType
+	// Patients reads the patient identifiers the body names, as sent,
+	// without judging them: the audit record of a request refused before
+	// Handle named its patient (an expired assertion, a missing
+	// permission) still names them (the recorder canonicalises them), so
+	// the refusal is in the patient's access log.
+	Patients func(body *etree.Element) []audit.PatientID
 	// Permissions: the caller needs all of these permissions, as OpenNCP's
 	// policy manager requires (empty: no check here; the operation checks).
 	Permissions []string
@@ -211,6 +218,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
 	var env *soap.Envelope
 	var op *Operation
+	var trcEl *etree.Element
 	log := cfg.log().With("endpoint", e.Name)
 
 	// unauthenticated: the refusal is audited in aggregate (see Admission).
@@ -225,6 +233,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ev.Type == "" {
 			ev.Type = e.defaultEvent()
 		}
+		namePatients(&ev, op, env, trcEl)
 		// Log once: public part at info, cause (may hold patient data) at debug.
 		log.InfoContext(ctx, "request refused", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		if f.Cause != nil {
@@ -306,7 +315,8 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Assertions: verify first, then read.
-	hcpEl, trcEl, err := wssec.FindAssertions(env.Security)
+	hcpEl, trc, err := wssec.FindAssertions(env.Security)
+	trcEl = trc
 	if err != nil {
 		fail(err)
 		return
@@ -371,6 +381,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("request refused in the response", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		ev.SetOutcome(f)
+		namePatients(&ev, op, env, trcEl)
 		resp = op.Refuse(req, &ev, f)
 	}
 	resp.RelatesTo = env.MessageID
@@ -400,6 +411,27 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"peer", country, "ms", float64(cfg.now().Sub(start).Microseconds())/1000)
 	if err := cfg.Writer.Write(w, *resp, env.MTOM); err != nil {
 		log.ErrorContext(ctx, "write response", "error", err.Error())
+	}
+}
+
+// namePatients gives the record of a request refused before its operation
+// named the patient the identifiers as sent: those of the body
+// (Operation.Patients) and the TRC assertion's subject, unverified.
+func namePatients(ev *audit.Event, op *Operation, env *soap.Envelope, trcEl *etree.Element) {
+	if len(ev.Patients) > 0 || env == nil {
+		return
+	}
+	var ids []audit.PatientID
+	if op != nil && op.Patients != nil {
+		ids = op.Patients(env.Body)
+	}
+	if p, ok := wssec.TRCPatientAsSent(trcEl); ok {
+		ids = append(ids, audit.PatientID{Root: p.Root, Extension: p.Extension})
+	}
+	for _, id := range ids {
+		if id.Extension != "" && !slices.Contains(ev.Patients, id) {
+			ev.Patients = append(ev.Patients, id)
+		}
 	}
 }
 

@@ -59,8 +59,14 @@ func (s *Service) Operation() gateway.Operation {
 		},
 		Permissions: dialect.XDRPermissions(),
 		FaultCode:   ehdsi.ErrEDIncorrectFormatting,
-		Handle:      s.handle,
-		Refuse:      Refuse,
+		Patients: func(body *etree.Element) []audit.PatientID {
+			if sub, err := Parse(body); err == nil {
+				return []audit.PatientID{{Root: sub.SourcePatient.Root, Extension: sub.SourcePatient.Extension}}
+			}
+			return nil
+		},
+		Handle: s.handle,
+		Refuse: Refuse,
 	}
 }
 
