@@ -21,8 +21,9 @@ const auditUsage = `usage:
         check the hash-chained audit trail; names every edited, deleted,
         inserted or reordered record; exit status 1 when it does not verify
   luxncp audit quarantine --reason "<incident>" --operator <name> [--state-dir ./var]
-        with the gateway stopped, move a damaged last segment file to
-        audit/quarantine/ and restart the chain with a gap record naming the
+        with the gateway stopped, keep every intact record, move the damaged
+        tail of the last segment file (unchanged) to audit/quarantine/ and
+        go on with a gap record linked to the last record kept, naming the
         records lost, the file and its SHA-256, the operator and the reason
         (docs/audit.md)
   luxncp audit patient <matricule> [--state-dir ./var] [--json]
@@ -65,8 +66,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "quarantined %s (sha256 %s); records %d–%d left the chain; gap record %d written\nnow run: luxncp audit verify\n",
-			g.File, g.SHA256, g.From, g.To, g.To+1)
+		fmt.Fprintf(stdout, "quarantined %s (sha256 %s); records 1–%d kept; records %d–%d left the chain; gap record %d written\nnow run: luxncp audit verify\n",
+			g.File, g.SHA256, g.From-1, g.From, g.To, g.To+1)
 		return nil
 	case "patient":
 		if len(pos) != 1 {

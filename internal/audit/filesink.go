@@ -80,7 +80,18 @@ type FileOptions struct {
 	// WrapFile, when set, wraps every segment file and the space probe
 	// (fault injection in tests: a full disk, a failing fsync).
 	WrapFile func(File) File
+	// FreeSpace reports the bytes still free for the chain in dir
+	// (default: statfs). Check reports the sink unavailable when they fall
+	// below MinFreeBytes or twice the largest record written, whichever is
+	// larger, so that /healthz turns 503 before a write fails.
+	FreeSpace func(dir string) (uint64, error)
+	// MinFreeBytes: default DefaultMinFreeBytes.
+	MinFreeBytes int64
 }
+
+// DefaultMinFreeBytes is the free space below which Check reports the
+// sink unavailable, unless twice the largest record written is more.
+const DefaultMinFreeBytes = 1 << 20
 
 func (o FileOptions) wrap(f *os.File) File {
 	if o.WrapFile != nil {
@@ -116,8 +127,9 @@ type FileSink struct {
 	// err: why the sink cannot write now (wraps ErrUnavailable); repaired
 	// by the next Write or Check.
 	err      error
-	partial  bool // a failed write may have left bytes after size
-	needSync bool // a failed fsync: records after synced may not be on disk
+	partial  bool  // a failed write may have left bytes after size
+	needSync bool  // a failed fsync: records after synced may not be on disk
+	largest  int64 // the longest chain line written since open
 }
 
 var _ Sink = (*FileSink)(nil)
@@ -127,6 +139,12 @@ var _ Sink = (*FileSink)(nil)
 func OpenFile(dir string, opts FileOptions) (*FileSink, error) {
 	if opts.MaxSegmentBytes <= 0 {
 		opts.MaxSegmentBytes = DefaultMaxSegmentBytes
+	}
+	if opts.MinFreeBytes <= 0 {
+		opts.MinFreeBytes = DefaultMinFreeBytes
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = freeSpace
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -373,6 +391,7 @@ func (s *FileSink) Write(ctx context.Context, r Record) error {
 		return err
 	}
 	off := s.size
+	s.largest = max(s.largest, int64(len(line)))
 	s.seq, s.prev = seq, hash
 	s.size += int64(len(line))
 	s.idx.add(r.Event.PatientKeys(), seq, s.segment, off, int64(len(line)))
@@ -451,20 +470,36 @@ func (s *FileSink) failLocked(cause error) error {
 // ErrUnavailable or ErrClosed). After a failure it repairs the chain's end
 // and probes for space (writes and fsyncs a small file beside the chain),
 // so a health check sees the sink recover when the disk has space again.
+// It also reads the free space (FileOptions.FreeSpace): below the
+// threshold the sink is reported unavailable before a write fails (writes
+// that still fit go on).
 func (s *FileSink) Check() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	if s.err == nil {
-		return nil
+	if s.err != nil {
+		if err := s.repairLocked(); err != nil {
+			return err
+		}
+		if err := s.probe(); err != nil {
+			return s.failLocked(fmt.Errorf("space probe: %w", err))
+		}
 	}
-	if err := s.repairLocked(); err != nil {
-		return err
+	return s.spaceLocked()
+}
+
+// spaceLocked reports ErrUnavailable when the chain's file system has less
+// free space than MinFreeBytes or twice the largest record written.
+func (s *FileSink) spaceLocked() error {
+	free, err := s.opts.FreeSpace(s.dir)
+	if err != nil {
+		return fmt.Errorf("%w: free space: %w", ErrUnavailable, err)
 	}
-	if err := s.probe(); err != nil {
-		return s.failLocked(fmt.Errorf("space probe: %w", err))
+	need := max(s.opts.MinFreeBytes, 2*s.largest)
+	if free < uint64(need) {
+		return fmt.Errorf("%w: audit disk almost full: %d bytes free, %d needed", ErrUnavailable, free, need)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -174,6 +175,7 @@ func verifyChain(dir string) (*Report, error) {
 	}
 	rep.Records = len(all)
 	genuine := analyse(rep, all)
+	checkGaps(dir, rep, all, genuine)
 	if h, err := readHead(dir); err == nil {
 		checkHead(rep, h, genuine)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -330,6 +332,52 @@ func analyse(rep *Report, all []located) map[int64]located {
 		rep.LastSeq, rep.LastHash = maxSeq, hex.EncodeToString(last.hash[:])
 	}
 	return genuine
+}
+
+// checkGaps holds each intact gap record to exactly the damage it
+// quarantined: none of the records it declares lost is still in the chain,
+// the quarantined bytes it names still have their SHA-256, and they do not
+// start with an intact record linked to the last one kept (that record was
+// not damaged: the gap is larger than the damage).
+func checkGaps(dir string, rep *Report, all []located, genuine map[int64]located) {
+	for _, l := range all {
+		g := l.gap
+		if g == nil || !l.bodyOK || g.To < g.From {
+			continue
+		}
+		add := func(detail string) {
+			rep.Problems = append(rep.Problems, Problem{Kind: ProblemEdited, Seq: l.seq, File: l.file, Line: l.lineNo, Detail: detail})
+		}
+		for seq := g.From; seq <= g.To; seq++ {
+			if _, ok := genuine[seq]; ok {
+				add(fmt.Sprintf("gap record declares record %d lost, but it is in the chain", seq))
+				break
+			}
+		}
+		name := strings.TrimPrefix(g.File, quarantineDir+"/")
+		if name == g.File || name == "" || name != filepath.Base(name) {
+			add(fmt.Sprintf("gap record names %q, not a file in %s/", g.File, quarantineDir))
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, quarantineDir, name))
+		if err != nil {
+			add(fmt.Sprintf("the quarantined bytes of the gap (%s) cannot be read: %v", g.File, err))
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != g.SHA256 {
+			add(fmt.Sprintf("%s no longer has the SHA-256 the gap record declares", g.File))
+		}
+		var after [sha256.Size]byte
+		if len(g.After) != hashHexLen {
+			continue // the link check reports it
+		}
+		if _, err := hex.Decode(after[:], []byte(g.After)); err != nil {
+			continue // the link check reports it
+		}
+		if seq := g.From - 1; intactPrefix(data, &seq, &after) > 0 {
+			add(fmt.Sprintf("gap declares more than the damage: record %d in %s is intact and linked; only damaged records may leave the chain", g.From, g.File))
+		}
+	}
 }
 
 // pickGenuine chooses, among records sharing a number, the one linked into

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 // that one partner country may hold (so that one partner, however
 // authenticated, cannot starve the others or push the process past its
 // memory limit), requests per second per partner country, and the audit
-// records of unauthenticated refusals (aggregated per address and minute).
+// records of unauthenticated refusals (aggregated per address, cause and
+// minute; the counts still pending are written by Config.FlushRefusals at
+// shutdown).
 // The zero value applies the defaults; nil in Config applies no bounds.
 type Admission struct {
 	// MaxInFlight bounds authenticated requests being read, parsed or
@@ -92,7 +95,15 @@ type bucket struct {
 
 type refusalWindow struct {
 	start time.Time
-	more  int // refusals after the audited one
+	more  int         // refusals after the audited one
+	ev    audit.Event // the audited one: address and cause of the bucket
+}
+
+// refusalKey is the bucket of an unauthenticated refusal: the caller's
+// address and the cause (code and public reason), so that the count of a
+// bucket says what was refused and why.
+func refusalKey(ev audit.Event) string {
+	return ev.Consumer.IP + "\x00" + ev.ErrorCode + "\x00" + ev.ErrorText
 }
 
 func (a *Admission) init() {
@@ -303,15 +314,16 @@ func (a *Admission) take(country string) time.Duration {
 // maxRefusalKeys bounds the addresses remembered for aggregation.
 const maxRefusalKeys = 10000
 
-// refusal decides whether an unauthenticated refusal from key (the
-// caller's address) gets its own audit record: the first in each window
-// does, carrying the count of the previous window's further refusals; the
-// others are counted. A nil Admission audits every refusal.
-func (a *Admission) refusal(key string) (record bool, previous int) {
+// refusal decides whether an unauthenticated refusal ev gets its own audit
+// record: the first of its bucket (address and cause) in each window does,
+// carrying the count of the previous window's further refusals; the others
+// are counted. A nil Admission audits every refusal.
+func (a *Admission) refusal(ev audit.Event) (record bool, previous int) {
 	if a == nil {
 		return true, 0
 	}
 	a.init()
+	key := refusalKey(ev)
 	now := clock.Or(a.Now)()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -325,26 +337,73 @@ func (a *Admission) refusal(key string) (record bool, previous int) {
 	}
 	if len(a.refused) >= maxRefusalKeys {
 		for k, old := range a.refused {
-			if now.Sub(old.start) >= RefusalWindow {
+			if now.Sub(old.start) >= RefusalWindow && old.more == 0 { // counts pending wait for the flush
 				delete(a.refused, k)
 			}
 		}
 	}
 	if len(a.refused) < maxRefusalKeys || w != nil {
-		a.refused[key] = &refusalWindow{start: now}
+		a.refused[key] = &refusalWindow{start: now, ev: ev}
 	}
 	return true, previous
 }
 
+// pendingRefusal is a bucket's count of refusals not yet in any record.
+type pendingRefusal struct {
+	ev    audit.Event
+	count int
+	since time.Time
+}
+
+// takePending returns the counts no record carries yet, per bucket, and
+// clears them.
+func (a *Admission) takePending() []pendingRefusal {
+	if a == nil {
+		return nil
+	}
+	a.init()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []pendingRefusal
+	for _, w := range a.refused {
+		if w.more > 0 {
+			out = append(out, pendingRefusal{ev: w.ev, count: w.more, since: w.start})
+			w.more = 0
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return refusalKey(out[i].ev) < refusalKey(out[j].ev) })
+	return out
+}
+
+// FlushRefusals writes one audit record per bucket (address and cause) of
+// unauthenticated refusals counted but not yet carried by a record, so
+// that none is lost at shutdown: call it before closing the audit sink.
+func (c *Config) FlushRefusals(ctx context.Context) error {
+	if c.Audit == nil {
+		return nil
+	}
+	ctx, cancel := audit.Detach(ctx, 0)
+	defer cancel()
+	var errs []error
+	for _, p := range c.Admission.takePending() {
+		ev := p.ev
+		ev.Time = c.now()
+		ev.ErrorText += fmt.Sprintf(" (%d further refusals of this address for this cause since %s, counted, not audited one by one)",
+			p.count, p.since.UTC().Format(time.RFC3339))
+		errs = append(errs, c.Audit.Record(ctx, ev))
+	}
+	return errors.Join(errs...)
+}
+
 // auditRefusal writes the record of an unauthenticated refusal when its
-// window needs one.
+// bucket's window needs one.
 func (e *Endpoint) auditRefusal(ctx context.Context, ev audit.Event) error {
-	record, previous := e.Cfg.Admission.refusal(ev.Consumer.IP)
+	record, previous := e.Cfg.Admission.refusal(ev)
 	if !record {
 		return nil
 	}
 	if previous > 0 {
-		ev.ErrorText += fmt.Sprintf(" (and %d further refusals of this address in the previous minute)", previous)
+		ev.ErrorText += fmt.Sprintf(" (and %d further refusals of this address for this cause in the previous minute)", previous)
 	}
 	return e.audit(ctx, ev, nil)
 }

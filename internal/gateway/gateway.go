@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,6 +130,14 @@ type Request struct {
 	audited *audit.Event
 }
 
+// ErrNotAudited wraps AuditNow's errors: the record that must precede the
+// effect is not durable, so the operation refuses. Such a refusal takes no
+// effect and carries no data: when its own record cannot be written either
+// (the same full disk), the gateway still answers it as the operation
+// chose (e.g. ERROR_ED_EDISPENSATION_NOT_STORED in the XDR response)
+// rather than as a generic fault.
+var ErrNotAudited = errors.New("audit record not written")
+
 // AuditNow writes the transaction's record now, as ev stands (with the
 // events added by AddAudit), before the operation takes an effect (an
 // eDispensation accepted for the national record): no effect without its
@@ -141,7 +150,7 @@ func (r *Request) AuditNow(ctx context.Context, ev *audit.Event) error {
 		return nil
 	}
 	if err := r.auditFn(ctx, *ev, r.extra); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrNotAudited, err)
 	}
 	r.extra = nil
 	done := *ev
@@ -176,6 +185,12 @@ type Operation struct {
 	// runs, so even early failures are audited under the right type.
 	Event    audit.EventType
 	Classify func(body *etree.Element) audit.EventType
+	// Patients reads the patient identifiers the body names, as sent,
+	// without judging them: the audit record of a request refused before
+	// Handle named its patient (an expired assertion, a missing
+	// permission) still names them (the recorder canonicalises them), so
+	// the refusal is in the patient's access log.
+	Patients func(body *etree.Element) []audit.PatientID
 	// Permissions: the caller needs all of these permissions, as OpenNCP's
 	// policy manager requires (empty: no check here; the operation checks).
 	Permissions []string
@@ -224,6 +239,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev.Consumer.IP = remoteIP(peer.RemoteAddr)
 	var env *soap.Envelope
 	var op *Operation
+	var trcEl *etree.Element
 	log := cfg.log().With("endpoint", e.Name)
 
 	// unauthenticated: the refusal is audited in aggregate (see Admission).
@@ -238,6 +254,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ev.Type == "" {
 			ev.Type = e.defaultEvent()
 		}
+		namePatients(&ev, op, env, trcEl)
 		// Log once: public part at info, cause (may hold patient data) at debug.
 		log.InfoContext(ctx, "request refused", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		if f.Cause != nil {
@@ -249,7 +266,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if aerr := write(ctx, ev, nil); aerr != nil {
 			log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
-			f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
+			if !errors.Is(err, ErrNotAudited) {
+				f = ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr)
+			}
 		}
 		observed()
 		_ = cfg.Writer.WriteFault(w, f, relates)
@@ -328,7 +347,8 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Assertions: verify first, then read.
-	hcpEl, trcEl, err := wssec.FindAssertions(env.Security)
+	hcpEl, trc, err := wssec.FindAssertions(env.Security)
+	trcEl = trc
 	if err != nil {
 		fail(err)
 		return
@@ -399,17 +419,20 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("request refused in the response", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		ev.SetOutcome(f)
+		namePatients(&ev, op, env, trcEl)
 		resp = op.Refuse(req, &ev, f)
 	}
 	resp.RelatesTo = env.MessageID
 	resp.MessageID = respID
 	if a := req.audited; a != nil && a.Outcome == ev.Outcome && a.ErrorCode == ev.ErrorCode {
 		// Written by AuditNow before the effect.
-	} else if err := auditServed(ctx, ev, req.extra); err != nil {
-		log.ErrorContext(ctx, "audit write failed", "error", err.Error())
-		observed()
-		_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err), env.MessageID)
-		return
+	} else if aerr := auditServed(ctx, ev, req.extra); aerr != nil {
+		log.ErrorContext(ctx, "audit write failed", "error", aerr.Error())
+		if !errors.Is(err, ErrNotAudited) { // a refusal for want of a record is answered as such
+			observed()
+			_ = cfg.Writer.WriteFault(w, ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), aerr), env.MessageID)
+			return
+		}
 	}
 	if cfg.Evidence != nil {
 		ectx, end := cfg.step(ctx, "evidence")
@@ -429,6 +452,27 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	observed()
 	if err := cfg.Writer.Write(w, *resp, env.MTOM); err != nil {
 		log.ErrorContext(ctx, "write response", "error", err.Error())
+	}
+}
+
+// namePatients gives the record of a request refused before its operation
+// named the patient the identifiers as sent: those of the body
+// (Operation.Patients) and the TRC assertion's subject, unverified.
+func namePatients(ev *audit.Event, op *Operation, env *soap.Envelope, trcEl *etree.Element) {
+	if len(ev.Patients) > 0 || env == nil {
+		return
+	}
+	var ids []audit.PatientID
+	if op != nil && op.Patients != nil {
+		ids = op.Patients(env.Body)
+	}
+	if p, ok := wssec.TRCPatientAsSent(trcEl); ok {
+		ids = append(ids, audit.PatientID{Root: p.Root, Extension: p.Extension})
+	}
+	for _, id := range ids {
+		if id.Extension != "" && !slices.Contains(ev.Patients, id) {
+			ev.Patients = append(ev.Patients, id)
+		}
 	}
 }
 

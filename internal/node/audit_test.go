@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/luxncp/luxncp/internal/audit"
+	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
@@ -160,5 +163,65 @@ func TestAccessLogOnAWSReadsTheS3Sink(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(g.state, "audit")); err == nil {
 		t.Error("the local audit directory exists on an S3-audited host")
+	}
+}
+
+// TestRefusedRequestsNameThePatient: requests refused at the security
+// layer (an expired HCP assertion, fault before any lookup) are in the
+// patient's access log: their records carry the identifier as sent —
+// XCPD's livingSubjectId, the XCA query's XDSDocumentEntryPatientId, the
+// XDR sourcePatientId, the TRC assertion's patient — canonicalised.
+func TestRefusedRequestsNameThePatient(t *testing.T) {
+	g := start(t)
+	const canonical = "1962031411774"
+	old := testkit.Identity(t, "fr", func() time.Time { return clock.Now().Add(-3 * time.Hour) })
+	hcp, err := old.HCP(ncpclient.DemoProfessional("FR", "pharmacist"), time.Hour) // expired an hour ago
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := func(form string) wssec.PatientID { return wssec.PatientID{Extension: form, Root: ehdsi.OIDMatricule} }
+	trc := func(form string) *etree.Element {
+		a, err := old.TRC(hcp, pid(form), "TREATMENT", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	cases := []struct {
+		form, path, action string
+		body               *etree.Element
+		assertions         []*etree.Element
+	}{
+		{"1962-0314-11774", ehdsi.PathXCPD, ehdsi.ActionXCPD, ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336",
+			ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1962-0314-11774", PatientRoot: ehdsi.OIDMatricule}), []*etree.Element{hcp}},
+		{"1962 0314 11774", ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid("1962 0314 11774"), ehdsi.ClassPS),
+			[]*etree.Element{hcp, trc("1962 0314 11774")}},
+		{"1962.0314.11774", ehdsi.PathXDR, ehdsi.ActionXDR, ncpclient.XDRBody(ncpclient.XDRSubmission{Patient: pid("1962.0314.11774"),
+			DocumentUID: "x^y", SubmissionSetID: "1.2.3", SourceID: "1.2.3", Document: []byte("<ClinicalDocument/>")}), []*etree.Element{hcp}},
+		{"1962/0314/11774", ehdsi.PathXCA, ehdsi.ActionXCARetrieve, ncpclient.XCARetrieveBody(ncpclient.DocRef{HomeCommunityID: "urn:oid:" + ehdsi.HomeCommunityLU,
+			RepositoryUniqueID: "1.2.3", DocumentUniqueID: "1.2.3.4"}), []*etree.Element{hcp, trc("1962/0314/11774")}},
+	}
+	client := newPharmacist(t, "fr", "pharmacist").client
+	for _, c := range cases {
+		rep, err := client.Call(context.Background(), ncpclient.Request{URL: g.url + c.path, Action: c.action, Body: c.body, Assertions: c.assertions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Fault == nil || rep.Fault.Code != ehdsi.ErrNotValidAssertion {
+			t.Fatalf("%s with an expired HCP assertion: fault %+v, want %s", c.action, rep.Fault, ehdsi.ErrNotValidAssertion)
+		}
+	}
+	code, log := accessLog(t, g, canonical)
+	if code != http.StatusOK {
+		t.Fatalf("access log: HTTP %d", code)
+	}
+	sent := map[string]string{}
+	for _, a := range log.Accesses {
+		sent[a.Identifier] = a.ErrorCode
+	}
+	for _, c := range cases {
+		if got, ok := sent[c.form]; !ok || got != string(ehdsi.ErrNotValidAssertion) {
+			t.Errorf("%s refused for %q: not in the patient's access log (%v)", c.action, c.form, sent)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/national"
@@ -205,13 +206,20 @@ type pathError struct{ err error }
 func (e *pathError) Error() string { return "write audit: " + e.err.Error() }
 func (e *pathError) Unwrap() error { return e.err }
 
-// TestDiskFullRefusesAndRecovers fills the audit disk: the eDispensation is
-// refused with a fault and not accepted, /healthz says 503 with the reason;
-// when space returns the sink recovers without a restart, /healthz is ok,
-// the next eDispensation is accepted with its record and the chain verifies.
+// TestDiskFullRefusesAndRecovers fills the audit disk: while it fills,
+// /healthz turns 503 before any transaction fails (the sink reads the free
+// space); full, the eDispensation is refused with the documented eHDSI
+// fault and not accepted, /healthz says 503 with the reason; when space
+// returns the sink recovers without a restart, /healthz is ok, the next
+// eDispensation is accepted with its record and the chain verifies.
 func TestDiskFullRefusesAndRecovers(t *testing.T) {
 	var full atomic.Bool
-	fs, ob := sinkAndOutbox(t, &steps{}, audit.FileOptions{WrapFile: func(f audit.File) audit.File { return fullFile{File: f, full: &full} }})
+	var free atomic.Uint64
+	free.Store(1 << 30)
+	fs, ob := sinkAndOutbox(t, &steps{}, audit.FileOptions{
+		WrapFile:  func(f audit.File) audit.File { return fullFile{File: f, full: &full} },
+		FreeSpace: func(string) (uint64, error) { return free.Load(), nil },
+	})
 	dir := fs.Dir()
 	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) {
 		o.AuditSink, o.AuditReader, o.Outbox = fs, fs, ob
@@ -223,16 +231,29 @@ func TestDiskFullRefusesAndRecovers(t *testing.T) {
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 		return w.Code, w.Body.String()
 	}
+	if code, body := health(); code != http.StatusOK {
+		t.Fatalf("healthz with 1 GiB free: %d %s", code, body)
+	}
+	free.Store(64 << 10) // filling up: no write has failed yet
+	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "almost full") {
+		t.Fatalf("healthz with 64 KiB free: %d %s", code, body)
+	}
 	full.Store(true)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, xdrRequest(t, context.Background(), ph, "ed-full-1", "urn:uuid:00000000-0000-4000-8000-0000000000f1"))
-	if !strings.Contains(w.Body.String(), "Fault") || len(ob.accepted) != 0 {
-		t.Fatalf("disk full: HTTP %d, accepted %v: %s", w.Code, ob.accepted, w.Body)
+	if len(ob.accepted) != 0 {
+		t.Fatalf("disk full: accepted %v", ob.accepted)
+	}
+	// docs/audit.md and the dialect table: not stored, in the XDR response.
+	if b := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(b, string(ehdsi.ErrEDNotStored)) ||
+		!strings.Contains(b, dialect.StatusFailure) || strings.Contains(b, string(ehdsi.ErrGeneric)) || strings.Contains(b, "Fault") {
+		t.Fatalf("disk full: HTTP %d, want 200 with %s in the RegistryErrorList: %s", w.Code, ehdsi.ErrEDNotStored, b)
 	}
 	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "no space left") {
 		t.Fatalf("healthz while the disk is full: %d %s", code, body)
 	}
 	full.Store(false)
+	free.Store(1 << 30)
 	if code, body := health(); code != http.StatusOK {
 		t.Fatalf("healthz after space returned: %d %s", code, body)
 	}

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +25,7 @@ import (
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/testkit"
@@ -316,6 +320,73 @@ func TestAdmissionFromEnv(t *testing.T) {
 	for _, kv := range []map[string]string{{"LUXNCP_COUNTRY_SHARE": "50"}, {"LUXNCP_COUNTRY_SHARE": "0"}, {"LUXNCP_MAX_BODY_MEMORY": "64MiB"}} {
 		if _, err := node.FromEnv(env(kv)); err == nil {
 			t.Errorf("%v accepted", kv)
+		}
+	}
+}
+
+// eventSink keeps the events of the records written.
+type eventSink struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (s *eventSink) Write(ctx context.Context, r audit.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, r.Event)
+	return nil
+}
+
+func (s *eventSink) texts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, e := range s.events {
+		out = append(out, e.ErrorText)
+	}
+	return out
+}
+
+// TestUnauthenticatedRefusalCountsSurviveShutdown: refusals of one address
+// are counted per cause (no certificate, an untrusted one), each cause with
+// its own record, and the counts no record carries yet are written when the
+// gateway shuts down.
+func TestUnauthenticatedRefusalCountsSurviveShutdown(t *testing.T) {
+	sink := &eventSink{}
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), nil, func(o *node.Options) { o.AuditSink = sink })
+	rogue := testkit.NewCA(t, testkit.Cert{CN: "rogue", Country: "FR"}).Issue(t, testkit.Cert{CN: "ncp.fr", Country: "FR"})
+	h := host.WithTLSPeer(g.node.Handler())
+	send := func(cert *x509.Certificate) {
+		r := httptest.NewRequest(http.MethodPost, ehdsi.PathXCPD, strings.NewReader("<x/>")) // one address: 192.0.2.1
+		if cert != nil {
+			r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code == http.StatusOK {
+			t.Fatalf("unauthenticated request served: %s", w.Body)
+		}
+	}
+	for range 3 {
+		send(nil)
+	}
+	for range 2 {
+		send(rogue.Cert)
+	}
+	if got := sink.texts(); len(got) != 2 || got[0] == got[1] {
+		t.Fatalf("records before shutdown %q: want one per cause", got)
+	}
+	if err := g.node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := sink.texts()
+	if len(got) != 4 {
+		t.Fatalf("records after shutdown %q: want the two counts flushed", got)
+	}
+	for i, want := range []string{"2 further refusals", "1 further refusals"} {
+		cause := got[i]
+		if j := slices.IndexFunc(got[2:], func(s string) bool { return strings.HasPrefix(s, cause) }); j < 0 || !strings.Contains(got[2+j], want) {
+			t.Errorf("no flushed count %q for cause %q in %q", want, cause, got[2:])
 		}
 	}
 }

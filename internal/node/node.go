@@ -167,6 +167,8 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Admission: &gateway.Admission{MaxInFlight: cfg.MaxInFlight, MaxBodyMemory: cfg.MaxBodyMemory, CountryShare: cfg.CountryShare,
 			Rate: cfg.RateLimit, Now: opt.Now},
 	}
+	// Closed before the audit sink: the counted refusals get their record.
+	n.closers = append(n.closers, func() error { return n.Gateway.FlushRefusals(context.Background()) })
 	n.Tokens = opt.Tokens
 	if n.Tokens == nil && cfg.IDIssuer != "" {
 		n.Tokens = &idtoken.Verifier{Issuer: cfg.IDIssuer, Audience: cfg.IDAudience, ACR: cfg.IDACR, Skew: cfg.ClockSkew, Now: opt.Now,

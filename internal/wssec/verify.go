@@ -362,6 +362,14 @@ func (v *Verifier) checkCommon(a *etree.Element, qualifier string, maxLife time.
 			return nil, bad("assertion audience is not "+ehdsi.AudienceXBorder, nil)
 		}
 	}
+	c.attrs = attributes(a)
+	return c, nil
+}
+
+// attributes maps each Attribute Name of the assertion's AttributeStatement
+// to its AttributeValue elements.
+func attributes(a *etree.Element) map[string][]*etree.Element {
+	attrs := map[string][]*etree.Element{}
 	if st := child(a, "AttributeStatement"); st != nil {
 		for _, at := range st.ChildElements() {
 			if at.Tag != "Attribute" {
@@ -370,12 +378,28 @@ func (v *Verifier) checkCommon(a *etree.Element, qualifier string, maxLife time.
 			name := strings.TrimSpace(at.SelectAttrValue("Name", ""))
 			for _, av := range at.ChildElements() {
 				if av.Tag == "AttributeValue" {
-					c.attrs[name] = append(c.attrs[name], av)
+					attrs[name] = append(attrs[name], av)
 				}
 			}
 		}
 	}
-	return c, nil
+	return attrs
+}
+
+// TRCPatientAsSent reads the patient id (XSPA subject) of a TRC assertion
+// element WITHOUT verifying it: only for the audit record of a request
+// refused before its TRC assertion was verified, which names the patient
+// as sent. Never a basis for access.
+func TRCPatientAsSent(el *etree.Element) (PatientID, bool) {
+	if el == nil || el.Tag != "Assertion" || el.NamespaceURI() != NSSAML {
+		return PatientID{}, false
+	}
+	vs := attributes(el)[AttrSubjectID]
+	if len(vs) == 0 {
+		return PatientID{}, false
+	}
+	p := ParseCX(text(vs[0]))
+	return p, p.Extension != ""
 }
 
 func (c *common) value(name string) string {

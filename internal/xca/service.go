@@ -82,6 +82,10 @@ func (s *Service) Operations() []gateway.Operation {
 				}
 				return ""
 			},
+			Patients: func(body *etree.Element) []audit.PatientID {
+				q, _ := ParseQuery(body) // the patient as sent, even in an otherwise bad query
+				return []audit.PatientID{{Root: q.Patient.Root, Extension: q.Patient.Extension}}
+			},
 			Handle: s.query,
 			Refuse: refuseQuery,
 		},

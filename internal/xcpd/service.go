@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
@@ -148,9 +150,26 @@ func (s *Service) Operation() gateway.Operation {
 		Event:       audit.EventIdentification,
 		Permissions: dialect.XCPDPermissions(),
 		FaultCode:   ehdsi.ErrPIIncorrectFormatting,
+		Patients:    patientsAsSent,
 		Handle:      s.handle,
 		Refuse:      s.Refuse,
 	}
+}
+
+// patientsAsSent are the query's patient identifiers (livingSubjectId),
+// for the audit of a refused request (gateway.Operation.Patients).
+func patientsAsSent(body *etree.Element) []audit.PatientID {
+	q, _ := ParseQuery(body)
+	return subjects(q)
+}
+
+// subjects are the query's patient identifiers as sent.
+func subjects(q Query) []audit.PatientID {
+	var ids []audit.PatientID
+	for _, id := range q.SubjectIDs {
+		ids = append(ids, audit.PatientID{Root: id.Root, Extension: id.Extension})
+	}
+	return ids
 }
 
 // Refuse answers a refusal (a missing permission) inside a normal XCPD
@@ -168,9 +187,7 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	if !ok {
 		return nil, ehdsi.Sender(ehdsi.ErrPIIncorrectFormatting, "the SOAP body is not a PRPA_IN201305UV02 message", nil)
 	}
-	for _, id := range q.SubjectIDs {
-		ev.Patients = append(ev.Patients, audit.PatientID{Root: id.Root, Extension: id.Extension})
-	}
+	ev.Patients = append(ev.Patients, subjects(q)...)
 	if q.QueryByParameter != nil {
 		if b, err := serialize(q.QueryByParameter); err == nil {
 			ev.Query = b

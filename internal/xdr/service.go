@@ -59,8 +59,14 @@ func (s *Service) Operation() gateway.Operation {
 		},
 		Permissions: dialect.XDRPermissions(),
 		FaultCode:   ehdsi.ErrEDIncorrectFormatting,
-		Handle:      s.handle,
-		Refuse:      Refuse,
+		Patients: func(body *etree.Element) []audit.PatientID {
+			if sub, err := Parse(body); err == nil {
+				return []audit.PatientID{{Root: sub.SourcePatient.Root, Extension: sub.SourcePatient.Extension}}
+			}
+			return nil
+		},
+		Handle: s.handle,
+		Refuse: Refuse,
 	}
 }
 
@@ -472,11 +478,13 @@ func (s *Service) discard(ctx context.Context, req *gateway.Request, ev *audit.E
 
 // auditFirst makes the transaction's record durable before the outbox
 // accepts its effect: no acceptance without its record. If the record
-// cannot be written the transaction is refused with a fault.
+// cannot be written the submission is refused as not stored
+// (ERROR_ED_EDISPENSATION_NOT_STORED, in the response as the dialect table
+// places eD storage errors; docs/audit.md).
 func auditFirst(ctx context.Context, req *gateway.Request, ev *audit.Event) error {
 	ev.SetOutcome(nil)
 	if err := req.AuditNow(ctx, ev); err != nil {
-		return ehdsi.Receiver(ehdsi.ErrEDNotStored, ehdsi.Describe(ehdsi.ErrEDNotStored), fmt.Errorf("audit before acceptance: %w", err))
+		return dialect.Fault(dialect.EDNotStored, "", fmt.Errorf("audit before acceptance: %w", err))
 	}
 	return nil
 }
