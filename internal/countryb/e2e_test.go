@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +32,16 @@ import (
 type memAudit struct {
 	mu     sync.Mutex
 	events []audit.Event
+	full   atomic.Bool // every write fails, as on a full disk
 }
 
 // Write implements audit.Sink: records are built by a real audit.Recorder.
 func (m *memAudit) Write(_ context.Context, r audit.Record) error {
 	if r.Message == "" {
 		return errors.New("no audit message")
+	}
+	if m.full.Load() {
+		return errors.New("no space left on device")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -500,5 +505,33 @@ func TestDispenseIdempotent(t *testing.T) {
 	_, err = e.svc.Discard(ctx, "PT", DiscardRequest{Professional: pharmacist(), Patient: id, DispensationID: "1.2.3"})
 	if ae, ok := err.(*APIError); !ok || ae.Status != 404 {
 		t.Fatalf("discard unknown: %v", err)
+	}
+}
+
+// TestNoDataWithoutItsRecord: while the audit trail cannot be written (a
+// full disk), no foreign patient's data reaches a Luxembourg professional —
+// not a search result, not a list, not a document — and once it can, the
+// same requests are served.
+func TestNoDataWithoutItsRecord(t *testing.T) {
+	e := newEnv(t, map[string]peer.Mode{"FR": peer.ModeNone})
+	prof, _ := peer.Profile("FR")
+	pt := prof.Patients[0]
+	search := SearchRequest{Professional: physician(), Identifiers: []Identifier{{Extension: pt.ID}}}
+	e.audit.full.Store(true)
+	for _, tc := range []struct {
+		path string
+		body any
+	}{
+		{"/api/v1/countries/FR/patients/search", search},
+		{"/api/v1/countries/FR/documents/list", ListRequest{Professional: physician(), Patient: Identifier{Root: prof.PatientRoot, Extension: pt.ID}, Classes: []string{"PS"}}},
+	} {
+		st, _, b := e.post(t, tc.path, tc.body)
+		if st != 503 || !strings.Contains(string(b), `"audit-unavailable"`) || strings.Contains(string(b), pt.Family) {
+			t.Errorf("%s with the audit trail down: %d %s", tc.path, st, b)
+		}
+	}
+	e.audit.full.Store(false)
+	if st, _, b := e.post(t, "/api/v1/countries/FR/patients/search", search); st != 200 || !strings.Contains(string(b), pt.Family) {
+		t.Fatalf("search once the audit trail is back: %d %s", st, b)
 	}
 }

@@ -350,7 +350,9 @@ func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*
 			return nil, &APIError{Status: 502, Code: "country-invalid-reply", Message: "the document cannot be translated", Cause: err}
 		}
 		out.ContentType, out.Data, out.Report = "application/xml; charset=utf-8", b, &rep
-		s.auditTranslation(ctx, cc, ss, r)
+		if err := s.auditTranslation(ctx, cc, ss, r); err != nil {
+			return nil, auditUnavailable(err)
+		}
 	case "html":
 		var buf bytes.Buffer
 		err := s.renderer.HTMLDocument(&buf, f.doc, render.Options{Lang: lang, SourceCountry: cc, Notes: f.warnings})
@@ -359,21 +361,25 @@ func (s *Service) Retrieve(ctx context.Context, cc string, r RetrieveRequest) (*
 			return nil, &APIError{Status: 502, Code: "country-invalid-reply", Message: "the document cannot be rendered", Cause: err}
 		}
 		out.ContentType, out.Data = "text/html; charset=utf-8", b
-		s.auditTranslation(ctx, cc, ss, r)
+		if err := s.auditTranslation(ctx, cc, ss, r); err != nil {
+			return nil, auditUnavailable(err)
+		}
 	}
 	return out, nil
 }
 
-func (s *Service) auditTranslation(ctx context.Context, cc string, ss *session, r RetrieveRequest) {
+func (s *Service) auditTranslation(ctx context.Context, cc string, ss *session, r RetrieveRequest) error {
 	if s.cfg.Audit == nil {
-		return
+		return nil
 	}
 	ev := audit.Event{Type: audit.EventPivotTranslation, Side: audit.SideB, Time: s.now(), HCP: ss.ahcp,
 		Provider: audit.NCP{Country: cc}, TranslationInput: r.Document.ID, TranslationOutput: r.Document.ID + "#" + r.Format + "-" + r.Lang}
 	ev.SetOutcome(nil)
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", err.Error())
+		return err
 	}
+	return nil
 }
 
 // Dispense retrieves the foreign ePrescription, builds the eDispensation

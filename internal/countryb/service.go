@@ -223,13 +223,26 @@ func (s *Service) call(ctx context.Context, o *outbound, req ncpclient.Request, 
 			re.Attempts = res.Attempts
 		}
 	}
-	s.audit(ctx, o, res, err)
+	if aerr := s.audit(ctx, o, res, err); aerr != nil && o.tx != routing.ITI41 {
+		// No foreign patient data reaches a Luxembourg professional without
+		// its record. (An eDispensation has already taken effect abroad:
+		// its answer goes out, and the failed write is logged.)
+		return nil, auditUnavailable(aerr)
+	}
 	return res, err
 }
 
-func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, err error) {
+// auditUnavailable is the answer when the audit trail cannot be written.
+func auditUnavailable(cause error) *APIError {
+	return &APIError{Status: 503, Code: "audit-unavailable",
+		Message: "luxncp cannot write its audit trail right now: nothing is fetched or shown until it can; retry later", Cause: cause}
+}
+
+// audit records one outbound transaction (and a communication failure as
+// EHDSI-CF); the error is the first failed write.
+func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, err error) error {
 	if s.cfg.Audit == nil {
-		return
+		return nil
 	}
 	ev := audit.Event{Type: o.event, Side: audit.SideB, Time: s.now(), HCP: o.hcp, Patients: o.patients, Documents: o.documents,
 		HomeCommunityID: o.hcid, RequestMessageID: o.messageID, HCPAssertionID: o.hcpID, TRCAssertionID: o.trcID}
@@ -273,8 +286,10 @@ func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, e
 			ev.SetOutcome(err)
 		}
 	}
+	var failed error
 	if aerr := s.cfg.Audit.Record(ctx, ev); aerr != nil {
 		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", aerr.Error())
+		failed = aerr
 	}
 	if commFail != nil {
 		cf := ev
@@ -282,8 +297,12 @@ func (s *Service) audit(ctx context.Context, o *outbound, res *routing.Result, e
 		cf.ErrorText = string(o.tx) + " " + string(commFail.Kind) + ": " + commFail.Public
 		if aerr := s.cfg.Audit.Record(ctx, cf); aerr != nil {
 			s.log().ErrorContext(ctx, "audit write failed", "event", string(cf.Type), "error", aerr.Error())
+			if failed == nil {
+				failed = aerr
+			}
 		}
 	}
+	return failed
 }
 
 func auditHCP(p ncpclient.Professional, role wssec.Code, country string) audit.HCP {
@@ -322,8 +341,11 @@ func (s *Service) session(ctx context.Context, p Professional) (*session, error)
 	if hcp == nil {
 		hcp, err = s.cfg.Identity.HCP(prof, s.cfg.AssertionValidity)
 		if err == nil {
+			// An assertion is used only once its issue is on record.
+			if aerr := s.auditIssued(ctx, prof, hcp.SelectAttrValue("ID", "")); aerr != nil {
+				return nil, auditUnavailable(aerr)
+			}
 			s.cache.put(key, hcp, now, s.cfg.AssertionValidity)
-			s.auditIssued(ctx, prof, hcp.SelectAttrValue("ID", ""))
 		}
 	}
 	if err != nil {
@@ -337,16 +359,18 @@ func (s *Service) session(ctx context.Context, p Professional) (*session, error)
 }
 
 // auditIssued records the issue of an HCP identity assertion (EHDSI-91).
-func (s *Service) auditIssued(ctx context.Context, prof ncpclient.Professional, id string) {
+func (s *Service) auditIssued(ctx context.Context, prof ncpclient.Professional, id string) error {
 	if s.cfg.Audit == nil {
-		return
+		return nil
 	}
 	ev := audit.Event{Type: audit.EventHCPAssertion, Side: audit.SideB, Time: s.now(),
 		HCP: auditHCP(prof, wssec.Roles[prof.Role], s.cfg.Identity.Country), HCPAssertionID: id}
 	ev.SetOutcome(nil)
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 		s.log().ErrorContext(ctx, "audit write failed", "event", string(ev.Type), "error", err.Error())
+		return err
 	}
+	return nil
 }
 
 func (s *Service) trc(ss *session, patient wssec.PatientID) (*etree.Element, error) {
