@@ -249,7 +249,7 @@ func (n *Node) RequireCountry(cc string, h http.Handler) http.Handler {
 		if err != nil || country != cc {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"error":"a trusted ` + cc + ` client certificate is required"}` + "\n"))
+			w.Write([]byte(`{"error":{"code":"client-certificate","message":"a trusted ` + cc + ` client certificate is required"}}` + "\n"))
 			return
 		}
 		h.ServeHTTP(w, r)
