@@ -14,20 +14,23 @@ const (
 )
 
 // XCAQueryBody builds a FindDocuments AdhocQueryRequest for a patient and
-// class code (LOINC: 60591-5, 57833-6, 11502-2, …).
+// class code (LOINC: 60591-5, 57833-6, 11502-2, …). ebRIM is written in the
+// default namespace, as OpenNCP's client writes it (`<AdhocQuery `, `<Slot `
+// with no prefix): partners' harnesses match the request as text
+// (docs/dialect.md, "Serialisation and ids").
 func XCAQueryBody(patient wssec.PatientID, classCode string) *etree.Element {
 	req := etree.NewElement("query:AdhocQueryRequest")
+	req.CreateAttr("xmlns", nsRIM)
 	req.CreateAttr("xmlns:query", nsQuery)
-	req.CreateAttr("xmlns:rim", nsRIM)
 	ro := req.CreateElement("query:ResponseOption")
 	ro.CreateAttr("returnComposedObjects", "true")
 	ro.CreateAttr("returnType", "LeafClass")
-	aq := req.CreateElement("rim:AdhocQuery")
+	aq := req.CreateElement("AdhocQuery")
 	aq.CreateAttr("id", "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d")
 	slot := func(name, value string) {
-		s := aq.CreateElement("rim:Slot")
+		s := aq.CreateElement("Slot")
 		s.CreateAttr("name", name)
-		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(value)
+		s.CreateElement("ValueList").CreateElement("Value").SetText(value)
 	}
 	slot("$XDSDocumentEntryPatientId", "'"+patient.String()+"'")
 	slot("$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')")
