@@ -11,6 +11,8 @@ const (
 	nsRIM   = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 	nsQuery = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
 	nsXDSB  = "urn:ihe:iti:xds-b:2007"
+
+	schemeEventCode = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
 )
 
 // XCAQueryBody builds a FindDocuments AdhocQueryRequest for a patient and
@@ -66,6 +68,11 @@ type ListedDocument struct {
 	// document an L1 renders.
 	L1          bool
 	TransformOf string
+	// Dispensable is true when the entry's eventCodeList carries OpenNCP's
+	// open flag (dialect.EventOpen). Like an OpenNCP client, a missing flag
+	// or the closed one (an expired, fully dispensed … ePrescription,
+	// listed to be read) is not dispensable.
+	Dispensable bool
 }
 
 // Errors of a registry response (RegistryError elements).
@@ -110,6 +117,10 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 			case "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d":
 				d.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
 				d.L1 = d.FormatCode == dialect.FormatPDF || d.FormatCode == dialect.FormatOrCDPDF
+			case schemeEventCode:
+				if c.SelectAttrValue("nodeRepresentation", "") == dialect.EventOpen {
+					d.Dispensable = true
+				}
 			}
 		}
 		for _, x := range eo.SelectElements("ExternalIdentifier") {
