@@ -102,17 +102,24 @@ func epHeader(p *Prescription, opts EPOptions, doc terminology.DocType, template
 	}
 }
 
-// renderable keeps the items a pivot ePrescription may carry: active,
-// on-hold, completed and stopped ones (statusCode active or completed), not
-// cancelled, entered-in-error or draft ones.
+// Renderable reports whether a pivot ePrescription may carry the item:
+// active, on-hold, completed and stopped ones (statusCode active or
+// completed), not cancelled, entered-in-error or draft ones.
+func (it Item) Renderable() bool {
+	switch it.Status {
+	case "cancelled", "entered-in-error", "draft", "unknown":
+		return false
+	}
+	return true
+}
+
+// renderable keeps the items a pivot ePrescription may carry (Renderable).
 func renderable(items []Item) []Item {
 	var out []Item
 	for _, it := range items {
-		switch it.Status {
-		case "cancelled", "entered-in-error", "draft", "unknown":
-			continue
+		if it.Renderable() {
+			out = append(out, it)
 		}
-		out = append(out, it)
 	}
 	return out
 }

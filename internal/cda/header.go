@@ -67,14 +67,7 @@ func NewDocument(h Header, term Terminology) (*Document, error) {
 	if len(h.Authors) == 0 {
 		return nil, missing("author")
 	}
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	root := doc.CreateElement("ClinicalDocument")
-	root.CreateAttr("xmlns", NSHL7)
-	root.CreateAttr("xmlns:pharm", NSPharm)
-	root.CreateAttr("xmlns:xsi", NSXSI)
-	root.CreateAttr("classCode", "DOCCLIN")
-	root.CreateAttr("moodCode", "EVN")
+	doc, root := newClinicalDocument()
 	if h.Realm != "" {
 		root.CreateElement("realmCode").CreateAttr("code", h.Realm)
 	}
@@ -228,6 +221,20 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
+
+// newClinicalDocument starts a CDA document: the XML declaration and a
+// ClinicalDocument declaring HL7 (default), pharm: and xsi:.
+func newClinicalDocument() (*etree.Document, *etree.Element) {
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("ClinicalDocument")
+	root.CreateAttr("xmlns", NSHL7)
+	root.CreateAttr("xmlns:pharm", NSPharm)
+	root.CreateAttr("xmlns:xsi", NSXSI)
+	root.CreateAttr("classCode", "DOCCLIN")
+	root.CreateAttr("moodCode", "EVN")
+	return doc, root
+}
 
 // AppendTemplateID writes <templateId root="root"/>.
 func AppendTemplateID(parent *etree.Element, root string) *etree.Element {

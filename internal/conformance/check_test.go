@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/ncpclient"
 )
 
 const cdaOK = `<?xml version="1.0"?>
@@ -143,5 +144,22 @@ func TestNothingListeningIsNoRefusal(t *testing.T) {
 	}()
 	if _, err = http.Post("http://"+ln.Addr().String()+"/", "text/plain", strings.NewReader("x")); err == nil || !cutByTarget(err) {
 		t.Fatalf("a hang-up is a refusal: %v", err)
+	}
+}
+
+// TestDispensationPicksAnOpenPrescription: a target lists closed
+// ePrescriptions too (OpenNCP's closed flag, to be read); the eD cases
+// dispense the first open one, and any first L3 from a target that writes
+// no flag.
+func TestDispensationPicksAnOpenPrescription(t *testing.T) {
+	docs := []ncpclient.ListedDocument{{UniqueID: "closed.L3"}, {UniqueID: "closed.L1", L1: true},
+		{UniqueID: "open.L3", Dispensable: true}, {UniqueID: "open.L1", L1: true, Dispensable: true}}
+	refs, err := selectDocs(dispensable(docs), "first-l3", "1.2.3")
+	if err != nil || len(refs) != 1 || refs[0].DocumentUniqueID != "open.L3" {
+		t.Errorf("with flags: %+v %v, want open.L3", refs, err)
+	}
+	refs, err = selectDocs(dispensable(docs[:2]), "first-l3", "1.2.3")
+	if err != nil || len(refs) != 1 || refs[0].DocumentUniqueID != "closed.L3" {
+		t.Errorf("without flags: %+v %v, want closed.L3", refs, err)
 	}
 }

@@ -609,6 +609,22 @@ func (x *exchange) list(ctx context.Context, pid wssec.PatientID, class string) 
 	return docs, nil
 }
 
+// dispensable keeps the entries listed with the open dispensable flag
+// (a target lists closed ePrescriptions too, to be read); all of them when
+// none carries the flag (a target that writes no eventCodeList).
+func dispensable(docs []ncpclient.ListedDocument) []ncpclient.ListedDocument {
+	var out []ncpclient.ListedDocument
+	for _, d := range docs {
+		if d.Dispensable {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return docs
+	}
+	return out
+}
+
 func selectDocs(docs []ncpclient.ListedDocument, sel, hcid string) ([]ncpclient.DocRef, error) {
 	ref := func(d ncpclient.ListedDocument) ncpclient.DocRef {
 		h := d.HomeCommunityID
@@ -770,14 +786,14 @@ func prescriptionRefs(data []byte) (doc, item wssec.PatientID, atc string, err e
 	return doc, item, atc, nil
 }
 
-// prepareDispensation lists and retrieves the patient's first ePrescription
-// (valid assertions) and builds an eDispensation of it.
+// prepareDispensation lists and retrieves the patient's first dispensable
+// ePrescription (valid assertions) and builds an eDispensation of it.
 func (x *exchange) prepareDispensation(ctx context.Context, p Patient, pid wssec.PatientID) (*dispensation, error) {
 	docs, err := x.list(ctx, pid, ehdsi.ClassEP)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := selectDocs(docs, "first-l3", x.r.Profile.HomeCommunityID)
+	refs, err := selectDocs(dispensable(docs), "first-l3", x.r.Profile.HomeCommunityID)
 	if err != nil {
 		return nil, err
 	}

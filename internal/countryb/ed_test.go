@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/terminology"
 	"github.com/luxncp/luxncp/internal/testutil"
+	"github.com/luxncp/luxncp/internal/wssec"
 )
 
 func edParams() EDParams {
@@ -155,4 +158,94 @@ func TestLegacyEPRoundTrip(t *testing.T) {
 	}
 	testutil.ValidateLegacyCDA(t, legacy...)
 	testutil.ValidateCDA(t, eds...)
+}
+
+// skeleton is an eDispensation without its data: every element's path and
+// attributes (names in order; values where they are fixed by the eHDSI
+// template: structural codes, templates, codes), leaving out the parts each
+// builder takes from elsewhere (patient, narrative, products).
+func skeleton(t *testing.T, ed []byte) []string {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(ed); err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]bool{"recordTarget": true, "text": true, "product": true, "consumable": true, "addr": true}
+	fixed := map[string]bool{"templateId": true, "typeId": true, "code": true, "functionCode": true, "confidentialityCode": true, "signatureCode": true}
+	var out []string
+	var walk func(e *etree.Element, path string)
+	walk = func(e *etree.Element, path string) {
+		path += "/" + e.FullTag()
+		line := path
+		for _, a := range e.Attr {
+			if e.Tag == "id" || e.Tag == "setId" {
+				break // an II: root with or without extension is data
+			}
+			line += " @" + a.FullKey()
+			switch a.Key {
+			case "classCode", "moodCode", "typeCode", "contextControlCode", "contextConductionInd", "determinerCode", "use":
+				line += "=" + a.Value
+			default:
+				if fixed[e.Tag] {
+					line += "=" + a.Value
+				}
+			}
+		}
+		out = append(out, line)
+		if data[e.Tag] {
+			return
+		}
+		for _, c := range e.ChildElements() {
+			walk(c, path)
+		}
+	}
+	walk(doc.Root(), "")
+	return out
+}
+
+// TestOneEDSkeleton: the eDispensation Country B sends (BuildED, from the
+// foreign ePrescription) and the one the CLI, the conformance suite and the
+// tests send (ncpclient.EDocument, from fields) are one wire artefact: the
+// same eHDSI skeleton, element for element, both eHDSI-valid.
+func TestOneEDSkeleton(t *testing.T) {
+	prof, _ := peer.Profile("PT")
+	ep := peer.BuildEP(prof, 0, 0, time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC))
+	fromEP, _, err := BuildED(ep, edParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFields := ncpclient.EDocument(ncpclient.Dispensed{
+		DocumentID: wssec.PatientID{Root: "1.3.182.2.12.10000734.6.1.8", Extension: "ed-1"},
+		Patient:    wssec.PatientID{Extension: prof.Patients[0].ID, Root: "2.16.620.1.101.10.1.1"}, PatientGiven: "Ana", PatientName: "Silva", PatientBirthDate: "1980-01-01",
+		Prescription: wssec.PatientID{Root: "2.16.620.1.101.10.3.29", Extension: "PT-EP-2026-7700123"},
+		Item:         wssec.PatientID{Root: "2.16.620.1.101.10.3.29", Extension: "PT-EP-2026-7700123-1"},
+		ProductCode:  "5601234567890", ProductName: "Letter 100 µg", ATC: "H03AA01", Quantity: 2,
+		Pharmacist: "Sophie Muller", Pharmacy: "Pharmacie de la Gare", Country: "LU", Time: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC),
+	})
+	a, b := skeleton(t, fromEP), skeleton(t, fromFields)
+	for i := 0; i < max(len(a), len(b)); i++ {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			t.Fatalf("the two eDispensation builders drift at element %d:\n BuildED   %s\n EDocument %s", i, x, y)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, ed := range map[string][]byte{"from-ep.xml": fromEP, "from-fields.xml": fromFields} {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, ed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	testutil.ValidateCDA(t, files...)
 }

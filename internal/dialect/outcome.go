@@ -115,9 +115,12 @@ func Table() []Row {
 		// The eDispensation could not be stored: a RegistryError with
 		// Failure (XDRServiceImpl.saveDispensation: NIException → RegistryError).
 		{EDNotStored, "eD: not stored", "ITI-41", ehdsi.ErrEDNotStored, ehdsi.SeverityError, StatusFailure, InRegistryErrorList, SrcXDRServer},
-		// A prescription luxncp does not offer (not dispensable abroad,
+		// A prescription luxncp does not offer (cancelled, draft or
+		// entered in error, which no pivot ePrescription may carry;
 		// incomplete): a Warning beside the list (XCAServiceImpl writes
-		// WARNING severities beside a Success list).
+		// WARNING severities beside a Success list). A merely
+		// non-dispensable one (expired, dispensed …) is listed with the
+		// closed flag instead (EPEventCodes).
 		{EPItemWithheld, "eP item withheld", "ITI-38", ehdsi.WarningEPGeneric, ehdsi.SeverityWarning, StatusSuccess, InRegistryErrorList, SrcXCAServer},
 		// XCPD without PRD-006 or with a role outside the list: an
 		// InsufficientRights detected issue in the normal response

@@ -47,7 +47,14 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 			if what == "" {
 				what = sum.Description
 			}
-			if !item.Dispensable {
+			part := parts[i]
+			// A non-dispensable item (expired, fully dispensed, stopped, on
+			// hold …) is listed with the closed flag, as OpenNCP lists it
+			// (dialect.EPEventCodes): the pharmacist abroad sees it, can
+			// read it, and XDR refuses a dispensation against it. Only an
+			// item no pivot ePrescription may carry (cancelled, draft,
+			// entered in error) is withheld, with a warning.
+			if !item.Dispensable && !part.Items[0].Renderable() {
 				f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" ("+what+") is not dispensable: "+item.Reason.Explain(), nil)
 				f.Location = ref.ID
 				l.Notes = append(l.Notes, f)
@@ -56,7 +63,6 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 			base := epBase(ref.ID, item.ID.Extension, len(sum.Items))
 			l3id := cda.II{Root: RootEP, Extension: base + ".L3"}
 			l1id := cda.II{Root: RootEP, Extension: base + ".L1"}
-			part := parts[i]
 			l3, err := p.cache().get(cacheKey(bundle, l3id.Extension, ref.Created.String()), func() ([]byte, error) {
 				return cda.BuildEPFrom(part, p.epOptions(l3id, ref))
 			})

@@ -175,3 +175,68 @@ func TestEPEventCodes(t *testing.T) {
 		t.Errorf("%d open eventCode classifications on the wire, want 2", n)
 	}
 }
+
+// TestClosedEPListed: a prescription that is not dispensable (expired,
+// fully dispensed, stopped …) is listed, L3 and L1, with OpenNCP's closed
+// dispensable flag so that a pharmacist abroad sees it as not dispensable,
+// and can still be retrieved; only a cancelled one, which no pivot
+// ePrescription may carry, is withheld with WARNING_EP_GENERIC.
+func TestClosedEPListed(t *testing.T) {
+	terms, err := terminology.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fakeRecord{bundles: map[string][]byte{"ep-0017": fixture(t, "ep-0017"), "ep-0009": fixture(t, "ep-0009"),
+		"ep-0008": fixture(t, "ep-0008"), "ep-0026": fixture(t, "ep-0026"), "ep-0010": fixture(t, "ep-0010")}}
+	p := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	pid := wssec.PatientID{Extension: "1941090302146", Root: ehdsi.OIDMatricule}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag := map[string]string{}
+	for _, e := range l.Entries {
+		if len(e.EventCodes) == 0 {
+			t.Fatalf("%s: no dispensable flag", e.UniqueID)
+		}
+		flag[e.UniqueID] = e.EventCodes[0].Code
+	}
+	want := map[string]string{"ep-0017": "open", "ep-0009": "closed", "ep-0008": "closed", "ep-0026": "closed"}
+	for id, state := range want {
+		for _, lvl := range []string{".L3", ".L1"} {
+			uid := lurecords.RootEP + "^" + id + lvl
+			if got := flag[uid]; got != "urn:ihe:iti:xdw:2011:eventCode:"+state {
+				t.Errorf("%s: flag %q, want %s", uid, got, state)
+			}
+		}
+	}
+	if len(l.Entries) != 2*len(want) {
+		t.Errorf("%d entries, want %d", len(l.Entries), 2*len(want))
+	}
+	if len(l.Notes) != 1 || l.Notes[0].Code != ehdsi.WarningEPGeneric || l.Notes[0].Location != "ep-0010" || l.Notes[0].Severity() != ehdsi.SeverityWarning {
+		t.Errorf("notes %+v, want one WARNING_EP_GENERIC for the cancelled ep-0010", l.Notes)
+	}
+	// A closed item stays readable, and what a partner reads is eHDSI-valid.
+	dir := t.TempDir()
+	var files []string
+	for _, id := range []string{"ep-0009", "ep-0008", "ep-0026"} {
+		for _, lvl := range []string{".L3", ".L1"} {
+			uid := lurecords.RootEP + "^" + id + lvl
+			d, err := p.Retrieve(context.Background(), xca.RetrieveRequest{UniqueID: uid, Patient: pid, Now: now})
+			if err != nil || len(d.Data) == 0 {
+				t.Fatalf("retrieve closed %s: %v", uid, err)
+			}
+			f := filepath.Join(dir, id+lvl+".xml")
+			os.WriteFile(f, d.Data, 0o644)
+			files = append(files, f)
+		}
+	}
+	if !testing.Short() {
+		testutil.ValidateCDA(t, files...)
+	}
+	body := xca.QueryResponse(l)
+	if n := len(body.FindElements(".//Classification[@classificationScheme='urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4'][@nodeRepresentation='urn:ihe:iti:xdw:2011:eventCode:closed']")); n != 6 {
+		t.Errorf("%d closed eventCode classifications on the wire, want 6", n)
+	}
+}

@@ -11,23 +11,28 @@ const (
 	nsRIM   = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 	nsQuery = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
 	nsXDSB  = "urn:ihe:iti:xds-b:2007"
+
+	schemeEventCode = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
 )
 
 // XCAQueryBody builds a FindDocuments AdhocQueryRequest for a patient and
-// class code (LOINC: 60591-5, 57833-6, 11502-2, …).
+// class code (LOINC: 60591-5, 57833-6, 11502-2, …). ebRIM is written in the
+// default namespace, as OpenNCP's client writes it (`<AdhocQuery `, `<Slot `
+// with no prefix): partners' harnesses match the request as text
+// (docs/dialect.md, "Serialisation and ids").
 func XCAQueryBody(patient wssec.PatientID, classCode string) *etree.Element {
 	req := etree.NewElement("query:AdhocQueryRequest")
+	req.CreateAttr("xmlns", nsRIM)
 	req.CreateAttr("xmlns:query", nsQuery)
-	req.CreateAttr("xmlns:rim", nsRIM)
 	ro := req.CreateElement("query:ResponseOption")
 	ro.CreateAttr("returnComposedObjects", "true")
 	ro.CreateAttr("returnType", "LeafClass")
-	aq := req.CreateElement("rim:AdhocQuery")
+	aq := req.CreateElement("AdhocQuery")
 	aq.CreateAttr("id", "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d")
 	slot := func(name, value string) {
-		s := aq.CreateElement("rim:Slot")
+		s := aq.CreateElement("Slot")
 		s.CreateAttr("name", name)
-		s.CreateElement("rim:ValueList").CreateElement("rim:Value").SetText(value)
+		s.CreateElement("ValueList").CreateElement("Value").SetText(value)
 	}
 	slot("$XDSDocumentEntryPatientId", "'"+patient.String()+"'")
 	slot("$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')")
@@ -63,6 +68,11 @@ type ListedDocument struct {
 	// document an L1 renders.
 	L1          bool
 	TransformOf string
+	// Dispensable is true when the entry's eventCodeList carries OpenNCP's
+	// open flag (dialect.EventOpen). Like an OpenNCP client, a missing flag
+	// or the closed one (an expired, fully dispensed … ePrescription,
+	// listed to be read) is not dispensable.
+	Dispensable bool
 }
 
 // Errors of a registry response (RegistryError elements).
@@ -107,6 +117,10 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 			case "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d":
 				d.FormatCode = c.SelectAttrValue("nodeRepresentation", "")
 				d.L1 = d.FormatCode == dialect.FormatPDF || d.FormatCode == dialect.FormatOrCDPDF
+			case schemeEventCode:
+				if c.SelectAttrValue("nodeRepresentation", "") == dialect.EventOpen {
+					d.Dispensable = true
+				}
 			}
 		}
 		for _, x := range eo.SelectElements("ExternalIdentifier") {

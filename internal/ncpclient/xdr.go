@@ -10,16 +10,13 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/cda"
 	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
 const (
 	nsLCM    = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
-	nsHL7v3  = "urn:hl7-org:v3"
-	nsPharm  = "urn:hl7-org:pharm"
-	nsXSI    = "http://www.w3.org/2001/XMLSchema-instance"
-	tplED    = "1.3.6.1.4.1.12559.11.10.1.3.1.1.2"
 	classED  = "60593-1"
 	classEDX = "DISCARD-60593-1"
 )
@@ -76,39 +73,15 @@ func add(parent *etree.Element, tag string, attrs ...string) *etree.Element {
 }
 
 // EDocument builds an eHDSI eDispensation CDA (template …1.1.2) for one
-// dispensed item, the shape Country B pharmacies send; it passes the eHDSI
-// XSD and schematron (tested).
+// dispensed item, the shape Country B pharmacies send, on the one
+// eDispensation skeleton (cda.EDSkeleton); it passes the eHDSI XSD and
+// schematron (tested).
 func EDocument(d Dispensed) []byte {
-	ts := d.Time.UTC().Format("20060102150405+0000")
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	cd := doc.CreateElement("ClinicalDocument")
-	cd.CreateAttr("xmlns", nsHL7v3)
-	cd.CreateAttr("xmlns:pharm", nsPharm)
-	cd.CreateAttr("xmlns:xsi", nsXSI)
-	cd.CreateAttr("classCode", "DOCCLIN")
-	cd.CreateAttr("moodCode", "EVN")
-	add(cd, "realmCode", "code", d.Country)
-	add(cd, "typeId", "root", "2.16.840.1.113883.1.3", "extension", "POCD_HD000040")
-	add(cd, "templateId", "root", tplED)
-	add(cd, "id", "root", d.DocumentID.Root, "extension", d.DocumentID.Extension)
-	add(cd, "code", "code", classED, "codeSystem", "2.16.840.1.113883.6.1", "codeSystemName", "LOINC", "displayName", "eDispensation")
-	add(cd, "title").SetText("eDispensation")
-	add(cd, "effectiveTime", "value", ts)
-	add(cd, "confidentialityCode", "code", "N", "codeSystem", "2.16.840.1.113883.5.25", "codeSystemName", "HL7 Confidentiality", "displayName", "normal")
-	add(cd, "languageCode", "code", "en-GB")
-	add(cd, "setId", "root", d.DocumentID.Root, "extension", d.DocumentID.Extension)
-	add(cd, "versionNumber", "value", "1")
-	addr := func(parent *etree.Element, city string) {
-		a := add(parent, "addr")
-		if city != "" {
-			add(a, "city").SetText(city)
-		}
-		add(a, "country").SetText(d.Country)
-	}
-	tel := func(parent *etree.Element) { add(parent, "telecom", "use", "WP", "value", "tel:+00-0000-0000") }
-	pr := add(add(cd, "recordTarget", "typeCode", "RCT", "contextControlCode", "OP"), "patientRole", "classCode", "PAT")
-	add(pr, "id", "root", d.Patient.Root, "extension", d.Patient.Extension)
+	rt := etree.NewElement("recordTarget")
+	rt.CreateAttr("typeCode", "RCT")
+	rt.CreateAttr("contextControlCode", "OP")
+	pr := add(rt, "patientRole", "classCode", "PAT")
+	pr.AddChild(cda.NewII("id", ii(d.Patient)))
 	add(pr, "addr", "nullFlavor", "NI")
 	add(pr, "telecom", "nullFlavor", "NI")
 	pt := add(pr, "patient", "classCode", "PSN", "determinerCode", "INSTANCE")
@@ -128,98 +101,64 @@ func EDocument(d Dispensed) []byte {
 		bd = "19000101"
 	}
 	add(pt, "birthTime", "value", bd)
-	professional := func(parent *etree.Element) {
-		add(parent, "id", "root", "2.999.1", "extension", d.Pharmacist)
-		addr(parent, "")
-		tel(parent)
-		pn := add(add(parent, "assignedPerson", "classCode", "PSN", "determinerCode", "INSTANCE"), "name")
-		given, family, ok := strings.Cut(d.Pharmacist, " ")
-		if !ok {
-			given, family = d.Pharmacist, d.Pharmacist
-		}
-		add(pn, "given").SetText(given)
-		add(pn, "family").SetText(family)
-		org := add(parent, "representedOrganization", "classCode", "ORG", "determinerCode", "INSTANCE")
-		add(org, "id", "root", "2.999.2", "extension", d.Pharmacy)
-		add(org, "name").SetText(d.Pharmacy)
-		tel(org)
-		addr(org, "")
+
+	given, family, ok := strings.Cut(d.Pharmacist, " ")
+	if !ok {
+		given, family = d.Pharmacist, d.Pharmacist
 	}
-	author := add(cd, "author", "typeCode", "AUT", "contextControlCode", "OP")
-	add(author, "functionCode", "code", "2262", "codeSystem", "2.16.840.1.113883.2.9.6.2.7", "codeSystemName", "ISCO", "displayName", "Pharmacists")
-	add(author, "time", "value", ts)
-	professional(add(author, "assignedAuthor", "classCode", "ASSIGNED"))
-	cust := add(add(add(cd, "custodian", "typeCode", "CST"), "assignedCustodian", "classCode", "ASSIGNED"), "representedCustodianOrganization", "classCode", "ORG", "determinerCode", "INSTANCE")
-	add(cust, "id", "root", "2.999.2", "extension", d.Pharmacy)
-	add(cust, "name").SetText(d.Pharmacy)
-	tel(cust)
-	addr(cust, "")
-	la := add(cd, "legalAuthenticator", "typeCode", "LA", "contextControlCode", "OP")
-	add(la, "time", "value", ts)
-	add(la, "signatureCode", "code", "S")
-	professional(add(la, "assignedEntity", "classCode", "ASSIGNED"))
-	add(add(add(cd, "inFulfillmentOf", "typeCode", "FLFS"), "order", "classCode", "ACT", "moodCode", "RQO"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
-	rel := add(cd, "relatedDocument", "typeCode", "XFRM")
-	add(add(rel, "parentDocument", "classCode", "DOCCLIN", "moodCode", "EVN"), "id", "root", d.Prescription.Root, "extension", d.Prescription.Extension)
-	sec := add(add(add(cd, "component", "typeCode", "COMP", "contextConductionInd", "true"), "structuredBody", "classCode", "DOCBODY", "moodCode", "EVN"), "component", "typeCode", "COMP", "contextConductionInd", "true")
-	s := add(sec, "section", "classCode", "DOCSECT", "moodCode", "EVN")
-	add(s, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.2.2")
-	add(s, "id", "root", d.DocumentID.Root+".2", "extension", d.DocumentID.Extension)
-	add(s, "code", "code", "60590-7", "codeSystem", "2.16.840.1.113883.6.1", "codeSystemName", "LOINC", "displayName", "Medication dispensed.brief")
-	add(s, "title").SetText("Dispensed medicines")
-	add(add(s, "text"), "paragraph", "ID", "disp-1").SetText(fmt.Sprintf("%d × %s", d.Quantity, d.ProductName))
-	sp := add(add(s, "entry", "typeCode", "COMP"), "supply", "classCode", "SPLY", "moodCode", "EVN")
-	add(sp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.3")
-	add(sp, "templateId", "root", "1.3.6.1.4.1.19376.1.5.3.1.4.7.3")
-	add(sp, "templateId", "root", "2.16.840.1.113883.10.20.1.34")
-	add(sp, "id", "root", d.DocumentID.Root+".1", "extension", d.Item.Extension)
-	add(sp, "quantity", "value", fmt.Sprint(d.Quantity), "unit", "1")
-	mp := add(add(sp, "product", "typeCode", "PRD"), "manufacturedProduct", "classCode", "MANU")
-	add(mp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.29")
-	mm := add(mp, "manufacturedMaterial", "classCode", "MMAT", "determinerCode", "KIND")
-	add(mm, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.30")
-	add(mm, "code", "code", d.ProductCode, "codeSystem", "2.999.3", "displayName", d.ProductName)
-	add(mm, "name").SetText(d.ProductName)
-	content := func(m *etree.Element) {
-		add(m, "pharm:formCode", "nullFlavor", "NI")
-		ac := add(m, "pharm:asContent", "classCode", "CONT")
+	const tel = "tel:+00-0000-0000"
+	pharmacy := cda.EDOrganisation{ID: cda.II{Root: "2.999.2", Extension: d.Pharmacy}, Name: d.Pharmacy, Telecom: tel}
+
+	text := etree.NewElement("text")
+	add(text, "paragraph", "ID", "disp-1").SetText(fmt.Sprintf("%d × %s", d.Quantity, d.ProductName))
+	product := func(code bool) *etree.Element {
+		mp := etree.NewElement("manufacturedProduct")
+		mp.CreateAttr("classCode", "MANU")
+		add(mp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.29")
+		mm := add(mp, "manufacturedMaterial", "classCode", "MMAT", "determinerCode", "KIND")
+		add(mm, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.30")
+		if code {
+			add(mm, "code", "code", d.ProductCode, "codeSystem", "2.999.3", "displayName", d.ProductName)
+		}
+		add(mm, "name").SetText(d.ProductName)
+		add(mm, "pharm:formCode", "nullFlavor", "NI")
+		ac := add(mm, "pharm:asContent", "classCode", "CONT")
 		add(ac, "pharm:quantity", "value", "1", "unit", "1")
 		cpp := add(ac, "pharm:containerPackagedProduct", "classCode", "CONT", "determinerCode", "KIND")
 		add(cpp, "pharm:formCode", "nullFlavor", "NI")
-	}
-	content(mm)
-	if d.ATC != "" {
-		gm := add(add(mm, "pharm:asSpecializedKind", "classCode", "GRIC"), "pharm:generalizedMaterialKind", "classCode", "MMAT", "determinerCode", "KIND")
-		add(gm, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
-	}
-	if d.Strength.Value != "" {
-		ing := add(mm, "pharm:ingredient", "classCode", "ACTI")
-		q := add(ing, "pharm:quantity")
-		d.Strength.pq(q, "numerator")
-		d.Per.pq(q, "denominator")
-		sub := add(ing, "pharm:ingredientSubstance", "classCode", "MMAT", "determinerCode", "KIND")
-		if d.ATC != "" {
-			add(sub, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
-		} else {
-			add(sub, "pharm:code", "nullFlavor", "NI")
+		if code && d.ATC != "" {
+			gm := add(add(mm, "pharm:asSpecializedKind", "classCode", "GRIC"), "pharm:generalizedMaterialKind", "classCode", "MMAT", "determinerCode", "KIND")
+			add(gm, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
 		}
-		add(sub, "pharm:name").SetText(d.ProductName)
+		if code && d.Strength.Value != "" {
+			ing := add(mm, "pharm:ingredient", "classCode", "ACTI")
+			q := add(ing, "pharm:quantity")
+			d.Strength.pq(q, "numerator")
+			d.Per.pq(q, "denominator")
+			sub := add(ing, "pharm:ingredientSubstance", "classCode", "MMAT", "determinerCode", "KIND")
+			if d.ATC != "" {
+				add(sub, "pharm:code", "code", d.ATC, "codeSystem", "2.16.840.1.113883.6.73", "codeSystemName", "ATC", "displayName", d.ATC)
+			} else {
+				add(sub, "pharm:code", "nullFlavor", "NI")
+			}
+			add(sub, "pharm:name").SetText(d.ProductName)
+		}
+		return mp
 	}
-	perf := add(sp, "performer", "typeCode", "PRF")
-	add(perf, "time", "value", ts)
-	professional(add(perf, "assignedEntity", "classCode", "ASSIGNED"))
-	sa := add(add(sp, "entryRelationship", "typeCode", "REFR"), "substanceAdministration", "classCode", "SBADM", "moodCode", "INT")
-	add(sa, "id", "root", d.Item.Root, "extension", d.Item.Extension)
-	cmp := add(add(sa, "consumable", "typeCode", "CSM"), "manufacturedProduct", "classCode", "MANU")
-	add(cmp, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.29")
-	cmm := add(cmp, "manufacturedMaterial", "classCode", "MMAT", "determinerCode", "KIND")
-	add(cmm, "templateId", "root", "1.3.6.1.4.1.12559.11.10.1.3.1.3.30")
-	add(cmm, "name").SetText(d.ProductName)
-	content(cmm)
-	doc.WriteSettings.CanonicalEndTags = false
-	b, _ := doc.WriteToBytes()
+	b, _ := cda.EDSkeleton{
+		ID: ii(d.DocumentID), Time: d.Time, Language: "en-GB", Country: d.Country, RecordTarget: rt,
+		Pharmacist: cda.EDProfessional{ID: cda.II{Root: "2.999.1", Extension: d.Pharmacist}, Given: given, Family: family, Telecom: tel, Organisation: pharmacy},
+		Custodian:  pharmacy,
+		OrderID:    cda.NewII("id", ii(d.Prescription)), ParentID: cda.NewII("id", ii(d.Prescription)), ItemID: cda.NewII("id", ii(d.Item)),
+		SectionID: cda.II{Root: d.DocumentID.Root + ".2", Extension: d.DocumentID.Extension},
+		SupplyID:  cda.II{Root: d.DocumentID.Root + ".1", Extension: d.Item.Extension},
+		Narrative: text, Quantity: d.Quantity, Product: product(true), Prescribed: product(false),
+	}.Build()
 	return b
 }
+
+// ii is the HL7 II of an id given in the PatientID shape.
+func ii(id wssec.PatientID) cda.II { return cda.II{Root: id.Root, Extension: id.Extension} }
 
 // XDRSubmission describes one ITI-41 submission.
 type XDRSubmission struct {

@@ -43,13 +43,18 @@ func digestOf(t *testing.T, env *soap.Envelope) []byte {
 
 // listEP has a French pharmacy list the ePrescriptions of patient p08.
 func listEP(t *testing.T, g *gateway) (*pharmacist, wssec.PatientID, *etree.Element, []ncpclient.ListedDocument) {
-	ph := newPharmacist(t, "fr", "pharmacist")
-	const patient = "1971011007114"
-	pid := wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
-	trc := ph.trc(patient)
-	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
-	_, docs, _ := ncpclient.ParseQueryResponse(rep.Env.Body)
+	ph, pid, trc, _, docs, _ := listEPOf(t, g, "1971011007114")
 	return ph, pid, trc, docs
+}
+
+// listEPOf has a French pharmacy list the ePrescriptions of a patient.
+func listEPOf(t *testing.T, g *gateway, patient string) (ph *pharmacist, pid wssec.PatientID, trc *etree.Element, status string, docs []ncpclient.ListedDocument, errs []ncpclient.RegistryError) {
+	ph = newPharmacist(t, "fr", "pharmacist")
+	pid = wssec.PatientID{Extension: patient, Root: ehdsi.OIDMatricule}
+	trc = ph.trc(patient)
+	rep := ph.call(g.url+ehdsi.PathXCA, ehdsi.ActionXCAQuery, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP), false, ph.hcp, trc)
+	status, docs, errs = ncpclient.ParseQueryResponse(rep.Env.Body)
+	return ph, pid, trc, status, docs, errs
 }
 
 // TestEvidenceOverTheWire: a French pharmacy retrieves an ePrescription

@@ -71,9 +71,8 @@ type Query struct {
 type Listing struct {
 	Entries []Entry
 	// Notes are application-level warnings or errors sent with the entries
-	// (e.g. a prescription that exists but is not dispensable abroad, and
-	// why). An error-severity note with no entries makes the response a
-	// Failure.
+	// (e.g. a prescription that exists but was cancelled, and why). An
+	// error-severity note with no entries makes the response a Failure.
 	Notes []*ehdsi.Fault
 }
 

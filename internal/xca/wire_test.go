@@ -1,6 +1,7 @@
 package xca_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,20 +14,26 @@ import (
 	"github.com/luxncp/luxncp/internal/dialect"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/ncpclient"
+	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
 	"github.com/luxncp/luxncp/internal/xca"
 )
 
+// bytesOf serialises el as it goes on the wire: the SOAP writer's bytes
+// of the Body child (its escaping, not etree's: `'` stays a quote).
 func bytesOf(t *testing.T, el *etree.Element) []byte {
 	t.Helper()
-	doc := etree.NewDocument()
-	doc.SetRoot(el)
-	b, err := doc.WriteToBytes()
+	_, b, err := soap.Writer{}.Marshal(soap.Response{Action: "urn:test", MessageID: "urn:uuid:0", Body: el}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	const open, end = "<env:Body>", "</env:Body>"
+	i, j := bytes.Index(b, []byte(open)), bytes.LastIndex(b, []byte(end))
+	if i < 0 || j < i {
+		t.Fatalf("no Body in %s", b)
+	}
+	return b[i+len(open) : j]
 }
 
 // harness checks text patterns the way a partner's load-test suite does:
@@ -49,17 +56,26 @@ func xmllint(t *testing.T, xsd string, b []byte) {
 	if err := os.WriteFile(f, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("xmllint", "--noout", "--nonet", "--schema", xsd, f).CombinedOutput(); err != nil {
+	if out, err := exec.Command(testutil.Tool(t, "xmllint"), "--noout", "--nonet", "--schema", xsd, f).CombinedOutput(); err != nil {
 		t.Fatalf("xmllint: %v\n%s", err, out)
 	}
 }
 
-// TestWireLikeOpenNCP pins the exact bytes of an eP list and an
+// TestWireLikeOpenNCP pins the exact bytes of an eP query, an eP list and an
 // eDispensation submission (golden files), checks them the way a partner's
 // harness does (text patterns such as `<ExternalIdentifier `) and against
 // the ebRS 3.0 / XDS.b schemas.
 func TestWireLikeOpenNCP(t *testing.T) {
 	pid := wssec.PatientID{Extension: "1990010112385", Root: ehdsi.OIDMatricule}
+	query := bytesOf(t, ncpclient.XCAQueryBody(pid, ehdsi.ClassEP))
+	testutil.Golden(t, "wire/query-request-ep.xml", query)
+	harness(t, "eP query", query, map[string]int{
+		`<AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d">`: 1, `<Slot name="\$XDSDocumentEntry`: 3,
+		`<Value>\('57833-6\^\^2.16.840.1.113883.6.1'\)</Value>`:        1,
+		`<Value>'1990010112385\^\^\^&amp;1.3.182.4.4&amp;ISO'</Value>`: 1,
+	})
+	xmllint(t, testutil.Shared(t, "reference", "wire", "xsd", "xds-b-ebrs30", "schema", "query.xsd"), query)
+
 	l3 := xca.Entry{UniqueID: "1.3.182.2.12.10000734.6.1.4^ep-1.L3", RepositoryUniqueID: "1.3.182.2.12.10000734.6.1.4", HomeCommunityID: ehdsi.HomeCommunityLU,
 		Patient: pid, ClassCode: ehdsi.ClassEP, Level: xca.L3, Title: "ePrescription", Description: "Amlodipine 5 mg tablet",
 		Created: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), Author: "Dr Anne Schmit", Size: 1234, Hash: "da39a3ee5e6b4b0d3255bfef95601890afd80709",
