@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
@@ -51,6 +54,7 @@ func runSMP(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dir := fs.String("dir", filepath.Join(cfg.StateDir, "smp-publish"), "directory of the generated and signed metadata")
 	gw := fs.String("url", "https://"+envOr("LUXNCP_ADDR", "127.0.0.1:8443"), "the gateway's public base URL (env LUXNCP_ADDR)")
 	smpURL := fs.String("smp", os.Getenv("LUXNCP_SMP_URL"), "the SMP's base URL (env LUXNCP_SMP_URL)")
+	operator := fs.String("operator", "", "publish: who publishes (recorded as EHDSI-194 in the operator log; default the login name)")
 	days := fs.Int("days", 0, "generate: validity in days (default 365); check: warn below this many days left (default 30)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -67,7 +71,10 @@ func runSMP(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if *smpURL == "" {
 			return badUsage("--smp: the SMP's URL is required")
 		}
-		return smpPublish(ctx, cfg, *dir, *smpURL, stdout)
+		if *operator == "" {
+			*operator = loginName()
+		}
+		return smpPublish(ctx, cfg, *dir, *smpURL, *operator, stdout)
 	case "check":
 		if *smpURL == "" {
 			return badUsage("--smp: the SMP's URL is required")
@@ -160,7 +167,10 @@ func smpSign(cfg node.Config, dir string, stdout io.Writer) error {
 	return nil
 }
 
-func smpPublish(ctx context.Context, cfg node.Config, dir, smpURL string, stdout io.Writer) error {
+// smpPublish uploads the signed metadata, recording each upload and its
+// outcome as an eHDSI SMP push (EHDSI-194) in the operator log of the local
+// audit chain (the gateway may hold the main chain's lock).
+func smpPublish(ctx context.Context, cfg node.Config, dir, smpURL, operator string, stdout io.Writer) error {
 	participant := smp.Participant(cfg.Country)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	for _, id := range smp.DocumentIDs() {
@@ -176,15 +186,20 @@ func smpPublish(ctx context.Context, cfg node.Config, dir, smpURL string, stdout
 		}
 		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 		res, err := hc.Do(req)
+		if err == nil {
+			msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
+			res.Body.Close()
+			if res.StatusCode/100 != 2 {
+				err = fmt.Errorf("publish %s: %s: %s", id, res.Status, strings.TrimSpace(string(msg)))
+			}
+		}
+		if aerr := recordPush(ctx, cfg, u, operator, err); aerr != nil {
+			return fmt.Errorf("publish %s: %w (not recorded: %v)", id, err, aerr)
+		}
 		if err != nil {
 			return err
 		}
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-		res.Body.Close()
-		if res.StatusCode/100 != 2 {
-			return fmt.Errorf("publish %s: %s: %s", id, res.Status, strings.TrimSpace(string(msg)))
-		}
-		fmt.Fprintf(stdout, "published %s\n", u)
+		fmt.Fprintf(stdout, "published %s (audited: EHDSI-194 by %s)\n", u, operator)
 	}
 	return nil
 }
@@ -259,4 +274,23 @@ func smpCheck(ctx context.Context, cfg node.Config, gw, smpURL string, days int,
 		return fmt.Errorf("%d published document(s) do not match the running configuration", failed)
 	}
 	return nil
+}
+
+// recordPush writes one EHDSI-194 record: Luxembourg pushing its metadata to
+// the SMP at target, with the outcome.
+func recordPush(ctx context.Context, cfg node.Config, target, operator string, failure error) error {
+	host := target
+	if u, err := url.Parse(target); err == nil {
+		host = u.Hostname()
+	}
+	ev := audit.Event{Type: audit.EventSMPPush, Side: audit.SideB, Time: clock.Now(), Target: target,
+		Consumer: audit.NCP{Country: cfg.Country, Host: "luxncp"}, Provider: audit.NCP{Host: host},
+		HCP: audit.HCP{Name: operator, ID: operator, RoleDisplay: "operator"}}
+	if failure != nil {
+		ev.SetOutcome(ehdsi.Receiver(ehdsi.ErrGeneric, failure.Error(), nil))
+	} else {
+		ev.SetOutcome(nil)
+	}
+	_, err := audit.RecordOperator(ctx, cfg.AuditDir, ev)
+	return err
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/smp"
@@ -38,10 +40,23 @@ func TestSMPPublishAndCheck(t *testing.T) {
 	if code, out := luxncp("smp", "check", "--smp", local.URL, "--url", gw); code != exitFailure || !strings.Contains(out, "missing") {
 		t.Fatalf("check before publishing: exit %d\n%s", code, out)
 	}
-	for _, sub := range [][]string{{"generate", "--url", gw}, {"sign"}, {"publish", "--smp", local.URL}} {
+	for _, sub := range [][]string{{"generate", "--url", gw}, {"sign"}, {"publish", "--smp", local.URL, "--operator", "Anne Operator"}} {
 		if code, out := luxncp(append([]string{"smp"}, sub...)...); code != exitOK {
 			t.Fatalf("smp %s: exit %d\n%s", sub[0], code, out)
 		}
+	}
+	// Each upload is on record (EHDSI-194) in the operator log, which
+	// verifies, and names its operator.
+	if code, out := luxncp("audit", "verify"); code != exitOK || !strings.Contains(out, "operator") {
+		t.Fatalf("audit verify after publishing: exit %d\n%s", code, out)
+	}
+	log, err := os.ReadFile(filepath.Join(audit.OperatorDir(filepath.Join(state, "audit")), "audit-00000001.log"))
+	if err != nil {
+		matches, _ := filepath.Glob(filepath.Join(audit.OperatorDir(filepath.Join(state, "audit")), "*"))
+		t.Fatalf("operator log: %v (files %v)", err, matches)
+	}
+	if n := strings.Count(string(log), `"EHDSI-194"`); n != len(smp.DocumentIDs()) || !strings.Contains(string(log), "Anne Operator") {
+		t.Fatalf("operator log holds %d EHDSI-194 records (want %d, by Anne Operator):\n%.600s", n, len(smp.DocumentIDs()), log)
 	}
 	if code, out := luxncp("smp", "check", "--smp", local.URL, "--url", gw); code != exitOK {
 		t.Fatalf("check: exit %d\n%s", code, out)
