@@ -72,14 +72,23 @@ func Dir(stateDir string) string { return filepath.Join(stateDir, "evidence") }
 
 // FileStore is the local twin: one read-only file per evidence under Dir
 // (YYYY/MM/DD/…), written to a temporary file, fsync'd and linked into
-// place (never over an existing file), then a line appended to the
-// fsync'd index, chained to the line before (Entry.Seq, Entry.Prev). One
-// process writes a directory at a time.
+// place (never over an existing file), its directory fsync'd, then a line
+// appended to the fsync'd index, chained to the line before (Entry.Seq,
+// Entry.Prev). Put returns once the file and its index line are on disk.
+// Concurrent Puts share the directory and index fsyncs (group commit, as
+// the audit chain's FileSink): each waits for the first flush that covers
+// its own writes. One process writes a directory at a time.
 type FileStore struct {
 	Dir string
-	mu  sync.Mutex
+	mu  sync.Mutex // guards head; serialises index appends
 	// head: the last index line's number and hash, read on the first Put.
 	head *indexHead
+	// dirs groups the fsyncs of the evidence directories, index those of
+	// the index file.
+	dirs, index syncGroup
+	known       sync.Map // day directories whose parents are on disk
+	// fsync replaces fsyncPath in tests (counting, failing).
+	fsync func(path string) error
 }
 
 type indexHead struct {
@@ -93,9 +102,17 @@ func lineHash(line []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// readHead reads the number and hash of the index's last line.
+// tornSuffix names the bytes of a torn last index line, moved aside.
+const tornSuffix = ".torn-"
+
+// readHead reads the number and hash of the index's last line. A last line
+// without its newline was never acknowledged (Put returns only after the
+// whole line is fsync'd): a crash, or a failed write, cut it. Its bytes are
+// moved aside to index.jsonl.torn-<offset> and the index continues after
+// the last complete line (CheckDir then lists its file as not indexed).
 func readHead(dir string) (*indexHead, error) {
-	f, err := os.Open(filepath.Join(dir, IndexFile))
+	name := filepath.Join(dir, IndexFile)
+	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &indexHead{}, nil
 	}
@@ -111,6 +128,16 @@ func readHead(dir string) (*indexHead, error) {
 	buf := make([]byte, st.Size()-off)
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, err
+	}
+	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+		cut := bytes.LastIndexByte(buf, '\n') + 1
+		if cut == 0 && off > 0 {
+			return nil, fmt.Errorf("%s: the last line is longer than %d bytes and has no end: not an index line; check the directory (luxncp evidence check)", IndexFile, maxLine)
+		}
+		if err := moveTorn(name, buf[cut:], off+int64(cut)); err != nil {
+			return nil, fmt.Errorf("%s: torn last line: %w", IndexFile, err)
+		}
+		buf = buf[:cut]
 	}
 	buf = bytes.TrimRight(buf, "\n")
 	if len(buf) == 0 {
@@ -131,12 +158,38 @@ func readHead(dir string) (*indexHead, error) {
 	return &indexHead{seq: e.Seq, hash: lineHash(last)}, nil
 }
 
+// moveTorn saves torn (the bytes of the index from offset cut on) beside
+// the index, fsync'd, then truncates the index to cut and fsyncs it.
+func moveTorn(name string, torn []byte, cut int64) error {
+	side := fmt.Sprintf("%s%s%d", name, tornSuffix, cut)
+	if err := writeSync(side, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400, torn); err != nil {
+		return fmt.Errorf("save the torn line: %w", err)
+	}
+	if err := syncDir(filepath.Dir(name)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(cut); err != nil {
+		return fmt.Errorf("cut the torn line: %w", err)
+	}
+	return f.Sync()
+}
+
 // maxLine bounds an index line (ReadIndex's limit too).
 const maxLine = 1 << 20
 
 var _ Store = (*FileStore)(nil)
 
-// Put stores data as e.Name() and indexes it.
+// Put stores data as e.Name() and indexes it. The evidence file is written
+// and fsync'd without a lock (concurrent Puts overlap); its directory entry
+// is made durable by a shared directory fsync before the index line is
+// written, so an index line on disk always names a file on disk; the index
+// line is appended under the lock (the chain's order) and made durable by
+// a shared index fsync.
 func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
 	sum := sha256.Sum256(data)
 	e.SHA256 = hex.EncodeToString(sum[:])
@@ -146,39 +199,151 @@ func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("evidence store: %w", err)
 	}
+	tmp := final + ".tmp"
+	if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, data); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("evidence store: %w", err)
+	}
+	err := os.Link(tmp, final) // fails if the file exists: append-only
+	os.Remove(tmp)
+	if err != nil {
+		return fmt.Errorf("evidence store: %w", err)
+	}
+	if err := s.syncDirs(dir); err != nil {
+		return fmt.Errorf("evidence store: %w", err)
+	}
+	ticket, err := s.appendIndex(&e)
+	if err != nil {
+		return fmt.Errorf("evidence store: index: %w", err)
+	}
+	if err := s.index.wait(ticket, s.sync); err != nil {
+		return fmt.Errorf("evidence store: index: %w", err)
+	}
+	return nil
+}
+
+// syncDirs returns once dir's entries are on disk, and the entries naming
+// dir and its parents up to s.Dir the first time (a new day).
+func (s *FileStore) syncDirs(dir string) error {
+	paths := []string{dir}
+	_, known := s.known.Load(dir)
+	if !known {
+		rel, err := filepath.Rel(s.Dir, dir)
+		if err != nil {
+			return err
+		}
+		for p := dir; rel != "." && rel != string(filepath.Separator); rel = filepath.Dir(rel) {
+			p = filepath.Dir(p)
+			paths = append(paths, p)
+		}
+	}
+	if err := s.dirs.wait(s.dirs.add(paths...), s.sync); err != nil {
+		return err
+	}
+	if !known {
+		s.known.Store(dir, true)
+	}
+	return nil
+}
+
+// appendIndex chains e after the index's last line, appends it and
+// returns the index flush that will cover it.
+func (s *FileStore) appendIndex(e *Entry) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	name := filepath.Join(s.Dir, IndexFile)
 	if s.head == nil {
 		h, err := readHead(s.Dir)
 		if err != nil {
-			return fmt.Errorf("evidence store: index: %w", err)
+			return 0, err
 		}
 		s.head = h
 	}
 	e.Seq, e.Prev = s.head.seq+1, s.head.hash
 	line, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("evidence store: %w", err)
+		return 0, err
 	}
-	tmp := final + ".tmp"
-	if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, data); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("evidence store: %w", err)
-	}
-	err = os.Link(tmp, final) // fails if the file exists: append-only
-	os.Remove(tmp)
+	_, statErr := os.Lstat(name)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("evidence store: %w", err)
+		return 0, err
 	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("evidence store: %w", err)
+	_, err = f.Write(append(line, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := writeSync(filepath.Join(s.Dir, IndexFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600, append(line, '\n')); err != nil {
-		s.head = nil // unknown whether the line landed: read it again
-		return fmt.Errorf("evidence store: index: %w", err)
+	if err != nil {
+		s.head = nil // unknown whether the line landed: read it again (a torn line is moved aside)
+		return 0, err
 	}
 	s.head = &indexHead{seq: e.Seq, hash: lineHash(line)}
-	return syncDir(s.Dir)
+	if statErr != nil { // the index was created: its directory entry too
+		return s.index.add(name, s.Dir), nil
+	}
+	return s.index.add(name), nil
+}
+
+func (s *FileStore) sync(path string) error {
+	if s.fsync != nil {
+		return s.fsync(path)
+	}
+	return fsyncPath(path)
+}
+
+// syncGroup is a group commit of fsyncs: writers add the paths their
+// writes touched and wait for the first flush that covers them; one flush
+// fsyncs every path added since the last one, for all of them.
+type syncGroup struct {
+	mu      sync.Mutex // guards pending, next
+	pending map[string]bool
+	next    int64 // the flush being gathered (from 1)
+
+	flushMu sync.Mutex // one flush at a time; guards done
+	done    int64      // the last flush that succeeded
+}
+
+// add registers paths for the next flush and returns its number. Called
+// after the writes it covers.
+func (g *syncGroup) add(paths ...string) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pending == nil {
+		g.pending = map[string]bool{}
+		g.next = max(g.next, 1)
+	}
+	for _, p := range paths {
+		g.pending[p] = true
+	}
+	return g.next
+}
+
+// wait returns once flush ticket (and every one before it) succeeded,
+// flushing itself when no one else has. A failed flush puts its paths
+// back: the next waiter retries them, and the failing one reports it.
+func (g *syncGroup) wait(ticket int64, fsync func(string) error) error {
+	g.flushMu.Lock()
+	defer g.flushMu.Unlock()
+	if g.done >= ticket {
+		return nil
+	}
+	g.mu.Lock()
+	batch, n := g.pending, g.next
+	g.pending, g.next = nil, n+1
+	g.mu.Unlock()
+	paths := make([]string, 0, len(batch))
+	for p := range batch {
+		paths = append(paths, p)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(paths))) // children before their parents
+	for _, p := range paths {
+		if err := fsync(p); err != nil {
+			g.add(paths...)
+			return err
+		}
+	}
+	g.done = n
+	return nil
 }
 
 func writeSync(name string, flag int, perm os.FileMode, data []byte) error {
@@ -196,14 +361,17 @@ func writeSync(name string, flag int, perm os.FileMode, data []byte) error {
 	return err
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// fsyncPath fsyncs a file or directory by name.
+func fsyncPath(name string) error {
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	defer f.Close()
+	return f.Sync()
 }
+
+func syncDir(dir string) error { return fsyncPath(dir) }
 
 // ReadIndex returns the entries of a local evidence directory, oldest
 // first. A missing index is an empty store.
