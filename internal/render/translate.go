@@ -7,6 +7,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/peertext"
 	"github.com/luxncp/luxncp/internal/terminology"
 )
 
@@ -65,6 +66,53 @@ type Report struct {
 	// Untranslated lists every coded term not available in Lang, with the
 	// reason; unknown codes (not in the catalogue) are flagged, not hidden.
 	Untranslated []Term `json:"untranslated,omitempty"`
+}
+
+// MaxListedTerms bounds how many untranslated terms Report.Listed gives.
+const MaxListedTerms = 200
+
+// ListedTerm is one untranslated term as luxncp tells its caller: the code,
+// its code system and the display as received (text the sending country
+// chose, cleaned by peertext), and what luxncp shows instead.
+type ListedTerm struct {
+	CodeSystem      string `json:"codeSystem"`
+	Code            string `json:"code"`
+	OriginalDisplay string `json:"originalDisplay,omitempty"`
+	// Status: english (the English MVC display is shown), original (the
+	// display as received is kept), missing (no display at all).
+	Status string `json:"status"`
+	// Shown is the display written in the translated document, and Lang
+	// its language ("" when it is the display as received).
+	Shown string `json:"shown,omitempty"`
+	Lang  string `json:"lang,omitempty"`
+}
+
+// Listed returns the untranslated terms, each distinct (code system, code,
+// original display) once, at most max of them (MaxListedTerms when max ≤ 0),
+// and whether some were left off.
+func (r Report) Listed(max int) ([]ListedTerm, bool) {
+	if max <= 0 {
+		max = MaxListedTerms
+	}
+	out := []ListedTerm{}
+	seen := map[[3]string]bool{}
+	for _, t := range r.Untranslated {
+		k := [3]string{t.System, t.Code, t.Original}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if len(out) == max {
+			return out, true
+		}
+		lt := ListedTerm{CodeSystem: peertext.CleanN(t.System, 128), Code: peertext.CleanN(t.Code, 128),
+			OriginalDisplay: peertext.CleanN(t.Original, 256), Status: t.Status, Lang: t.Lang}
+		if t.Status == StatusEnglish {
+			lt.Shown = peertext.CleanN(t.Text, 256)
+		}
+		out = append(out, lt)
+	}
+	return out, false
 }
 
 // codedTags are the CDA elements carrying @code/@codeSystem that a
