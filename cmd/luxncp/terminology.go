@@ -21,6 +21,10 @@ const terminologyUsage = `usage:
   luxncp terminology coverage [--licensed DIR] [DIR…]
       per value set, how many codes of the national documents (FHIR JSON,
       LU CDA XML) under DIR map to the MVC (default internal/national/demo/data)
+  luxncp terminology coverage --lang de|fr|en [--licensed DIR] [FILE…]
+      how many coded terms of the CDA documents FILE (paths or globs; default
+      the shared PS and eP samples ../shared/reference/cda/samples/{ps,ep}/*.xml)
+      get a display in the language, and the misses by code system
   luxncp terminology lookup [--lang LANG] [--licensed DIR] <system> <code>
       the MVC code, displays per language and mapping path of one code
       (system: OID, urn:oid:…, FHIR URI or a short name: atc, edqm, icd10,
@@ -119,8 +123,16 @@ func loadCatalogue(licensed string) (*terminology.Catalogue, error) {
 func terminologyCoverage(args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("terminology coverage", terminologyUsage, stderr)
 	licensed := fl.String("licensed", "", "directory of licensed CTS exports (default $"+terminology.EnvLicensedDir+")")
-	if err := parseFlags(fl, reorderFlags(args, map[string]bool{"licensed": true})); err != nil {
+	lang := fl.String("lang", "", "report display coverage in this language over CDA documents (de, fr, en)")
+	if err := parseFlags(fl, reorderFlags(args, map[string]bool{"licensed": true, "lang": true})); err != nil {
 		return err
+	}
+	if *lang != "" {
+		cat, err := loadCatalogue(*licensed)
+		if err != nil {
+			return err
+		}
+		return langCoverage(cat, *lang, fl.Args(), stdout)
 	}
 	dirs := fl.Args()
 	explicit := len(dirs) > 0

@@ -142,6 +142,12 @@ func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if wantsJSON(r) {
+		// The metadata that headers cannot carry (the untranslated terms,
+		// by code) comes with the document in one JSON answer.
+		writeJSON(w, http.StatusOK, res.envelope(strings.ToUpper(cc), req))
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", res.ContentType)
 	h.Set("X-Luxncp-Signed", strconv.FormatBool(res.Signed))
@@ -166,6 +172,20 @@ func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Data)
+}
+
+// wantsJSON reports whether the caller asked for the JSON envelope
+// (Accept: application/json) rather than the document itself.
+func wantsJSON(r *http.Request) bool {
+	for _, a := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(a, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CountryInfo is one directory entry as the API lists it.

@@ -1,6 +1,7 @@
 package countryb
 
 import (
+	"github.com/luxncp/luxncp/internal/render"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -101,6 +102,36 @@ type RetrieveRequest struct {
 	// displayNames in Lang, originals kept) or html (rendered).
 	Format string `json:"format"`
 	Lang   string `json:"lang,omitempty"` // fr (default), de, en
+}
+
+// RetrieveResponse is the retrieve's answer when the caller sends
+// Accept: application/json: the document (base64) with what the X-Luxncp-*
+// headers say, and, for format translated, the translation report with the
+// untranslated terms listed by code.
+type RetrieveResponse struct {
+	Country     string             `json:"country"`
+	Format      string             `json:"format"`
+	ContentType string             `json:"contentType"`
+	Filename    string             `json:"filename"`
+	Signed      bool               `json:"signed"`
+	Attempts    int                `json:"attempts"`
+	Warnings    []string           `json:"warnings,omitempty"`
+	Translation *TranslationReport `json:"translation,omitempty"`
+	Document    []byte             `json:"document"`
+}
+
+// TranslationReport is what translation made of a document's coded terms.
+type TranslationReport struct {
+	Lang       string `json:"lang"`
+	Terms      int    `json:"terms"`
+	Translated int    `json:"translated"`
+	// Untranslated counts the terms not displayed in Lang (as the
+	// X-Luxncp-Untranslated header); UntranslatedTerms lists them, each
+	// distinct term once, at most render.MaxListedTerms of them
+	// (UntranslatedTruncated says when some were left off).
+	Untranslated          int                 `json:"untranslated"`
+	UntranslatedTerms     []render.ListedTerm `json:"untranslatedTerms"`
+	UntranslatedTruncated bool                `json:"untranslatedTruncated,omitempty"`
 }
 
 // DispenseItem is what the pharmacist dispensed for one prescription item.

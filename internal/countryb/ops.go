@@ -263,6 +263,22 @@ type Retrieved struct {
 	Attempts int
 }
 
+// envelope is the JSON form of a retrieved document.
+func (r *Retrieved) envelope(cc string, req RetrieveRequest) RetrieveResponse {
+	format := strings.ToLower(req.Format)
+	if format == "" {
+		format = "html"
+	}
+	out := RetrieveResponse{Country: cc, Format: format, ContentType: r.ContentType, Filename: r.Filename, Signed: r.Signed,
+		Attempts: r.Attempts, Warnings: r.Warnings, Document: r.Data}
+	if rep := r.Report; rep != nil {
+		terms, cut := rep.Listed(render.MaxListedTerms)
+		out.Translation = &TranslationReport{Lang: rep.Lang, Terms: rep.Terms, Translated: rep.Translated,
+			Untranslated: len(rep.Untranslated), UntranslatedTerms: terms, UntranslatedTruncated: cut}
+	}
+	return out
+}
+
 // fetch runs XCA retrieve (ITI-39) and checks the document.
 func (s *Service) fetch(ctx context.Context, cc string, ss *session, pid wssec.PatientID, ref DocumentRef) (*fetched, error) {
 	if ref.ID == "" || ref.RepositoryID == "" {

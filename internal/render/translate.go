@@ -7,6 +7,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/peertext"
 	"github.com/luxncp/luxncp/internal/terminology"
 )
 
@@ -67,6 +68,53 @@ type Report struct {
 	Untranslated []Term `json:"untranslated,omitempty"`
 }
 
+// MaxListedTerms bounds how many untranslated terms Report.Listed gives.
+const MaxListedTerms = 200
+
+// ListedTerm is one untranslated term as luxncp tells its caller: the code,
+// its code system and the display as received (text the sending country
+// chose, cleaned by peertext), and what luxncp shows instead.
+type ListedTerm struct {
+	CodeSystem      string `json:"codeSystem"`
+	Code            string `json:"code"`
+	OriginalDisplay string `json:"originalDisplay,omitempty"`
+	// Status: english (the English MVC display is shown), original (the
+	// display as received is kept), missing (no display at all).
+	Status string `json:"status"`
+	// Shown is the display written in the translated document, and Lang
+	// its language ("" when it is the display as received).
+	Shown string `json:"shown,omitempty"`
+	Lang  string `json:"lang,omitempty"`
+}
+
+// Listed returns the untranslated terms, each distinct (code system, code,
+// original display) once, at most max of them (MaxListedTerms when max ≤ 0),
+// and whether some were left off.
+func (r Report) Listed(max int) ([]ListedTerm, bool) {
+	if max <= 0 {
+		max = MaxListedTerms
+	}
+	out := []ListedTerm{}
+	seen := map[[3]string]bool{}
+	for _, t := range r.Untranslated {
+		k := [3]string{t.System, t.Code, t.Original}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if len(out) == max {
+			return out, true
+		}
+		lt := ListedTerm{CodeSystem: peertext.CleanN(t.System, 128), Code: peertext.CleanN(t.Code, 128),
+			OriginalDisplay: peertext.CleanN(t.Original, 256), Status: t.Status, Lang: t.Lang}
+		if t.Status == StatusEnglish {
+			lt.Shown = peertext.CleanN(t.Text, 256)
+		}
+		out = append(out, lt)
+	}
+	return out, false
+}
+
 // codedTags are the CDA elements carrying @code/@codeSystem that a
 // clinician reads.
 var codedTags = map[string]bool{"code": true, "value": true, "routeCode": true, "formCode": true,
@@ -87,6 +135,23 @@ func lookup(tr Translator, el *etree.Element, lang string) (Term, bool) {
 	orig := el.SelectAttrValue("displayName", "")
 	t := Term{Code: code, System: sys, Original: orig, Text: orig}
 	res, ok := tr.Translate(terminology.Coding{Code: code, System: sys, Display: orig}, lang)
+	if !ok || res.Lang != lang {
+		// The term's own <translation> children (HL7 or epSOS data type)
+		// may carry a code the catalogue knows in lang, or in English.
+		for _, tc := range el.SelectElements("translation") {
+			c, s := tc.SelectAttrValue("code", ""), tc.SelectAttrValue("codeSystem", "")
+			if c == "" || s == "" {
+				continue
+			}
+			r, found := tr.Translate(terminology.Coding{Code: c, System: s, Display: tc.SelectAttrValue("displayName", "")}, lang)
+			if found && (!ok || r.Lang == lang) {
+				res, ok = r, true
+			}
+			if found && r.Lang == lang {
+				break
+			}
+		}
+	}
 	switch {
 	case ok && res.Lang == lang:
 		t.Text, t.Lang, t.Status = res.Text, res.Lang, StatusTranslated
@@ -122,10 +187,13 @@ func ParseCDA(data []byte) (*etree.Document, error) {
 }
 
 // Translate returns the document with every coded element's displayName in
-// lang: the element keeps its code and gets the translated displayName,
+// lang (or, when the catalogue has none in lang, in English; a code the
+// catalogue does not know is looked up through the element's own
+// <translation> children): the element keeps its code and gets the translated displayName,
 // and the display as received is kept in a first <translation> child
-// carrying the same code and code system. Elements without a translation
-// are left as they are and listed in the report.
+// carrying the same code and code system. Elements with no display at all
+// are left as they are; they and those shown in English are listed in the
+// report.
 func Translate(data []byte, tr Translator, lang string) ([]byte, Report, error) {
 	doc, err := ParseCDA(data)
 	if err != nil {
@@ -156,7 +224,9 @@ func TranslateDocument(doc *etree.Document, tr Translator, lang string) ([]byte,
 			if t, ok := lookup(tr, c, lang); ok {
 				t.Path = p
 				rep.Terms++
-				if t.Status == StatusTranslated && t.Text != t.Original {
+				// No display in lang: the English one before the text as
+				// received (the report still lists the term).
+				if (t.Status == StatusTranslated || t.Status == StatusEnglish) && t.Text != "" && t.Text != t.Original {
 					orig := etree.NewElement("translation")
 					orig.Space = hl7Prefix
 					if c.NamespaceURI() == nsEpSOS {
