@@ -90,7 +90,7 @@ locals {
       timeout_s            = 120
       reserved_concurrency = 1 # one refresh at a time
       signs                = false
-      outbound_tls         = true
+      outbound_tls         = false # reads the TLS client certificate (expiry), never its key
       queue                = "send"
       outbox               = true
       idempotency          = false
