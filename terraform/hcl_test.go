@@ -522,57 +522,70 @@ func TestResourcesNamed(t *testing.T) {
 	}
 }
 
-func TestSealKey(t *testing.T) {
+// TestSigningKeys: the seal key (RSA_2048) and the TLS client key
+// (ECC_NIST_P256) are SIGN_VERIFY keys whose policies let only the roles
+// of the functions that need them sign: the signing functions for the
+// seal, the outbound mutual TLS functions for the TLS client key.
+func TestSigningKeys(t *testing.T) {
 	c := load(t)
-	var seal *block
+	keys := map[string]block{}
 	for _, b := range c.blocks("modules/keys", "resource", "aws_kms_key") {
 		if literal(t, b.Body, "key_usage") == cty.StringVal("SIGN_VERIFY") {
-			seal = &b
+			keys[b.Labels[1]] = b
 		}
 	}
-	if seal == nil {
-		t.Fatal("no SIGN_VERIFY KMS key")
-	}
-	if v := literal(t, seal.Body, "customer_master_key_spec"); v != cty.StringVal("RSA_2048") {
-		t.Errorf("seal key spec = %#v", v)
-	}
-	// Only the statement whose principals are the signer roles may sign.
-	signers := 0
-	hclsyntax.VisitAll(seal.Body, func(n hclsyntax.Node) hcl.Diagnostics {
-		o, ok := n.(*hclsyntax.ObjectConsExpr)
+	for _, k := range []struct {
+		name, spec, principal, roles, rolesExpr, flag string
+	}{
+		{"seal", "RSA_2048", "{ AWS = var.signer_role_arn }", "signer_role_arn", "[for name in local.signing_functions : aws_iam_role.function[name].arn]", "signs"},
+		{"tls_client", "ECC_NIST_P256", "{ AWS = var.tls_client_role_arn }", "tls_client_role_arn", "[for name, f in local.functions : aws_iam_role.function[name].arn if f.outbound_tls]", "outbound_tls"},
+	} {
+		key, ok := keys[k.name]
 		if !ok {
+			t.Errorf("no SIGN_VERIFY KMS key %q", k.name)
+			continue
+		}
+		if v := literal(t, key.Body, "customer_master_key_spec"); v != cty.StringVal(k.spec) {
+			t.Errorf("%s key spec = %#v, want %s", k.name, v, k.spec)
+		}
+		// Only the statement whose principals are the key's roles may sign.
+		signers := 0
+		hclsyntax.VisitAll(key.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+			o, ok := n.(*hclsyntax.ObjectConsExpr)
+			if !ok {
+				return nil
+			}
+			items := objectItems(o)
+			acts, ok := literalStrings(items["Action"])
+			if !ok || !slices.Contains(acts, "kms:Sign") {
+				return nil
+			}
+			signers++
+			if p := c.text(key, items["Principal"]); p != k.principal {
+				t.Errorf("%s: kms:Sign granted to %s, want only %s", k.name, p, k.principal)
+			}
 			return nil
+		})
+		if signers != 1 {
+			t.Errorf("%s: %d statements grant kms:Sign, want 1", k.name, signers)
 		}
-		items := objectItems(o)
-		acts, ok := literalStrings(items["Action"])
-		if !ok || !slices.Contains(acts, "kms:Sign") {
-			return nil
-		}
-		signers++
-		if p := c.text(*seal, items["Principal"]); p != "{ AWS = var.signer_role_arn }" {
-			t.Errorf("kms:Sign granted to %s, want only var.signer_role_arn", p)
-		}
-		return nil
-	})
-	if signers != 1 {
-		t.Errorf("%d statements grant kms:Sign, want 1", signers)
-	}
-	for _, m := range c.blocks(".", "module") {
-		if m.Labels[0] == "keys" {
-			if got := c.text(m, attr(t, m.Body, "signer_role_arn")); got != "[for name in local.signing_functions : aws_iam_role.function[name].arn]" {
-				t.Errorf("keys.signer_role_arn = %s", got)
+		for _, m := range c.blocks(".", "module") {
+			if m.Labels[0] == "keys" {
+				if got := c.text(m, attr(t, m.Body, k.roles)); got != k.rolesExpr {
+					t.Errorf("keys.%s = %s", k.roles, got)
+				}
 			}
 		}
-	}
-	signing := 0
-	for name, f := range functionCatalogue(t, c) {
-		if value(t, f["signs"], nil) == cty.True {
-			signing++
-			t.Logf("signs with the seal key: %s", name)
+		using := 0
+		for name, f := range functionCatalogue(t, c) {
+			if value(t, f[k.flag], nil) == cty.True {
+				using++
+				t.Logf("signs with the %s key: %s", k.name, name)
+			}
 		}
-	}
-	if signing == 0 || signing >= len(functionCatalogue(t, c)) {
-		t.Errorf("%d signing functions: only some functions may sign", signing)
+		if using == 0 || using >= len(functionCatalogue(t, c)) {
+			t.Errorf("%d functions use the %s key: only some functions may sign", using, k.name)
+		}
 	}
 }
 
@@ -782,16 +795,18 @@ func TestNetwork(t *testing.T) {
 		s, _ := literalStrings(locals[k])
 		eps = append(eps, s...)
 	}
-	for _, want := range []string{"s3", "dynamodb", "kms", "sqs", "secretsmanager"} {
+	for _, want := range []string{"s3", "dynamodb", "kms", "sqs"} {
 		if !slices.Contains(eps, want) {
 			t.Errorf("no VPC endpoint for %s", want)
 		}
 	}
-	if len(c.blocks(".", "resource", "aws_secretsmanager_secret")) != 1 {
-		t.Error("no Secrets Manager secret for the TLS client key")
+	// The TLS client key never leaves KMS (docs/deploy.md): no secret
+	// holds a private key.
+	if len(c.blocks(".", "resource", "aws_secretsmanager_secret")) != 0 || len(c.blocks(".", "resource", "aws_secretsmanager_secret_version")) != 0 {
+		t.Error("a Secrets Manager secret: the TLS client key is in KMS")
 	}
-	if len(c.blocks(".", "resource", "aws_secretsmanager_secret_version")) != 0 {
-		t.Error("a secret value in Terraform would land in the state")
+	if len(c.blocks("modules/keys", "resource", "aws_kms_key")) != 3 {
+		t.Error("modules/keys: want the seal, TLS client and data keys")
 	}
 }
 

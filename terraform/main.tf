@@ -1,5 +1,5 @@
 # luxncp on AWS: one Lambda per function behind an API Gateway HTTP API with
-# mutual TLS, KMS-held seal key, Object Lock audit bucket, DynamoDB + SQS
+# mutual TLS, KMS-held seal and TLS client keys, Object Lock audit bucket, DynamoDB + SQS
 # outbox, fixed egress IPs. See docs/deploy.md.
 
 data "aws_caller_identity" "current" {}
@@ -15,7 +15,7 @@ locals {
 
   # The function catalogue: one entry per functions/<name>/main.go.
   # routes: API Gateway route keys; signs: may use the seal key (xca, xdr: evidence, docs/evidence.md);
-  # outbound_tls: reads the TLS client key for mutual TLS to partners;
+  # outbound_tls: signs with the KMS TLS client key for mutual TLS to partners;
   # queue: role on the eDispensation queue (send/consume); audit: writes audit records.
   functions = {
     xcpd = {
@@ -90,7 +90,7 @@ locals {
       timeout_s            = 120
       reserved_concurrency = 1 # one refresh at a time
       signs                = false
-      outbound_tls         = true
+      outbound_tls         = false # reads the TLS client certificate (expiry), never its key
       queue                = "send"
       outbox               = true
       idempotency          = false
@@ -137,9 +137,9 @@ locals {
         resources = [module.keys.seal_key_arn]
       }] : [],
       f.outbound_tls ? [{
-        sid       = "TLSClientKey"
-        actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-        resources = [aws_secretsmanager_secret.tls_client.arn]
+        sid       = "TLSClientSign"
+        actions   = ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]
+        resources = [module.keys.tls_client_key_arn]
       }] : [],
       f.queue == "send" ? [{
         sid       = "OutboxEnqueue"
@@ -182,13 +182,14 @@ module "network" {
 module "keys" {
   source = "./modules/keys"
 
-  name_prefix     = var.name_prefix
-  admin_arns      = length(var.key_admin_arns) > 0 ? var.key_admin_arns : ["arn:${local.partition}:iam::${local.account}:root"]
-  account_root    = "arn:${local.partition}:iam::${local.account}:root"
-  signer_role_arn = [for name in local.signing_functions : aws_iam_role.function[name].arn]
-  region          = local.region
-  account         = local.account
-  tags            = local.tags
+  name_prefix         = var.name_prefix
+  admin_arns          = length(var.key_admin_arns) > 0 ? var.key_admin_arns : ["arn:${local.partition}:iam::${local.account}:root"]
+  account_root        = "arn:${local.partition}:iam::${local.account}:root"
+  signer_role_arn     = [for name in local.signing_functions : aws_iam_role.function[name].arn]
+  tls_client_role_arn = [for name, f in local.functions : aws_iam_role.function[name].arn if f.outbound_tls]
+  region              = local.region
+  account             = local.account
+  tags                = local.tags
 }
 
 module "audit_bucket" {
@@ -216,14 +217,6 @@ module "outbox" {
   consumer_timeout_s = local.settings["dispatcher"].timeout_s
   max_receive_count  = var.outbox_max_receive_count
   tags               = local.tags
-}
-
-resource "aws_secretsmanager_secret" "tls_client" {
-  name                    = "${var.name_prefix}/tls-client"
-  description             = "PEM private key and certificate chain of the NCP's eHDSI TLS client certificate (outbound mutual TLS to partner NCPs and the eHDSI configuration server). The value is put by the operator, never by Terraform, so it stays out of the state."
-  kms_key_id              = module.keys.data_key_arn
-  recovery_window_in_days = 30
-  tags                    = local.tags
 }
 
 # Each function's own execution role. Created here, not in the function
@@ -266,20 +259,20 @@ module "function" {
   tags                 = local.tags
 
   environment = {
-    LUXNCP_FUNCTION          = each.key
-    LUXNCP_AUDIT_BUCKET      = module.audit_bucket.bucket_name
-    LUXNCP_AUDIT_RETENTION   = tostring(var.audit_retention_days)
-    LUXNCP_CONFIG_BUCKET     = module.config_bucket.bucket_name
-    LUXNCP_SEAL_KMS_KEY      = each.value.signs ? module.keys.seal_key_arn : ""
-    LUXNCP_TLS_CLIENT_SECRET = each.value.outbound_tls ? aws_secretsmanager_secret.tls_client.arn : ""
-    LUXNCP_OUTBOX_TABLE      = each.value.outbox ? module.outbox.outbox_table_name : ""
-    LUXNCP_OUTBOX_QUEUE_URL  = each.value.queue != "" ? module.outbox.queue_url : ""
-    LUXNCP_IDEMPOTENCY_TABLE = each.value.idempotency ? module.outbox.idempotency_table_name : ""
-    LUXNCP_NATIONAL_FHIR_URL = var.national_fhir_base_url
-    LUXNCP_CERT_WARN_DAYS    = tostring(var.certificate_expiry_warning_days)
-    LUXNCP_ID_ISSUER         = var.identity_issuer_url
-    LUXNCP_ID_AUDIENCE       = var.identity_audience
-    LUXNCP_API_CALLERS       = jsonencode(var.api_callers)
+    LUXNCP_FUNCTION           = each.key
+    LUXNCP_AUDIT_BUCKET       = module.audit_bucket.bucket_name
+    LUXNCP_AUDIT_RETENTION    = tostring(var.audit_retention_days)
+    LUXNCP_CONFIG_BUCKET      = module.config_bucket.bucket_name
+    LUXNCP_SEAL_KMS_KEY       = each.value.signs ? module.keys.seal_key_arn : ""
+    LUXNCP_TLS_CLIENT_KMS_KEY = each.value.outbound_tls ? module.keys.tls_client_key_arn : ""
+    LUXNCP_OUTBOX_TABLE       = each.value.outbox ? module.outbox.outbox_table_name : ""
+    LUXNCP_OUTBOX_QUEUE_URL   = each.value.queue != "" ? module.outbox.queue_url : ""
+    LUXNCP_IDEMPOTENCY_TABLE  = each.value.idempotency ? module.outbox.idempotency_table_name : ""
+    LUXNCP_NATIONAL_FHIR_URL  = var.national_fhir_base_url
+    LUXNCP_CERT_WARN_DAYS     = tostring(var.certificate_expiry_warning_days)
+    LUXNCP_ID_ISSUER          = var.identity_issuer_url
+    LUXNCP_ID_AUDIENCE        = var.identity_audience
+    LUXNCP_API_CALLERS        = jsonencode(var.api_callers)
     # Transient national failures are retried this many days before an
     # acknowledged eDispensation becomes a dead letter (docs/edispensation.md).
     LUXNCP_OUTBOX_HORIZON_DAYS = tostring(var.outbox_horizon_days)

@@ -38,9 +38,9 @@ output "truststore_version" {
   value       = module.config_bucket.truststore_version
 }
 
-output "tls_client_secret_arn" {
-  description = "Secrets Manager secret to put the TLS client key and certificate chain in (see docs/deploy.md)."
-  value       = aws_secretsmanager_secret.tls_client.arn
+output "tls_client_key_arn" {
+  description = "KMS key holding the eHDSI TLS client key (ECC_NIST_P256, SIGN_VERIFY). Make its CSR with `luxncp pki csr --kms-key <arn>`; upload the certificate chain to certificates/tls-client.pem in the config bucket (docs/deploy.md)."
+  value       = module.keys.tls_client_key_arn
 }
 
 output "outbox_queue_url" {

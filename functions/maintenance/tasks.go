@@ -32,9 +32,12 @@ const (
 	maxSourceBytes = 4 << 20
 )
 
-// ownCertificateKeys are luxncp's own public certificates in the bucket;
-// a missing one is skipped.
-var ownCertificateKeys = []string{awsconfig.KeySeal, "certificates/tls.pem"}
+// ownCertificateKeys are luxncp's own public certificates in the bucket
+// (the seal's and the TLS client chain, env.TLSClientCertKey); a missing
+// one is skipped.
+func ownCertificateKeys(env node.AWSEnv) []string {
+	return []string{awsconfig.KeySeal, env.TLSClientCertKey}
+}
 
 // putter writes the published directory (*s3.Client).
 type putter interface {
@@ -209,7 +212,7 @@ func (m *maintenance) checkCertificates(ctx context.Context) (Result, error) {
 			certs = append(certs, checked{source: source, cert: c})
 		}
 	}
-	for _, key := range ownCertificateKeys {
+	for _, key := range ownCertificateKeys(m.env) {
 		cs, err := m.config.Certificates(ctx, key)
 		if errors.Is(err, awsconfig.ErrNotFound) {
 			continue

@@ -184,18 +184,19 @@ func TestCertificateExpiry(t *testing.T) {
 	}
 	e.out.Reset()
 	e.put(t, "certificates/seal.pem", certPEM(t, "seal.ncp.lu", "LU", 400))
+	e.put(t, "certificates/tls-client.pem", certPEM(t, "ncp.lu", "LU", 200))
 	e.put(t, awsconfig.KeyTrustBundle, append(certPEM(t, "ca.fr", "FR", 900), certPEM(t, "ca.be", "BE", 12.5)...))
 	e.put(t, "directory/directory.json", directory(t, 45, "PT"))
 	res, err := e.m.handle(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Certificates != 4 || res.MinDays != 12.5 || len(res.Expiring) != 1 || !strings.Contains(res.Expiring[0], "ca.be") {
+	if res.Certificates != 5 || res.MinDays != 12.5 || len(res.Expiring) != 1 || !strings.Contains(res.Expiring[0], "ca.be") {
 		t.Fatalf("result %+v", res)
 	}
 	lines := strings.Split(strings.TrimSpace(e.out.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("%d metric lines, want 4:\n%s", len(lines), e.out.String())
+	if len(lines) != 5 {
+		t.Fatalf("%d metric lines, want 5:\n%s", len(lines), e.out.String())
 	}
 	days := map[string]float64{}
 	for _, l := range lines {
@@ -217,7 +218,7 @@ func TestCertificateExpiry(t *testing.T) {
 		}
 		days[rec.Subject] = rec.Days
 	}
-	want := map[string]float64{"seal.ncp.lu": 400, "ca.fr": 900, "ca.be": 12.5, "ncp.pt": 45}
+	want := map[string]float64{"seal.ncp.lu": 400, "ncp.lu": 200, "ca.fr": 900, "ca.be": 12.5, "ncp.pt": 45}
 	for k, v := range want {
 		if days[k] != v {
 			t.Errorf("%s: %v days, want %v", k, days[k], v)
@@ -226,7 +227,7 @@ func TestCertificateExpiry(t *testing.T) {
 	// A broken trust bundle still reports the others, and fails.
 	e.out.Reset()
 	e.put(t, awsconfig.KeyTrustBundle, []byte("garbage"))
-	if res, err := e.m.handle(ctx, ev); err == nil || res.Status != "incomplete" || res.Certificates != 2 {
+	if res, err := e.m.handle(ctx, ev); err == nil || res.Status != "incomplete" || res.Certificates != 3 {
 		t.Fatalf("broken bundle: %+v, %v", res, err)
 	}
 }

@@ -28,6 +28,9 @@ const (
 	KeyTrustBundle = "truststores/mtls-truststore.pem"
 	KeyDirectory   = "directory/directory.json"
 	KeySeal        = "certificates/seal.pem"
+	// KeyTLSClient: the outbound TLS client certificate chain (leaf first)
+	// of the KMS key LUXNCP_TLS_CLIENT_KMS_KEY.
+	KeyTLSClient = "certificates/tls-client.pem"
 )
 
 // GetObjectAPI is the part of the S3 client the Store uses.

@@ -66,7 +66,17 @@ var kmsAlgorithms = map[string]crypto.Hash{
 	"RSASSA_PKCS1_V1_5_SHA_256": crypto.SHA256,
 	"RSASSA_PKCS1_V1_5_SHA_384": crypto.SHA384,
 	"RSASSA_PKCS1_V1_5_SHA_512": crypto.SHA512,
+	// AWS KMS's RSASSA-PSS uses a salt as long as the digest (KMS
+	// developer guide, "Signing algorithms"); local-kms signs with the
+	// longest salt instead, which TLS 1.3 peers refuse, so the PSS path of
+	// internal/kmssigner is tested here.
+	"RSASSA_PSS_SHA_256": crypto.SHA256,
+	"RSASSA_PSS_SHA_384": crypto.SHA384,
+	"RSASSA_PSS_SHA_512": crypto.SHA512,
 }
+
+// kmsPSS is AWS KMS's PSS salt: the digest's length.
+var kmsPSS = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 
 type kmsSignRequest struct {
 	KeyID            string `json:"KeyId"`
@@ -113,7 +123,13 @@ func (k *KMS) sign(_ context.Context, body []byte) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest)
+	var sig []byte
+	var err error
+	if strings.HasPrefix(req.SigningAlgorithm, "RSASSA_PSS_") {
+		sig, err = rsa.SignPSS(rand.Reader, key, h, digest, kmsPSS)
+	} else {
+		sig, err = rsa.SignPKCS1v15(rand.Reader, key, h, digest)
+	}
 	if err != nil {
 		return nil, &apiError{status: 500, code: KMSInternal, message: err.Error()}
 	}
@@ -129,7 +145,11 @@ func (k *KMS) verify(_ context.Context, body []byte) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if err := rsa.VerifyPKCS1v15(&key.PublicKey, h, digest, req.Signature); err != nil {
+	verify := func() error { return rsa.VerifyPKCS1v15(&key.PublicKey, h, digest, req.Signature) }
+	if strings.HasPrefix(req.SigningAlgorithm, "RSASSA_PSS_") {
+		verify = func() error { return rsa.VerifyPSS(&key.PublicKey, h, digest, req.Signature, kmsPSS) }
+	}
+	if err := verify(); err != nil {
 		return nil, &apiError{status: 400, code: "KMSInvalidSignatureException", message: "signature is not valid"}
 	}
 	return map[string]any{"KeyId": k.arn(id), "SignatureValid": true, "SigningAlgorithm": req.SigningAlgorithm}, nil
@@ -157,6 +177,7 @@ func (k *KMS) getPublicKey(_ context.Context, body []byte) (any, *apiError) {
 		"KeySpec":               spec,
 		"CustomerMasterKeySpec": spec,
 		"KeyUsage":              "SIGN_VERIFY",
-		"SigningAlgorithms":     []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"},
+		"SigningAlgorithms": []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+			"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"},
 	}, nil
 }

@@ -90,7 +90,7 @@ func TestSignRejects(t *testing.T) {
 		opts   crypto.SignerOpts
 	}{
 		{"sha1", d1[:], crypto.SHA1},
-		{"pss", d256[:], &rsa.PSSOptions{Hash: crypto.SHA256}},
+		{"pss with an auto salt", d256[:], &rsa.PSSOptions{Hash: crypto.SHA256}},
 		{"short digest", d256[:16], crypto.SHA256},
 		{"sha512 size mismatch", d256[:], crypto.SHA512},
 	}

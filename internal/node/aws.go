@@ -31,6 +31,7 @@ import (
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
@@ -67,9 +68,12 @@ type AWSEnv struct {
 	IdempotencyTable string
 	// SealKMSKey selects the KMS seal signer (LUXNCP_SEAL_KMS_KEY).
 	SealKMSKey string
-	// TLSClientSecret names the Secrets Manager secret of the outbound TLS
-	// client key (LUXNCP_TLS_CLIENT_SECRET); read by the Country B client.
-	TLSClientSecret string
+	// TLSClientKMSKey selects the KMS key of the outbound TLS client
+	// certificate (LUXNCP_TLS_CLIENT_KMS_KEY): Country B's mutual TLS to
+	// partner NCPs signs its handshakes in KMS. Its certificate chain is
+	// the configuration bucket's TLSClientCertKey
+	// (LUXNCP_TLS_CLIENT_CERT_KEY, default awsconfig.KeyTLSClient).
+	TLSClientKMSKey, TLSClientCertKey string
 	// CertWarnDays: certificate-expiry warning threshold
 	// (LUXNCP_CERT_WARN_DAYS, default 30).
 	CertWarnDays int
@@ -79,7 +83,7 @@ type AWSEnv struct {
 
 // Any reports whether any AWS twin is selected.
 func (e AWSEnv) Any() bool {
-	return e.AuditBucket != "" || e.ConfigBucket != "" || e.OutboxTable != "" || e.IdempotencyTable != "" || e.SealKMSKey != ""
+	return e.AuditBucket != "" || e.ConfigBucket != "" || e.OutboxTable != "" || e.IdempotencyTable != "" || e.SealKMSKey != "" || e.TLSClientKMSKey != ""
 }
 
 // LoadAWSEnv reads the AWS variables (getenv nil: os.Getenv).
@@ -93,7 +97,7 @@ func LoadAWSEnv(getenv func(string) string) (AWSEnv, error) {
 		ConfigBucket: getenv("LUXNCP_CONFIG_BUCKET"), TrustBundleKey: getenv("LUXNCP_TRUST_BUNDLE_KEY"), DirectoryKey: getenv("LUXNCP_DIRECTORY_KEY"),
 		OutboxTable: getenv("LUXNCP_OUTBOX_TABLE"), OutboxQueueURL: getenv("LUXNCP_OUTBOX_QUEUE_URL"),
 		IdempotencyTable: getenv("LUXNCP_IDEMPOTENCY_TABLE"), SealKMSKey: getenv("LUXNCP_SEAL_KMS_KEY"),
-		TLSClientSecret: getenv("LUXNCP_TLS_CLIENT_SECRET"), CertWarnDays: 30,
+		TLSClientKMSKey: getenv("LUXNCP_TLS_CLIENT_KMS_KEY"), TLSClientCertKey: getenv("LUXNCP_TLS_CLIENT_CERT_KEY"), CertWarnDays: 30,
 		OnLambda:         getenv("AWS_LAMBDA_FUNCTION_NAME") != "",
 		LocalTrustBundle: getenv("LUXNCP_TRUST_BUNDLE") != "",
 	}
@@ -102,6 +106,9 @@ func LoadAWSEnv(getenv func(string) string) (AWSEnv, error) {
 	}
 	if e.DirectoryKey == "" {
 		e.DirectoryKey = awsconfig.KeyDirectory
+	}
+	if e.TLSClientCertKey == "" {
+		e.TLSClientCertKey = awsconfig.KeyTLSClient
 	}
 	var err error
 	if e.AuditRetention, err = daysOrDuration(getenv("LUXNCP_AUDIT_RETENTION")); err != nil {
@@ -260,28 +267,48 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		tw.Options.CountryB.Submissions = &countryb.DynamoSubmissions{DB: cl.DynamoDB, Table: env.IdempotencyTable}
 	}
 	if env.SealKMSKey != "" {
-		if tw.Config == nil {
-			// The seal certificate lives in the configuration bucket: a key
-			// without it would silently turn sealing and evidence off.
-			return tw, errors.New("node: LUXNCP_SEAL_KMS_KEY needs LUXNCP_CONFIG_BUCKET (the seal certificate " + awsconfig.KeySeal + ")")
-		}
-		s, err := kmssigner.New(ctx, cl.KMS, env.SealKMSKey, kmssigner.Options{})
+		cred, err := kmsCredential(ctx, tw.Config, cl.KMS, "seal", "LUXNCP_SEAL_KMS_KEY", env.SealKMSKey, awsconfig.KeySeal)
 		if err != nil {
-			return tw, fmt.Errorf("node: seal key: %w", err)
+			return tw, err
 		}
-		certs, err := tw.Config.Certificates(ctx, awsconfig.KeySeal)
-		if err != nil {
-			return tw, fmt.Errorf("node: seal certificate: %w", err)
-		}
-		if pub, ok := certs[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(s.Public()) {
-			return tw, fmt.Errorf("node: the seal certificate %s (%s) is not the certificate of KMS key %s", awsconfig.KeySeal, certs[0].Subject, env.SealKMSKey)
-		}
-		tw.Seal = s
-		seal := &wssec.Signer{Key: s, Cert: certs[0]}
+		tw.Seal = cred.Signer
+		seal := &wssec.Signer{Key: cred.Signer, Cert: cred.Cert}
 		tw.Options.CountryB.Seal = seal
 		tw.Options.EvidenceSeal = seal
 	}
+	if env.TLSClientKMSKey != "" {
+		cred, err := kmsCredential(ctx, tw.Config, cl.KMS, "TLS client", "LUXNCP_TLS_CLIENT_KMS_KEY", env.TLSClientKMSKey, env.TLSClientCertKey)
+		if err != nil {
+			return tw, err
+		}
+		tw.Options.CountryB.TLS = cred
+	}
 	return tw, nil
+}
+
+// kmsCredential pairs the KMS key keyID with the certificate chain at
+// certKey in the configuration bucket (leaf first): the key must sign and
+// the leaf must carry its public key, else the start fails rather than
+// running without the credential or presenting a certificate the key
+// cannot prove. what and variable name the credential in errors.
+func kmsCredential(ctx context.Context, st *awsconfig.Store, api kmssigner.API, what, variable, keyID, certKey string) (*pki.Credential, error) {
+	if st == nil {
+		// The certificate lives in the configuration bucket: a key without
+		// it would silently turn the credential off.
+		return nil, fmt.Errorf("node: %s needs LUXNCP_CONFIG_BUCKET (the %s certificate %s)", variable, what, certKey)
+	}
+	s, err := kmssigner.New(ctx, api, keyID, kmssigner.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("node: %s key: %w", what, err)
+	}
+	certs, err := st.Certificates(ctx, certKey)
+	if err != nil {
+		return nil, fmt.Errorf("node: %s certificate: %w", what, err)
+	}
+	if pub, ok := certs[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(s.Public()) {
+		return nil, fmt.Errorf("node: the %s certificate %s (%s) is not the certificate of KMS key %s", what, certKey, certs[0].Subject, keyID)
+	}
+	return &pki.Credential{Cert: certs[0], Chain: certs[1:], Signer: s}, nil
 }
 
 func awsFromEnv(ctx context.Context, cfg Config, log *slog.Logger) (AWSTwins, error) {

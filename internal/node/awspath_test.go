@@ -42,6 +42,7 @@ import (
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/testkit"
 )
 
@@ -106,11 +107,10 @@ func terraformEnvironment(t *testing.T, fn string, dep awsDeployment) map[string
 		"module": cty.ObjectVal(map[string]cty.Value{
 			"audit_bucket":  obj(map[string]string{"bucket_name": n["audit_bucket"]}),
 			"config_bucket": obj(map[string]string{"bucket_name": n["config_bucket"]}),
-			"keys":          obj(map[string]string{"seal_key_arn": n["seal_key_arn"]}),
+			"keys":          obj(map[string]string{"seal_key_arn": n["seal_key_arn"], "tls_client_key_arn": n["tls_client_key_arn"]}),
 			"outbox": obj(map[string]string{"outbox_table_name": n["outbox_table_name"], "queue_url": n["queue_url"],
 				"idempotency_table_name": n["idempotency_table_name"]}),
 		}),
-		"aws_secretsmanager_secret": cty.ObjectVal(map[string]cty.Value{"tls_client": obj(map[string]string{"arn": n["tls_client_secret_arn"]})}),
 	}
 	v, diags := env.Value(ctx)
 	if diags.HasErrors() {
@@ -195,8 +195,12 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tlsKey, err := cl.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// What the operator uploads (docs/deploy.md): the trust list and the
-	// seal certificate of the KMS key.
+	// seal and TLS client certificates of the KMS keys.
 	put := func(k string, b []byte) {
 		if _, err := cl.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("luxncp-config"), Key: aws.String(k), Body: bytes.NewReader(b)}); err != nil {
 			t.Fatal(err)
@@ -204,6 +208,16 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	}
 	put(awsconfig.KeyTrustBundle, pki.FormatTrustList(testkit.Trust(t).Entries()))
 	put(awsconfig.KeySeal, sealCertificate(t, cl, aws.ToString(key.KeyMetadata.Arn)))
+	put(awsconfig.KeyTLSClient, sealCertificate(t, cl, aws.ToString(tlsKey.KeyMetadata.Arn)))
+	noCountries, err := routing.NewStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirJSON, err := noCountries.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(awsconfig.KeyDirectory, dirJSON)
 
 	b, err := demo.New(t.TempDir())
 	if err != nil {
@@ -216,7 +230,7 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	dep := awsDeployment{
 		names: map[string]string{"audit_bucket": "luxncp-audit", "config_bucket": "luxncp-config", "seal_key_arn": aws.ToString(key.KeyMetadata.Arn),
 			"outbox_table_name": "luxncp-outbox", "queue_url": aws.ToString(q.QueueUrl), "idempotency_table_name": "luxncp-idempotency",
-			"tls_client_secret_arn": "arn:aws:secretsmanager:eu-central-1:111122223333:secret:luxncp-tls-client"},
+			"tls_client_key_arn": aws.ToString(tlsKey.KeyMetadata.Arn)},
 		vars: map[string]cty.Value{
 			"audit_retention_days": cty.NumberIntVal(2555), "national_fhir_base_url": cty.StringVal(fhir + "/fhir"),
 			"certificate_expiry_warning_days": cty.NumberIntVal(30), "identity_issuer_url": cty.StringVal(idpURL),
@@ -236,6 +250,9 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 				t.Fatalf("%s: %v", fn, err)
 			}
 			t.Cleanup(func() { n.Close() })
+			if fn == "api" && n.CountryB == nil {
+				t.Fatal("api: Country B is off (TLS client key in KMS not wired)")
+			}
 			fns[fn] = h
 		})
 	}
@@ -253,6 +270,18 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 		return nil
 	}))
 	g := &gateway{url: front.URL, idp: idp}
+
+	// Country B answers on the api function (not the catch-all 404).
+	req, _ := http.NewRequest(http.MethodGet, g.url+"/api/v1/countries", nil)
+	req.Header.Set("Authorization", "Bearer "+g.token(t, "professional", "lu-hcp-2001"))
+	res, err := testkit.Client(t, "lu").HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/countries: HTTP %d, want 200 (Country B on)", res.StatusCode)
+	}
 
 	// XCPD, XCA list + retrieve.
 	ph := newPharmacist(t, "fr", "pharmacist")

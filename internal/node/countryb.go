@@ -29,8 +29,9 @@ func (c Config) directoryFile() string {
 	return filepath.Join(c.StateDir, "directory.json")
 }
 
-// CountryBOptions inject Country B's edges (AWS: directory from S3, seal in
-// KMS, TLS key from Secrets Manager); zero fields use the local twins.
+// CountryBOptions inject Country B's edges (AWS: directory from S3, seal and
+// TLS client key in KMS with their certificates from S3); zero fields use
+// the local twins.
 type CountryBOptions struct {
 	Directory routing.Directory
 	Seal      *wssec.Signer

@@ -119,13 +119,13 @@ output "seal_key_arn" {
   value       = module.luxncp.seal_key_arn
 }
 
-output "tls_client_secret_arn" {
-  description = "Secret for the TLS client key."
-  value       = module.luxncp.tls_client_secret_arn
+output "tls_client_key_arn" {
+  description = "KMS TLS client key (outbound mutual TLS)."
+  value       = module.luxncp.tls_client_key_arn
 }
 
 output "config_bucket" {
-  description = "Bucket the functions read their configuration from (trust bundle, seal certificate, directory)."
+  description = "Bucket the functions read their configuration from (trust bundle, seal and TLS client certificates, directory)."
   value       = module.luxncp.config_bucket
 }
 

@@ -23,6 +23,16 @@ variable "signer_role_arn" {
   }
 }
 
+variable "tls_client_role_arn" {
+  description = "Roles of the functions that make outbound mutual TLS calls: the only principals the TLS client key policy lets sign."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.tls_client_role_arn) > 0
+    error_message = "At least one function must make outbound mutual TLS calls."
+  }
+}
+
 variable "region" {
   description = "Region, for the CloudWatch Logs service principal."
   type        = string

@@ -12,7 +12,7 @@ locals {
   azs = slice(data.aws_availability_zones.available.names, 0, var.availability_zone_count)
   # Gateway endpoints (route-table based, free) and interface endpoints.
   gateway_endpoints   = ["s3", "dynamodb"]
-  interface_endpoints = ["kms", "sqs", "secretsmanager"]
+  interface_endpoints = ["kms", "sqs"]
 }
 
 resource "aws_vpc" "this" {
