@@ -64,6 +64,11 @@ func ScrapeProcess(ctx context.Context, url string) (ProcessSample, error) {
 	if !found {
 		return s, fmt.Errorf("metrics %s: no process_cpu_seconds_total", url)
 	}
+	if s.PeakRSS > 0 && s.PeakRSS < s.RSSBytes {
+		// The two series are read at slightly different moments: the peak
+		// is at least what is resident now.
+		s.PeakRSS = s.RSSBytes
+	}
 	return s, nil
 }
 
