@@ -194,7 +194,7 @@ func TestBusyAndRateLimited(t *testing.T) {
 	}()
 	pw.Write([]byte("<"))
 	var res *http.Response
-	for i := 0; i < 200; i++ { // until the slot is taken
+	for i := 0; i < 3000; i++ { // until the slot is taken (a loaded machine may take seconds to connect)
 		if res = post(be); res.StatusCode == http.StatusServiceUnavailable {
 			break
 		}
@@ -205,7 +205,7 @@ func TestBusyAndRateLimited(t *testing.T) {
 	}
 	pw.CloseWithError(io.ErrUnexpectedEOF)
 	<-held
-	for i := 0; i < 200; i++ { // until the server has let the slot go
+	for i := 0; i < 3000; i++ { // until the server has let the slot go
 		if res = post(be); res.StatusCode != http.StatusServiceUnavailable {
 			break
 		}
