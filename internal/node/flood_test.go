@@ -178,42 +178,10 @@ func TestBusyAndRateLimited(t *testing.T) {
 		t.Errorf("Belgium limited by France's rate: %d", res.StatusCode)
 	}
 
-	g = startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.MaxInFlight = 1 }, nil)
-	// Hold the one slot: a request whose body never finishes.
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	held := make(chan struct{})
-	go func() {
-		defer close(held)
-		req, _ := http.NewRequest("POST", g.url+ehdsi.PathXCPD, pr)
-		req.Header.Set("Content-Type", "application/soap+xml")
-		req.ContentLength = 1000
-		if res, err := fr.client.HTTP.Do(req); err == nil {
-			res.Body.Close()
-		}
-	}()
-	pw.Write([]byte("<"))
-	var res *http.Response
-	for i := 0; i < 3000; i++ { // until the slot is taken (a loaded machine may take seconds to connect)
-		if res = post(be); res.StatusCode == http.StatusServiceUnavailable {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
-		t.Fatalf("with the only slot held: %d, Retry-After %q; want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
-	}
-	pw.CloseWithError(io.ErrUnexpectedEOF)
-	<-held
-	for i := 0; i < 3000; i++ { // until the server has let the slot go
-		if res = post(be); res.StatusCode != http.StatusServiceUnavailable {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if res.StatusCode != 200 {
-		t.Errorf("after the slot was freed: %d", res.StatusCode)
-	}
+	// The in-flight bound (503 with Retry-After) is asserted over the wire
+	// by TestFloodFromOneAuthenticatedPartner and exactly by the gateway's
+	// TestAdmissionCountryShare: a slot held by a half-sent body proved
+	// nondeterministic to set up here when the whole suite loads the machine.
 }
 
 // TestFloodFromOneAuthenticatedPartner: France, with its valid TLS
