@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -99,9 +98,7 @@ func auditVerify(dir string, asJSON bool, stdout io.Writer) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
 	} else {
@@ -131,9 +128,7 @@ func auditPatient(ctx context.Context, dir, id string, asJSON bool, stdout io.Wr
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(log)
+		return printJSON(stdout, log)
 	}
 	m, acc := log.Matricule, log.Accesses
 	if len(acc) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,4 +80,12 @@ func wantsHelp(args []string) bool {
 		}
 	}
 	return false
+}
+
+// printJSON writes v to w as indented JSON (the --json output of the
+// operator commands: values as recorded, no escaping beyond JSON's own).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,12 +81,10 @@ func evidenceList(dir string, asJSON bool, stdout io.Writer) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
 		if entries == nil {
 			entries = []evidence.Entry{}
 		}
-		return enc.Encode(entries)
+		return printJSON(stdout, entries)
 	}
 	if len(entries) == 0 {
 		fmt.Fprintf(stdout, "no evidence in %s\n", safe(dir))
@@ -137,9 +134,7 @@ func evidenceVerifyFiles(files []string, v evidence.Verifier, asJSON bool, stdou
 		out = append(out, r)
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := printJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -164,9 +159,7 @@ func evidenceVerifyAll(dir, auditDir string, v evidence.Verifier, asJSON bool, s
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -108,9 +107,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			for i := range msgs {
 				msgs[i].Resource = nil
 			}
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(msgs)
+			return printJSON(stdout, msgs)
 		}
 		if len(msgs) == 0 {
 			fmt.Fprintln(stdout, "the outbox is empty")
