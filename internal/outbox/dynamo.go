@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/clock"
@@ -27,6 +28,8 @@ type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // SendAPI is the part of the SQS client the DynamoStore uses
@@ -37,7 +40,8 @@ type SendAPI interface {
 
 // DynamoOptions configure a DynamoStore.
 type DynamoOptions struct {
-	// Table is the outbox table (hash key "id", TTL attribute "expires_at").
+	// Table is the outbox table, as TableInput describes it (hash key "id",
+	// TTL attribute "expires_at", the sparse index StateIndex).
 	Table string
 	// QueueURL is the SQS queue the dispatcher function consumes.
 	QueueURL string
@@ -46,9 +50,10 @@ type DynamoOptions struct {
 	Retention time.Duration
 	// Timeout bounds each AWS call (default 5 s).
 	Timeout time.Duration
-	// Grace is how old an index entry must be before a sweep may drop it
-	// or re-queue its message, so it never races an Accept or a Replay in
-	// progress. Default 1 minute.
+	// Grace is how long after it became pending a message that was never
+	// queued is left to the Accept or Replay in progress before the sweep
+	// queues it, and how old a reservation without a message must be
+	// before Dispense drops it. Default 1 minute.
 	Grace time.Duration
 	// Overdue is how late a pending message's next attempt may be before
 	// the sweep sends it again even though it was queued (its queue message
@@ -62,18 +67,29 @@ type DynamoOptions struct {
 }
 
 // DynamoStore is the AWS Store: one DynamoDB item per message (a
-// conditional put makes Accept idempotent), an SQS message per accepted key
-// for the dispatcher function, and two small index items in the same table
-// listing the keys of pending and of dead messages.
+// conditional put makes Accept idempotent) and an SQS message per accepted
+// key for the dispatcher function. No item grows with the backlog.
 //
-// The table has only its hash key (no secondary index), so the indexes are
-// items updated with optimistic locking (a version attribute). They are
-// supersets: a key is added before the message changes state and removed
-// after, and every read checks each message's own state, so a crash between
-// the two writes leaves at most a stale entry, which a later Due drops.
-// Because Accept writes the message before it sends the SQS message, a
-// failed send leaves a durable pending message with queued=false; Requeue
-// (the sweeper) sends it.
+// A message item carries the key of the sparse global secondary index
+// StateIndex only while it is pending or dead: attribute state_key
+// ("pending#<shard>" or "dead#<shard>", the shard a hash of the message key
+// modulo StateShards) with sort key accepted_at (acceptance time, Unix
+// nanoseconds). Delivery or an operator's resolve REMOVEs state_key in the
+// same write that changes the state, so delivered messages leave the index
+// and the index holds exactly the backlog. Due, List, Requeue and
+// OldestPending are paginated Queries of the StateShards partitions of a
+// state; the index is eventually consistent, so every message it names is
+// read again from its own item (strongly consistent BatchGetItem) before it
+// is returned or acted on.
+//
+// Every state transition is one conditional write on the message item:
+// Update requires it pending, Replay and Resolve require it dead. Because
+// Accept writes the message before it sends the SQS message, a failed send
+// leaves a durable pending message with queued=false; Requeue (the
+// sweeper) sends it.
+//
+// Reservations (see Dispense) are per prescription item: an item holding
+// at most 1 + numberOfRepeatsAllowed keys, written with optimistic locking.
 //
 // List answers pending and dead messages only: delivered ones are not
 // indexed (Get them by key).
@@ -88,8 +104,9 @@ var _ Store = (*DynamoStore)(nil)
 // ErrNotIndexed: the DynamoDB outbox cannot list delivered messages.
 var ErrNotIndexed = errors.New("outbox: the DynamoDB outbox lists pending and dead messages only")
 
-// ErrContention: an index item kept changing under us.
-var ErrContention = errors.New("outbox: index update contention")
+// ErrNotPending: Update of a message that is no longer pending (another
+// delivery of the same message settled it first).
+var ErrNotPending = errors.New("outbox: the message is no longer pending")
 
 // Item attribute names.
 const (
@@ -98,15 +115,17 @@ const (
 	attrState    = "state"
 	attrQueued   = "queued"
 	attrExpires  = "expires_at"
-	attrVersion  = "version"
-	attrEntries  = "entries"
-	indexPrefix  = "#outbox-index#"
-	indexPending = indexPrefix + "pending"
-	indexDead    = indexPrefix + "dead"
-	// reservationPrefix + a prescription item id is the item holding that
-	// prescription item's reservations (entries: key → when reserved).
-	reservationPrefix = indexPrefix + "reservation#"
-	maxIndexTries     = 25
+	attrStateKey = "state_key"   // StateIndex hash key; only while pending or dead
+	attrAccepted = "accepted_at" // StateIndex sort key: Unix nanoseconds
+	attrNext     = "next_at"     // next attempt, Unix nanoseconds (projected: Due filters on it)
+	attrSince    = "since"       // when it last became pending, Unix nanoseconds (projected: Requeue's grace)
+	// reservedPrefix starts the ids of the store's own items (reservations);
+	// no message key may start with it.
+	reservedPrefix = "#outbox-index#"
+	// batchGetMax is DynamoDB's BatchGetItem limit.
+	batchGetMax = 100
+	// sweepWorkers bounds Requeue's concurrent sends.
+	sweepWorkers = 8
 )
 
 // NewDynamo returns the DynamoDB + SQS outbox.
@@ -147,6 +166,24 @@ func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
+func boolean(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+
+// nanos is t in Unix nanoseconds (0 for the zero time).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func numOf(item map[string]types.AttributeValue, name string) int64 {
+	v, _ := item[name].(*types.AttributeValueMemberN)
+	if v == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(v.Value, 10, 64)
+	return n
+}
 
 func keyOf(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrID: str(id)}
@@ -155,6 +192,13 @@ func keyOf(id string) map[string]types.AttributeValue {
 func isConditional(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+// stateKey is the StateIndex partition of a message in state st.
+func stateKey(st State, key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return string(st) + "#" + strconv.Itoa(int(h.Sum32()%StateShards))
 }
 
 func decodeMessage(item map[string]types.AttributeValue) (Message, error) {
@@ -200,7 +244,7 @@ func (s *DynamoStore) Get(ctx context.Context, key string) (Message, error) {
 
 // Accept implements Ledger.
 func (s *DynamoStore) Accept(ctx context.Context, m Message) (Message, bool, error) {
-	if m.Key == "" || strings.HasPrefix(m.Key, indexPrefix) {
+	if m.Key == "" || strings.HasPrefix(m.Key, reservedPrefix) {
 		return Message{}, false, fmt.Errorf("outbox: invalid message key %q", m.Key)
 	}
 	// A resubmission is the common duplicate: answer it with one read.
@@ -215,22 +259,20 @@ func (s *DynamoStore) Accept(ctx context.Context, m Message) (Message, bool, err
 	if m.NextAttempt.IsZero() {
 		m.NextAttempt = m.Accepted
 	}
-	if m.State == StatePending {
-		if err := s.index(ctx, indexPending, m.Key, entryOf(m, s.now())); err != nil {
-			return Message{}, false, fmt.Errorf("outbox: accept: %w", err)
-		}
-	}
 	body, err := encodeBody(m)
 	if err != nil {
 		return Message{}, false, err
 	}
+	item := map[string]types.AttributeValue{
+		attrID: str(m.Key), attrBody: body, attrState: str(string(m.State)), attrQueued: boolean(false),
+		attrAccepted: num(nanos(m.Accepted)), attrNext: num(nanos(m.NextAttempt)), attrSince: num(s.now().UnixNano()),
+	}
+	if m.State == StatePending || m.State == StateDead {
+		item[attrStateKey] = str(stateKey(m.State, m.Key))
+	}
 	c, cancel := s.call(ctx)
 	_, err = s.db.PutItem(c, &dynamodb.PutItemInput{
-		TableName: aws.String(s.opt.Table),
-		Item: map[string]types.AttributeValue{
-			attrID: str(m.Key), attrBody: body, attrState: str(string(m.State)),
-			attrQueued: &types.AttributeValueMemberBOOL{Value: false},
-		},
+		TableName: aws.String(s.opt.Table), Item: item,
 		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
 		ExpressionAttributeNames: map[string]string{"#id": attrID},
 	})
@@ -269,7 +311,7 @@ func (s *DynamoStore) enqueue(ctx context.Context, key string) error {
 		UpdateExpression:          aws.String("SET #q = :t"),
 		ConditionExpression:       aws.String("attribute_exists(#id)"),
 		ExpressionAttributeNames:  map[string]string{"#q": attrQueued, "#id": attrID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": boolean(true)},
 	})
 	if err != nil {
 		return fmt.Errorf("mark queued: %w", err)
@@ -277,138 +319,17 @@ func (s *DynamoStore) enqueue(ctx context.Context, key string) error {
 	return nil
 }
 
-// Dispense implements Ledger: one conditional write (optimistic locking
-// on a version attribute) of the prescription item's reservation item, then
-// the conditional put of the message. A crash between the two leaves a
-// reservation without a message: the resend of the same id finds its own
-// reservation and finishes; otherwise, once older than the grace period, it
-// is dropped when the item is found full.
-func (s *DynamoStore) Dispense(ctx context.Context, m Message, r Reservation) (Message, Verdict, error) {
-	if m.Key == "" || strings.HasPrefix(m.Key, indexPrefix) || m.Kind != KindDispense || m.PrescriptionID == "" {
-		return Message{}, 0, fmt.Errorf("outbox: invalid dispensation %q", m.Key)
-	}
-	if v, old, err := s.existing(ctx, m); err != nil || v != 0 {
-		return old, v, err
-	}
-	name := reservationPrefix + m.PrescriptionID
-	for repaired := false; ; repaired = true {
-		var v Verdict
-		var full map[string]string
-		err := s.editIndex(ctx, name, func(e map[string]string) bool {
-			reserved := make(map[string]bool, len(e))
-			for k := range e {
-				reserved[k] = true
-			}
-			v = admit(m, nil, false, reserved, r)
-			if v == Exhausted {
-				full = maps.Clone(e)
-			}
-			if v != Accepted || reserved[m.Key] {
-				return false
-			}
-			e[m.Key] = strconv.FormatInt(s.now().UnixNano(), 10)
-			return true
-		})
-		if err != nil {
-			return Message{}, 0, fmt.Errorf("outbox: reserve: %w", err)
-		}
-		if v == Exhausted {
-			if !repaired && s.repair(ctx, name, full) {
-				continue
-			}
-			return Message{}, Exhausted, nil
-		}
-		break
-	}
-	stored, inserted, err := s.Accept(ctx, m)
-	if err != nil {
-		return Message{}, 0, err
-	}
-	if inserted {
-		return stored, Accepted, nil
-	}
-	// A concurrent acceptance of the same id won the put.
-	if stored.PrescriptionID != m.PrescriptionID {
-		if err := s.unindex(ctx, name, m.Key); err != nil {
-			s.opt.Log.Warn("outbox: could not release a lost reservation", "error", err.Error())
-		}
-	}
-	v, old, err := s.existing(ctx, m)
-	return old, v, err
-}
-
-// existing applies admit to the message already under m.Key, if any (0:
-// none).
-func (s *DynamoStore) existing(ctx context.Context, m Message) (Verdict, Message, error) {
-	old, err := s.Get(ctx, m.Key)
-	if errors.Is(err, ErrNotFound) {
-		return 0, Message{}, nil
-	}
-	if err != nil {
-		return 0, Message{}, err
-	}
-	_, cerr := s.Get(ctx, CancelKey(m.Key))
-	if cerr != nil && !errors.Is(cerr, ErrNotFound) {
-		return 0, Message{}, cerr
-	}
-	return admit(m, &old, cerr == nil, nil, Reservation{}), old, nil
-}
-
-// repair drops the reservations of a full item that no longer hold: no
-// message older than the grace period (an acceptance that crashed), a
-// discard delivered, a resolved message. It reports whether it dropped any.
-func (s *DynamoStore) repair(ctx context.Context, name string, entries map[string]string) bool {
-	now := s.now()
-	var drop []string
-	for _, key := range sortedKeys(entries) {
-		n, _ := strconv.ParseInt(entries[key], 10, 64)
-		m, err := s.Get(ctx, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			if now.Sub(time.Unix(0, n)) > s.opt.Grace {
-				drop = append(drop, key)
-			}
-			continue
-		case err != nil:
-			return false
-		}
-		c, cerr := s.Get(ctx, CancelKey(key))
-		if cerr != nil && !errors.Is(cerr, ErrNotFound) {
-			return false
-		}
-		if !holdsReservation(m, c.State) {
-			drop = append(drop, key)
-		}
-	}
-	if len(drop) == 0 {
-		return false
-	}
-	if err := s.unindex(ctx, name, drop...); err != nil {
-		s.opt.Log.Warn("outbox: could not drop stale reservations", "error", err.Error())
-		return false
-	}
-	return true
-}
-
-// Outstanding counts the pending dispensations of a prescription.
+// Outstanding counts the pending dispensations of a prescription (minus
+// their pending discards). It reads the whole pending backlog: for tests
+// and operators, not for a request path.
 func (s *DynamoStore) Outstanding(ctx context.Context, prescriptionID string) (int, error) {
-	entries, _, err := s.readIndex(ctx, indexPending)
+	pending, err := s.indexed(ctx, StatePending, nil)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, key := range sortedKeys(entries) {
-		if e := parseEntry(entries[key]); e.prescription != prescriptionID {
-			continue
-		}
-		m, err := s.Get(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		if m.PrescriptionID != prescriptionID || m.State != StatePending {
+	for _, m := range pending {
+		if m.PrescriptionID != prescriptionID {
 			continue
 		}
 		switch m.Kind {
@@ -421,34 +342,173 @@ func (s *DynamoStore) Outstanding(ctx context.Context, prescriptionID string) (i
 	return n, nil
 }
 
-// indexed reads the messages an index lists, in acceptance order, dropping
-// stale entries older than the grace period (state differs, or no message).
-func (s *DynamoStore) indexed(ctx context.Context, name string, state State) ([]Message, error) {
-	entries, _, err := s.readIndex(ctx, name)
+// indexEntry is what StateIndex says of a message (keys and the projected
+// attributes); the message's own item has the last word.
+type indexEntry struct {
+	key      string
+	accepted int64
+	next     int64
+	since    int64
+	queued   bool
+}
+
+// filter is an optional FilterExpression on the index's projected
+// attributes (names and values added to the query's).
+type filter struct {
+	expr   string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+// scan lists every StateIndex entry of a state (all shards, every page)
+// that passes f, in acceptance order.
+func (s *DynamoStore) scan(ctx context.Context, st State, f *filter) ([]indexEntry, error) {
+	var out []indexEntry
+	for shard := range StateShards {
+		var start map[string]types.AttributeValue
+		for {
+			in := &dynamodb.QueryInput{
+				TableName: aws.String(s.opt.Table), IndexName: aws.String(StateIndex),
+				KeyConditionExpression:    aws.String("#sk = :sk"),
+				ExpressionAttributeNames:  map[string]string{"#sk": attrStateKey},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":sk": str(string(st) + "#" + strconv.Itoa(shard))},
+				ExclusiveStartKey:         start,
+			}
+			if f != nil {
+				in.FilterExpression = aws.String(f.expr)
+				maps.Copy(in.ExpressionAttributeNames, f.names)
+				maps.Copy(in.ExpressionAttributeValues, f.values)
+			}
+			c, cancel := s.call(ctx)
+			page, err := s.db.Query(c, in)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("outbox: query %s: %w", StateIndex, err)
+			}
+			for _, it := range page.Items {
+				id, _ := it[attrID].(*types.AttributeValueMemberS)
+				if id == nil {
+					continue
+				}
+				q, _ := it[attrQueued].(*types.AttributeValueMemberBOOL)
+				out = append(out, indexEntry{key: id.Value, accepted: numOf(it, attrAccepted), next: numOf(it, attrNext),
+					since: numOf(it, attrSince), queued: q != nil && q.Value})
+			}
+			if len(page.LastEvaluatedKey) == 0 {
+				break
+			}
+			start = page.LastEvaluatedKey
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].accepted != out[j].accepted {
+			return out[i].accepted < out[j].accepted
+		}
+		return out[i].key < out[j].key
+	})
+	return out, nil
+}
+
+// fetch reads the items of keys with strongly consistent BatchGetItems
+// (by key; a key without an item is absent).
+func (s *DynamoStore) fetch(ctx context.Context, keys []string) (map[string]map[string]types.AttributeValue, error) {
+	out := make(map[string]map[string]types.AttributeValue, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), batchGetMax)
+		want := make([]map[string]types.AttributeValue, 0, n)
+		for _, k := range keys[:n] {
+			want = append(want, keyOf(k))
+		}
+		keys = keys[n:]
+		for try := 0; len(want) > 0; try++ {
+			if try > 0 {
+				// Unprocessed keys (throttling): back off a little.
+				if err := sleep(ctx, time.Duration(min(try, 6))*20*time.Millisecond); err != nil {
+					return nil, err
+				}
+			}
+			c, cancel := s.call(ctx)
+			res, err := s.db.BatchGetItem(c, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.opt.Table: {Keys: want, ConsistentRead: aws.Bool(true)},
+			}})
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("outbox: batch get: %w", err)
+			}
+			for _, it := range res.Responses[s.opt.Table] {
+				if id, ok := it[attrID].(*types.AttributeValueMemberS); ok {
+					out[id.Value] = it
+				}
+			}
+			want = res.UnprocessedKeys[s.opt.Table].Keys
+			if try > 50 {
+				return nil, errors.New("outbox: batch get: keys left unprocessed")
+			}
+		}
+	}
+	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// messages reads the messages of entries from their own items, keeping
+// those in state st that keep (nil: all) accepts, in entries' order, at
+// most limit (0: all).
+func (s *DynamoStore) messages(ctx context.Context, entries []indexEntry, st State, keep func(Message, map[string]types.AttributeValue) bool, limit int) ([]Message, error) {
+	var out []Message
+	for len(entries) > 0 && (limit <= 0 || len(out) < limit) {
+		n := min(len(entries), batchGetMax)
+		if limit > 0 {
+			n = min(n, max(limit-len(out), 1))
+		}
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = entries[i].key
+		}
+		items, err := s.fetch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			it, ok := items[k]
+			if !ok {
+				continue // the index is behind (TTL removal)
+			}
+			m, err := decodeMessage(it)
+			if err != nil {
+				return nil, err
+			}
+			if m.State != st || (keep != nil && !keep(m, it)) {
+				continue // the index is behind the item
+			}
+			out = append(out, m)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+		entries = entries[n:]
+	}
+	return out, nil
+}
+
+// indexed reads every message in state st, in acceptance order.
+func (s *DynamoStore) indexed(ctx context.Context, st State, f *filter) ([]Message, error) {
+	entries, err := s.scan(ctx, st, f)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	var out []Message
-	var stale []string
-	for _, key := range sortedKeys(entries) {
-		e := parseEntry(entries[key])
-		m, err := s.Get(ctx, key)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		if err != nil || m.State != state {
-			if now.Sub(e.added) > s.opt.Grace {
-				stale = append(stale, key)
-			}
-			continue
-		}
-		out = append(out, m)
-	}
-	if len(stale) > 0 {
-		if err := s.unindex(ctx, name, stale...); err != nil {
-			s.opt.Log.Warn("outbox: could not drop stale index entries", "index", name, "error", err.Error())
-		}
+	out, err := s.messages(ctx, entries, st, nil, 0)
+	if err != nil {
+		return nil, err
 	}
 	sortMessages(out)
 	return out, nil
@@ -463,52 +523,71 @@ func sortMessages(out []Message) {
 	})
 }
 
-// Due implements Queue.
+// Due implements Queue: the index is filtered on next_at, then only the
+// first limit due messages are read.
 func (s *DynamoStore) Due(ctx context.Context, now time.Time, limit int) ([]Message, error) {
-	pending, err := s.indexed(ctx, indexPending, StatePending)
+	entries, err := s.scan(ctx, StatePending, &filter{expr: "#n <= :now",
+		names: map[string]string{"#n": attrNext}, values: map[string]types.AttributeValue{":now": num(now.UnixNano())}})
 	if err != nil {
 		return nil, err
 	}
-	var out []Message
-	for _, m := range pending {
-		if !m.NextAttempt.After(now) {
-			out = append(out, m)
-		}
+	out, err := s.messages(ctx, entries, StatePending, func(m Message, _ map[string]types.AttributeValue) bool {
+		return !m.NextAttempt.After(now)
+	}, limit)
+	if err != nil {
+		return nil, err
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
+	sortMessages(out)
 	return out, nil
 }
 
-// Update implements Queue.
+// Update implements Queue: one write, on the condition that the message
+// is still pending. Delivery removes it from StateIndex; a dead letter
+// moves to its dead partition.
 func (s *DynamoStore) Update(ctx context.Context, m Message) error {
-	if m.State == StateDead {
-		if err := s.index(ctx, indexDead, m.Key, entryOf(m, s.now())); err != nil {
-			return fmt.Errorf("outbox: update: %w", err)
-		}
-	}
 	body, err := encodeBody(m)
 	if err != nil {
 		return err
 	}
-	expr := "SET #b = :b, #s = :s"
-	vals := map[string]types.AttributeValue{":b": body, ":s": str(string(m.State))}
-	names := map[string]string{"#b": attrBody, "#s": attrState, "#id": attrID}
-	if m.State == StateDelivered {
-		expr += ", #e = :e"
-		names["#e"] = attrExpires
-		vals[":e"] = num(s.now().Add(s.opt.Retention).Unix())
+	set := []string{"#b = :b", "#s = :s", "#n = :n"}
+	var remove []string
+	names := map[string]string{"#b": attrBody, "#s": attrState, "#n": attrNext, "#sk": attrStateKey}
+	vals := map[string]types.AttributeValue{":b": body, ":s": str(string(m.State)), ":n": num(nanos(m.NextAttempt)),
+		":p": str(string(StatePending))}
+	switch m.State {
+	case StatePending:
+		// stays in its pending partition
+	case StateDead:
+		set = append(set, "#sk = :sk")
+		vals[":sk"] = str(stateKey(StateDead, m.Key))
+	default:
+		remove = append(remove, "#sk")
+		if m.State == StateDelivered {
+			set = append(set, "#e = :e")
+			names["#e"] = attrExpires
+			vals[":e"] = num(s.now().Add(s.opt.Retention).Unix())
+		}
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	if !strings.Contains(expr, "#sk") {
+		delete(names, "#sk")
 	}
 	c, cancel := s.call(ctx)
 	_, err = s.db.UpdateItem(c, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.opt.Table), Key: keyOf(m.Key),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(#id)"),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#s = :p"),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	})
 	cancel()
 	if isConditional(err) {
-		return ErrNotFound
+		cur, gerr := s.Get(ctx, m.Key)
+		if gerr != nil {
+			return gerr // ErrNotFound among others
+		}
+		return fmt.Errorf("%w: %s is %s", ErrNotPending, m.Key, cur.State)
 	}
 	if err != nil {
 		return fmt.Errorf("outbox: update: %w", err)
@@ -517,14 +596,8 @@ func (s *DynamoStore) Update(ctx context.Context, m Message) error {
 		// The national record no longer counts the dispensation. A crash
 		// before this leaves the reservation held (refusing more, never
 		// accepting too many); Dispense repairs it when the item is full.
-		if err := s.unindex(ctx, reservationPrefix+m.PrescriptionID, m.Target); err != nil {
+		if err := s.release(ctx, m.PrescriptionID, m.Target); err != nil {
 			s.opt.Log.Warn("outbox: could not release a reservation", "error", err.Error())
-		}
-	}
-	if m.State != StatePending {
-		if err := s.unindex(ctx, indexPending, m.Key); err != nil {
-			// Harmless: a later Due drops the stale entry.
-			s.opt.Log.Warn("outbox: could not unindex a settled message", "error", err.Error())
 		}
 	}
 	return nil
@@ -533,16 +606,14 @@ func (s *DynamoStore) Update(ctx context.Context, m Message) error {
 // List implements Admin: pending, dead, or both ("").
 func (s *DynamoStore) List(ctx context.Context, state State) ([]Message, error) {
 	switch state {
-	case StatePending:
-		return s.indexed(ctx, indexPending, StatePending)
-	case StateDead:
-		return s.indexed(ctx, indexDead, StateDead)
+	case StatePending, StateDead:
+		return s.indexed(ctx, state, nil)
 	case "":
-		p, err := s.indexed(ctx, indexPending, StatePending)
+		p, err := s.indexed(ctx, StatePending, nil)
 		if err != nil {
 			return nil, err
 		}
-		d, err := s.indexed(ctx, indexDead, StateDead)
+		d, err := s.indexed(ctx, StateDead, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -553,6 +624,52 @@ func (s *DynamoStore) List(ctx context.Context, state State) ([]Message, error) 
 	return nil, ErrNotIndexed
 }
 
+// OldestPending is the age of the oldest pending message at now (0: none),
+// the metric the outbox-oldest-pending alarm watches: the first entries of
+// each pending partition, checked against their items, without reading
+// the backlog.
+func (s *DynamoStore) OldestPending(ctx context.Context, now time.Time) (time.Duration, error) {
+	var oldest time.Duration
+	for shard := range StateShards {
+		var start map[string]types.AttributeValue
+		found := false
+		for !found {
+			c, cancel := s.call(ctx)
+			page, err := s.db.Query(c, &dynamodb.QueryInput{
+				TableName: aws.String(s.opt.Table), IndexName: aws.String(StateIndex),
+				KeyConditionExpression:    aws.String("#sk = :sk"),
+				ExpressionAttributeNames:  map[string]string{"#sk": attrStateKey},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":sk": str(string(StatePending) + "#" + strconv.Itoa(shard))},
+				ScanIndexForward:          aws.Bool(true), Limit: aws.Int32(10), ExclusiveStartKey: start,
+			})
+			cancel()
+			if err != nil {
+				return 0, fmt.Errorf("outbox: query %s: %w", StateIndex, err)
+			}
+			var entries []indexEntry
+			for _, it := range page.Items {
+				if id, ok := it[attrID].(*types.AttributeValueMemberS); ok {
+					entries = append(entries, indexEntry{key: id.Value})
+				}
+			}
+			// The first entry still pending is the partition's oldest.
+			first, err := s.messages(ctx, entries, StatePending, nil, 1)
+			if err != nil {
+				return 0, err
+			}
+			if len(first) == 1 {
+				found = true
+				oldest = max(oldest, now.Sub(first[0].Accepted))
+			}
+			if len(page.LastEvaluatedKey) == 0 {
+				break
+			}
+			start = page.LastEvaluatedKey
+		}
+	}
+	return oldest, nil
+}
+
 // Replay implements Admin: the dead message goes back to pending and to
 // the queue.
 func (s *DynamoStore) Replay(ctx context.Context, key string) error {
@@ -561,11 +678,10 @@ func (s *DynamoStore) Replay(ctx context.Context, key string) error {
 		return err
 	}
 	m.State, m.Attempts, m.NextAttempt, m.LastError = StatePending, 0, time.Time{}, ""
-	if err := s.index(ctx, indexPending, key, entryOf(m, s.now())); err != nil {
-		return fmt.Errorf("outbox: replay: %w", err)
-	}
-	if err := s.leaveDead(ctx, m, "#q = :f REMOVE #e", map[string]string{"#q": attrQueued, "#e": attrExpires},
-		map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}); err != nil {
+	if err := s.leaveDead(ctx, m, "#sk = :sk, #q = :f, #since = :since, #n = :n REMOVE #e",
+		map[string]string{"#sk": attrStateKey, "#q": attrQueued, "#since": attrSince, "#n": attrNext, "#e": attrExpires},
+		map[string]types.AttributeValue{":sk": str(stateKey(StatePending, key)), ":f": boolean(false),
+			":since": num(s.now().UnixNano()), ":n": num(0)}); err != nil {
 		return err
 	}
 	if err := s.enqueue(ctx, key); err != nil {
@@ -581,11 +697,11 @@ func (s *DynamoStore) Resolve(ctx context.Context, key, note string) error {
 		return err
 	}
 	m.State, m.LastError = StateResolved, "resolved by an operator: "+note+" (was: "+m.LastError+")"
-	if err := s.leaveDead(ctx, m, "", nil, nil); err != nil {
+	if err := s.leaveDead(ctx, m, "REMOVE #sk", map[string]string{"#sk": attrStateKey}, nil); err != nil {
 		return err
 	}
 	if m.Kind == KindDispense {
-		if err := s.unindex(ctx, reservationPrefix+m.PrescriptionID, key); err != nil {
+		if err := s.release(ctx, m.PrescriptionID, key); err != nil {
 			s.opt.Log.Warn("outbox: could not release a resolved reservation", "error", err.Error())
 		}
 	}
@@ -605,15 +721,17 @@ func (s *DynamoStore) dead(ctx context.Context, key string) (Message, error) {
 }
 
 // leaveDead stores m (changed from dead) on the condition that the item
-// is still dead, with extra update clauses, and drops it from the dead
-// index.
+// is still dead, with extra update clauses (", SET-clauses" or
+// "REMOVE ...").
 func (s *DynamoStore) leaveDead(ctx context.Context, m Message, extra string, names map[string]string, vals map[string]types.AttributeValue) error {
 	body, err := encodeBody(m)
 	if err != nil {
 		return err
 	}
 	expr := "SET #b = :b, #s = :n"
-	if extra != "" {
+	if strings.HasPrefix(extra, "REMOVE") {
+		expr += " " + extra
+	} else if extra != "" {
 		expr += ", " + extra
 	}
 	n := map[string]string{"#b": attrBody, "#s": attrState}
@@ -633,176 +751,62 @@ func (s *DynamoStore) leaveDead(ctx context.Context, m Message, extra string, na
 	if err != nil {
 		return fmt.Errorf("outbox: %s: %w", m.State, err)
 	}
-	if err := s.unindex(ctx, indexDead, m.Key); err != nil {
-		s.opt.Log.Warn("outbox: could not unindex a message that left the dead letters", "error", err.Error())
-	}
 	return nil
 }
 
 // Requeue is the sweeper: it sends every pending message that was never
-// queued (its SQS send failed after the durable put) and is older than the
-// grace period, or whose next attempt is overdue by Overdue (its queue
-// message is gone), and returns how many it queued.
+// queued (its SQS send failed after the durable write) and became pending
+// more than the grace period ago, or whose next attempt is overdue by
+// Overdue (its queue message is gone), and returns how many it queued.
+// The index is filtered on the projected attributes; each candidate is
+// checked against its own item before it is sent.
 func (s *DynamoStore) Requeue(ctx context.Context) (int, error) {
-	entries, _, err := s.readIndex(ctx, indexPending)
+	now := s.now()
+	settled, overdue := now.Add(-s.opt.Grace).UnixNano(), now.Add(-s.opt.Overdue).UnixNano()
+	entries, err := s.scan(ctx, StatePending, &filter{expr: "#since < :g AND (#q = :f OR #n < :o)",
+		names:  map[string]string{"#since": attrSince, "#q": attrQueued, "#n": attrNext},
+		values: map[string]types.AttributeValue{":g": num(settled), ":f": boolean(false), ":o": num(overdue)}})
 	if err != nil {
 		return 0, err
 	}
-	now := s.now()
-	n := 0
-	var errs []error
-	for _, key := range sortedKeys(entries) {
-		if now.Sub(parseEntry(entries[key]).added) <= s.opt.Grace {
-			continue
-		}
-		m, item, err := s.get(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		overdue := now.Sub(m.NextAttempt) > s.opt.Overdue
-		if q, ok := item[attrQueued].(*types.AttributeValueMemberBOOL); m.State != StatePending || (ok && q.Value && !overdue) {
-			continue
-		}
-		if err := s.enqueue(ctx, key); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n++
+	due, err := s.messages(ctx, entries, StatePending, func(m Message, it map[string]types.AttributeValue) bool {
+		q, _ := it[attrQueued].(*types.AttributeValueMemberBOOL)
+		queued := q != nil && q.Value
+		return numOf(it, attrSince) < settled && (!queued || nanos(m.NextAttempt) < overdue)
+	}, 0)
+	if err != nil {
+		return 0, err
 	}
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+		wg   sync.WaitGroup
+		work = make(chan string)
+	)
+	for range min(sweepWorkers, len(due)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for key := range work {
+				err := s.enqueue(ctx, key)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					n++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, m := range due {
+		work <- m.Key
+	}
+	close(work)
+	wg.Wait()
 	if len(errs) > 0 {
 		return n, fmt.Errorf("outbox: requeue: %w", errors.Join(errs...))
 	}
 	return n, nil
-}
-
-// An index entry records the message's kind and prescription (so
-// Outstanding reads only the messages of one prescription) and when it
-// was added.
-type entry struct {
-	kind         Kind
-	prescription string
-	added        time.Time
-}
-
-func entryOf(m Message, now time.Time) string {
-	return string(m.Kind) + "|" + strconv.FormatInt(now.UnixNano(), 10) + "|" + m.PrescriptionID
-}
-
-func parseEntry(v string) entry {
-	kind, rest, _ := strings.Cut(v, "|")
-	ns, rx, _ := strings.Cut(rest, "|")
-	n, _ := strconv.ParseInt(ns, 10, 64)
-	return entry{kind: Kind(kind), prescription: rx, added: time.Unix(0, n)}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// readIndex returns an index item's entries and version (0: no item).
-func (s *DynamoStore) readIndex(ctx context.Context, name string) (map[string]string, int64, error) {
-	c, cancel := s.call(ctx)
-	defer cancel()
-	out, err := s.db.GetItem(c, &dynamodb.GetItemInput{TableName: aws.String(s.opt.Table), Key: keyOf(name), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, 0, fmt.Errorf("outbox: read index: %w", err)
-	}
-	entries := map[string]string{}
-	if len(out.Item) == 0 {
-		return entries, 0, nil
-	}
-	v, ok := out.Item[attrVersion].(*types.AttributeValueMemberN)
-	if !ok {
-		return nil, 0, errors.New("outbox: index item has no version")
-	}
-	version, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("outbox: index version: %w", err)
-	}
-	if mv, ok := out.Item[attrEntries].(*types.AttributeValueMemberM); ok {
-		for k, av := range mv.Value {
-			if sv, ok := av.(*types.AttributeValueMemberS); ok {
-				entries[k] = sv.Value
-			}
-		}
-	}
-	return entries, version, nil
-}
-
-// editIndex applies edit to an index item with optimistic locking; edit
-// reports whether it changed anything.
-func (s *DynamoStore) editIndex(ctx context.Context, name string, edit func(map[string]string) bool) error {
-	for try := 0; try < maxIndexTries; try++ {
-		entries, version, err := s.readIndex(ctx, name)
-		if err != nil {
-			return err
-		}
-		if !edit(entries) {
-			return nil
-		}
-		m := make(map[string]types.AttributeValue, len(entries))
-		for k, v := range entries {
-			m[k] = str(v)
-		}
-		in := &dynamodb.PutItemInput{
-			TableName: aws.String(s.opt.Table),
-			Item: map[string]types.AttributeValue{attrID: str(name), attrVersion: num(version + 1),
-				attrEntries: &types.AttributeValueMemberM{Value: m}},
-			ExpressionAttributeNames: map[string]string{"#id": attrID},
-		}
-		if version == 0 {
-			in.ConditionExpression = aws.String("attribute_not_exists(#id)")
-		} else {
-			in.ConditionExpression = aws.String("#v = :v")
-			in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(version)}
-		}
-		c, cancel := s.call(ctx)
-		_, err = s.db.PutItem(c, in)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if !isConditional(err) {
-			return fmt.Errorf("outbox: write index: %w", err)
-		}
-		// Someone else changed it: back off a little, with jitter.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(rand.Int64N(int64(time.Millisecond) << min(try, 6)))):
-		}
-	}
-	return ErrContention
-}
-
-func (s *DynamoStore) index(ctx context.Context, name, key, value string) error {
-	return s.editIndex(ctx, name, func(e map[string]string) bool {
-		if old, ok := e[key]; ok && old == value {
-			return false
-		}
-		e[key] = value // (re)written with a fresh time: a replay is not stale
-		return true
-	})
-}
-
-func (s *DynamoStore) unindex(ctx context.Context, name string, keys ...string) error {
-	return s.editIndex(ctx, name, func(e map[string]string) bool {
-		changed := false
-		for _, k := range keys {
-			if _, ok := e[k]; ok {
-				delete(e, k)
-				changed = true
-			}
-		}
-		return changed
-	})
 }

@@ -139,16 +139,17 @@ func (q dyingQueue) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o
 func TestDynamoDispenseCrashAtEveryWrite(t *testing.T) {
 	ctx := context.Background()
 	r := outbox.Reservation{Allowed: 1}
+	u := startEmulators(t) // a fresh table and queue per case
 	for k := 0; ; k++ {
 		if k > 30 {
 			t.Fatal("Dispense still fails after 30 writes")
 		}
 		done := false
 		for _, resend := range []bool{true, false} {
-			e := newDynamoEnv(t)
+			e := u.env(t)
 			db := &dyingDB{DynamoAPI: e.db}
 			db.left.Store(int32(k))
-			dying, err := outbox.NewDynamo(db, dyingQueue{e.mq, db}, outbox.DynamoOptions{Table: "luxncp-outbox", QueueURL: e.url, Now: e.now, Log: quiet})
+			dying, err := outbox.NewDynamo(db, dyingQueue{e.mq, db}, e.options())
 			if err != nil {
 				t.Fatal(err)
 			}
