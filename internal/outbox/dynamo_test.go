@@ -635,3 +635,28 @@ func BenchmarkDynamoAccept(b *testing.B) {
 		}
 	}
 }
+
+// TestDynamoUpdateIsConditional: two deliveries of the same message race
+// (an SQS redelivery and the sweep); the one that settles it second cannot
+// turn a delivered message back into a pending one.
+func TestDynamoUpdateIsConditional(t *testing.T) {
+	e := newDynamoEnv(t)
+	s := e.store(t)
+	ctx := context.Background()
+	m, _, err := s.Accept(ctx, e.msg("2.25.12^ed-12", "rx-0003", "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered, retry := m, m
+	delivered.State, delivered.Attempts, delivered.Delivered = outbox.StateDelivered, 1, e.now()
+	retry.Attempts, retry.NextAttempt, retry.LastError = 1, e.now().Add(time.Minute), "timeout"
+	if err := s.Update(ctx, delivered); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, retry); !errors.Is(err, outbox.ErrNotPending) {
+		t.Fatalf("late retry update = %v, want ErrNotPending", err)
+	}
+	if got, _ := s.Get(ctx, m.Key); got.State != outbox.StateDelivered || e.stateKey(t, m.Key) != "" {
+		t.Fatalf("after the race: %s, state_key %q", got.State, e.stateKey(t, m.Key))
+	}
+}
