@@ -1,6 +1,8 @@
-# The eDispensation outbox: a DynamoDB table of messages (conditional writes
-# make enqueueing idempotent), an idempotency-key table, and an SQS queue with
-# a dead-letter queue (the root module connects the queue to the dispatcher).
+# The eDispensation outbox: a DynamoDB table of messages, one item each
+# (conditional writes make enqueueing idempotent and guard every state
+# change) with a sparse index of the pending and dead ones, an
+# idempotency-key table, and an SQS queue with a dead-letter queue (the root
+# module connects the queue to the dispatcher).
 
 resource "aws_dynamodb_table" "outbox" {
   name                        = "${var.name_prefix}-outbox"
@@ -12,6 +14,30 @@ resource "aws_dynamodb_table" "outbox" {
   attribute {
     name = "id"
     type = "S"
+  }
+
+  attribute {
+    name = "state_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "accepted_at"
+    type = "N"
+  }
+
+  # The backlog, sparse: only pending and dead messages carry state_key
+  # ("pending#0".."pending#3", "dead#0".."dead#3"; internal/outbox
+  # StateIndex, StateShards), removed in the write that delivers them. It
+  # projects what Due and the sweep filter on, not the message body, so an
+  # entry stays about a hundred bytes. internal/outbox.TableInput is the
+  # same table for the emulators (a test compares them).
+  global_secondary_index {
+    name               = "by-state"
+    hash_key           = "state_key"
+    range_key          = "accepted_at"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["next_at", "since", "queued"]
   }
 
   ttl {
