@@ -30,6 +30,7 @@ type DynamoAPI interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // SendAPI is the part of the SQS client the DynamoStore uses
@@ -759,8 +760,13 @@ func (s *DynamoStore) leaveDead(ctx context.Context, m Message, extra string, na
 // more than the grace period ago, or whose next attempt is overdue by
 // Overdue (its queue message is gone), and returns how many it queued.
 // The index is filtered on the projected attributes; each candidate is
-// checked against its own item before it is sent.
+// checked against its own item before it is sent. Each sweep first moves
+// what the previous layout's index items list into StateIndex
+// (migrateLegacy).
 func (s *DynamoStore) Requeue(ctx context.Context) (int, error) {
+	if err := s.migrateLegacy(ctx); err != nil {
+		s.opt.Log.Warn("outbox: moving the previous layout's index into StateIndex", "error", err.Error())
+	}
 	now := s.now()
 	settled, overdue := now.Add(-s.opt.Grace).UnixNano(), now.Add(-s.opt.Overdue).UnixNano()
 	entries, err := s.scan(ctx, StatePending, &filter{expr: "#since < :g AND (#q = :f OR #n < :o)",

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -658,5 +659,60 @@ func TestDynamoUpdateIsConditional(t *testing.T) {
 	}
 	if got, _ := s.Get(ctx, m.Key); got.State != outbox.StateDelivered || e.stateKey(t, m.Key) != "" {
 		t.Fatalf("after the race: %s, state_key %q", got.State, e.stateKey(t, m.Key))
+	}
+}
+
+// TestDynamoSweepMigratesTheOldIndex: a table written by the previous
+// layout (message items without state_key, listed by the aggregate
+// "#outbox-index#pending" and "#outbox-index#dead" items) upgrades in
+// place: the first sweep moves the messages into the index and deletes the
+// aggregate items; a pending message never queued is then queued.
+func TestDynamoSweepMigratesTheOldIndex(t *testing.T) {
+	e := newDynamoEnv(t)
+	s := e.store(t)
+	ctx := context.Background()
+	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	added := strconv.FormatInt(e.now().UnixNano(), 10)
+	old := func(key string, st outbox.State, queued bool) string {
+		m := e.msg(key, "rx-0003", "m")
+		m.State, m.NextAttempt = st, m.Accepted
+		body, _ := json.Marshal(m)
+		if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{
+			"id": S(key), "body": S(string(body)), "state": S(string(st)), "queued": &types.AttributeValueMemberBOOL{Value: queued}}}); err != nil {
+			t.Fatal(err)
+		}
+		return "dispense|" + added + "|rx-0003"
+	}
+	for st, keys := range map[outbox.State][]string{outbox.StatePending: {"2.25.13^ed-a", "2.25.13^ed-b"}, outbox.StateDead: {"2.25.13^ed-c"}} {
+		entries := map[string]types.AttributeValue{}
+		for i, k := range keys {
+			entries[k] = S(old(k, st, i == 0))
+		}
+		if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{
+			"id": S("#outbox-index#" + string(st)), "version": &types.AttributeValueMemberN{Value: "3"},
+			"entries": &types.AttributeValueMemberM{Value: entries}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, err := s.List(ctx, ""); err != nil || len(p) != 0 {
+		t.Fatalf("before the sweep the index lists %d, %v", len(p), err)
+	}
+	e.advance(2 * time.Minute)
+	if n, err := s.Requeue(ctx); err != nil || n != 1 {
+		t.Fatalf("first sweep = %d, %v; want the never-queued message queued", n, err)
+	}
+	if b := e.bodies(t); len(b) != 1 || b[0] != "2.25.13^ed-b" {
+		t.Fatalf("queue = %q", b)
+	}
+	if p, err := s.List(ctx, outbox.StatePending); err != nil || len(p) != 2 {
+		t.Fatalf("pending after the sweep = %d, %v; want 2", len(p), err)
+	}
+	if d, err := s.List(ctx, outbox.StateDead); err != nil || len(d) != 1 || d[0].Key != "2.25.13^ed-c" {
+		t.Fatalf("dead after the sweep = %+v, %v", d, err)
+	}
+	for _, name := range []string{"#outbox-index#pending", "#outbox-index#dead"} {
+		if it := e.item(t, name); it != nil {
+			t.Errorf("%s kept", name)
+		}
 	}
 }
