@@ -328,19 +328,7 @@ func (s *DynamoStore) Outstanding(ctx context.Context, prescriptionID string) (i
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, m := range pending {
-		if m.PrescriptionID != prescriptionID {
-			continue
-		}
-		switch m.Kind {
-		case KindDispense:
-			n++
-		case KindCancel:
-			n--
-		}
-	}
-	return n, nil
+	return outstanding(pending, prescriptionID), nil
 }
 
 // indexEntry is what StateIndex says of a message (keys and the projected

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -207,18 +209,25 @@ func (s *FileStore) Get(ctx context.Context, key string) (Message, error) {
 func (s *FileStore) Outstanding(ctx context.Context, prescriptionID string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return outstanding(slices.Collect(maps.Values(s.msgs)), prescriptionID), nil
+}
+
+// outstanding counts the pending dispensations of a prescription in msgs,
+// less their pending discards (both stores).
+func outstanding(msgs []Message, prescriptionID string) int {
 	n := 0
-	for _, m := range s.msgs {
-		if m.PrescriptionID == prescriptionID && m.State == StatePending {
-			switch m.Kind {
-			case KindDispense:
-				n++
-			case KindCancel:
-				n--
-			}
+	for _, m := range msgs {
+		if m.PrescriptionID != prescriptionID || m.State != StatePending {
+			continue
+		}
+		switch m.Kind {
+		case KindDispense:
+			n++
+		case KindCancel:
+			n--
 		}
 	}
-	return n, nil
+	return n
 }
 
 func (s *FileStore) sorted(keep func(Message) bool) []Message {
