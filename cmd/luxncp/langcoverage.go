@@ -26,7 +26,10 @@ const maxMissCodes = 12
 // langCoverage reports, for the coded terms of the CDA documents in files
 // (paths or glob patterns), how many translation shows in lang (render's
 // own rules: the term's code, then its <translation> children), and lists
-// the misses by code system.
+// the misses by code system. A second total leaves out the terms no
+// terminology could translate: those shown untranslated whose code system
+// the catalogue does not know (translations/systems.csv), i.e. local
+// identifiers and placeholder or mistyped OIDs.
 func langCoverage(cat *terminology.Catalogue, lang string, files []string, stdout io.Writer) error {
 	lang, err := render.CheckLang(lang)
 	if err != nil {
@@ -52,7 +55,8 @@ func langCoverage(cat *terminology.Catalogue, lang string, files []string, stdou
 		codes map[string]int
 	}
 	misses := map[string]*miss{}
-	var terms, shown, english int
+	var terms, shown, english, local int
+	localSystems := map[string]bool{}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "document\tterms\tin %s\tEnglish\tas received\n", lang)
 	for _, p := range paths {
@@ -75,6 +79,9 @@ func langCoverage(cat *terminology.Catalogue, lang string, files []string, stdou
 			sys := u.System
 			if oid, name, ok := cat.CodeSystem(u.System); ok && name != "" {
 				sys = oid + " (" + name + ")"
+			} else {
+				local++
+				localSystems[u.System] = true
 			}
 			m := misses[sys]
 			if m == nil {
@@ -88,8 +95,18 @@ func langCoverage(cat *terminology.Catalogue, lang string, files []string, stdou
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", filepath.ToSlash(p), rep.Terms, rep.Translated, en, rep.Terms-rep.Translated-en)
 	}
 	fmt.Fprintf(tw, "total\t%d\t%d (%s)\t%d\t%d\n", terms, shown, percent(shown, terms), english, terms-shown-english)
+	fmt.Fprintf(tw, "terminology terms\t%d\t%d (%s)\t%d\t%d\n", terms-local, shown, percent(shown, terms-local), english, terms-shown-english-local)
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if local > 0 {
+		ls := make([]string, 0, len(localSystems))
+		for s := range localSystems {
+			ls = append(ls, s)
+		}
+		sort.Strings(ls)
+		fmt.Fprintf(stdout, "\nterminology terms leave out %d terms of code systems the catalogue does not know (local identifiers, placeholder or mistyped OIDs: %s)\n",
+			local, strings.Join(ls, " "))
 	}
 	if len(misses) == 0 {
 		_, err := fmt.Fprintf(stdout, "\nevery coded term has a display in %s\n", lang)

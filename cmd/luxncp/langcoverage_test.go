@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestTerminologyLangCoverage(t *testing.T) {
 	doc := filepath.Join(t.TempDir(), "one.xml")
 	cda := `<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section>
 <entry><observation><value code="I10" codeSystem="1.3.6.1.4.1.12559.11.10.1.3.1.44.2" displayName="Essential (primary) hypertension"/></observation></entry>
-<entry><observation><value code="112144000" codeSystem="2.16.840.1.113883.6.96" displayName="Blood group A"/></observation></entry>
+<entry><observation><value code="10013000" codeSystem="2.16.840.1.113883.6.96" displayName="Lateral meniscus structure"/></observation></entry>
 <entry><observation><value code="X" codeSystem="1.2.203.99999" displayName="místní"/></observation></entry>
 </section></component></structuredBody></component></ClinicalDocument>`
 	if err := os.WriteFile(doc, []byte(cda), 0o644); err != nil {
@@ -28,7 +29,9 @@ func TestTerminologyLangCoverage(t *testing.T) {
 		t.Fatalf("%d %s", code, errs)
 	}
 	if !regexp.MustCompile(`total\s+3\s+1 \(33\.3 %\)\s+1\s+1`).MatchString(out) ||
-		!regexp.MustCompile(`SNOMED CT\)\s+1\s+1: 112144000`).MatchString(out) || !strings.Contains(out, "1.2.203.99999") {
+		!regexp.MustCompile(`terminology terms\s+2\s+1 \(50\.0 %\)\s+1\s+0`).MatchString(out) ||
+		!strings.Contains(out, "leave out 1 terms of code systems the catalogue does not know (local identifiers, placeholder or mistyped OIDs: 1.2.203.99999)") ||
+		!regexp.MustCompile(`SNOMED CT\)\s+1\s+1: 10013000`).MatchString(out) || !strings.Contains(out, "1.2.203.99999") {
 		t.Errorf("coverage:\n%s", out)
 	}
 	// The shared samples (the documented figures come from these).
@@ -39,5 +42,39 @@ func TestTerminologyLangCoverage(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "terminology", "coverage", "--lang", "xx", doc); code != 2 || !strings.Contains(errs, "not offered") {
 		t.Errorf("unknown language: %d %s", code, errs)
+	}
+}
+
+// TestTerminologyLangCoverageFloor keeps the documented German and French
+// coverage of the shared PS and eP samples (docs/translation.md) from
+// regressing: a translation file dropped or a renderer change that loses
+// terms makes it fail. Raise the floors when coverage grows.
+func TestTerminologyLangCoverageFloor(t *testing.T) {
+	const (
+		floorAll  = 219 // of 233 coded terms (94.0 %)
+		floorTerm = 219 // of 221 terminology terms (99.1 %)
+	)
+	total := regexp.MustCompile(`(?m)^total\s+(\d+)\s+(\d+) \(`)
+	term := regexp.MustCompile(`(?m)^terminology terms\s+(\d+)\s+(\d+) \(`)
+	for _, lang := range []string{"de", "fr"} {
+		code, out, errs := runCLI(t, "terminology", "coverage", "--lang", lang,
+			testutil.Shared(t, "reference", "cda", "samples", "ps", "*.xml"), testutil.Shared(t, "reference", "cda", "samples", "ep", "*.xml"))
+		if code != 0 {
+			t.Fatalf("%s: %d %s", lang, code, errs)
+		}
+		a, b := total.FindStringSubmatch(out), term.FindStringSubmatch(out)
+		if a == nil || b == nil {
+			t.Fatalf("%s: no totals in\n%s", lang, out)
+		}
+		n, _ := strconv.Atoi(a[1])
+		shown, _ := strconv.Atoi(a[2])
+		nt, _ := strconv.Atoi(b[1])
+		shownT, _ := strconv.Atoi(b[2])
+		if n != 233 || nt != 221 {
+			t.Errorf("%s: %d terms, %d terminology terms; the shared samples changed: measure again and update docs/translation.md and the floors", lang, n, nt)
+		}
+		if shown < floorAll || shownT < floorTerm || shownT*10 < nt*9 {
+			t.Errorf("%s: %d of %d terms, %d of %d terminology terms in %s; want at least %d and %d (≥ 90 %%)\n%s", lang, shown, n, shownT, nt, lang, floorAll, floorTerm, out)
+		}
 	}
 }

@@ -24,7 +24,9 @@ const terminologyUsage = `usage:
   luxncp terminology coverage --lang de|fr|en [--licensed DIR] [FILE…]
       how many coded terms of the CDA documents FILE (paths or globs; default
       the shared PS and eP samples ../shared/reference/cda/samples/{ps,ep}/*.xml)
-      get a display in the language, and the misses by code system
+      get a display in the language (over all terms, and over terminology
+      terms: without the untranslated terms of code systems the catalogue
+      does not know), and the misses by code system
   luxncp terminology lookup [--lang LANG] [--licensed DIR] <system> <code>
       the MVC code, displays per language and mapping path of one code
       (system: OID, urn:oid:…, FHIR URI or a short name: atc, edqm, icd10,

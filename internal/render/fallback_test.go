@@ -7,13 +7,13 @@ import (
 	"github.com/luxncp/luxncp/internal/terminology"
 )
 
-// fallbackCDA has three coded terms with Czech text: SNOMED "Blood group
-// A" (an English MVC display, no German one), a local code whose only
-// known code is SNOMED "Blood group B" in its own <translation>, and a
+// fallbackCDA has three coded terms with Czech text: SNOMED "Pollen"
+// (an English MVC display, no German one), a local code whose only
+// known code is SNOMED "House dust" in its own <translation>, and a
 // local code carrying ICD-10 I10 (displayed in German) in its translation.
 const fallbackCDA = `<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section>
-<entry><observation><value code="112144000" codeSystem="2.16.840.1.113883.6.96" displayName="Krevní skupina A"/></observation></entry>
-<entry><observation><value code="KSB" codeSystem="1.2.203.99999.1" displayName="Krevní skupina B"><translation code="112149005" codeSystem="2.16.840.1.113883.6.96"/></value></observation></entry>
+<entry><observation><value code="256259004" codeSystem="2.16.840.1.113883.6.96" displayName="Pyl"/></observation></entry>
+<entry><observation><value code="KSB" codeSystem="1.2.203.99999.1" displayName="Domácí prach"><translation code="128488006" codeSystem="2.16.840.1.113883.6.96"/></value></observation></entry>
 <entry><observation><value code="HT" codeSystem="1.2.203.99999.2" displayName="Esenciální hypertenze"><translation code="I10" codeSystem="1.3.6.1.4.1.12559.11.10.1.3.1.44.2"/></value></observation></entry>
 </section></component></structuredBody></component></ClinicalDocument>`
 
@@ -22,22 +22,22 @@ const fallbackCDA = `<ClinicalDocument xmlns="urn:hl7-org:v3"><component><struct
 // when only a code in its <translation> children is known.
 func TestEnglishBeforeSourceLanguage(t *testing.T) {
 	cat := catalogue(t)
-	if r, ok := cat.Translate(terminology.Coding{Code: "112144000", System: "2.16.840.1.113883.6.96"}, "de"); !ok || r.Lang != "en" {
-		t.Fatalf("fixture: 112144000 should have an English display and no German one, got %+v %v", r, ok)
+	if r, ok := cat.Translate(terminology.Coding{Code: "256259004", System: "2.16.840.1.113883.6.96"}, "de"); !ok || r.Lang != "en" {
+		t.Fatalf("fixture: 256259004 should have an English display and no German one, got %+v %v", r, ok)
 	}
 	out, rep, err := Translate([]byte(fallbackCDA), cat, "de")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, want := range []string{`displayName="Blood group A"`, `displayName="Blood group B"`, `displayName="Essentielle (primäre) Hypertonie"`,
+	for _, want := range []string{`displayName="Pollen"`, `displayName="House dust"`, `displayName="Essentielle (primäre) Hypertonie"`,
 		// The text as received is kept beside it.
-		`<translation code="112144000" codeSystem="2.16.840.1.113883.6.96" displayName="Krevní skupina A"/>`} {
+		`<translation code="256259004" codeSystem="2.16.840.1.113883.6.96" displayName="Pyl"/>`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no %s in\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, `<value code="112144000" codeSystem="2.16.840.1.113883.6.96" displayName="Krevní`) {
+	if strings.Contains(s, `<value code="256259004" codeSystem="2.16.840.1.113883.6.96" displayName="Pyl`) {
 		t.Error("source-language text kept as the display")
 	}
 	if rep.Terms != 3 || rep.Translated != 1 || len(rep.Untranslated) != 2 {
@@ -61,7 +61,7 @@ func TestEnglishBeforeSourceLanguage(t *testing.T) {
 	if err := r.HTML(&b, []byte(fallbackCDA), Options{Lang: "de"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Blood group A", "Blood group B", "Essentielle (primäre) Hypertonie"} {
+	for _, want := range []string{"Pollen", "House dust", "Essentielle (primäre) Hypertonie"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("HTML lacks %q", want)
 		}

@@ -28,7 +28,9 @@ func first(el *etree.Element, paths ...string) *etree.Element {
 	return nil
 }
 
-func quantity(el *etree.Element) string {
+// quantity shows a PQ as the reader writes it: "2,5 mg" in German and
+// French (formatNumber), the UCUM unit as sent.
+func quantity(el *etree.Element, lang string) string {
 	if el == nil {
 		return ""
 	}
@@ -36,6 +38,7 @@ func quantity(el *etree.Element) string {
 	if v == "" {
 		return ""
 	}
+	v = formatNumber(v, lang)
 	if u == "" || u == "1" {
 		return v
 	}
@@ -61,7 +64,7 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 		if t, ok := r.term(sub, "", lang, v); ok {
 			name = t.Text
 		}
-		num, den := quantity(first(ing, "./quantity/numerator")), quantity(first(ing, "./quantity/denominator"))
+		num, den := quantity(first(ing, "./quantity/numerator"), lang), quantity(first(ing, "./quantity/denominator"), lang)
 		s := num
 		if den != "" && den != "1" {
 			s += " / " + den
@@ -73,14 +76,14 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 	}
 	dose := ""
 	if dq := child(sa, "doseQuantity"); dq != nil {
-		lo, hi := quantity(child(dq, "low")), quantity(child(dq, "high"))
+		lo, hi := quantity(child(dq, "low"), lang), quantity(child(dq, "high"), lang)
 		switch {
 		case lo != "" && hi != "" && lo != hi:
 			dose = lo + "–" + hi
 		case lo != "":
 			dose = lo
 		default:
-			dose = quantity(dq)
+			dose = quantity(dq, lang)
 		}
 	}
 	var validity string
@@ -110,13 +113,13 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 	pack := ""
 	for _, p := range []string{"./asContent/quantity", "./asContent/quantity/numerator", "./asContent/containerPackagedProduct/capacityQuantity",
 		"./asContent/containerPackagedMedicine/capacityQuantity"} {
-		if pack = quantity(first(mm, p)); pack != "" {
+		if pack = quantity(first(mm, p), lang); pack != "" {
 			break
 		}
 	}
 	for _, er := range sa.SelectElements("entryRelationship") {
 		if sup := child(er, "supply"); sup != nil {
-			if q := quantity(child(sup, "quantity")); q != "" {
+			if q := quantity(child(sup, "quantity"), lang); q != "" {
 				s := q + " " + L.Packs
 				if pack != "" {
 					s += " × " + pack

@@ -136,10 +136,51 @@ func formatDate(v, lang string) string {
 	return v
 }
 
-// formatNumber writes a decimal with the reader's decimal separator.
+// numberSeparators are the reader's decimal and thousands separators
+// (CLDR: de 1.234,5; fr 1 234,5 with a narrow no-break space; en 1,234.5).
+var numberSeparators = map[string][2]string{"de": {",", "."}, "fr": {",", "\u202f"}, "en": {".", ","}}
+
+// formatNumber writes an HL7 decimal (PQ/REAL value: "2.5", "-1000", "10000.25")
+// with the reader's decimal and thousands separators: "2,5" and "10.000,25" in
+// German, "2,5" and "10 000,25" in French, "10,000.25" in English. Only what
+// is shown changes, never the document's value; anything that is not a plain
+// decimal (an exponent, a stray character) is shown as received.
 func formatNumber(v, lang string) string {
-	if lang == "en" {
+	seps, ok := numberSeparators[lang]
+	if !ok {
 		return v
 	}
-	return strings.Replace(v, ".", ",", 1)
+	sign, rest := "", v
+	if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+		sign, rest = rest[:1], rest[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(rest, ".")
+	if intPart == "" && hasFrac {
+		intPart = "0"
+	}
+	if intPart == "" || !allDigits(intPart) || (hasFrac && (frac == "" || !allDigits(frac))) {
+		return v
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, d := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteString(seps[1])
+		}
+		b.WriteRune(d)
+	}
+	if hasFrac {
+		b.WriteString(seps[0])
+		b.WriteString(frac)
+	}
+	return b.String()
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

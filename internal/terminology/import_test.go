@@ -75,8 +75,11 @@ func TestManifestNamesEveryFile(t *testing.T) {
 	listed := map[string]bool{}
 	for _, f := range m.Files {
 		listed[f.File] = true
-		if f.Source == "" || f.Version == "" || f.Licence == "" || (f.Origin != OriginImport && f.Origin != OriginCurated) {
+		if f.Source == "" || f.Version == "" || f.Licence == "" || (f.Origin != OriginImport && f.Origin != OriginCurated && f.Origin != OriginTranslation) {
 			t.Errorf("%s: source, version, licence and origin are required: %+v", f.File, f)
+		}
+		if f.Origin == OriginTranslation && (f.Attribution == "" || f.Kind != KindDesignations || f.Rows == 0) {
+			t.Errorf("%s: a luxncp translation is a designations file with its attribution and row count: %+v", f.File, f)
 		}
 		if _, err := fs.Stat(translations.FS, f.File); err != nil {
 			t.Errorf("%s: %v", f.File, err)

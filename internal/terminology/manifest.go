@@ -24,6 +24,10 @@ const (
 const (
 	OriginImport  = "import"  // written by Import; never edit by hand
 	OriginCurated = "curated" // hand-curated data, reviewed like code
+	// OriginTranslation marks displays luxncp wrote itself in a language the
+	// code system's owner does not publish (where its licence permits
+	// translation); Attribution then names the owner and the licence.
+	OriginTranslation = "luxncp-translation"
 )
 
 // Manifest is translations/manifest.json.
@@ -50,8 +54,11 @@ type ManifestFile struct {
 	Version      string `json:"version"`
 	Licence      string `json:"licence"`
 	Synthetic    bool   `json:"synthetic,omitempty"`
-	Rows         int    `json:"rows,omitempty"`
-	Notes        string `json:"notes,omitempty"`
+	// Attribution is the notice the licence asks for (luxncp-translation
+	// files and any source that requires one).
+	Attribution string `json:"attribution,omitempty"`
+	Rows        int    `json:"rows,omitempty"`
+	Notes       string `json:"notes,omitempty"`
 }
 
 // ParseManifest decodes manifest.json.
