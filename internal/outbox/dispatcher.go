@@ -31,6 +31,16 @@ type Dispatcher struct {
 	// a simulation replays a seed exactly.
 	Jitter func(n int64) int64
 	Log    *slog.Logger
+	// Observe, when set, sees each delivery attempt (a span, metrics:
+	// internal/telemetry); nil: nothing is observed.
+	Observe DeliveryObserver
+}
+
+// DeliveryObserver sees one delivery attempt of m; the returned function
+// ends it with the state the attempt left m in (pending: retry) and the
+// error recording it.
+type DeliveryObserver interface {
+	Delivery(ctx context.Context, m Message) (context.Context, func(State, error))
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -81,6 +91,16 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (Result, error) {
 var errWait = errors.New("the dispensation this discard reverses is not delivered yet")
 
 func (d *Dispatcher) deliver(ctx context.Context, m Message) (State, error) {
+	if d.Observe == nil {
+		return d.attempt(ctx, m)
+	}
+	ctx, end := d.Observe.Delivery(ctx, m)
+	st, err := d.attempt(ctx, m)
+	end(st, err)
+	return st, err
+}
+
+func (d *Dispatcher) attempt(ctx context.Context, m Message) (State, error) {
 	var err error
 	switch m.Kind {
 	case KindDispense:
