@@ -217,6 +217,7 @@ func TestEMFOnTheLambdaPath(t *testing.T) {
 	}
 
 	recs := emfRecords(t, out.String())
+	t.Logf("EMF: %d records, %d bytes", len(recs), len(out.String()))
 	var requests []map[string]any
 	steps, calls := map[string]bool{}, map[string]bool{}
 	for _, r := range recs {
