@@ -3,8 +3,6 @@ package node_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"regexp"
@@ -176,7 +174,8 @@ func TestEMFOnTheLambdaPath(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	tel := telemetry.New(telemetry.Options{EMF: &out, Function: "xcpd", Tracer: tp.Tracer(telemetry.TracerName)})
-	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) { o.Telemetry = tel })
+	var logs syncBuffer
+	g := startOpts(t, node.NewLogger("info", &logs), 5*time.Second, func(o *node.Options) { o.Telemetry = tel })
 	front := testkit.Server(t, host.Front("ncp.example.lu", func(r *http.Request) host.LambdaFunc {
 		for name, p := range map[string]string{"xcpd": ehdsi.PathXCPD, "xca": ehdsi.PathXCA, "xdr": ehdsi.PathXDR} {
 			if strings.HasPrefix(r.URL.Path, p) {
@@ -306,6 +305,13 @@ func TestEMFOnTheLambdaPath(t *testing.T) {
 	}
 	if attrs[telemetry.AttrRequestID] != xdrRequestID || attrs[telemetry.AttrMessageID] != xdr[telemetry.AttrMessageID] || attrs["outbox.result"] != "delivered" {
 		t.Errorf("delivery span attributes %v; XDR request id %s, message id %v", attrs, xdrRequestID, xdr[telemetry.AttrMessageID])
+	}
+	var logged bool
+	for _, l := range strings.Split(logs.String(), "\n") {
+		logged = logged || (strings.Contains(l, `"outbox: delivered"`) && strings.Contains(l, `"`+reqlog.KeyRequestID+`":"`+xdrRequestID+`"`))
+	}
+	if !logged {
+		t.Error("the delivery's log line lacks the XDR request id")
 	}
 	var national bool
 	for _, s := range spans {

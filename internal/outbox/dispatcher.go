@@ -118,21 +118,21 @@ func (d *Dispatcher) attempt(ctx context.Context, m Message) (State, error) {
 	switch {
 	case err == nil:
 		m.State, m.Delivered, m.LastError = StateDelivered, d.now(), ""
-		d.log().Info("outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
+		d.log().InfoContext(ctx, "outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
 	case Permanent(err):
 		// The national side refuses for good. The reservation should make
 		// this impossible: alert.
 		m.State, m.LastError = StateDead, err.Error()
-		d.log().Error("outbox: refused by the national system; moved to dead letters (see luxncp outbox list --state dead)",
+		d.log().ErrorContext(ctx, "outbox: refused by the national system; moved to dead letters (see luxncp outbox list --state dead)",
 			"alert", "outbox-dead-letter", "kind", string(m.Kind), "error", err.Error())
 	case d.now().Sub(m.Accepted) > d.horizon():
 		m.State, m.LastError = StateDead, "delivery horizon exceeded: "+err.Error()
-		d.log().Error("outbox: still failing after the delivery horizon; moved to dead letters",
+		d.log().ErrorContext(ctx, "outbox: still failing after the delivery horizon; moved to dead letters",
 			"alert", "outbox-dead-letter", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
 	default:
 		m.LastError = err.Error()
 		m.NextAttempt = d.now().Add(d.backoff(m.Attempts))
-		d.log().Info("outbox: delivery failed; will retry", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
+		d.log().InfoContext(ctx, "outbox: delivery failed; will retry", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
 	}
 	if uerr := d.Queue.Update(ctx, m); uerr != nil {
 		return "", uerr
