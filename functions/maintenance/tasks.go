@@ -24,6 +24,7 @@ import (
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/telemetry"
 )
 
 // Default keys in the configuration bucket.
@@ -101,15 +102,24 @@ func (m *maintenance) handle(ctx context.Context, ev Event) (Result, error) {
 	case "outbox-sweep":
 		res, err = m.sweep(ctx)
 	default:
+		m.failed("unknown")
 		return Result{Task: ev.Task, Status: "unknown-task"}, fmt.Errorf("maintenance: unknown task %q", ev.Task)
 	}
 	res.Task = ev.Task
 	if err != nil {
 		m.log.Error("maintenance: task failed", "task", ev.Task, "error", err.Error())
+		m.failed(ev.Task)
 		return res, err
 	}
 	m.log.Info("maintenance: task done", "task", ev.Task, "status", res.Status)
 	return res, nil
+}
+
+// failed counts a failed task as the CloudWatch metric MaintenanceFailures
+// (dimensions Function, Task).
+func (m *maintenance) failed(task string) {
+	_ = telemetry.WriteEMF(m.out, m.clock(), map[string]any{"Function": "maintenance", "Task": task},
+		telemetry.EMFMetric{Name: "MaintenanceFailures", Unit: "Count", Value: 1.0, Dimensions: [][]string{{"Function", "Task"}}})
 }
 
 // readSource returns the incoming directory document (nil: none).

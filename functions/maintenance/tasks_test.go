@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -261,6 +263,27 @@ func TestOutboxSweepAndUnknownTask(t *testing.T) {
 	}
 	if _, err := e.m.handle(ctx, Event{Task: "reboot"}); err == nil {
 		t.Fatal("unknown task accepted")
+	}
+	// A failed task: one MaintenanceFailures record, its task a dimension.
+	e.m.outbox = requeueFunc(func(context.Context) (int, error) { return 0, errors.New("dynamodb down") })
+	e.out.Reset()
+	if _, err := e.m.handle(ctx, Event{Task: "outbox-sweep"}); err == nil {
+		t.Fatal("failed sweep reported done")
+	}
+	var rec struct {
+		Function, Task string
+		Failures       float64 `json:"MaintenanceFailures"`
+		AWS            struct {
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+			}
+		} `json:"_aws"`
+	}
+	if err := json.Unmarshal(e.out.Bytes(), &rec); err != nil || rec.Function != "maintenance" || rec.Task != "outbox-sweep" || rec.Failures != 1 ||
+		len(rec.AWS.CloudWatchMetrics) != 1 || rec.AWS.CloudWatchMetrics[0].Namespace != "luxncp" ||
+		fmt.Sprint(rec.AWS.CloudWatchMetrics[0].Dimensions) != "[[Function Task]]" {
+		t.Fatalf("failure metric %v: %s", err, e.out.String())
 	}
 }
 

@@ -1,9 +1,9 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +33,7 @@ import (
 	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
+	"github.com/luxncp/luxncp/internal/telemetry"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -342,8 +343,13 @@ func FromEnvironment(ctx context.Context) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	env, err := LoadAWSEnv(nil)
+	if err != nil {
+		return nil, err
+	}
 	opt := tw.Options
 	opt.CountryB.Directory = tw.Directory
+	opt.Telemetry = lambdaTelemetry(env, os.Stdout)
 	return New(cfg, log, opt)
 }
 
@@ -380,8 +386,10 @@ func DispatcherFromEnvironment(ctx context.Context) (*outbox.Dispatcher, *outbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: national source: %w", err)
 	}
-	return &outbox.Dispatcher{Queue: store, National: nat, Horizon: cfg.OutboxHorizon, MaxBackoff: cfg.OutboxMaxBackoff,
-		Log: log.With("component", "outbox")}, store, nil
+	d := &outbox.Dispatcher{Queue: store, National: nat, Horizon: cfg.OutboxHorizon, MaxBackoff: cfg.OutboxMaxBackoff,
+		Log: log.With("component", "outbox")}
+	observeDispatcher(d, lambdaTelemetry(env, os.Stdout))
+	return d, store, nil
 }
 
 // meteredSink counts failed audit writes as the CloudWatch metric
@@ -400,29 +408,27 @@ func (m *meteredSink) Write(ctx context.Context, r audit.Record) error {
 }
 
 // MetricNamespace is the CloudWatch namespace of luxncp's metrics.
-const MetricNamespace = "luxncp"
+const MetricNamespace = telemetry.MetricNamespace
 
 // WriteMetric writes one CloudWatch Embedded Metric Format record (a JSON
 // line that CloudWatch Logs turns into a metric) in MetricNamespace, with
-// no dimensions; props are logged beside it but are not dimensions.
+// no dimensions; props are logged beside it but are not dimensions. The
+// writer is telemetry.WriteEMF, which the request metrics use too.
 func WriteMetric(w io.Writer, now time.Time, name string, value float64, unit string, props map[string]string) error {
-	rec := map[string]any{}
+	fields := make(map[string]any, len(props))
 	for k, v := range props {
-		rec[k] = v
+		fields[k] = v
 	}
-	rec["_aws"] = map[string]any{
-		"Timestamp": now.UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  MetricNamespace,
-			"Dimensions": [][]string{{}},
-			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
-		}},
+	return telemetry.WriteEMF(w, now, fields, telemetry.EMFMetric{Name: name, Unit: unit, Value: value})
+}
+
+// lambdaTelemetry is the telemetry of a function on AWS Lambda: the
+// Prometheus instruments, exported as CloudWatch EMF records on w (stdout)
+// with env.Function as the Function dimension. Off Lambda: nil (`luxncp
+// serve` builds its own, with the admin listener).
+func lambdaTelemetry(env AWSEnv, w io.Writer) *telemetry.Telemetry {
+	if !env.OnLambda {
+		return nil
 	}
-	rec[name] = value
-	b, err := json.Marshal(rec) // map keys sorted: deterministic
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return telemetry.New(telemetry.Options{EMF: w, Function: cmp.Or(env.Function, "unknown")})
 }

@@ -96,7 +96,7 @@ func (n *Node) buildCountryB(opt CountryBOptions) error {
 		return fmt.Errorf("routing: %w", err)
 	}
 	api, err := countryb.New(countryb.Config{
-		Router: rc, Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
+		Router: n.tel.Router(rc), Identity: &ncpclient.Identity{Country: n.Cfg.Country, Seal: *seal, Now: n.Gateway.Now},
 		HomeCommunityID: n.Cfg.HomeCommunityID, Trust: n.Trust, ClientTrust: n.Trust, ClientCountries: []string{n.Cfg.Country},
 		Translator: n.Terms, Audit: n.Recorder, Log: n.Log.With("component", "countryb"), Now: n.Gateway.Now,
 		Submissions: opt.Submissions, Tokens: n.Tokens, Callers: callers,

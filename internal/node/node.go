@@ -55,6 +55,9 @@ type Node struct {
 	// (LUXNCP_SML_ZONE set); the host refreshes it on a schedule.
 	Discovery *discovery.Directory
 
+	// tel observes transactions, deliveries and Country B calls (nil: off).
+	tel *telemetry.Telemetry
+
 	// AuditReader serves the patient access log (nil: unavailable here).
 	AuditReader audit.PatientReader
 	// Tokens verifies the national identity provider's tokens on /api/v1
@@ -232,7 +235,7 @@ func (n *Node) Handler() http.Handler {
 	// data-protection officer). It reads where the audit sink writes.
 	mux.Handle("GET /api/v1/audit/patients/{matricule}", n.RequireCountry(n.Cfg.Country, n.accessLog()))
 	if n.CountryB != nil {
-		mux.Handle("/api/v1/", n.CountryB.Handler())
+		mux.Handle("/api/v1/", n.tel.Serve(n.CountryB.Handler()))
 	}
 	// Every request gets an id, in its log lines and its X-Request-Id header
 	// (on Lambda, API Gateway's request id).
@@ -348,8 +351,11 @@ func (n *Node) Ping(ctx context.Context) error {
 	return err
 }
 
-// Dispatcher returns the outbox dispatcher delivering to the national source.
+// Dispatcher returns the outbox dispatcher delivering to the national
+// source, observed by the node's telemetry when it has one.
 func (n *Node) Dispatcher() *outbox.Dispatcher {
-	return &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Horizon: n.Cfg.OutboxHorizon, MaxBackoff: n.Cfg.OutboxMaxBackoff,
+	d := &outbox.Dispatcher{Queue: n.Outbox, National: n.National, Horizon: n.Cfg.OutboxHorizon, MaxBackoff: n.Cfg.OutboxMaxBackoff,
 		Log: n.Log.With("component", "outbox")}
+	observeDispatcher(d, n.tel)
+	return d
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/luxncp/luxncp/internal/national"
+	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/telemetry"
 )
@@ -17,6 +18,7 @@ func (n *Node) observe(t *telemetry.Telemetry, breaker *national.Breaker) {
 	if t == nil {
 		return
 	}
+	n.tel = t
 	n.Gateway.Observe = t
 	t.WatchBreaker(breaker)
 	t.WatchOutbox(n.Outbox)
@@ -29,4 +31,16 @@ func (n *Node) observe(t *telemetry.Telemetry, breaker *national.Breaker) {
 	}
 	t.WatchCertificates(n.Cfg.Country, own, n.Trust)
 	t.WatchTrustList(n.Trust)
+}
+
+// observeDispatcher has t (nil: nothing) observe d's deliveries and their
+// national calls.
+func observeDispatcher(d *outbox.Dispatcher, t *telemetry.Telemetry) {
+	if t == nil {
+		return
+	}
+	d.Observe = t
+	if s, ok := d.National.(national.Source); ok {
+		d.National = t.Source(s)
+	}
 }

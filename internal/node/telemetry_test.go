@@ -2,14 +2,17 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -19,6 +22,7 @@ import (
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/reqlog"
 	"github.com/luxncp/luxncp/internal/telemetry"
+	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -29,7 +33,9 @@ func TestMetricsAndTraces(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	tel := telemetry.New(telemetry.Options{Tracer: tp.Tracer(telemetry.TracerName)})
-	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) { o.Telemetry = tel })
+	// With the PKI directory: luxncp's own seal and TLS certificates.
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.PKIDir = testkit.PKIDir(t) },
+		func(o *node.Options) { o.Telemetry = tel })
 	admin := httptest.NewServer(tel.AdminHandler())
 	t.Cleanup(admin.Close)
 
@@ -72,6 +78,14 @@ func TestMetricsAndTraces(t *testing.T) {
 		`luxncp_outbox_oldest_pending_age_seconds 0`,
 		`luxncp_certificate_expiry_days{country="FR",owner="partner",role="seal"`,
 		`luxncp_certificate_expiry_days{country="FR",owner="partner",role="tls"`,
+		`luxncp_certificate_expiry_days{country="LU",owner="self",role="seal"`,
+		`luxncp_certificate_expiry_days{country="LU",owner="self",role="tls"`,
+		`luxncp_trust_list_entries `,
+		`luxncp_trust_list_reload_failing 0`,
+		`luxncp_trust_list_reload_failures_total 0`,
+		`luxncp_dispatcher_deliveries_total{result="delivered"} 0`,
+		`luxncp_dispatcher_deliveries_total{result="retry"} 0`,
+		`luxncp_route_duration_seconds_count{result="ok",transaction="ITI-39"} 0`,
 		`process_cpu_seconds_total `,
 		`process_resident_memory_bytes `,
 		`luxncp_process_peak_resident_memory_bytes `,
@@ -81,6 +95,8 @@ func TestMetricsAndTraces(t *testing.T) {
 			t.Errorf("scrape lacks %s", series)
 		}
 	}
+
+	checkDashboard(t, body)
 
 	// The XCPD trace: one root span with a child per step, the national
 	// calls under the operation, each with the request's identifiers.
@@ -133,5 +149,65 @@ func TestMetricsAndTraces(t *testing.T) {
 		if !mid {
 			t.Errorf("operation span lacks %s", telemetry.AttrMessageID)
 		}
+	}
+}
+
+// checkDashboard: every series the Grafana dashboard (docs/grafana) queries
+// is one the gateway exported in scrape, and every panel queries one.
+func checkDashboard(t *testing.T, scrape string) {
+	t.Helper()
+	exported := map[string]bool{}
+	for _, l := range strings.Split(scrape, "\n") {
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		exported[strings.FieldsFunc(l, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "grafana", "luxncp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title, Type string
+			Targets     []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	// A series name: an identifier not followed by "(" (a function) nor
+	// inside braces or quotes; PromQL keywords are not series.
+	ident := regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
+	keywords := map[string]bool{"sum": true, "by": true, "min": true, "max": true, "rate": true, "histogram_quantile": true, "le": true}
+	seen := 0
+	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q queries nothing", p.Title)
+		}
+		for _, tg := range p.Targets {
+			expr := regexp.MustCompile(`\{[^}]*\}|\[[^\]]*\]|\b(by|without) *\([^)]*\)|"[^"]*"`).ReplaceAllString(tg.Expr, " ")
+			names := 0
+			for _, loc := range ident.FindAllStringIndex(expr, -1) {
+				name := expr[loc[0]:loc[1]]
+				if keywords[name] || (loc[1] < len(expr) && expr[loc[1]] == '(') || regexp.MustCompile(`^[0-9.]+$`).MatchString(name) {
+					continue
+				}
+				names++
+				seen++
+				if !exported[name] {
+					t.Errorf("panel %q queries %s, which the gateway does not export", p.Title, name)
+				}
+			}
+			if names == 0 {
+				t.Errorf("panel %q: no series found in %q", p.Title, tg.Expr)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("only %d series references found in the dashboard", seen)
 	}
 }

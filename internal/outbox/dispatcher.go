@@ -31,6 +31,16 @@ type Dispatcher struct {
 	// a simulation replays a seed exactly.
 	Jitter func(n int64) int64
 	Log    *slog.Logger
+	// Observe, when set, sees each delivery attempt (a span, metrics:
+	// internal/telemetry); nil: nothing is observed.
+	Observe DeliveryObserver
+}
+
+// DeliveryObserver sees one delivery attempt of m; the returned function
+// ends it with the state the attempt left m in (pending: retry) and the
+// error recording it.
+type DeliveryObserver interface {
+	Delivery(ctx context.Context, m Message) (context.Context, func(State, error))
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -81,6 +91,16 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (Result, error) {
 var errWait = errors.New("the dispensation this discard reverses is not delivered yet")
 
 func (d *Dispatcher) deliver(ctx context.Context, m Message) (State, error) {
+	if d.Observe == nil {
+		return d.attempt(ctx, m)
+	}
+	ctx, end := d.Observe.Delivery(ctx, m)
+	st, err := d.attempt(ctx, m)
+	end(st, err)
+	return st, err
+}
+
+func (d *Dispatcher) attempt(ctx context.Context, m Message) (State, error) {
 	var err error
 	switch m.Kind {
 	case KindDispense:
@@ -98,21 +118,21 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (State, error) {
 	switch {
 	case err == nil:
 		m.State, m.Delivered, m.LastError = StateDelivered, d.now(), ""
-		d.log().Info("outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
+		d.log().InfoContext(ctx, "outbox: delivered", "kind", string(m.Kind), "attempts", m.Attempts)
 	case Permanent(err):
 		// The national side refuses for good. The reservation should make
 		// this impossible: alert.
 		m.State, m.LastError = StateDead, err.Error()
-		d.log().Error("outbox: refused by the national system; moved to dead letters (see luxncp outbox list --state dead)",
+		d.log().ErrorContext(ctx, "outbox: refused by the national system; moved to dead letters (see luxncp outbox list --state dead)",
 			"alert", "outbox-dead-letter", "kind", string(m.Kind), "error", err.Error())
 	case d.now().Sub(m.Accepted) > d.horizon():
 		m.State, m.LastError = StateDead, "delivery horizon exceeded: "+err.Error()
-		d.log().Error("outbox: still failing after the delivery horizon; moved to dead letters",
+		d.log().ErrorContext(ctx, "outbox: still failing after the delivery horizon; moved to dead letters",
 			"alert", "outbox-dead-letter", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
 	default:
 		m.LastError = err.Error()
 		m.NextAttempt = d.now().Add(d.backoff(m.Attempts))
-		d.log().Info("outbox: delivery failed; will retry", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
+		d.log().InfoContext(ctx, "outbox: delivery failed; will retry", "kind", string(m.Kind), "attempts", m.Attempts, "error", err.Error())
 	}
 	if uerr := d.Queue.Update(ctx, m); uerr != nil {
 		return "", uerr

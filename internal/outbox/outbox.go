@@ -47,6 +47,11 @@ type Message struct {
 	NextAttempt time.Time `json:"nextAttempt"`
 	LastError   string    `json:"lastError,omitempty"`
 	Delivered   time.Time `json:"delivered,omitempty"`
+	// RequestID and MessageID identify the XDR request that was accepted
+	// (internal/reqlog; its wsa:MessageID): the delivery's span and logs
+	// carry them, so the asynchronous delivery leads back to the request.
+	RequestID string `json:"requestId,omitempty"`
+	MessageID string `json:"messageId,omitempty"`
 }
 
 // ErrNotFound: no message has that key.

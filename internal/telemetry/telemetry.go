@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -46,11 +47,15 @@ type Telemetry struct {
 	Registry *prometheus.Registry
 	tracer   trace.Tracer // nil: no spans
 	now      func() time.Time
+	emf      *emf // nil: no EMF records
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	steps    *prometheus.HistogramVec
 	national *prometheus.HistogramVec
+	// deliveries and routed: the dispatcher's attempts, Country B's calls.
+	deliveries *prometheus.CounterVec
+	routed     *prometheus.HistogramVec
 }
 
 // Options of New.
@@ -59,12 +64,21 @@ type Options struct {
 	Tracer trace.Tracer
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
+	// EMF, when set, also receives each transaction's metrics as CloudWatch
+	// Embedded Metric Format records (on AWS Lambda: stdout), with
+	// Function (xcpd, xca, xdr, api, dispatcher) as their Function
+	// dimension. The Prometheus registry is fed either way.
+	EMF      io.Writer
+	Function string
 }
 
 // New returns a Telemetry with its metrics registered, the Go runtime and
 // process (CPU seconds, resident memory) collectors included.
 func New(opt Options) *Telemetry {
 	t := &Telemetry{Registry: prometheus.NewRegistry(), tracer: opt.Tracer, now: clock.Or(opt.Now)}
+	if opt.EMF != nil {
+		t.emf = &emf{w: opt.EMF, function: opt.Function}
+	}
 	t.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "luxncp_requests_total",
 		Help: "Country A requests served or refused, by transaction (audit event type), outcome, partner country and eHDSI code.",
@@ -83,6 +97,7 @@ func New(opt Options) *Telemetry {
 	}, []string{"call", "result"})
 	t.Registry.MustRegister(t.requests, t.duration, t.steps, t.national,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), peakRSS{})
+	t.registerDispatch()
 	return t
 }
 
@@ -132,8 +147,11 @@ func (t *Telemetry) step(ctx context.Context, name string, h prometheus.Observer
 	if t.tracer != nil {
 		ctx, span = t.tracer.Start(ctx, name, trace.WithAttributes(ids(ctx)...))
 	}
+	inv := invocationOf(ctx)
 	return ctx, func(err error) {
-		h.Observe(t.now().Sub(start).Seconds())
+		d := t.now().Sub(start)
+		h.Observe(d.Seconds())
+		inv.addStep(name, d)
 		if span != nil {
 			setStatus(span, err)
 			span.End()
@@ -161,12 +179,15 @@ func setStatus(span trace.Span, err error) {
 // as it was then (with the wsa:MessageID once read).
 func (t *Telemetry) Begin(ctx context.Context, endpoint string) (context.Context, func(context.Context, *audit.Event)) {
 	start := t.now()
+	ctx = t.startInvocation(ctx)
 	var span trace.Span
 	if t.tracer != nil {
 		ctx, span = t.tracer.Start(ctx, endpoint, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(ids(ctx)...))
 	}
 	return ctx, func(ctx context.Context, ev *audit.Event) {
-		t.duration.WithLabelValues(endpoint).Observe(t.now().Sub(start).Seconds())
+		now := t.now()
+		elapsed := now.Sub(start)
+		t.duration.WithLabelValues(endpoint).Observe(elapsed.Seconds())
 		code := ev.ErrorCode
 		if code == "" {
 			code = "none"
@@ -180,6 +201,9 @@ func (t *Telemetry) Begin(ctx context.Context, endpoint string) (context.Context
 			country = "unknown"
 		}
 		t.requests.WithLabelValues(tx, ev.Outcome.String(), country, code).Inc()
+		if t.emf != nil {
+			t.writeRequest(ctx, now, tx, country, code, ev, elapsed)
+		}
 		if span != nil {
 			if id := reqlog.MessageID(ctx); id != "" {
 				span.SetAttributes(attribute.String(AttrMessageID, id))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/reqlog"
 )
 
 // Source observes every call to the national backend (latency by call and
@@ -40,7 +41,9 @@ func observe[T any](ctx context.Context, t *Telemetry, call string, f func(conte
 	ctx, end := t.step(ctx, StepNational, t.steps.WithLabelValues(StepNational))
 	start := t.now()
 	v, err := f(ctx)
-	t.national.WithLabelValues(call, result(err)).Observe(t.now().Sub(start).Seconds())
+	d := t.now().Sub(start)
+	t.national.WithLabelValues(call, result(err)).Observe(d.Seconds())
+	invocationOf(ctx).addNational(call, d)
 	end(err)
 	return v, err
 }
@@ -101,7 +104,15 @@ type ledger struct {
 	t *Telemetry
 }
 
+// withIDs stamps m with the accepting request's identifiers, which its
+// delivery's span and logs carry.
+func withIDs(ctx context.Context, m outbox.Message) outbox.Message {
+	m.RequestID, m.MessageID = reqlog.RequestID(ctx), reqlog.MessageID(ctx)
+	return m
+}
+
 func (l *ledger) Dispense(ctx context.Context, m outbox.Message, r outbox.Reservation) (outbox.Message, outbox.Verdict, error) {
+	m = withIDs(ctx, m)
 	ctx, end := l.t.Step(ctx, StepOutbox)
 	got, v, err := l.Ledger.Dispense(ctx, m, r)
 	end(err)
@@ -109,6 +120,7 @@ func (l *ledger) Dispense(ctx context.Context, m outbox.Message, r outbox.Reserv
 }
 
 func (l *ledger) Accept(ctx context.Context, m outbox.Message) (outbox.Message, bool, error) {
+	m = withIDs(ctx, m)
 	ctx, end := l.t.Step(ctx, StepOutbox)
 	got, ins, err := l.Ledger.Accept(ctx, m)
 	end(err)
