@@ -76,7 +76,7 @@ func TestTerraformFmt(t *testing.T) {
 func stubMirror(t *testing.T) (env []string) {
 	t.Helper()
 	root := t.TempDir()
-	const version = "5.99.0" // any version inside versions.tf's constraint
+	const version = "6.25.0" // the hashicorp/aws release schema.json is derived from (scripts/provider-schema)
 	dir := filepath.Join(root, "mirror", "registry.terraform.io", "hashicorp", "aws", version, "linux_amd64")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
