@@ -746,7 +746,7 @@ func TestQueues(t *testing.T) {
 	if v := literal(t, esm[0].Body, "function_response_types"); !v.Equals(cty.TupleVal([]cty.Value{cty.StringVal("ReportBatchItemFailures")})).True() {
 		t.Errorf("function_response_types = %#v", v)
 	}
-	if got := c.text(esm[0], attr(t, esm[0].Body, "function_name")); got != `module.function["dispatcher"].function_arn` {
+	if got := c.text(esm[0], attr(t, esm[0].Body, "function_name")); got != `module.function["dispatcher"].alias_arn` {
 		t.Errorf("the queue feeds %s, want the dispatcher", got)
 	}
 }

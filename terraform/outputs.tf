@@ -58,6 +58,26 @@ output "function_names" {
   value       = { for name, m in module.function : name => m.function_name }
 }
 
+output "function_live_versions" {
+  description = "Published version each function's alias \"live\" runs (what partners are served)."
+  value       = { for name, m in module.function : name => m.live_version }
+}
+
+output "function_latest_versions" {
+  description = "Newest published version of each function (differs from function_live_versions while function_versions pins a rollback)."
+  value       = { for name, m in module.function : name => m.latest_version }
+}
+
+output "dashboard_url" {
+  description = "CloudWatch console URL of the operations dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${module.alarms.dashboard_name}"
+}
+
+output "certificate_query_name" {
+  description = "CloudWatch Logs Insights saved query that names the certificates behind the certificate-expiry alarm."
+  value       = module.alarms.certificate_query_name
+}
+
 output "alarm_topic_arn" {
   description = "SNS topic every alarm notifies."
   value       = module.alarms.topic_arn

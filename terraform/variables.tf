@@ -132,6 +132,17 @@ variable "function_overrides" {
   }
 }
 
+variable "function_versions" {
+  description = "Rollback: pin a function's alias \"live\" to one of its published versions, keyed by function name (e.g. { xca = \"41\" }). A function not listed runs its newest version. See docs/deploy.md, Rolling back."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.function_versions : contains(["xcpd", "xca", "xdr", "api", "dispatcher", "maintenance"], k) && can(regex("^[0-9]+$", v))])
+    error_message = "function_versions keys must be function names (xcpd, xca, xdr, api, dispatcher, maintenance) and values published version numbers."
+  }
+}
+
 variable "national_fhir_base_url" {
   description = "Base URL of the national FHIR R4 API (Luxembourg's shared record) the Country A functions read from."
   type        = string
@@ -249,6 +260,17 @@ variable "error_rate_threshold_percent" {
   validation {
     condition     = var.error_rate_threshold_percent > 0 && var.error_rate_threshold_percent <= 100
     error_message = "error_rate_threshold_percent must be in (0, 100]."
+  }
+}
+
+variable "duration_alarm_percent" {
+  description = "Alarm when a function's p99 duration exceeds this percentage of its timeout (2 of 3 five-minute periods)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.duration_alarm_percent >= 10 && var.duration_alarm_percent <= 100
+    error_message = "duration_alarm_percent must be between 10 and 100."
   }
 }
 
