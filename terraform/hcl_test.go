@@ -592,46 +592,99 @@ func TestSigningKeys(t *testing.T) {
 func TestAuditBucket(t *testing.T) {
 	c := load(t)
 	const dir = "modules/audit_bucket"
-	buckets := c.blocks(dir, "resource", "aws_s3_bucket")
-	if len(buckets) != 1 || literal(t, buckets[0].Body, "object_lock_enabled") != cty.True {
-		t.Fatal("audit bucket must set object_lock_enabled = true")
-	}
-	lock := c.blocks(dir, "resource", "aws_s3_bucket_object_lock_configuration")
-	if len(lock) != 1 {
-		t.Fatal("no object lock configuration")
-	}
-	rule := child(lock[0].Body, "rule")
-	ret := child(rule, "default_retention")
-	if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock[0], attr(t, ret, "days")) != "var.retention_days" {
-		t.Error("object lock must be COMPLIANCE with days = var.retention_days")
-	}
-	vers := c.blocks(dir, "resource", "aws_s3_bucket_versioning")
-	if len(vers) != 1 || literal(t, child(vers[0].Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
-		t.Error("audit bucket versioning must be Enabled")
-	}
-	sse := c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration")
-	if len(sse) != 1 || literal(t, child(child(sse[0].Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
-		t.Error("audit bucket must use SSE-KMS")
-	}
-	for _, path := range []string{"modules/audit_bucket", "modules/config_bucket"} {
-		pab := c.blocks(path, "resource", "aws_s3_bucket_public_access_block")
-		if len(pab) != 1 {
-			t.Errorf("%s: no public access block", path)
+	// The audit bucket ("this") and its cross-region replica: Object Lock
+	// COMPLIANCE for var.retention_days, versioning, SSE-KMS.
+	for _, name := range []string{"this", "replica"} {
+		bucket := named(c.blocks(dir, "resource", "aws_s3_bucket"), name)
+		if bucket.Block == nil || literal(t, bucket.Body, "object_lock_enabled") != cty.True {
+			t.Errorf("%s: aws_s3_bucket.%s must set object_lock_enabled = true", dir, name)
 			continue
 		}
-		for _, a := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
-			if literal(t, pab[0].Body, a) != cty.True {
-				t.Errorf("%s: %s must be true", path, a)
-			}
+		lock := named(c.blocks(dir, "resource", "aws_s3_bucket_object_lock_configuration"), name)
+		if lock.Block == nil {
+			t.Errorf("aws_s3_bucket.%s: no object lock configuration", name)
+			continue
 		}
+		ret := child(child(lock.Body, "rule"), "default_retention")
+		if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock, attr(t, ret, "days")) != "var.retention_days" {
+			t.Errorf("aws_s3_bucket.%s: object lock must be COMPLIANCE with days = var.retention_days", name)
+		}
+		vers := named(c.blocks(dir, "resource", "aws_s3_bucket_versioning"), name)
+		if vers.Block == nil || literal(t, child(vers.Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
+			t.Errorf("aws_s3_bucket.%s: versioning must be Enabled", name)
+		}
+		sse := named(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration"), name)
+		if sse.Block == nil || literal(t, child(child(sse.Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
+			t.Errorf("aws_s3_bucket.%s: must use SSE-KMS", name)
+		}
+	}
+	// The replica is in the aws.replica provider's region; replication
+	// keeps the records' encryption and does not replicate deletions.
+	if b := named(c.blocks(dir, "resource", "aws_s3_bucket"), "replica"); b.Block != nil {
+		if p := attr(t, b.Body, "provider"); p == nil || c.text(b, p) != "aws.replica" {
+			t.Error("aws_s3_bucket.replica: provider must be aws.replica")
+		}
+	}
+	repl := c.blocks(dir, "resource", "aws_s3_bucket_replication_configuration")
+	if len(repl) != 1 {
+		t.Fatal("audit bucket: want one replication configuration")
+	}
+	rr := child(repl[0].Body, "rule")
+	if literal(t, rr, "status") != cty.StringVal("Enabled") || literal(t, child(rr, "delete_marker_replication"), "status") != cty.StringVal("Disabled") ||
+		c.text(repl[0], attr(t, child(rr, "destination"), "bucket")) != "aws_s3_bucket.replica[0].arn" ||
+		child(child(rr, "destination"), "encryption_configuration") == nil {
+		t.Error("replication: want an enabled rule to aws_s3_bucket.replica[0], KMS-encrypted, without delete markers")
+	}
+	// Lifecycle: nothing expires before the Object Lock retention.
+	for _, lc := range c.blocks(dir, "resource", "aws_s3_bucket_lifecycle_configuration") {
+		if lc.Labels[1] == "access_logs" {
+			continue
+		}
+		hclsyntax.VisitAll(lc.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+			if b, ok := n.(*hclsyntax.Block); ok && b.Type == "dynamic" && b.Labels[0] == "expiration" {
+				fe := c.text(lc, attr(t, b.Body, "for_each"))
+				if !strings.Contains(fe, "[var.retention_days]") || c.text(lc, attr(t, child(b.Body, "content"), "days")) != "expiration.value" {
+					t.Errorf("%s: expiration must be var.retention_days, got for_each = %s", lc, fe)
+				}
+			}
+			if b, ok := n.(*hclsyntax.Block); ok && b.Type == "expiration" && b.Labels == nil {
+				t.Errorf("%s: a literal expiration block; expire only after the retention (dynamic, var.retention_days)", lc)
+			}
+			return nil
+		})
+	}
+	logging := c.blocks(dir, "resource", "aws_s3_bucket_logging")
+	if len(logging) != 1 || c.text(logging[0], attr(t, logging[0].Body, "bucket")) != "aws_s3_bucket.this.id" || c.text(logging[0], attr(t, logging[0].Body, "target_bucket")) != "aws_s3_bucket.access_logs.id" {
+		t.Error("audit bucket: want S3 server access logging into aws_s3_bucket.access_logs")
 	}
 	// Every bucket in the configuration is encrypted and private.
 	for _, b := range c.blocks("", "resource", "aws_s3_bucket") {
 		dir := filepath.Dir(b.file)
-		if len(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration")) == 0 || len(c.blocks(dir, "resource", "aws_s3_bucket_public_access_block")) == 0 {
-			t.Errorf("%s: bucket without encryption or public access block", b)
+		name := b.Labels[1]
+		if named(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration"), name).Block == nil {
+			t.Errorf("%s: bucket without encryption", b)
+		}
+		pab := named(c.blocks(dir, "resource", "aws_s3_bucket_public_access_block"), name)
+		if pab.Block == nil {
+			t.Errorf("%s: bucket without public access block", b)
+			continue
+		}
+		for _, a := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+			if literal(t, pab.Body, a) != cty.True {
+				t.Errorf("%s: %s must be true", b, a)
+			}
 		}
 	}
+}
+
+// named picks the resource of that name from blocks of one type.
+func named(bs []block, name string) block {
+	for _, b := range bs {
+		if len(b.Labels) == 2 && b.Labels[1] == name {
+			return b
+		}
+	}
+	return block{}
 }
 
 func TestLogGroupsHaveRetention(t *testing.T) {

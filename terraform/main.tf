@@ -194,11 +194,18 @@ module "keys" {
 
 module "audit_bucket" {
   source = "./modules/audit_bucket"
+  providers = {
+    aws         = aws
+    aws.replica = aws.replica
+  }
 
-  bucket_name    = "${var.name_prefix}-audit-${local.account}"
-  retention_days = var.audit_retention_days
-  kms_key_arn    = module.keys.data_key_arn
-  tags           = local.tags
+  bucket_name            = "${var.name_prefix}-audit-${local.account}"
+  retention_days         = var.audit_retention_days
+  kms_key_arn            = module.keys.data_key_arn
+  transition_days        = var.audit_transition_days
+  delete_after_retention = var.audit_delete_after_retention
+  replication_enabled    = var.audit_replication_enabled
+  tags                   = local.tags
 }
 
 module "config_bucket" {

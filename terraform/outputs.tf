@@ -23,6 +23,16 @@ output "audit_bucket" {
   value       = module.audit_bucket.bucket_name
 }
 
+output "audit_replica_bucket" {
+  description = "Cross-region replica of the audit bucket, in the aws.replica provider's region (empty when audit_replication_enabled is false)."
+  value       = module.audit_bucket.replica_bucket_name
+}
+
+output "audit_access_log_bucket" {
+  description = "Bucket receiving the audit bucket's S3 server access logs (prefix audit/)."
+  value       = module.audit_bucket.access_log_bucket_name
+}
+
 output "config_bucket" {
   description = "S3 bucket of configuration: truststore, eHDSI directory, trust stores, certificates."
   value       = module.config_bucket.bucket_name

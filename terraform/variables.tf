@@ -84,6 +84,29 @@ variable "audit_retention_days" {
   }
 }
 
+variable "audit_replication_enabled" {
+  description = "Replicate every audit record, with its Object Lock retention, to a bucket in the region of the aws.replica provider (survives the loss of the primary region)."
+  type        = bool
+  default     = true
+}
+
+variable "audit_transition_days" {
+  description = "Days after which audit records move to Glacier Instant Retrieval (S3 moves only objects of 128 KB or more)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.audit_transition_days >= 30
+    error_message = "audit_transition_days must be at least 30."
+  }
+}
+
+variable "audit_delete_after_retention" {
+  description = "Delete audit records once their Object Lock retention has ended (never before). false: keep them until deleted by hand."
+  type        = bool
+  default     = false
+}
+
 variable "log_retention_days" {
   description = "CloudWatch Logs retention of function and access logs, in days (one of the values CloudWatch accepts)."
   type        = number

@@ -44,6 +44,36 @@ variable "region" {
   }
 }
 
+# The audit trail's cross-region replica (audit_replication_enabled).
+provider "aws" {
+  alias  = "replica"
+  region = var.replica_region
+
+  default_tags {
+    tags = {
+      environment = "production"
+      owner       = "ncpeh-platform"
+    }
+  }
+}
+
+variable "replica_region" {
+  description = "Second AWS region, holding the audit bucket's replica: another EU region than region."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = startswith(var.replica_region, "eu-")
+    error_message = "Keep health data in an EU region."
+  }
+}
+
+variable "function_versions" {
+  description = "Rollback: pin a function's alias \"live\" to a published version, e.g. { xca = \"41\" } (docs/deploy.md, Rolling back)."
+  type        = map(string)
+  default     = {}
+}
+
 variable "domain_name" {
   description = "The NCP's public host name."
   type        = string
@@ -84,6 +114,10 @@ variable "alarm_email" {
 
 module "luxncp" {
   source = "../.."
+  providers = {
+    aws         = aws
+    aws.replica = aws.replica
+  }
 
   name_prefix             = "luxncp-prod"
   artifacts_dir           = "${path.root}/../../../dist"
@@ -98,6 +132,7 @@ module "luxncp" {
   audit_retention_days    = 3653
   log_retention_days      = 365
   alarm_email             = var.alarm_email
+  function_versions       = var.function_versions
 
   function_overrides = {
     xca = { memory_mb = 1536 }

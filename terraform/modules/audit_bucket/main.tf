@@ -85,3 +85,143 @@ resource "aws_s3_bucket_policy" "this" {
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
+
+# Lifecycle: records move to Glacier Instant Retrieval (millisecond reads,
+# for an access request years later) after transition_days. S3 does not
+# transition objects under 128 KB (most single audit records), so this pays
+# for the larger ones (evidence, batches) only. Nothing expires before the
+# Object Lock retention: deletion is off unless delete_after_retention, and
+# then a record gets a delete marker when its retention ends and its
+# version goes a day later (S3 refuses to remove a locked version anyway).
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    id     = "archive"
+    status = "Enabled"
+
+    filter {}
+
+    transition {
+      days          = var.transition_days
+      storage_class = "GLACIER_IR"
+    }
+
+    noncurrent_version_transition {
+      noncurrent_days = var.transition_days
+      storage_class   = "GLACIER_IR"
+    }
+
+    dynamic "expiration" {
+      for_each = var.delete_after_retention ? [var.retention_days] : []
+      content {
+        days = expiration.value
+      }
+    }
+
+    dynamic "noncurrent_version_expiration" {
+      for_each = var.delete_after_retention ? [1] : []
+      content {
+        noncurrent_days = noncurrent_version_expiration.value
+      }
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# S3 server access logs of the audit bucket: who read or tried to change a
+# record. The log bucket is in the same region (S3 requires it), SSE-S3
+# (S3 cannot deliver access logs under SSE-KMS), private, and written only
+# by the S3 logging service on behalf of this bucket.
+resource "aws_s3_bucket" "access_logs" {
+  bucket        = "${var.bucket_name}-access-logs"
+  force_destroy = false
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket                  = aws_s3_bucket.access_logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    id     = "expire"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_log_retention_days
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "S3ServerAccessLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = ["s3:PutObject"]
+        Resource  = ["${aws_s3_bucket.access_logs.arn}/audit/*"]
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = aws_s3_bucket.this.arn }
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"]
+        Resource  = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  bucket        = aws_s3_bucket.this.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "audit/"
+
+  depends_on = [aws_s3_bucket_policy.access_logs]
+}
+
+data "aws_caller_identity" "current" {}
