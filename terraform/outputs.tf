@@ -53,6 +53,11 @@ output "tls_client_key_arn" {
   value       = module.keys.tls_client_key_arn
 }
 
+output "outbox_table" {
+  description = "DynamoDB outbox table: LUXNCP_OUTBOX_TABLE for `luxncp outbox list|replay|resolve` (docs/deploy.md, Runbook)."
+  value       = module.outbox.outbox_table_name
+}
+
 output "outbox_queue_url" {
   description = "SQS queue of eDispensation messages awaiting dispatch."
   value       = module.outbox.queue_url

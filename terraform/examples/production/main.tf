@@ -178,3 +178,63 @@ output "api_target_domain" {
   description = "Regional API Gateway host name behind domain_name."
   value       = module.luxncp.api_target_domain
 }
+
+output "audit_replica_bucket" {
+  description = "Cross-region replica of the audit bucket (empty when replication is off)."
+  value       = module.luxncp.audit_replica_bucket
+}
+
+output "audit_access_log_bucket" {
+  description = "Bucket of the audit bucket's S3 server access logs."
+  value       = module.luxncp.audit_access_log_bucket
+}
+
+output "outbox_table" {
+  description = "DynamoDB outbox table (LUXNCP_OUTBOX_TABLE for the luxncp outbox commands)."
+  value       = module.luxncp.outbox_table
+}
+
+output "outbox_queue_url" {
+  description = "SQS queue of eDispensations awaiting dispatch."
+  value       = module.luxncp.outbox_queue_url
+}
+
+output "outbox_dead_letter_queue_url" {
+  description = "Dead-letter queue of the outbox."
+  value       = module.luxncp.outbox_dead_letter_queue_url
+}
+
+output "truststore_uri" {
+  description = "S3 URI of the mutual TLS truststore."
+  value       = module.luxncp.truststore_uri
+}
+
+output "truststore_version" {
+  description = "S3 object version of the truststore API Gateway uses."
+  value       = module.luxncp.truststore_version
+}
+
+output "function_names" {
+  description = "Lambda function names by luxncp function."
+  value       = module.luxncp.function_names
+}
+
+output "function_live_versions" {
+  description = "Published version each function's alias \"live\" runs."
+  value       = module.luxncp.function_live_versions
+}
+
+output "function_latest_versions" {
+  description = "Newest published version of each function."
+  value       = module.luxncp.function_latest_versions
+}
+
+output "dashboard_url" {
+  description = "CloudWatch operations dashboard."
+  value       = module.luxncp.dashboard_url
+}
+
+output "certificate_query_name" {
+  description = "Logs Insights query naming the certificates behind the certificate-expiry alarm."
+  value       = module.luxncp.certificate_query_name
+}
