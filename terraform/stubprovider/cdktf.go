@@ -150,20 +150,18 @@ type classMember struct {
 type hclInfo struct {
 	isBlock bool
 	kind    string // simple, list, set, map, struct
-	storage string // storageClassType
 }
 
 var (
-	ifaceStart  = regexp.MustCompile(`^export interface (\w+)`)
-	classStart  = regexp.MustCompile(`^export class (\w+) extends cdktf\.(\w+)`)
-	hclFunc     = regexp.MustCompile(`^export function (\w+)ToHclTerraform\(`)
-	anchor      = regexp.MustCompile(`#(\w+) \w+#\w+\}`)
-	readonlyRe  = regexp.MustCompile(`^\s+readonly (\w+)(\?)?: (.+);$`)
-	flagsRe     = regexp.MustCompile(`^\s+// (\w+) - computed: (true|false), optional: (true|false), required: (true|false)$`)
-	hclEntry    = regexp.MustCompile(`(?m)^\s+(\w+): \{\n\s+value: .*\n\s+isBlock: (true|false),\n\s+type: "(\w+)",\n\s+storageClassType: "(\w+)",`)
-	newNested   = regexp.MustCompile(`new (\w+?)(OutputReference|List|Map)\(this, "\w+"(?:, (true|false))?\)`)
-	getterRe    = regexp.MustCompile(`return (cdktf\.Fn\.tolist\()?this\.(get\w*Attribute|interpolationForAttribute)\('\w+'\)`)
-	privateType = regexp.MustCompile(`^\s+private _\w+\?: (.+?); ?$`)
+	ifaceStart = regexp.MustCompile(`^export interface (\w+)`)
+	classStart = regexp.MustCompile(`^export class (\w+) extends cdktf\.(\w+)`)
+	hclFunc    = regexp.MustCompile(`^export function (\w+)ToHclTerraform\(`)
+	anchor     = regexp.MustCompile(`#(\w+) \w+#\w+\}`)
+	readonlyRe = regexp.MustCompile(`^\s+readonly (\w+)(\?)?: (.+);$`)
+	flagsRe    = regexp.MustCompile(`^\s+// (\w+) - computed: (true|false), optional: (true|false), required: (true|false)$`)
+	hclEntry   = regexp.MustCompile(`(?m)^\s+(\w+): \{\n\s+value: .*\n\s+isBlock: (true|false),\n\s+type: "(\w+)",\n\s+storageClassType: "\w+",`)
+	newNested  = regexp.MustCompile(`new (\w+?)(OutputReference|List|Map)\(this, "\w+"(?:, (true|false))?\)`)
+	getterRe   = regexp.MustCompile(`return (cdktf\.Fn\.tolist\()?this\.(get\w*Attribute|interpolationForAttribute)\('\w+'\)`)
 )
 
 func parseTS(src string) *tsFile {
@@ -171,7 +169,10 @@ func parseTS(src string) *tsFile {
 	lines := strings.Split(src, "\n")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
-		end := i + 1
+		if !strings.HasPrefix(line, "export ") {
+			continue
+		}
+		end := i + 1 // the declaration's closing brace, at column 0
 		for end < len(lines) && lines[end] != "}" {
 			end++
 		}
@@ -228,7 +229,7 @@ func parseTS(src string) *tsFile {
 func hclEntries(chunk string) map[string]hclInfo {
 	out := map[string]hclInfo{}
 	for _, m := range hclEntry.FindAllStringSubmatch(chunk, -1) {
-		out[m[1]] = hclInfo{isBlock: m[2] == "true", kind: m[3], storage: m[4]}
+		out[m[1]] = hclInfo{isBlock: m[2] == "true", kind: m[3]}
 	}
 	return out
 }
@@ -239,7 +240,7 @@ func upperFirst(s string) string {
 	return string(r)
 }
 
-// deriveSchema converts the configuration interface iface (and its class,
+// deriveBlock converts the configuration interface iface (and its class,
 // when cdktf generated one) into a schema block.
 func (f *tsFile) deriveBlock(iface, class string) (*jsonBlock, error) {
 	members, ok := f.interfaces[iface]
@@ -511,15 +512,15 @@ func attribute(t any) (*jsonAttribute, error) {
 
 // deriveTop derives the schema of a resource, data source or provider file.
 func deriveTop(src, want string) (*jsonSchema, error) {
+	if want != "" && !strings.Contains(src, `tfResourceType = "`+want+`"`) {
+		return nil, errors.New("the file does not define it")
+	}
 	f := parseTS(src)
 	for class, base := range f.classBase {
 		switch base {
 		case "TerraformResource", "TerraformDataSource", "TerraformProvider":
 		default:
 			continue
-		}
-		if want != "" && !strings.Contains(src, `tfResourceType = "`+want+`"`) {
-			return nil, fmt.Errorf("%s: file does not define it", want)
 		}
 		b, err := f.deriveBlock(class+"Config", class)
 		if err != nil {
@@ -536,28 +537,31 @@ func deriveTop(src, want string) (*jsonSchema, error) {
 // cdktfSchemas derives the provider schema and the schemas of the given
 // resource and data source types.
 func cdktfSchemas(p *cdktfPackage, resources, dataSources []string) (jsonProviderSchema, error) {
-	out := jsonProviderSchema{ResourceSchemas: map[string]*jsonSchema{}, DataSourceSchemas: map[string]*jsonSchema{}}
+	out := jsonProviderSchema{}
 	var err error
 	if out.Provider, err = deriveTop(p.provider, ""); err != nil {
 		return out, fmt.Errorf("provider: %w", err)
 	}
-	for _, name := range resources {
-		src, ok := p.resources[name]
-		if !ok {
-			return out, fmt.Errorf("resource type %s is not in the package", name)
-		}
-		if out.ResourceSchemas[name], err = deriveTop(src, name); err != nil {
-			return out, fmt.Errorf("resource %s: %w", name, err)
-		}
+	if out.ResourceSchemas, err = deriveAll("resource type", resources, p.resources); err != nil {
+		return out, err
 	}
-	for _, name := range dataSources {
-		src, ok := p.dataSources[name]
+	out.DataSourceSchemas, err = deriveAll("data source", dataSources, p.dataSources)
+	return out, err
+}
+
+// deriveAll derives the named types from their generated sources.
+func deriveAll(kind string, names []string, sources map[string]string) (map[string]*jsonSchema, error) {
+	out := map[string]*jsonSchema{}
+	for _, name := range names {
+		src, ok := sources[name]
 		if !ok {
-			return out, fmt.Errorf("data source %s is not in the package", name)
+			return nil, fmt.Errorf("%s %s is not in the package", kind, name)
 		}
-		if out.DataSourceSchemas[name], err = deriveTop(src, name); err != nil {
-			return out, fmt.Errorf("data source %s: %w", name, err)
+		s, err := deriveTop(src, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", kind, name, err)
 		}
+		out[name] = s
 	}
 	return out, nil
 }
