@@ -592,38 +592,42 @@ func TestSigningKeys(t *testing.T) {
 func TestAuditBucket(t *testing.T) {
 	c := load(t)
 	const dir = "modules/audit_bucket"
-	// The audit bucket ("this") and its cross-region replica: Object Lock
-	// COMPLIANCE for var.retention_days, versioning, SSE-KMS.
-	for _, name := range []string{"this", "replica"} {
-		bucket := named(c.blocks(dir, "resource", "aws_s3_bucket"), name)
-		if bucket.Block == nil || literal(t, bucket.Body, "object_lock_enabled") != cty.True {
-			t.Errorf("%s: aws_s3_bucket.%s must set object_lock_enabled = true", dir, name)
-			continue
-		}
-		lock := named(c.blocks(dir, "resource", "aws_s3_bucket_object_lock_configuration"), name)
-		if lock.Block == nil {
-			t.Errorf("aws_s3_bucket.%s: no object lock configuration", name)
-			continue
-		}
-		ret := child(child(lock.Body, "rule"), "default_retention")
-		if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock, attr(t, ret, "days")) != "var.retention_days" {
-			t.Errorf("aws_s3_bucket.%s: object lock must be COMPLIANCE with days = var.retention_days", name)
-		}
-		vers := named(c.blocks(dir, "resource", "aws_s3_bucket_versioning"), name)
-		if vers.Block == nil || literal(t, child(vers.Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
-			t.Errorf("aws_s3_bucket.%s: versioning must be Enabled", name)
-		}
-		sse := named(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration"), name)
-		if sse.Block == nil || literal(t, child(child(sse.Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
-			t.Errorf("aws_s3_bucket.%s: must use SSE-KMS", name)
+	// The audit bucket and its cross-region replica are both the Object
+	// Lock bucket of ./locked: COMPLIANCE for var.retention_days,
+	// versioning, SSE-KMS; the replica through the aws.replica provider.
+	const locked = dir + "/locked"
+	bucket := named(c.blocks(locked, "resource", "aws_s3_bucket"), "this")
+	if bucket.Block == nil || literal(t, bucket.Body, "object_lock_enabled") != cty.True {
+		t.Fatalf("%s: aws_s3_bucket.this must set object_lock_enabled = true", locked)
+	}
+	lock := named(c.blocks(locked, "resource", "aws_s3_bucket_object_lock_configuration"), "this")
+	if lock.Block == nil {
+		t.Fatal("no object lock configuration")
+	}
+	ret := child(child(lock.Body, "rule"), "default_retention")
+	if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock, attr(t, ret, "days")) != "var.retention_days" {
+		t.Error("object lock must be COMPLIANCE with days = var.retention_days")
+	}
+	vers := named(c.blocks(locked, "resource", "aws_s3_bucket_versioning"), "this")
+	if vers.Block == nil || literal(t, child(vers.Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
+		t.Error("audit bucket versioning must be Enabled")
+	}
+	sse := named(c.blocks(locked, "resource", "aws_s3_bucket_server_side_encryption_configuration"), "this")
+	if sse.Block == nil || literal(t, child(child(sse.Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
+		t.Error("audit bucket must use SSE-KMS")
+	}
+	calls := map[string]block{}
+	for _, m := range c.blocks(dir, "module") {
+		calls[m.Labels[0]] = m
+	}
+	for _, name := range []string{"primary", "replica"} {
+		m, ok := calls[name]
+		if !ok || literal(t, m.Body, "source") != cty.StringVal("./locked") || c.text(m, attr(t, m.Body, "retention_days")) != "var.retention_days" {
+			t.Errorf("%s: want module %q from ./locked with retention_days = var.retention_days", dir, name)
 		}
 	}
-	// The replica is in the aws.replica provider's region; replication
-	// keeps the records' encryption and does not replicate deletions.
-	if b := named(c.blocks(dir, "resource", "aws_s3_bucket"), "replica"); b.Block != nil {
-		if p := attr(t, b.Body, "provider"); p == nil || c.text(b, p) != "aws.replica" {
-			t.Error("aws_s3_bucket.replica: provider must be aws.replica")
-		}
+	if p := attr(t, calls["replica"].Body, "providers"); p == nil || !strings.Contains(c.text(calls["replica"], p), "aws = aws.replica") {
+		t.Error("module.replica: providers must map aws to aws.replica")
 	}
 	repl := c.blocks(dir, "resource", "aws_s3_bucket_replication_configuration")
 	if len(repl) != 1 {
@@ -631,30 +635,30 @@ func TestAuditBucket(t *testing.T) {
 	}
 	rr := child(repl[0].Body, "rule")
 	if literal(t, rr, "status") != cty.StringVal("Enabled") || literal(t, child(rr, "delete_marker_replication"), "status") != cty.StringVal("Disabled") ||
-		c.text(repl[0], attr(t, child(rr, "destination"), "bucket")) != "aws_s3_bucket.replica[0].arn" ||
+		c.text(repl[0], attr(t, child(rr, "destination"), "bucket")) != "module.replica[0].bucket_arn" ||
 		child(child(rr, "destination"), "encryption_configuration") == nil {
-		t.Error("replication: want an enabled rule to aws_s3_bucket.replica[0], KMS-encrypted, without delete markers")
+		t.Error("replication: want an enabled rule to module.replica[0], KMS-encrypted, without delete markers")
 	}
 	// Lifecycle: nothing expires before the Object Lock retention.
-	for _, lc := range c.blocks(dir, "resource", "aws_s3_bucket_lifecycle_configuration") {
-		if lc.Labels[1] == "access_logs" {
-			continue
-		}
-		hclsyntax.VisitAll(lc.Body, func(n hclsyntax.Node) hcl.Diagnostics {
-			if b, ok := n.(*hclsyntax.Block); ok && b.Type == "dynamic" && b.Labels[0] == "expiration" {
-				fe := c.text(lc, attr(t, b.Body, "for_each"))
-				if !strings.Contains(fe, "[var.retention_days]") || c.text(lc, attr(t, child(b.Body, "content"), "days")) != "expiration.value" {
-					t.Errorf("%s: expiration must be var.retention_days, got for_each = %s", lc, fe)
-				}
-			}
-			if b, ok := n.(*hclsyntax.Block); ok && b.Type == "expiration" && b.Labels == nil {
-				t.Errorf("%s: a literal expiration block; expire only after the retention (dynamic, var.retention_days)", lc)
-			}
-			return nil
-		})
+	lcs := c.blocks(locked, "resource", "aws_s3_bucket_lifecycle_configuration")
+	if len(lcs) != 1 {
+		t.Fatalf("%s: want one lifecycle configuration", locked)
 	}
+	hclsyntax.VisitAll(lcs[0].Body, func(n hclsyntax.Node) hcl.Diagnostics {
+		b, ok := n.(*hclsyntax.Block)
+		if ok && b.Type == "dynamic" && b.Labels[0] == "expiration" {
+			fe := c.text(lcs[0], attr(t, b.Body, "for_each"))
+			if !strings.Contains(fe, "[var.retention_days]") || c.text(lcs[0], attr(t, child(b.Body, "content"), "days")) != "expiration.value" {
+				t.Errorf("%s: expiration must be var.retention_days, got for_each = %s", lcs[0], fe)
+			}
+		}
+		if ok && b.Type == "expiration" {
+			t.Errorf("%s: a literal expiration block; expire only after the retention (dynamic, var.retention_days)", lcs[0])
+		}
+		return nil
+	})
 	logging := c.blocks(dir, "resource", "aws_s3_bucket_logging")
-	if len(logging) != 1 || c.text(logging[0], attr(t, logging[0].Body, "bucket")) != "aws_s3_bucket.this.id" || c.text(logging[0], attr(t, logging[0].Body, "target_bucket")) != "aws_s3_bucket.access_logs.id" {
+	if len(logging) != 1 || c.text(logging[0], attr(t, logging[0].Body, "bucket")) != "module.primary.bucket_id" || c.text(logging[0], attr(t, logging[0].Body, "target_bucket")) != "aws_s3_bucket.access_logs.id" {
 		t.Error("audit bucket: want S3 server access logging into aws_s3_bucket.access_logs")
 	}
 	// Every bucket in the configuration is encrypted and private.

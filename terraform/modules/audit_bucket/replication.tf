@@ -53,134 +53,20 @@ locals {
   ]
 }
 
-resource "aws_s3_bucket" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket              = "${var.bucket_name}-replica"
-  object_lock_enabled = true
-  force_destroy       = false
-  tags                = var.tags
-}
-
-resource "aws_s3_bucket_versioning" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_object_lock_configuration" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  rule {
-    default_retention {
-      mode = "COMPLIANCE"
-      days = var.retention_days
-    }
+module "replica" {
+  source = "./locked"
+  count  = local.replicas
+  providers = {
+    aws = aws.replica
   }
 
-  depends_on = [aws_s3_bucket_versioning.replica]
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.replica[0].arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket                  = aws_s3_bucket.replica[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  rule {
-    id     = "archive"
-    status = "Enabled"
-
-    filter {}
-
-    transition {
-      days          = var.transition_days
-      storage_class = "GLACIER_IR"
-    }
-
-    dynamic "expiration" {
-      for_each = var.delete_after_retention ? [var.retention_days] : []
-      content {
-        days = expiration.value
-      }
-    }
-
-    dynamic "noncurrent_version_expiration" {
-      for_each = var.delete_after_retention ? [1] : []
-      content {
-        noncurrent_days = noncurrent_version_expiration.value
-      }
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.replica]
-}
-
-resource "aws_s3_bucket_policy" "replica" {
-  count    = local.replicas
-  provider = aws.replica
-
-  bucket = aws_s3_bucket.replica[0].id
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject", "s3:PutObjectRetention"]
-      Resource  = [aws_s3_bucket.replica[0].arn, "${aws_s3_bucket.replica[0].arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
-
-  depends_on = [aws_s3_bucket_public_access_block.replica]
+  bucket_name            = "${var.bucket_name}-replica"
+  retention_days         = var.retention_days
+  kms_key_arn            = aws_kms_key.replica[0].arn
+  transition_days        = var.transition_days
+  delete_after_retention = var.delete_after_retention
+  deny_unencrypted_puts  = false
+  tags                   = var.tags
 }
 
 resource "aws_iam_role" "replication" {
@@ -213,19 +99,19 @@ resource "aws_iam_role_policy" "replication" {
         Sid      = "ReadSourceConfiguration"
         Effect   = "Allow"
         Action   = ["s3:GetReplicationConfiguration", "s3:ListBucket", "s3:GetObjectLockConfiguration"]
-        Resource = [aws_s3_bucket.this.arn]
+        Resource = [module.primary.bucket_arn]
       },
       {
         Sid      = "ReadSourceVersions"
         Effect   = "Allow"
         Action   = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:GetObjectRetention", "s3:GetObjectLegalHold"]
-        Resource = ["${aws_s3_bucket.this.arn}/*"]
+        Resource = ["${module.primary.bucket_arn}/*"]
       },
       {
         Sid      = "WriteReplica"
         Effect   = "Allow"
         Action   = ["s3:ReplicateObject", "s3:ReplicateTags"]
-        Resource = ["${aws_s3_bucket.replica[0].arn}/*"]
+        Resource = ["${module.replica[0].bucket_arn}/*"]
       },
       {
         Sid      = "DecryptSource"
@@ -246,7 +132,7 @@ resource "aws_iam_role_policy" "replication" {
 resource "aws_s3_bucket_replication_configuration" "this" {
   count = local.replicas
 
-  bucket = aws_s3_bucket.this.id
+  bucket = module.primary.bucket_id
   role   = aws_iam_role.replication[0].arn
 
   rule {
@@ -266,7 +152,7 @@ resource "aws_s3_bucket_replication_configuration" "this" {
     }
 
     destination {
-      bucket        = aws_s3_bucket.replica[0].arn
+      bucket        = module.replica[0].bucket_arn
       storage_class = "STANDARD"
 
       encryption_configuration {
@@ -275,5 +161,5 @@ resource "aws_s3_bucket_replication_configuration" "this" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.this, aws_s3_bucket_versioning.replica, aws_s3_bucket_object_lock_configuration.replica]
+  depends_on = [module.primary, module.replica]
 }
