@@ -174,6 +174,8 @@ func TestTerraformValidate(t *testing.T) {
 		{"misspelled argument", "modules/function/main.tf", "memory_size ", "memory_sise ", `An argument named "memory_sise" is not expected here`},
 		{"unknown attribute", "modules/keys/outputs.tf", "aws_kms_key.seal.arn", "aws_kms_key.seal.key_arn", `This object has no argument, nested block, or exported attribute named "key_arn"`},
 		{"missing required block", "modules/gateway/main.tf", "security_policy = \"TLS_1_2\"", "", `The argument "security_policy" is required`},
+		{"missing required argument of a new resource", "modules/function/main.tf", "function_version = var.pinned_version", "# function_version = var.pinned_version", `The argument "function_version" is required`},
+		{"list block used as an object", "modules/gateway/main.tf", "domain_name_configuration[0].target_domain_name", "domain_name_configuration.target_domain_name", `Block type "domain_name_configuration" is represented by a list of objects`},
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
