@@ -592,46 +592,103 @@ func TestSigningKeys(t *testing.T) {
 func TestAuditBucket(t *testing.T) {
 	c := load(t)
 	const dir = "modules/audit_bucket"
-	buckets := c.blocks(dir, "resource", "aws_s3_bucket")
-	if len(buckets) != 1 || literal(t, buckets[0].Body, "object_lock_enabled") != cty.True {
-		t.Fatal("audit bucket must set object_lock_enabled = true")
+	// The audit bucket and its cross-region replica are both the Object
+	// Lock bucket of ./locked: COMPLIANCE for var.retention_days,
+	// versioning, SSE-KMS; the replica through the aws.replica provider.
+	const locked = dir + "/locked"
+	bucket := named(c.blocks(locked, "resource", "aws_s3_bucket"), "this")
+	if bucket.Block == nil || literal(t, bucket.Body, "object_lock_enabled") != cty.True {
+		t.Fatalf("%s: aws_s3_bucket.this must set object_lock_enabled = true", locked)
 	}
-	lock := c.blocks(dir, "resource", "aws_s3_bucket_object_lock_configuration")
-	if len(lock) != 1 {
+	lock := named(c.blocks(locked, "resource", "aws_s3_bucket_object_lock_configuration"), "this")
+	if lock.Block == nil {
 		t.Fatal("no object lock configuration")
 	}
-	rule := child(lock[0].Body, "rule")
-	ret := child(rule, "default_retention")
-	if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock[0], attr(t, ret, "days")) != "var.retention_days" {
+	ret := child(child(lock.Body, "rule"), "default_retention")
+	if literal(t, ret, "mode") != cty.StringVal("COMPLIANCE") || c.text(lock, attr(t, ret, "days")) != "var.retention_days" {
 		t.Error("object lock must be COMPLIANCE with days = var.retention_days")
 	}
-	vers := c.blocks(dir, "resource", "aws_s3_bucket_versioning")
-	if len(vers) != 1 || literal(t, child(vers[0].Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
+	vers := named(c.blocks(locked, "resource", "aws_s3_bucket_versioning"), "this")
+	if vers.Block == nil || literal(t, child(vers.Body, "versioning_configuration"), "status") != cty.StringVal("Enabled") {
 		t.Error("audit bucket versioning must be Enabled")
 	}
-	sse := c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration")
-	if len(sse) != 1 || literal(t, child(child(sse[0].Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
+	sse := named(c.blocks(locked, "resource", "aws_s3_bucket_server_side_encryption_configuration"), "this")
+	if sse.Block == nil || literal(t, child(child(sse.Body, "rule"), "apply_server_side_encryption_by_default"), "sse_algorithm") != cty.StringVal("aws:kms") {
 		t.Error("audit bucket must use SSE-KMS")
 	}
-	for _, path := range []string{"modules/audit_bucket", "modules/config_bucket"} {
-		pab := c.blocks(path, "resource", "aws_s3_bucket_public_access_block")
-		if len(pab) != 1 {
-			t.Errorf("%s: no public access block", path)
-			continue
+	calls := map[string]block{}
+	for _, m := range c.blocks(dir, "module") {
+		calls[m.Labels[0]] = m
+	}
+	for _, name := range []string{"primary", "replica"} {
+		m, ok := calls[name]
+		if !ok || literal(t, m.Body, "source") != cty.StringVal("./locked") || c.text(m, attr(t, m.Body, "retention_days")) != "var.retention_days" {
+			t.Errorf("%s: want module %q from ./locked with retention_days = var.retention_days", dir, name)
 		}
-		for _, a := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
-			if literal(t, pab[0].Body, a) != cty.True {
-				t.Errorf("%s: %s must be true", path, a)
+	}
+	if p := attr(t, calls["replica"].Body, "providers"); p == nil || !strings.Contains(c.text(calls["replica"], p), "aws = aws.replica") {
+		t.Error("module.replica: providers must map aws to aws.replica")
+	}
+	repl := c.blocks(dir, "resource", "aws_s3_bucket_replication_configuration")
+	if len(repl) != 1 {
+		t.Fatal("audit bucket: want one replication configuration")
+	}
+	rr := child(repl[0].Body, "rule")
+	if literal(t, rr, "status") != cty.StringVal("Enabled") || literal(t, child(rr, "delete_marker_replication"), "status") != cty.StringVal("Disabled") ||
+		c.text(repl[0], attr(t, child(rr, "destination"), "bucket")) != "module.replica[0].bucket_arn" ||
+		child(child(rr, "destination"), "encryption_configuration") == nil {
+		t.Error("replication: want an enabled rule to module.replica[0], KMS-encrypted, without delete markers")
+	}
+	// Lifecycle: nothing expires before the Object Lock retention.
+	lcs := c.blocks(locked, "resource", "aws_s3_bucket_lifecycle_configuration")
+	if len(lcs) != 1 {
+		t.Fatalf("%s: want one lifecycle configuration", locked)
+	}
+	hclsyntax.VisitAll(lcs[0].Body, func(n hclsyntax.Node) hcl.Diagnostics {
+		b, ok := n.(*hclsyntax.Block)
+		if ok && b.Type == "dynamic" && b.Labels[0] == "expiration" {
+			fe := c.text(lcs[0], attr(t, b.Body, "for_each"))
+			if !strings.Contains(fe, "[var.retention_days]") || c.text(lcs[0], attr(t, child(b.Body, "content"), "days")) != "expiration.value" {
+				t.Errorf("%s: expiration must be var.retention_days, got for_each = %s", lcs[0], fe)
 			}
 		}
+		if ok && b.Type == "expiration" {
+			t.Errorf("%s: a literal expiration block; expire only after the retention (dynamic, var.retention_days)", lcs[0])
+		}
+		return nil
+	})
+	logging := c.blocks(dir, "resource", "aws_s3_bucket_logging")
+	if len(logging) != 1 || c.text(logging[0], attr(t, logging[0].Body, "bucket")) != "module.primary.bucket_id" || c.text(logging[0], attr(t, logging[0].Body, "target_bucket")) != "aws_s3_bucket.access_logs.id" {
+		t.Error("audit bucket: want S3 server access logging into aws_s3_bucket.access_logs")
 	}
 	// Every bucket in the configuration is encrypted and private.
 	for _, b := range c.blocks("", "resource", "aws_s3_bucket") {
 		dir := filepath.Dir(b.file)
-		if len(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration")) == 0 || len(c.blocks(dir, "resource", "aws_s3_bucket_public_access_block")) == 0 {
-			t.Errorf("%s: bucket without encryption or public access block", b)
+		name := b.Labels[1]
+		if named(c.blocks(dir, "resource", "aws_s3_bucket_server_side_encryption_configuration"), name).Block == nil {
+			t.Errorf("%s: bucket without encryption", b)
+		}
+		pab := named(c.blocks(dir, "resource", "aws_s3_bucket_public_access_block"), name)
+		if pab.Block == nil {
+			t.Errorf("%s: bucket without public access block", b)
+			continue
+		}
+		for _, a := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+			if literal(t, pab.Body, a) != cty.True {
+				t.Errorf("%s: %s must be true", b, a)
+			}
 		}
 	}
+}
+
+// named picks the resource of that name from blocks of one type.
+func named(bs []block, name string) block {
+	for _, b := range bs {
+		if len(b.Labels) == 2 && b.Labels[1] == name {
+			return b
+		}
+	}
+	return block{}
 }
 
 func TestLogGroupsHaveRetention(t *testing.T) {
@@ -746,7 +803,7 @@ func TestQueues(t *testing.T) {
 	if v := literal(t, esm[0].Body, "function_response_types"); !v.Equals(cty.TupleVal([]cty.Value{cty.StringVal("ReportBatchItemFailures")})).True() {
 		t.Errorf("function_response_types = %#v", v)
 	}
-	if got := c.text(esm[0], attr(t, esm[0].Body, "function_name")); got != `module.function["dispatcher"].function_arn` {
+	if got := c.text(esm[0], attr(t, esm[0].Body, "function_name")); got != `module.function["dispatcher"].alias_arn` {
 		t.Errorf("the queue feeds %s, want the dispatcher", got)
 	}
 }

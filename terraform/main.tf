@@ -194,11 +194,18 @@ module "keys" {
 
 module "audit_bucket" {
   source = "./modules/audit_bucket"
+  providers = {
+    aws         = aws
+    aws.replica = aws.replica
+  }
 
-  bucket_name    = "${var.name_prefix}-audit-${local.account}"
-  retention_days = var.audit_retention_days
-  kms_key_arn    = module.keys.data_key_arn
-  tags           = local.tags
+  bucket_name            = "${var.name_prefix}-audit-${local.account}"
+  retention_days         = var.audit_retention_days
+  kms_key_arn            = module.keys.data_key_arn
+  transition_days        = var.audit_transition_days
+  delete_after_retention = var.audit_delete_after_retention
+  replication_enabled    = var.audit_replication_enabled
+  tags                   = local.tags
 }
 
 module "config_bucket" {
@@ -256,6 +263,7 @@ module "function" {
   subnet_ids           = module.network.private_subnet_ids
   security_group_ids   = [module.network.function_security_group_id]
   statements           = local.statements[each.key]
+  pinned_version       = lookup(var.function_versions, each.key, "")
   tags                 = local.tags
 
   environment = {
@@ -281,7 +289,7 @@ module "function" {
 
 resource "aws_lambda_event_source_mapping" "dispatcher" {
   event_source_arn                   = module.outbox.queue_arn
-  function_name                      = module.function["dispatcher"].function_arn
+  function_name                      = module.function["dispatcher"].alias_arn
   batch_size                         = 10
   maximum_batching_window_in_seconds = 1
   function_response_types            = ["ReportBatchItemFailures"]
@@ -310,6 +318,7 @@ module "gateway" {
     for name, f in local.functions : {
       for route in f.routes : route => {
         function_name = module.function[name].function_name
+        qualifier     = module.function[name].alias_name
         invoke_arn    = module.function[name].invoke_arn
         timeout_ms    = min(local.settings[name].timeout_s * 1000, 30000)
       }
@@ -340,7 +349,7 @@ resource "aws_cloudwatch_event_rule" "outbox_sweep" {
 
 resource "aws_cloudwatch_event_target" "outbox_sweep" {
   rule  = aws_cloudwatch_event_rule.outbox_sweep.name
-  arn   = module.function["maintenance"].function_arn
+  arn   = module.function["maintenance"].alias_arn
   input = jsonencode({ task = "outbox-sweep" })
 }
 
@@ -348,19 +357,20 @@ resource "aws_lambda_permission" "outbox_sweep" {
   statement_id  = "AllowEventBridgeOutboxSweep"
   action        = "lambda:InvokeFunction"
   function_name = module.function["maintenance"].function_name
+  qualifier     = module.function["maintenance"].alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.outbox_sweep.arn
 }
 
 resource "aws_cloudwatch_event_target" "directory_refresh" {
   rule  = aws_cloudwatch_event_rule.directory_refresh.name
-  arn   = module.function["maintenance"].function_arn
+  arn   = module.function["maintenance"].alias_arn
   input = jsonencode({ task = "directory-refresh" })
 }
 
 resource "aws_cloudwatch_event_target" "certificate_check" {
   rule  = aws_cloudwatch_event_rule.certificate_check.name
-  arn   = module.function["maintenance"].function_arn
+  arn   = module.function["maintenance"].alias_arn
   input = jsonencode({ task = "certificate-expiry" })
 }
 
@@ -368,6 +378,7 @@ resource "aws_lambda_permission" "directory_refresh" {
   statement_id  = "AllowEventBridgeDirectoryRefresh"
   action        = "lambda:InvokeFunction"
   function_name = module.function["maintenance"].function_name
+  qualifier     = module.function["maintenance"].alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.directory_refresh.arn
 }
@@ -376,6 +387,7 @@ resource "aws_lambda_permission" "certificate_check" {
   statement_id  = "AllowEventBridgeCertificateCheck"
   action        = "lambda:InvokeFunction"
   function_name = module.function["maintenance"].function_name
+  qualifier     = module.function["maintenance"].alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.certificate_check.arn
 }
@@ -387,7 +399,10 @@ module "alarms" {
   kms_key_arn                   = module.keys.data_key_arn
   alarm_email                   = var.alarm_email
   api_id                        = module.gateway.api_id
+  region                        = local.region
   function_names                = { for name, m in module.function : name => m.function_name }
+  function_timeouts_s           = { for name, s in local.settings : name => s.timeout_s }
+  duration_alarm_percent        = var.duration_alarm_percent
   queue_name                    = module.outbox.queue_name
   dead_letter_queue_name        = module.outbox.dead_letter_queue_name
   consumer_timeout_s            = local.settings["dispatcher"].timeout_s

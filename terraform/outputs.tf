@@ -23,6 +23,16 @@ output "audit_bucket" {
   value       = module.audit_bucket.bucket_name
 }
 
+output "audit_replica_bucket" {
+  description = "Cross-region replica of the audit bucket, in the aws.replica provider's region (empty when audit_replication_enabled is false)."
+  value       = module.audit_bucket.replica_bucket_name
+}
+
+output "audit_access_log_bucket" {
+  description = "Bucket receiving the audit bucket's S3 server access logs (prefix audit/)."
+  value       = module.audit_bucket.access_log_bucket_name
+}
+
 output "config_bucket" {
   description = "S3 bucket of configuration: truststore, eHDSI directory, trust stores, certificates."
   value       = module.config_bucket.bucket_name
@@ -43,6 +53,11 @@ output "tls_client_key_arn" {
   value       = module.keys.tls_client_key_arn
 }
 
+output "outbox_table" {
+  description = "DynamoDB outbox table: LUXNCP_OUTBOX_TABLE for `luxncp outbox list|replay|resolve` (docs/deploy.md, Runbook)."
+  value       = module.outbox.outbox_table_name
+}
+
 output "outbox_queue_url" {
   description = "SQS queue of eDispensation messages awaiting dispatch."
   value       = module.outbox.queue_url
@@ -56,6 +71,26 @@ output "outbox_dead_letter_queue_url" {
 output "function_names" {
   description = "Lambda function names by luxncp function."
   value       = { for name, m in module.function : name => m.function_name }
+}
+
+output "function_live_versions" {
+  description = "Published version each function's alias \"live\" runs (what partners are served)."
+  value       = { for name, m in module.function : name => m.live_version }
+}
+
+output "function_latest_versions" {
+  description = "Newest published version of each function (differs from function_live_versions while function_versions pins a rollback)."
+  value       = { for name, m in module.function : name => m.latest_version }
+}
+
+output "dashboard_url" {
+  description = "CloudWatch console URL of the operations dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${module.alarms.dashboard_name}"
+}
+
+output "certificate_query_name" {
+  description = "CloudWatch Logs Insights saved query that names the certificates behind the certificate-expiry alarm."
+  value       = module.alarms.certificate_query_name
 }
 
 output "alarm_topic_arn" {

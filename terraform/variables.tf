@@ -84,6 +84,29 @@ variable "audit_retention_days" {
   }
 }
 
+variable "audit_replication_enabled" {
+  description = "Replicate every audit record, with its Object Lock retention, to a bucket in the region of the aws.replica provider (survives the loss of the primary region)."
+  type        = bool
+  default     = true
+}
+
+variable "audit_transition_days" {
+  description = "Days after which audit records move to Glacier Instant Retrieval (S3 moves only objects of 128 KB or more)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.audit_transition_days >= 30
+    error_message = "audit_transition_days must be at least 30."
+  }
+}
+
+variable "audit_delete_after_retention" {
+  description = "Delete audit records once their Object Lock retention has ended (never before). false: keep them until deleted by hand."
+  type        = bool
+  default     = false
+}
+
 variable "log_retention_days" {
   description = "CloudWatch Logs retention of function and access logs, in days (one of the values CloudWatch accepts)."
   type        = number
@@ -129,6 +152,17 @@ variable "function_overrides" {
   validation {
     condition     = alltrue([for k, v in var.function_overrides : contains(["xcpd", "xca", "xdr", "api", "dispatcher", "maintenance"], k)])
     error_message = "function_overrides keys must be function names: xcpd, xca, xdr, api, dispatcher, maintenance."
+  }
+}
+
+variable "function_versions" {
+  description = "Rollback: pin a function's alias \"live\" to one of its published versions, keyed by function name (e.g. { xca = \"41\" }). A function not listed runs its newest version. See docs/deploy.md, Rolling back."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.function_versions : contains(["xcpd", "xca", "xdr", "api", "dispatcher", "maintenance"], k) && can(regex("^[0-9]+$", v))])
+    error_message = "function_versions keys must be function names (xcpd, xca, xdr, api, dispatcher, maintenance) and values published version numbers."
   }
 }
 
@@ -249,6 +283,17 @@ variable "error_rate_threshold_percent" {
   validation {
     condition     = var.error_rate_threshold_percent > 0 && var.error_rate_threshold_percent <= 100
     error_message = "error_rate_threshold_percent must be in (0, 100]."
+  }
+}
+
+variable "duration_alarm_percent" {
+  description = "Alarm when a function's p99 duration exceeds this percentage of its timeout (2 of 3 five-minute periods)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.duration_alarm_percent >= 10 && var.duration_alarm_percent <= 100
+    error_message = "duration_alarm_percent must be between 10 and 100."
   }
 }
 

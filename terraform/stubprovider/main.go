@@ -3,9 +3,12 @@
 // protocol 5, and nothing else: enough for `terraform validate` to run
 // offline and reject misspelled or missing arguments and attributes. It
 // cannot plan or apply. The schema is schema.json beside this file, in the
-// format of `terraform providers schema -json`.
+// format of `terraform providers schema -json`, derived mechanically from
+// the provider's published schema (README.md beside this file):
 //
-// Refresh the schema where the registry is reachable (see docs/deploy.md):
+//	scripts/provider-schema   # = go run . -subset .. -cdktf <@cdktf/provider-aws tarball> > schema.json
+//
+// or, where the Terraform registry is reachable, from the real provider:
 //
 //	cd terraform && terraform init -backend=false && terraform providers schema -json > /tmp/aws-schema.json
 //	go run . -subset .. < /tmp/aws-schema.json > schema.json   # in terraform/stubprovider
@@ -40,10 +43,17 @@ var schemaJSON []byte
 const providerAddress = "registry.terraform.io/hashicorp/aws"
 
 func main() {
-	subset := flag.String("subset", "", "print the subset of the full schema JSON on stdin used by the .tf files under this directory, and exit")
+	subset := flag.String("subset", "", "print the schema of the provider and the types the .tf files under this directory use, and exit; from the full schema JSON on stdin, or from -cdktf")
+	cdktf := flag.String("cdktf", "", "with -subset: derive the schema from this @cdktf/provider-aws npm tarball instead of stdin")
 	flag.Parse()
 	if *subset != "" {
-		if err := writeSubset(os.Stdout, os.Stdin, *subset); err != nil {
+		var err error
+		if *cdktf != "" {
+			err = writeCDKTFSubset(os.Stdout, *cdktf, *subset)
+		} else {
+			err = writeSubset(os.Stdout, os.Stdin, *subset)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "stub provider:", err)
 			os.Exit(1)
 		}
@@ -187,18 +197,11 @@ func sortedKeys[V any](m map[string]V) []string {
 
 var typeRef = regexp.MustCompile(`(?m)^\s*(resource|data)\s+"(aws_[a-z0-9_]+)"`)
 
-// writeSubset filters a full schema to the types used under dir.
-func writeSubset(w io.Writer, r io.Reader, dir string) error {
-	var full jsonSchemas
-	if err := json.NewDecoder(r).Decode(&full); err != nil {
-		return fmt.Errorf("parse full schema: %w", err)
-	}
-	ps, ok := full.ProviderSchemas[providerAddress]
-	if !ok {
-		return fmt.Errorf("no %s provider in the input", providerAddress)
-	}
+// usedTypes lists the resource and data source types the .tf files under
+// dir declare.
+func usedTypes(dir string) (resources, dataSources []string, err error) {
 	used := map[string]map[string]bool{"resource": {}, "data": {}}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -217,27 +220,64 @@ func writeSubset(w io.Writer, r io.Reader, dir string) error {
 		}
 		return nil
 	})
+	return sortedKeys(used["resource"]), sortedKeys(used["data"]), err
+}
+
+// writeSubset filters a full schema (`terraform providers schema -json`)
+// to the types used under dir.
+func writeSubset(w io.Writer, r io.Reader, dir string) error {
+	var full jsonSchemas
+	if err := json.NewDecoder(r).Decode(&full); err != nil {
+		return fmt.Errorf("parse full schema: %w", err)
+	}
+	ps, ok := full.ProviderSchemas[providerAddress]
+	if !ok {
+		return fmt.Errorf("no %s provider in the input", providerAddress)
+	}
+	resources, dataSources, err := usedTypes(dir)
 	if err != nil {
 		return err
 	}
 	out := jsonProviderSchema{Provider: ps.Provider, ResourceSchemas: map[string]*jsonSchema{}, DataSourceSchemas: map[string]*jsonSchema{}}
-	for name := range used["resource"] {
+	for _, name := range resources {
 		s, ok := ps.ResourceSchemas[name]
 		if !ok {
 			return fmt.Errorf("resource type %s is not in the provider schema", name)
 		}
 		out.ResourceSchemas[name] = s
 	}
-	for name := range used["data"] {
+	for _, name := range dataSources {
 		s, ok := ps.DataSourceSchemas[name]
 		if !ok {
 			return fmt.Errorf("data source %s is not in the provider schema", name)
 		}
 		out.DataSourceSchemas[name] = s
 	}
+	return encodeSchema(w, full.FormatVersion, out)
+}
+
+// writeCDKTFSubset derives the schema of the types used under dir from the
+// @cdktf/provider-aws npm tarball (cdktf.go).
+func writeCDKTFSubset(w io.Writer, tgz, dir string) error {
+	p, err := readCDKTFPackage(tgz)
+	if err != nil {
+		return err
+	}
+	resources, dataSources, err := usedTypes(dir)
+	if err != nil {
+		return err
+	}
+	out, err := cdktfSchemas(p, resources, dataSources)
+	if err != nil {
+		return fmt.Errorf("%s (hashicorp/aws %s): %w", tgz, p.version, err)
+	}
+	return encodeSchema(w, "1.0", out)
+}
+
+func encodeSchema(w io.Writer, formatVersion string, ps jsonProviderSchema) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
-	return enc.Encode(jsonSchemas{FormatVersion: full.FormatVersion, ProviderSchemas: map[string]jsonProviderSchema{providerAddress: out}})
+	return enc.Encode(jsonSchemas{FormatVersion: formatVersion, ProviderSchemas: map[string]jsonProviderSchema{providerAddress: ps}})
 }
 
 // server answers schema and validation calls; everything that would touch

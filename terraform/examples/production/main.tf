@@ -44,6 +44,36 @@ variable "region" {
   }
 }
 
+# The audit trail's cross-region replica (audit_replication_enabled).
+provider "aws" {
+  alias  = "replica"
+  region = var.replica_region
+
+  default_tags {
+    tags = {
+      environment = "production"
+      owner       = "ncpeh-platform"
+    }
+  }
+}
+
+variable "replica_region" {
+  description = "Second AWS region, holding the audit bucket's replica: another EU region than region."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = startswith(var.replica_region, "eu-")
+    error_message = "Keep health data in an EU region."
+  }
+}
+
+variable "function_versions" {
+  description = "Rollback: pin a function's alias \"live\" to a published version, e.g. { xca = \"41\" } (docs/deploy.md, Rolling back)."
+  type        = map(string)
+  default     = {}
+}
+
 variable "domain_name" {
   description = "The NCP's public host name."
   type        = string
@@ -84,6 +114,10 @@ variable "alarm_email" {
 
 module "luxncp" {
   source = "../.."
+  providers = {
+    aws         = aws
+    aws.replica = aws.replica
+  }
 
   name_prefix             = "luxncp-prod"
   artifacts_dir           = "${path.root}/../../../dist"
@@ -98,6 +132,7 @@ module "luxncp" {
   audit_retention_days    = 3653
   log_retention_days      = 365
   alarm_email             = var.alarm_email
+  function_versions       = var.function_versions
 
   function_overrides = {
     xca = { memory_mb = 1536 }
@@ -142,4 +177,64 @@ output "alarm_topic_arn" {
 output "api_target_domain" {
   description = "Regional API Gateway host name behind domain_name."
   value       = module.luxncp.api_target_domain
+}
+
+output "audit_replica_bucket" {
+  description = "Cross-region replica of the audit bucket (empty when replication is off)."
+  value       = module.luxncp.audit_replica_bucket
+}
+
+output "audit_access_log_bucket" {
+  description = "Bucket of the audit bucket's S3 server access logs."
+  value       = module.luxncp.audit_access_log_bucket
+}
+
+output "outbox_table" {
+  description = "DynamoDB outbox table (LUXNCP_OUTBOX_TABLE for the luxncp outbox commands)."
+  value       = module.luxncp.outbox_table
+}
+
+output "outbox_queue_url" {
+  description = "SQS queue of eDispensations awaiting dispatch."
+  value       = module.luxncp.outbox_queue_url
+}
+
+output "outbox_dead_letter_queue_url" {
+  description = "Dead-letter queue of the outbox."
+  value       = module.luxncp.outbox_dead_letter_queue_url
+}
+
+output "truststore_uri" {
+  description = "S3 URI of the mutual TLS truststore."
+  value       = module.luxncp.truststore_uri
+}
+
+output "truststore_version" {
+  description = "S3 object version of the truststore API Gateway uses."
+  value       = module.luxncp.truststore_version
+}
+
+output "function_names" {
+  description = "Lambda function names by luxncp function."
+  value       = module.luxncp.function_names
+}
+
+output "function_live_versions" {
+  description = "Published version each function's alias \"live\" runs."
+  value       = module.luxncp.function_live_versions
+}
+
+output "function_latest_versions" {
+  description = "Newest published version of each function."
+  value       = module.luxncp.function_latest_versions
+}
+
+output "dashboard_url" {
+  description = "CloudWatch operations dashboard."
+  value       = module.luxncp.dashboard_url
+}
+
+output "certificate_query_name" {
+  description = "Logs Insights query naming the certificates behind the certificate-expiry alarm."
+  value       = module.luxncp.certificate_query_name
 }

@@ -1,10 +1,18 @@
-# Alarms before anything is lost: dead letters, 5xx rate, throttling, audit
-# write failures, certificates about to expire, a stuck outbox. Custom
-# metrics (namespace "luxncp") are emitted by the functions as CloudWatch
-# Embedded Metric Format log lines, which need no IAM permission.
+# Alarms before anything is lost: dead letters, 5xx rate, Lambda errors,
+# throttles and p99 duration per function, dispatcher and maintenance
+# failures, audit write failures, certificates about to expire, a stuck
+# outbox; and the operations dashboard (dashboard.tf). Custom metrics
+# (namespace "luxncp", internal/node.MetricNamespace) are emitted by the
+# functions as CloudWatch Embedded Metric Format log lines, which need no IAM
+# permission; their names and dimensions are the EMF contract listed in
+# terraform/hcl_test.go.
 
 locals {
   namespace = "luxncp"
+
+  # The maintenance function's tasks (functions/maintenance), each with its
+  # own MaintenanceFailures series (dimensions Function, Task).
+  maintenance_tasks = ["directory-refresh", "certificate-expiry", "outbox-sweep"]
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -149,6 +157,87 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   tags                = var.tags
 }
 
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  for_each = var.function_names
+
+  alarm_name          = "${each.value}-errors"
+  alarm_description   = "Lambda ${each.key} failed invocations (crash, timeout, out of memory) in 5 minutes: read /aws/lambda/${each.value}. A fault answered to a partner is not an error here (see the dashboard's outcomes)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# p99 duration near the timeout: the next slow dependency turns into
+# timeouts (and, for the IHE functions, into 504s at API Gateway's 30 s).
+resource "aws_cloudwatch_metric_alarm" "duration_p99" {
+  for_each = var.function_names
+
+  alarm_name          = "${each.value}-duration-p99"
+  alarm_description   = "Lambda ${each.key} p99 duration above ${var.duration_alarm_percent}% of its ${var.function_timeouts_s[each.key]} s timeout in 2 of 3 five-minute periods."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = each.value }
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = var.function_timeouts_s[each.key] * 1000 * var.duration_alarm_percent / 100
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# A failed national delivery is retried (docs/edispensation.md); failures
+# in three consecutive five-minute periods mean the national record or the
+# dispatcher is broken, before the oldest-pending alarm's horizon.
+resource "aws_cloudwatch_metric_alarm" "dispatcher_failures" {
+  alarm_name          = "${var.name_prefix}-dispatcher-failures"
+  alarm_description   = "The dispatcher's national deliveries failed in each of the last 15 minutes' five-minute periods (luxncp/DispatcherFailures). Delivery keeps retrying; read /aws/lambda/${var.function_names["dispatcher"]}."
+  namespace           = local.namespace
+  metric_name         = "DispatcherFailures"
+  dimensions          = { Function = "dispatcher" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "maintenance_failures" {
+  for_each = toset(local.maintenance_tasks)
+
+  alarm_name          = "${var.name_prefix}-maintenance-${each.key}-failures"
+  alarm_description   = "The maintenance task ${each.key} failed (luxncp/MaintenanceFailures). Read /aws/lambda/${var.function_names["maintenance"]}; see docs/deploy.md, Runbook."
+  namespace           = local.namespace
+  metric_name         = "MaintenanceFailures"
+  dimensions          = { Function = "maintenance", Task = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "audit_write_failures" {
   alarm_name          = "${var.name_prefix}-audit-write-failures"
   alarm_description   = "An audit record could not be written to the Object Lock bucket (the transaction was refused)."
@@ -167,7 +256,7 @@ resource "aws_cloudwatch_metric_alarm" "audit_write_failures" {
 
 resource "aws_cloudwatch_metric_alarm" "certificate_expiry" {
   alarm_name          = "${var.name_prefix}-certificate-expiry"
-  alarm_description   = "A trusted or own certificate (TLS, seal, partner) expires within ${var.certificate_warning_days} days, or the daily check stopped reporting. See docs/deploy.md, Rotating certificates."
+  alarm_description   = "A certificate expires within ${var.certificate_warning_days} days: the seal, the TLS client or server chain, or a partner's in the trust list or directory; or the daily check stopped reporting. Which one: the query ${aws_cloudwatch_query_definition.certificates.name}. See docs/deploy.md, Rotating certificates."
   namespace           = local.namespace
   metric_name         = "CertificateDaysToExpiry"
   statistic           = "Minimum"
@@ -179,4 +268,20 @@ resource "aws_cloudwatch_metric_alarm" "certificate_expiry" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
+}
+
+# CertificateDaysToExpiry has no dimensions (one series, the alarm takes its
+# minimum); each data point's log line names the certificate (source:
+# own:<key> for the seal and TLS client chains, trusted:<bundle> and
+# directory:<country>:<transaction> for partners; subject, country,
+# notAfter). This query lists them, soonest first.
+resource "aws_cloudwatch_query_definition" "certificates" {
+  name            = "${var.name_prefix}/certificates-expiring"
+  log_group_names = ["/aws/lambda/${var.function_names["maintenance"]}"]
+
+  query_string = <<-EOT
+    filter ispresent(CertificateDaysToExpiry)
+    | stats min(CertificateDaysToExpiry) as days, latest(notAfter) as not_after by source, subject, country
+    | sort days asc
+  EOT
 }

@@ -19,9 +19,30 @@ variable "api_id" {
 }
 
 variable "function_names" {
-  description = "Lambda function names by luxncp function, each watched for throttles."
+  description = "Lambda function names by luxncp function (xcpd, xca, xdr, api, dispatcher, maintenance), each watched for errors, throttles and p99 duration."
   type        = map(string)
+
+  validation {
+    condition     = contains(keys(var.function_names), "dispatcher") && contains(keys(var.function_names), "maintenance")
+    error_message = "function_names must include dispatcher and maintenance."
+  }
 }
+
+variable "function_timeouts_s" {
+  description = "Timeout in seconds of each function in function_names: the p99 duration alarm fires at duration_alarm_percent of it."
+  type        = map(number)
+}
+
+variable "duration_alarm_percent" {
+  description = "p99 duration, in percent of the function's timeout, that raises its duration alarm."
+  type        = number
+}
+
+variable "region" {
+  description = "Region of the metrics the dashboard shows."
+  type        = string
+}
+
 
 variable "queue_name" {
   description = "Outbox queue watched for stuck messages."

@@ -2,7 +2,9 @@
 # (every action and resource named; the role itself is created by the root
 # module, before the KMS key policy that names it), its own log group with a
 # retention, arm64 on the provided.al2023 runtime, in the VPC's private
-# subnets.
+# subnets. Every deployment publishes an immutable version; callers invoke
+# the alias "live", which points at the newest version unless
+# var.pinned_version pins it to an older one (rollback, docs/deploy.md).
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -73,6 +75,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_s
   reserved_concurrent_executions = var.reserved_concurrency
+  publish                        = true
   tags                           = var.tags
 
   environment {
@@ -90,4 +93,11 @@ resource "aws_lambda_function" "this" {
   }
 
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What API Gateway, SQS and EventBridge invoke: the newest published version, or var.pinned_version"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = var.pinned_version != "" ? var.pinned_version : aws_lambda_function.this.version
 }

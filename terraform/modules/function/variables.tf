@@ -91,3 +91,14 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
 }
+
+variable "pinned_version" {
+  description = "Published version the alias \"live\" points at instead of the newest (rollback); empty: the newest."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.pinned_version == "" || can(regex("^[0-9]+$", var.pinned_version))
+    error_message = "pinned_version must be empty or a published version number."
+  }
+}

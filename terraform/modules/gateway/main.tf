@@ -100,6 +100,7 @@ resource "aws_lambda_permission" "invoke" {
   statement_id  = "AllowHTTPAPIInvoke"
   action        = "lambda:InvokeFunction"
   function_name = each.key
+  qualifier     = each.value[0].qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
 }

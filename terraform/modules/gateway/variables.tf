@@ -54,9 +54,10 @@ variable "log_kms_key_arn" {
 }
 
 variable "routes" {
-  description = "Route key (e.g. \"POST /openncp-ws-server/services/XCPD_Service\") to the function serving it."
+  description = "Route key (e.g. \"POST /openncp-ws-server/services/XCPD_Service\") to the function serving it: its name, the alias invoked (qualifier) and the alias's invoke ARN."
   type = map(object({
     function_name = string
+    qualifier     = string
     invoke_arn    = string
     timeout_ms    = number
   }))
