@@ -169,12 +169,12 @@ func (tf *Terraform) Environment(fn string, dep Deployment) (map[string]string, 
 // converts.
 func toStringFunc() function.Function {
 	return function.New(&function.Spec{
-	Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}}, Type: function.StaticReturnType(cty.String),
-	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		v := args[0]
-		if v.Type() == cty.Number {
-			return cty.StringVal(v.AsBigFloat().Text('f', -1)), nil
-		}
-		return v, nil
-	}})
+		Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}}, Type: function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v := args[0]
+			if v.Type() == cty.Number {
+				return cty.StringVal(v.AsBigFloat().Text('f', -1)), nil
+			}
+			return v, nil
+		}})
 }
