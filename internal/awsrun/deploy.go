@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/node"
@@ -56,9 +55,7 @@ func Deploy(ctx context.Context, cl node.AWSClients, up Uploads) (map[string]str
 	// TODO(outbox): create the outbox table from the definition
 	// internal/outbox exports (terraform/modules/outbox) once it does.
 	for table, key := range map[string]string{OutboxTable: "id", IdempotencyTable: "key"} {
-		if _, err := cl.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		if _, err := cl.DynamoDB.CreateTable(ctx, awsemu.TableInput(table, key)); err != nil {
 			return nil, fmt.Errorf("awsrun: table %s: %w", table, err)
 		}
 	}
