@@ -23,8 +23,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/luxncp/luxncp/internal/awsemu"
-	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/lambdabench"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 )
