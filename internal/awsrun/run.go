@@ -210,39 +210,41 @@ func router(routes map[string]string, fns map[string]*Function) func(*http.Reque
 	}
 	sort.Strings(keys)
 	return func(r *http.Request) host.LambdaFunc {
-		for _, key := range keys {
-			method, path, _ := strings.Cut(key, " ")
-			if method != "ANY" && method != r.Method {
-				continue
-			}
-			proxy, greedy := "", false
-			if prefix, ok := strings.CutSuffix(path, "/{proxy+}"); ok {
-				rest, ok := strings.CutPrefix(r.URL.Path, prefix+"/")
-				if !ok || rest == "" {
-					continue
-				}
-				proxy, greedy = rest, true
-			} else if r.URL.Path != path {
-				continue
-			}
-			f := fns[routes[key]]
-			if f == nil {
-				return nil
-			}
-			return invoker(f, key, proxy, greedy)
+		key, proxy, ok := matchRoute(keys, r)
+		if f := fns[routes[key]]; ok && f != nil {
+			return invoker(f, key, proxy)
 		}
 		return nil
 	}
 }
 
-func invoker(f *Function, routeKey, proxy string, greedy bool) host.LambdaFunc {
+// matchRoute is the route key of keys r matches, with the greedy path
+// parameter's value ("" for an exact route).
+func matchRoute(keys []string, r *http.Request) (key, proxy string, ok bool) {
+	for _, key := range keys {
+		method, path, _ := strings.Cut(key, " ")
+		if method != "ANY" && method != r.Method {
+			continue
+		}
+		if prefix, greedy := strings.CutSuffix(path, "/{proxy+}"); greedy {
+			if rest, ok := strings.CutPrefix(r.URL.Path, prefix+"/"); ok && rest != "" {
+				return key, rest, true
+			}
+		} else if r.URL.Path == path {
+			return key, "", true
+		}
+	}
+	return "", "", false
+}
+
+func invoker(f *Function, routeKey, proxy string) host.LambdaFunc {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		ev.RouteKey = routeKey
 		ev.RequestContext.RouteKey = routeKey
 		ev.RequestContext.Stage = "$default"
 		ev.RequestContext.RequestID = f.Name + "-" + fmt.Sprint(clock.Now().UnixNano())
 		ev.RequestContext.TimeEpoch = clock.Now().UnixMilli()
-		if greedy {
+		if proxy != "" {
 			ev.PathParameters = map[string]string{"proxy": proxy}
 		}
 		var out events.APIGatewayV2HTTPResponse

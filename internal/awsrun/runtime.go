@@ -3,28 +3,19 @@ package awsrun
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/clock"
-	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/lambdabench"
 )
-
-// runtimeAPI is the Lambda Runtime API version the functions'
-// aws-lambda-go speaks.
-const runtimeAPI = "/2018-06-01/runtime/"
 
 // maxPayload is Lambda's synchronous invocation limit (request and
 // response: 6 MB).
@@ -35,37 +26,18 @@ const maxPayload = 6 << 20
 var errFunction = errors.New("function error")
 
 // Function is one function binary running its lambda.Start loop against
-// a Runtime API of its own, as one Lambda execution environment: one
-// invocation at a time.
+// a Runtime API of its own (lambdabench.RuntimeAPI, the module's one), as
+// one Lambda execution environment: invocations are answered one at a
+// time, in turn.
 type Function struct {
 	Name string
 
-	arn     string
+	api     *lambdabench.RuntimeAPI
 	timeout time.Duration
-	next    chan *invocation
-	ln      net.Listener
-	srv     *http.Server
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
-	ready   chan struct{}
-	initErr chan string
-
-	mu      sync.Mutex
-	pending map[string]*invocation
-	seq     int
-}
-
-type invocation struct {
-	id       string
-	payload  []byte
-	deadline time.Time
-	done     chan result
-}
-
-type result struct {
-	body []byte
-	err  error
+	alive   context.Context // ends when the process does
 }
 
 // FunctionOptions start one function.
@@ -85,18 +57,12 @@ func StartFunction(ctx context.Context, o FunctionOptions) (*Function, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 29 * time.Second
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("awsrun: %s runtime API: %w", o.Name, err)
-	}
-	f := &Function{Name: o.Name, arn: "arn:aws:lambda:" + awsemu.Region + ":" + awsemu.Account + ":function:luxncp-" + o.Name,
-		timeout: o.Timeout, next: make(chan *invocation), ln: ln, exited: make(chan struct{}), ready: make(chan struct{}),
-		initErr: make(chan string, 1), pending: map[string]*invocation{}}
-	f.srv = &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = f.srv.Serve(ln) }()
-
+	api := lambdabench.NewRuntimeAPI()
+	api.FunctionARN = "arn:aws:lambda:" + awsemu.Region + ":" + awsemu.Account + ":function:luxncp-" + o.Name
+	api.Deadline = o.Timeout
+	f := &Function{Name: o.Name, api: api, timeout: o.Timeout, exited: make(chan struct{})}
 	env := []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + o.TempDir, "HOME=" + o.TempDir, "LAMBDA_TASK_ROOT=" + filepath.Dir(o.Binary),
-		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "AWS_LAMBDA_FUNCTION_NAME=luxncp-" + o.Name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST"}
+		"AWS_LAMBDA_RUNTIME_API=" + api.Addr(), "AWS_LAMBDA_FUNCTION_NAME=luxncp-" + o.Name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "_HANDLER=bootstrap"}
 	if v := os.Getenv(clock.OffsetEnv); v != "" {
 		env = append(env, clock.OffsetEnv+"="+v) // the test suite's year-ahead runs shift every process
 	}
@@ -108,16 +74,18 @@ func StartFunction(ctx context.Context, o FunctionOptions) (*Function, error) {
 	f.cmd.Stdout, f.cmd.Stderr = o.Log, o.Log
 	awsemu.OwnProcessGroup(f.cmd)
 	if err := f.cmd.Start(); err != nil {
-		_ = f.srv.Close()
+		api.Close()
 		return nil, fmt.Errorf("awsrun: start %s: %w", o.Name, err)
 	}
-	go func() { f.exitErr = f.cmd.Wait(); close(f.exited) }()
+	alive, dead := context.WithCancel(context.Background())
+	f.alive = alive
+	go func() { f.exitErr = f.cmd.Wait(); dead(); close(f.exited) }()
 	select {
-	case <-f.ready:
+	case <-api.Ready():
 		return f, nil
-	case msg := <-f.initErr:
+	case fe := <-api.InitError():
 		f.Close()
-		return nil, fmt.Errorf("awsrun: %s failed to start: %s", o.Name, msg)
+		return nil, fmt.Errorf("awsrun: %s failed to start: %w", o.Name, fe)
 	case <-f.exited:
 		f.Close()
 		return nil, fmt.Errorf("awsrun: %s exited at start: %v", o.Name, f.exitErr)
@@ -131,7 +99,7 @@ func StartFunction(ctx context.Context, o FunctionOptions) (*Function, error) {
 func (f *Function) Close() {
 	awsemu.KillProcessGroup(f.cmd)
 	<-f.exited
-	_ = f.srv.Close()
+	f.api.Close()
 }
 
 // Invoke is a synchronous invocation (RequestResponse): the function's
@@ -141,110 +109,20 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if len(payload) > maxPayload {
 		return nil, fmt.Errorf("awsrun: %s: request payload %d bytes exceeds Lambda's %d", f.Name, len(payload), maxPayload)
 	}
-	f.mu.Lock()
-	f.seq++
-	id := fmt.Sprintf("%s-%d-%s", f.Name, f.seq, soap.NewUUID())
-	f.mu.Unlock()
-	inv := &invocation{id: id, payload: payload, done: make(chan result, 1)}
-	timer := time.NewTimer(f.timeout)
-	defer timer.Stop()
-	select { // one execution environment: invocations wait their turn
-	case f.next <- inv:
-	case <-f.exited:
-		return nil, fmt.Errorf("awsrun: %s is not running: %v", f.Name, f.exitErr)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	select {
-	case r := <-inv.done:
-		return r.body, r.err
-	case <-timer.C:
-		return nil, fmt.Errorf("awsrun: %s: task timed out after %s", f.Name, f.timeout)
-	case <-f.exited:
-		return nil, fmt.Errorf("awsrun: %s: runtime exited during the invocation: %v", f.Name, f.exitErr)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// ServeHTTP is the Runtime API: GET invocation/next, POST
-// invocation/{id}/response, POST invocation/{id}/error, POST init/error.
-func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p, ok := strings.CutPrefix(r.URL.Path, runtimeAPI)
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	stop := context.AfterFunc(f.alive, cancel)
+	defer stop()
+	r, err := f.api.Invoke(ctx, payload)
 	switch {
-	case p == "invocation/next" && r.Method == http.MethodGet:
-		f.once()
-		select {
-		case inv := <-f.next:
-			inv.deadline = clock.Now().Add(f.timeout)
-			f.mu.Lock()
-			f.pending[inv.id] = inv
-			f.mu.Unlock()
-			h := w.Header()
-			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-			h.Set("Lambda-Runtime-Invoked-Function-Arn", f.arn)
-			h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
-			h.Set("Content-Type", "application/json")
-			_, _ = w.Write(inv.payload)
-		case <-r.Context().Done():
-		}
-	case p == "init/error" && r.Method == http.MethodPost:
-		b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		select {
-		case f.initErr <- string(b):
-		default:
-		}
-		w.WriteHeader(http.StatusAccepted)
-	case strings.HasPrefix(p, "invocation/") && r.Method == http.MethodPost:
-		id, kind, _ := strings.Cut(strings.TrimPrefix(p, "invocation/"), "/")
-		f.mu.Lock()
-		inv := f.pending[id]
-		delete(f.pending, id)
-		f.mu.Unlock()
-		if inv == nil {
-			http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
-			return
-		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
-		switch {
-		case err != nil:
-			inv.done <- result{err: fmt.Errorf("awsrun: %s response: %w", f.Name, err)}
-		case len(b) > maxPayload:
-			inv.done <- result{err: fmt.Errorf("awsrun: %s: response payload exceeds Lambda's %d bytes", f.Name, maxPayload)}
-		case kind == "response":
-			inv.done <- result{body: b}
-		default:
-			var e struct {
-				Message string `json:"errorMessage"`
-				Type    string `json:"errorType"`
-			}
-			_ = json.Unmarshal(b, &e)
-			inv.done <- result{err: fmt.Errorf("awsrun: %s: %w: %s: %s", f.Name, errFunction, e.Type, e.Message)}
-		}
-		w.WriteHeader(http.StatusAccepted)
-	default:
-		http.NotFound(w, r)
+	case err != nil && f.alive.Err() != nil:
+		return nil, fmt.Errorf("awsrun: %s: the runtime exited: %v", f.Name, f.exitErr)
+	case err != nil:
+		return nil, fmt.Errorf("awsrun: %s: %w", f.Name, err)
+	case r.Error != nil:
+		return nil, fmt.Errorf("awsrun: %s: %w: %w", f.Name, errFunction, r.Error)
 	}
-}
-
-// once marks the function ready at its first GET invocation/next.
-func (f *Function) once() {
-	select {
-	case <-f.ready:
-	default:
-		f.mu.Lock()
-		select {
-		case <-f.ready:
-		default:
-			close(f.ready)
-		}
-		f.mu.Unlock()
-	}
+	return r.Payload, nil
 }
 
 // prefixWriter writes each line of a function's output with its name, as
