@@ -102,6 +102,13 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 			g = nil
 		}
 	}()
+	// Every start is a fresh deployment: the emulators' data and the
+	// functions' /tmp of a previous run go (the binaries stay).
+	for _, fn := range append(tf.Functions(), "emulators") {
+		if err := os.RemoveAll(filepath.Join(o.WorkDir, stateDirOf(fn))); err != nil {
+			return g, fmt.Errorf("awsrun: %w", err)
+		}
+	}
 	if g.Emulators, err = awsemu.StartAll(ctx, filepath.Join(o.WorkDir, "emulators")); err != nil {
 		return g, err
 	}
@@ -128,7 +135,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		for k, v := range emuEnv {
 			env[k] = v
 		}
-		tmp := filepath.Join(o.WorkDir, "tmp-"+fn)
+		tmp := filepath.Join(o.WorkDir, stateDirOf(fn))
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
 			return g, fmt.Errorf("awsrun: %w", err)
 		}
@@ -172,6 +179,15 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		}
 	}()
 	return g, nil
+}
+
+// stateDirOf is the folder under WorkDir of a function's /tmp, or of the
+// emulators' data ("emulators").
+func stateDirOf(name string) string {
+	if name == "emulators" {
+		return name
+	}
+	return "tmp-" + name
 }
 
 // clientsAt are SDK clients aimed at the emulators.
