@@ -164,7 +164,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		go func() { defer g.wg.Done(); g.pollQueue(run, d, g.Names["queue_url"]) }()
 	}
 	g.front = &host.Server{Name: "API Gateway front", Addr: o.Addr, Log: o.Log,
-		Handler: host.Front(o.Domain, router(tf.Routes(), g.Functions)),
+		Handler: payloadLimit(host.Front(o.Domain, router(tf.Routes(), g.Functions))),
 		TLS: &tls.Config{Certificates: []tls.Certificate{o.ServerCert}, ClientAuth: tls.RequireAndVerifyClientCert,
 			ClientCAs: o.ClientCAs, MinVersion: tls.VersionTLS12, Time: clock.System()}}
 	if err := g.front.Listen(); err != nil {
@@ -179,6 +179,22 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		}
 	}()
 	return g, nil
+}
+
+// maxRequest is API Gateway HTTP API's request payload limit (10 MB);
+// Lambda's own 6 MB limit on the event is Function.Invoke's.
+const maxRequest = 10 << 20
+
+// payloadLimit refuses a larger request as API Gateway does (413).
+func payloadLimit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxRequest {
+			http.Error(w, `{"message":"Request Entity Too Large"}`, http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // stateDirOf is the folder under WorkDir of a function's /tmp, or of the
