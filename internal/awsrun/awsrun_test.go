@@ -1,10 +1,12 @@
 package awsrun
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -81,5 +83,23 @@ func TestEnvironmentNeedsEveryVariable(t *testing.T) {
 	delete(vars, "national_fhir_base_url")
 	if _, err := tf.Environment("xdr", Deployment{Names: names, Vars: vars}); err == nil {
 		t.Error("a missing variable evaluated")
+	}
+}
+
+// TestPayloadLimit: over API Gateway's 10 MB a request never reaches a
+// function.
+func TestPayloadLimit(t *testing.T) {
+	reached := false
+	h := payloadLimit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	big := httptest.NewRequest(http.MethodPost, "/api/v1/x", strings.NewReader(strings.Repeat("x", maxRequest+1)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, big)
+	if rec.Code != http.StatusRequestEntityTooLarge || reached {
+		t.Fatalf("%d bytes: HTTP %d, reached %v", maxRequest+1, rec.Code, reached)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/x", strings.NewReader("{}")))
+	if !reached {
+		t.Fatal("a small request did not reach the function")
 	}
 }
