@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func TestServeAWSWalkThrough(t *testing.T) {
 	cmd := exec.Command(bin, "serve-aws", "--functions", fns, "--terraform", filepath.Join(testutil.RepoRoot(t), "terraform"),
 		"--addr", "127.0.0.1:0", "--national-addr", "127.0.0.1:0")
 	cmd.Env, cmd.Dir = env, t.TempDir()
-	stderr := &syncBuffer{b: &bytes.Buffer{}}
+	stderr := &testutil.SyncBuffer{}
 	cmd.Stderr = stderr
 	out := startWatched(t, cmd, "demo national", 3*time.Minute) // printed after the front and the emulators
 	stopped := false
@@ -130,22 +129,4 @@ func TestServeAWSWalkThrough(t *testing.T) {
 			t.Errorf("%s still listening on %s after serve-aws stopped", name, u)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
