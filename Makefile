@@ -15,7 +15,7 @@ RATE          ?= 20/s
 DURATION      ?= 60s
 BIN           ?= ./bin/luxncp
 
-.PHONY: help run test build tools lambda bench bench-lambda terminology-import conformance load clean
+.PHONY: help run run-aws test build tools lambda bench bench-lambda terminology-import conformance load clean
 
 ## help: this list of targets and variables
 help:
@@ -25,6 +25,15 @@ help:
 ##      Ctrl-C finishes requests in flight and exits 0
 run: build
 	$(BIN) serve --foreground --state-dir $(STATE_DIR) --addr $(ADDR) --national-addr $(NATIONAL_ADDR)
+
+## run-aws: the same gateway on its AWS path: every functions/<name> binary under a local Lambda Runtime API
+##      with terraform/'s environment, on the AWS emulators (scripts/install-aws-emulators), behind a local
+##      mutual TLS API Gateway front on ADDR (payload 2.0); same STATE_DIR and NATIONAL_ADDR as make run
+FUNCTIONS_DIR ?= $(STATE_DIR)/aws/functions
+run-aws: build
+	@scripts/install-aws-emulators
+	$(GO) build -o $(FUNCTIONS_DIR)/ ./functions/...
+	$(BIN) serve-aws --foreground --functions $(FUNCTIONS_DIR) --state-dir $(STATE_DIR) --addr $(ADDR) --national-addr $(NATIONAL_ADDR)
 
 ## test: every test (installs xmlsec1, xmllint, Chromium and Terraform first when missing), then
 ## the concurrency-heavy packages under the race detector and the clock-sensitive ones with the

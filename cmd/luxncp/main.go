@@ -24,6 +24,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve [flags]                 start the gateway, demo national backend and simulated peers locally", runServe},
+		{"serve-aws", "serve-aws --functions DIR [flags]  the AWS path locally: emulators, function binaries, API Gateway front", runServeAWS},
 		{"national", "national [--addr A]            run the demo national backend alone (point a gateway at it with LUXNCP_NATIONAL_URL)", runNational},
 		{"assertion", "assertion hcp|trc [flags]     print a signed eHDSI HCP or TRC assertion made with a dev seal key", runAssertion},
 		{"token", "token professional|patient|…    print a dev national identity token (JWT) for /api/v1/", runToken},

@@ -29,6 +29,7 @@ func TestMakeAddressVariables(t *testing.T) {
 	vars := []string{"ADDR=127.0.0.1:39443", "NATIONAL_ADDR=127.0.0.1:39081", "STATE_DIR=/tmp/st", "BIN=/tmp/bin/luxncp"}
 	want := map[string][]string{
 		"run":         {"/tmp/bin/luxncp serve --foreground --state-dir /tmp/st --addr 127.0.0.1:39443 --national-addr 127.0.0.1:39081"},
+		"run-aws":     {"/tmp/bin/luxncp serve-aws --foreground --functions /tmp/st/aws/functions --state-dir /tmp/st --addr 127.0.0.1:39443 --national-addr 127.0.0.1:39081"},
 		"conformance": {"/tmp/bin/luxncp conformance run --target https://127.0.0.1:39443 --expect-luxncp --pki-dir /tmp/st/pki", "--report /tmp/st/conformance.html"},
 		"load":        {"/tmp/bin/luxncp conformance load --target https://127.0.0.1:39443 --expect-luxncp --pki-dir /tmp/st/pki", "--rate 20/s --duration 60s"},
 	}

@@ -12,10 +12,11 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/outbox"
@@ -47,14 +48,16 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ddb := awsfake.NewDynamoDB()
-	defer ddb.Close()
-	q := awsfake.NewSQS()
-	defer q.Close()
-	ddb.CreateTable("outbox", "id", "")
-	url := q.CreateQueue("outbox", time.Minute)
-	store, err := outbox.NewDynamo(dynamodb.NewFromConfig(ddb.AWSConfig()), sqs.NewFromConfig(q.AWSConfig()),
-		outbox.DynamoOptions{Table: "outbox", QueueURL: url, Log: quiet, Timeout: time.Second})
+	ddb := awsemu.NewFaults(t, awsemu.DynamoDB(t))
+	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(ddb.URL))
+	// TODO(outbox): the table definition internal/outbox exports.
+	awsemu.CreateTable(t, db, "outbox", "id")
+	q := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
+	cq, err := q.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("outbox"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := outbox.NewDynamo(db, q, outbox.DynamoOptions{Table: "outbox", QueueURL: aws.ToString(cq.QueueUrl), Log: quiet, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 			map[string]outbox.State{"2.25.3^ed-3": outbox.StatePending}},
 		{"outbox table down: every record is retried", func() {
 			fl.down = false
-			ddb.FailAlways("GetItem", awsfake.Failure{Code: awsfake.ServiceUnavailable, Status: 503})
+			ddb.FailAlways("GetItem", awsemu.Failure{Code: awsemu.ServiceUnavailable, Status: 503})
 		},
 			[]string{"2.25.1^ed-1", "2.25.3^ed-3"}, []string{"m0", "m1"}, nil},
 		{"recovered", func() { ddb.Heal() },

@@ -31,7 +31,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
-	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/node"
@@ -294,20 +294,37 @@ func (deliverAll) RecordDispense(context.Context, national.Dispense) error { ret
 func (deliverAll) CancelDispense(context.Context, string) error            { return nil }
 
 // TestOutboxSweepRequeuesLostMessages: the sweep on a real DynamoDB + SQS
-// outbox (the in-process fakes) re-sends a pending eDispensation whose SQS
+// outbox (dynalite and goaws) re-sends a pending eDispensation whose SQS
 // message was lost, once its retry is overdue, and not before; once
 // delivered it is not sent again.
 func TestOutboxSweepRequeuesLostMessages(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ddb, q := awsfake.NewDynamoDB(), awsfake.NewSQS()
-	t.Cleanup(ddb.Close)
-	t.Cleanup(q.Close)
-	ddb.CreateTable("luxncp-outbox", "id", "")
-	url := q.CreateQueue("luxncp-outbox", time.Minute)
-	mq := sqs.NewFromConfig(q.AWSConfig())
+	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(awsemu.DynamoDB(t)))
+	// TODO(outbox): the table definition internal/outbox exports.
+	awsemu.CreateTable(t, db, "luxncp-outbox", "id")
+	mq := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
+	cq, err := mq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("luxncp-outbox"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(cq.QueueUrl)
+	// bodies receives what the queue holds (hiding it for the visibility
+	// timeout: nothing else reads this queue).
+	bodies := func() []string {
+		t.Helper()
+		got, err := mq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range got.Messages {
+			out = append(out, aws.ToString(m.Body))
+		}
+		return out
+	}
 	clk := clock.NewFake(now)
-	store, err := outbox.NewDynamo(dynamodb.NewFromConfig(ddb.AWSConfig()), mq, outbox.DynamoOptions{Table: "luxncp-outbox", QueueURL: url, Now: clk.Now, Log: e.m.log})
+	store, err := outbox.NewDynamo(db, mq, outbox.DynamoOptions{Table: "luxncp-outbox", QueueURL: url, Now: clk.Now, Log: e.m.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,13 +350,13 @@ func TestOutboxSweepRequeuesLostMessages(t *testing.T) {
 	}
 	clk.Advance(5 * time.Minute)
 	sweep(0) // not overdue yet: its SQS message may still come back
-	if b := q.Bodies("luxncp-outbox"); len(b) != 0 {
+	if b := bodies(); len(b) != 0 {
 		t.Fatalf("queue = %q", b)
 	}
 	clk.Advance(15 * time.Minute)
 	e.out.Reset()
 	sweep(1)
-	if b := q.Bodies("luxncp-outbox"); len(b) != 1 || b[0] != key {
+	if b := bodies(); len(b) != 1 || b[0] != key {
 		t.Fatalf("queue after the sweep = %q, want the lost key", b)
 	}
 	if out := e.out.String(); !strings.Contains(out, `"OutboxOldestPendingSeconds":1200`) {

@@ -2,6 +2,7 @@ package awsemu
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -46,36 +47,75 @@ func ToolsDir() string {
 	return filepath.Join(home, ".cache", "luxncp", "tools")
 }
 
-// tool returns an installed emulator's path or fails t naming the script.
-func tool(t testing.TB, rel string) string {
-	t.Helper()
+// tool returns an installed emulator's path or an error naming the script.
+func tool(rel string) (string, error) {
 	p := filepath.Join(ToolsDir(), rel)
 	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-		t.Fatalf("%s is not installed: run scripts/install-test-tools (make test does)", p)
+		return "", fmt.Errorf("awsemu: %s is not installed: run scripts/install-test-tools (make test does)", p)
 	}
-	return p
+	return p, nil
 }
 
-// Emulators are the four endpoints of one test's AWS.
+// Emulators are the four endpoints of one test's (or one make run-aws's)
+// AWS.
 type Emulators struct {
 	DynamoDB, SQS, KMS, S3 string // base URLs on 127.0.0.1
+
+	mu   sync.Mutex
+	stop []func()
 }
 
 // Start starts every emulator for t; they stop when t ends.
 func Start(t testing.TB) *Emulators {
 	t.Helper()
-	e := &Emulators{}
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); e.DynamoDB = startDynalite(t) }()
-	go func() { defer wg.Done(); e.SQS = startGoaws(t) }()
-	go func() { defer wg.Done(); e.KMS = startLocalKMS(t) }()
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	e, err := StartAll(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.S3 = S3(t)
+	t.Cleanup(e.Close)
 	return e
+}
+
+// StartAll starts every emulator on loopback, each emulator process in a
+// process group of its own, with its files under dir (which must exist).
+// Close stops them all (the whole process groups): call it on every path,
+// make run-aws does on Ctrl-C.
+func StartAll(ctx context.Context, dir string) (*Emulators, error) {
+	e := &Emulators{}
+	var (
+		wg   sync.WaitGroup
+		errs [3]error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); e.DynamoDB, errs[0] = e.startDynalite(ctx) }()
+	go func() { defer wg.Done(); e.SQS, errs[1] = e.startGoaws(ctx, filepath.Join(dir, "goaws")) }()
+	go func() { defer wg.Done(); e.KMS, errs[2] = e.startLocalKMS(ctx, filepath.Join(dir, "local-kms")) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		e.Close()
+		return nil, err
+	}
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	e.onClose(srv.Close)
+	e.S3 = srv.URL
+	return e, nil
+}
+
+// Close stops every emulator StartAll started; it is idempotent.
+func (e *Emulators) Close() {
+	e.mu.Lock()
+	stop := e.stop
+	e.stop = nil
+	e.mu.Unlock()
+	for i := len(stop) - 1; i >= 0; i-- {
+		stop[i]()
+	}
+}
+
+func (e *Emulators) onClose(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stop = append(e.stop, f)
 }
 
 // Config is an SDK configuration whose clients reach the emulators.
@@ -87,7 +127,10 @@ func (e *Emulators) Config() aws.Config {
 
 // Env is the environment under which config.LoadDefaultConfig, as a
 // Lambda function calls it, reaches the emulators: static credentials,
-// the region and one AWS_ENDPOINT_URL_<SERVICE> per service.
+// the region and one AWS_ENDPOINT_URL_<SERVICE> per service. gofakes3
+// returns no object checksums, so the SDK validates them only where an
+// operation asks (AWS_RESPONSE_CHECKSUM_VALIDATION=when_required) instead
+// of logging "no supported checksum" on every read.
 func (e *Emulators) Env() map[string]string {
 	return map[string]string{
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
@@ -95,7 +138,7 @@ func (e *Emulators) Env() map[string]string {
 		"AWS_ENDPOINT_URL_DYNAMODB": e.DynamoDB, "AWS_ENDPOINT_URL_SQS": e.SQS,
 		"AWS_ENDPOINT_URL_KMS": e.KMS, "AWS_ENDPOINT_URL_S3": e.S3,
 		"AWS_S3_USE_PATH_STYLE": "true", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-		"AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
 	}
 }
 
@@ -107,26 +150,56 @@ func S3(t testing.TB) string {
 }
 
 // DynamoDB starts dynalite and returns its URL.
-func DynamoDB(t testing.TB) string { t.Helper(); return startDynalite(t) }
+func DynamoDB(t testing.TB) string {
+	t.Helper()
+	return one(t, func(e *Emulators) (string, error) { return e.startDynalite(context.Background()) })
+}
 
 // SQS starts goaws behind the JSON bridge and returns the bridge's URL.
-func SQS(t testing.TB) string { t.Helper(); return startGoaws(t) }
+func SQS(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	return one(t, func(e *Emulators) (string, error) { return e.startGoaws(context.Background(), dir) })
+}
 
 // KMS starts local-kms and returns its URL.
-func KMS(t testing.TB) string { t.Helper(); return startLocalKMS(t) }
+func KMS(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	return one(t, func(e *Emulators) (string, error) { return e.startLocalKMS(context.Background(), dir) })
+}
 
-func startDynalite(t testing.TB) string {
-	bin := tool(t, filepath.Join("dynalite-"+DynaliteVersion, "node_modules", ".bin", "dynalite"))
-	return run(t, "dynalite", func(port int) *exec.Cmd {
+func one(t testing.TB, start func(*Emulators) (string, error)) string {
+	t.Helper()
+	e := &Emulators{}
+	t.Cleanup(e.Close)
+	url, err := start(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+func (e *Emulators) startDynalite(ctx context.Context) (string, error) {
+	bin, err := tool(filepath.Join("dynalite-"+DynaliteVersion, "node_modules", ".bin", "dynalite"))
+	if err != nil {
+		return "", err
+	}
+	return e.run(ctx, "dynalite", func(port int) *exec.Cmd {
 		// Tables are ACTIVE at once (AWS takes seconds; tests need not wait).
 		return exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	})
 }
 
-func startLocalKMS(t testing.TB) string {
-	bin := tool(t, filepath.Join("local-kms-"+LocalKMSVersion, "local-kms"))
-	data := t.TempDir()
-	return run(t, "local-kms", func(port int) *exec.Cmd {
+func (e *Emulators) startLocalKMS(ctx context.Context, data string) (string, error) {
+	bin, err := tool(filepath.Join("local-kms-"+LocalKMSVersion, "local-kms"))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return "", err
+	}
+	return e.run(ctx, "local-kms", func(port int) *exec.Cmd {
 		c := exec.Command(bin)
 		c.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "KMS_REGION="+Region, "KMS_ACCOUNT_ID="+Account,
 			"KMS_DATA_PATH="+data, "KMS_SEED_PATH="+filepath.Join(data, "no-seed.yaml"))
@@ -134,66 +207,79 @@ func startLocalKMS(t testing.TB) string {
 	})
 }
 
-func startGoaws(t testing.TB) string {
-	bin := tool(t, filepath.Join("goaws-"+GoawsVersion, "goaws"))
-	dir := t.TempDir()
-	url := run(t, "goaws", func(port int) *exec.Cmd {
+func (e *Emulators) startGoaws(ctx context.Context, dir string) (string, error) {
+	bin, err := tool(filepath.Join("goaws-"+GoawsVersion, "goaws"))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	var werr error
+	url, err := e.run(ctx, "goaws", func(port int) *exec.Cmd {
 		conf := filepath.Join(dir, "goaws.yaml")
 		yaml := fmt.Sprintf("Local:\n  Host: 127.0.0.1\n  Port: %d\n  Region: %s\n  AccountId: %q\n  LogToFile: false\n"+
 			"  QueueAttributeDefaults:\n    VisibilityTimeout: 30\n    ReceiveMessageWaitTimeSeconds: 0\n    MaximumMessageSize: 262144\n"+
 			"  Queues: []\n  Topics: []\n", port, Region, Account)
-		if err := os.WriteFile(conf, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		werr = os.WriteFile(conf, []byte(yaml), 0o600)
 		return exec.Command(bin, "-config", conf, "Local")
 	})
+	if err != nil || werr != nil {
+		return "", errors.Join(err, werr)
+	}
 	br := httptest.NewServer(&sqsBridge{upstream: url, client: &http.Client{}})
-	t.Cleanup(br.Close)
-	return br.URL
+	e.onClose(br.Close)
+	return br.URL, nil
 }
 
-// run starts an emulator on a free loopback port, waits until it accepts
-// connections, and stops it when t ends. A port taken between the probe
-// and the start is retried.
-func run(t testing.TB, name string, cmd func(port int) *exec.Cmd) string {
-	t.Helper()
+// run starts an emulator on a free loopback port in a process group of
+// its own, waits until it accepts connections, and registers its stop
+// (the whole group) with e. A port taken between the probe and the start
+// is retried.
+func (e *Emulators) run(ctx context.Context, name string, cmd func(port int) *exec.Cmd) (string, error) {
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		c := cmd(port)
 		var out bytes.Buffer
 		c.Stdout, c.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
+		OwnProcessGroup(c)
 		if err := c.Start(); err != nil {
-			t.Fatalf("%s: %v (run scripts/install-test-tools)", name, err)
+			return "", fmt.Errorf("awsemu: %s: %w (run scripts/install-test-tools)", name, err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- c.Wait() }()
+		stop := func() {
+			KillProcessGroup(c)
+			<-done
+		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if err := waitReady(addr, done); err != nil {
-			_ = c.Process.Kill()
-			last = fmt.Errorf("%s did not start on %s: %w\n%s", name, addr, err, out.String())
+		if err := waitReady(ctx, addr, done); err != nil {
+			stop()
+			last = fmt.Errorf("awsemu: %s did not start on %s: %w\n%s", name, addr, err, out.String())
+			if ctx.Err() != nil {
+				break
+			}
 			continue
 		}
-		t.Cleanup(func() {
-			_ = c.Process.Kill()
-			<-done
-		})
-		return "http://" + addr
+		e.onClose(stop)
+		return "http://" + addr, nil
 	}
-	t.Fatal(last)
-	return ""
+	return "", last
 }
 
 var errExited = errors.New("exited")
 
-func waitReady(addr string, done <-chan error) error {
+func waitReady(ctx context.Context, addr string, done <-chan error) error {
 	for i := 0; i < 300; i++ {
 		select {
 		case err := <-done:
 			return fmt.Errorf("%w: %v", errExited, err)
+		case <-ctx.Done():
+			return ctx.Err()
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)

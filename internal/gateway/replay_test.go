@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/gateway"
 )
 
@@ -50,11 +50,10 @@ func replayStores() []replayStore {
 			}
 		}},
 		{"dynamodb", true, false, func(t *testing.T) func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
-			f := awsfake.NewDynamoDB()
-			t.Cleanup(f.Close)
-			f.CreateTable("luxncp-idempotency", "key", "")
+			db := dynamodb.NewFromConfig(awsemu.RetryingConfig(awsemu.DynamoDB(t)))
+			awsemu.CreateTable(t, db, "luxncp-idempotency", "key")
 			return func(t *testing.T, now *time.Time, max int) gateway.ReplayGuard {
-				return &gateway.DynamoReplayGuard{DB: dynamodb.NewFromConfig(f.AWSConfig()), Table: "luxncp-idempotency",
+				return &gateway.DynamoReplayGuard{DB: db, Table: "luxncp-idempotency",
 					Now: clockOf(now), Timeout: time.Second}
 			}
 		}},

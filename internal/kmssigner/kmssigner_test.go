@@ -19,31 +19,62 @@ import (
 
 	"github.com/luxncp/luxncp/internal/clock"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/kmssigner"
 )
 
+// fixture is an RSA signing key in local-kms, reached through the
+// failure-injecting proxy.
 type fixture struct {
-	fake   *awsfake.KMS
-	client *kms.Client
-	key    *rsa.PrivateKey
+	fake   *awsemu.Faults
+	client *kms.Client // through fake
+	admin  *kms.Client // to the emulator itself: the test's own calls are not counted
+	pub    *rsa.PublicKey
 	arn    string
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := awsfake.NewKMS()
-	t.Cleanup(f.Close)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	emu := awsemu.KMS(t)
+	f := awsemu.NewFaults(t, emu)
+	fx := &fixture{fake: f, client: kms.NewFromConfig(awsemu.RetryingConfig(f.URL)), admin: kms.NewFromConfig(awsemu.RetryingConfig(emu))}
+	fx.arn, fx.pub = fx.newKey(t)
+	return fx
+}
+
+// newPSSFixture is a fixture on awsemu.PSSKMS, for the RSASSA-PSS
+// signatures local-kms does not make as AWS KMS does.
+func newPSSFixture(t testing.TB) *fixture {
+	t.Helper()
+	k := awsemu.NewPSSKMS(t)
+	f := awsemu.NewFaults(t, k.URL)
+	return &fixture{fake: f, client: kms.NewFromConfig(awsemu.RetryingConfig(f.URL)), pub: k.Public(), arn: k.ARN}
+}
+
+// newKey creates an RSA 2048 signing key in KMS: its ARN and public key.
+func (fx *fixture) newKey(t testing.TB) (string, *rsa.PublicKey) {
+	t.Helper()
+	ctx := context.Background()
+	k, err := fx.admin.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{fake: f, client: kms.NewFromConfig(f.AWSConfig()), key: key, arn: f.AddKey("5e1a-lu-seal", key)}
+	pk, err := fx.admin.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: k.KeyMetadata.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.ParsePKIXPublicKey(pk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(k.KeyMetadata.Arn), pub.(*rsa.PublicKey)
 }
 
 func (fx *fixture) signer(t testing.TB, opts kmssigner.Options) *kmssigner.Signer {
@@ -58,7 +89,7 @@ func (fx *fixture) signer(t testing.TB, opts kmssigner.Options) *kmssigner.Signe
 func TestSignVerifies(t *testing.T) {
 	fx := newFixture(t)
 	s := fx.signer(t, kmssigner.Options{})
-	if s.KeyID() != fx.arn || !fx.key.PublicKey.Equal(s.Public()) {
+	if s.KeyID() != fx.arn || !fx.pub.Equal(s.Public()) {
 		t.Fatalf("KeyID %s / public key mismatch", s.KeyID())
 	}
 	msg := []byte("<saml2:Assertion/>")
@@ -70,7 +101,7 @@ func TestSignVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", h, err)
 		}
-		if err := rsa.VerifyPKCS1v15(&fx.key.PublicKey, h, digest, sig); err != nil {
+		if err := rsa.VerifyPKCS1v15(fx.pub, h, digest, sig); err != nil {
 			t.Errorf("%v: signature does not verify: %v", h, err)
 		}
 	}
@@ -111,16 +142,16 @@ func TestKMSFailures(t *testing.T) {
 	tests := []struct {
 		name      string
 		opts      kmssigner.Options
-		fail      awsfake.Failure
+		fail      awsemu.Failure
 		wantCode  string
 		wantCalls int
 		wantCtx   bool
 	}{
-		{name: "disabled key", fail: awsfake.Failure{Code: awsfake.KMSDisabled}, wantCode: "DisabledException", wantCalls: 1},
-		{name: "throttled, default bound", fail: awsfake.Failure{Code: awsfake.Throttling}, wantCode: "ThrottlingException", wantCalls: 3},
-		{name: "throttled, bound 2", opts: kmssigner.Options{MaxAttempts: 2}, fail: awsfake.Failure{Code: awsfake.Throttling}, wantCode: "ThrottlingException", wantCalls: 2},
-		{name: "internal error", opts: kmssigner.Options{MaxAttempts: 4}, fail: awsfake.Failure{Code: awsfake.KMSInternal}, wantCode: "KMSInternalException", wantCalls: 4},
-		{name: "timeout", opts: kmssigner.Options{Timeout: 100 * time.Millisecond}, fail: awsfake.Failure{Delay: 10 * time.Second}, wantCtx: true},
+		{name: "disabled key", fail: awsemu.Failure{Code: awsemu.KMSDisabled}, wantCode: "DisabledException", wantCalls: 1},
+		{name: "throttled, default bound", fail: awsemu.Failure{Code: awsemu.Throttling}, wantCode: "ThrottlingException", wantCalls: 3},
+		{name: "throttled, bound 2", opts: kmssigner.Options{MaxAttempts: 2}, fail: awsemu.Failure{Code: awsemu.Throttling}, wantCode: "ThrottlingException", wantCalls: 2},
+		{name: "internal error", opts: kmssigner.Options{MaxAttempts: 4}, fail: awsemu.Failure{Code: awsemu.KMSInternal}, wantCode: "KMSInternalException", wantCalls: 4},
+		{name: "timeout", opts: kmssigner.Options{Timeout: 100 * time.Millisecond}, fail: awsemu.Failure{Delay: 10 * time.Second}, wantCtx: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +191,7 @@ func TestNewFailures(t *testing.T) {
 	if _, err := kmssigner.New(context.Background(), fx.client, "no-such-key", kmssigner.Options{}); err == nil {
 		t.Error("New with an unknown key succeeded")
 	}
-	fx.fake.FailAlways("GetPublicKey", awsfake.Failure{Code: awsfake.Throttling})
+	fx.fake.FailAlways("GetPublicKey", awsemu.Failure{Code: awsemu.Throttling})
 	if _, err := kmssigner.New(context.Background(), fx.client, fx.arn, kmssigner.Options{MaxAttempts: 2}); err == nil {
 		t.Error("New while throttled succeeded")
 	}
@@ -174,11 +205,8 @@ func TestNewFailures(t *testing.T) {
 func TestSignatureFromWrongKeyRefused(t *testing.T) {
 	fx := newFixture(t)
 	s := fx.signer(t, kmssigner.Options{})
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx.fake.AddKey("5e1a-lu-seal", other)
+	other, _ := fx.newKey(t)
+	fx.fake.Rewrite("Sign", func(req map[string]any) { req["KeyId"] = other })
 	d := sha512.Sum512_256([]byte("x"))
 	if _, err := s.Sign(nil, d[:], crypto.SHA256); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("err = %v, want a mismatch error", err)
@@ -259,7 +287,7 @@ func TestCreateCSR(t *testing.T) {
 	if err := csr.CheckSignature(); err != nil {
 		t.Fatalf("CSR signature: %v", err)
 	}
-	if !fx.key.PublicKey.Equal(csr.PublicKey) || csr.Subject.String() != subject.String() || csr.DNSNames[0] != "ncp.example.lu" {
+	if !fx.pub.Equal(csr.PublicKey) || csr.Subject.String() != subject.String() || csr.DNSNames[0] != "ncp.example.lu" {
 		t.Errorf("CSR = %v %v", csr.Subject, csr.DNSNames)
 	}
 }

@@ -31,7 +31,7 @@ import (
 // (the digest's length), as TLS 1.3 asks for it; other salt lengths never
 // reach KMS.
 func TestSignPSS(t *testing.T) {
-	fx := newFixture(t)
+	fx := newPSSFixture(t)
 	s := fx.signer(t, kmssigner.Options{})
 	d := sha256.Sum256([]byte("CertificateVerify"))
 	opts := &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: rsa.PSSSaltLengthEqualsHash}
@@ -39,7 +39,7 @@ func TestSignPSS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rsa.VerifyPSS(&fx.key.PublicKey, crypto.SHA256, d[:], sig, opts); err != nil {
+	if err := rsa.VerifyPSS(fx.pub, crypto.SHA256, d[:], sig, opts); err != nil {
 		t.Fatalf("PSS signature does not verify: %v", err)
 	}
 	if _, err := s.Sign(nil, d[:], &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 20}); !errors.Is(err, kmssigner.ErrUnsupportedHash) {
@@ -51,7 +51,7 @@ func TestSignPSS(t *testing.T) {
 // TLS client certificate; a server requiring client certificates completes
 // the handshake (TLS 1.3: RSASSA-PSS; TLS 1.2) and sees the certificate.
 func TestTLSClientAuthRSA(t *testing.T) {
-	fx := newFixture(t)
+	fx := newPSSFixture(t)
 	s := fx.signer(t, kmssigner.Options{})
 	tlsHandshakes(t, s)
 	if fx.fake.Calls("Sign") < 3 { // certificate + one CertificateVerify per handshake

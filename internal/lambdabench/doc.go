@@ -6,5 +6,6 @@
 // (process start → runtime ready → first invocation answered) and peak
 // resident memory (VmHWM from /proc/<pid>/status, Linux only).
 // Spec: AWS Lambda Developer Guide, "Using the Lambda runtime API for
-// custom runtimes".
+// custom runtimes". internal/awsrun (make run-aws, the all-functions
+// test) runs the functions under the same RuntimeAPI.
 package lambdabench

@@ -16,12 +16,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/luxncp/luxncp/internal/awsfake"
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/lambdabench"
+	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 )
@@ -65,26 +68,27 @@ func awsFakes(b *testing.B) []string {
 	c := s3.New(s3.Options{BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true, Region: "eu-west-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	ctx := context.Background()
-	bundle, err := os.ReadFile(filepath.Join(testkit.PKIDir(b), "ca.pem"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	// The trust list as the operator uploads it (docs/deploy.md).
+	bundle := pki.FormatTrustList(testkit.Trust(b).Entries())
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("config")}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String("truststores/mtls-truststore.pem"), Body: bytes.NewReader(bundle)}); err != nil {
 		b.Fatal(err)
 	}
-	ddb := awsfake.NewDynamoDB()
-	b.Cleanup(ddb.Close)
-	ddb.CreateTable("outbox", "id", "")
-	ddb.CreateTable("idempotency", "key", "")
-	q := awsfake.NewSQS()
-	b.Cleanup(q.Close)
-	url := q.CreateQueue("outbox", time.Minute)
+	ddbURL, sqsURL := awsemu.DynamoDB(b), awsemu.SQS(b)
+	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(ddbURL))
+	// TODO(outbox): the table definition internal/outbox exports.
+	awsemu.CreateTable(b, db, "outbox", "id")
+	awsemu.CreateTable(b, db, "idempotency", "key")
+	cq, err := sqs.NewFromConfig(awsemu.RetryingConfig(sqsURL)).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("outbox")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := aws.ToString(cq.QueueUrl)
 	return []string{
 		"AWS_ACCESS_KEY_ID=AKIDFAKE", "AWS_SECRET_ACCESS_KEY=fake", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_S3=" + s3srv.URL, "AWS_ENDPOINT_URL_DYNAMODB=" + ddb.URL(), "AWS_ENDPOINT_URL_SQS=" + q.URL(),
+		"AWS_ENDPOINT_URL_S3=" + s3srv.URL, "AWS_ENDPOINT_URL_DYNAMODB=" + ddbURL, "AWS_ENDPOINT_URL_SQS=" + sqsURL,
 		"LUXNCP_CONFIG_BUCKET=config", "LUXNCP_AUDIT_BUCKET=audit",
 		// Used by the functions that name them (see BenchmarkFunctionColdStart).
 		"OUTBOX=LUXNCP_OUTBOX_TABLE=outbox", "OUTBOX=LUXNCP_OUTBOX_QUEUE_URL=" + url, "IDEMPOTENCY=LUXNCP_IDEMPOTENCY_TABLE=idempotency",

@@ -23,7 +23,6 @@ import (
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
 	"github.com/luxncp/luxncp/internal/awsemu"
-	"github.com/luxncp/luxncp/internal/awsfake"
 	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/outbox"
@@ -97,14 +96,17 @@ func TestBuildAWS(t *testing.T) {
 	s3c := fakeS3Client(t, "audit", "config")
 	bundle := pki.FormatTrustList(testkit.Trust(t).Entries())
 	s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String("truststores/mtls-truststore.pem"), Body: bytes.NewReader(bundle)})
-	ddb := awsfake.NewDynamoDB()
-	defer ddb.Close()
-	q := awsfake.NewSQS()
-	defer q.Close()
-	ddb.CreateTable("outbox", "id", "")
-	ddb.CreateTable("idem", "key", "")
-	url := q.CreateQueue("outbox", time.Minute)
-	cl := node.AWSClients{S3: s3c, DynamoDB: dynamodb.NewFromConfig(ddb.AWSConfig()), SQS: sqs.NewFromConfig(q.AWSConfig())}
+	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(awsemu.DynamoDB(t)))
+	// TODO(outbox): the table definition internal/outbox exports.
+	awsemu.CreateTable(t, db, "outbox", "id")
+	awsemu.CreateTable(t, db, "idem", "key")
+	q := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
+	cq, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("outbox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(cq.QueueUrl)
+	cl := node.AWSClients{S3: s3c, DynamoDB: db, SQS: q}
 	env, err := node.LoadAWSEnv(envOf(map[string]string{
 		"LUXNCP_AUDIT_BUCKET": "audit", "LUXNCP_AUDIT_RETENTION": "3650", "LUXNCP_CONFIG_BUCKET": "config",
 		"LUXNCP_OUTBOX_TABLE": "outbox", "LUXNCP_OUTBOX_QUEUE_URL": url, "LUXNCP_IDEMPOTENCY_TABLE": "idem",

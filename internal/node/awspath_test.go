@@ -3,222 +3,61 @@ package node_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/luxncp/luxncp/internal/awsconfig"
-	"github.com/luxncp/luxncp/internal/awsemu"
-	"github.com/luxncp/luxncp/internal/clock"
+	"github.com/luxncp/luxncp/internal/awsrun"
+	"github.com/luxncp/luxncp/internal/countryb"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/host"
-	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
-	"github.com/luxncp/luxncp/internal/outbox"
+	"github.com/luxncp/luxncp/internal/peer"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/routing"
 	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
-// awsDeployment is what terraform/ would have created, on the emulators.
-type awsDeployment struct {
-	names map[string]string // resource attribute -> value, as main.tf references them
-	vars  map[string]cty.Value
-}
-
-// terraformEnvironment evaluates the environment terraform/main.tf gives
-// function fn (module "function", attribute environment, with each.key =
-// fn and each.value = local.functions[fn]) against dep, dropping empty
-// values as modules/function does. A variable main.tf adds that this test
-// does not provide fails the evaluation: the two cannot drift.
-func terraformEnvironment(t *testing.T, fn string, dep awsDeployment) map[string]string {
+// buildFunctions builds every functions/<name> binary (the bootstraps
+// make lambda zips) into a temporary directory.
+func buildFunctions(t *testing.T) string {
 	t.Helper()
-	f, diags := hclparse.NewParser().ParseHCLFile(filepath.Join("..", "..", "terraform", "main.tf"))
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	dir := t.TempDir()
+	c := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./functions/...")
+	c.Dir = testutil.RepoRoot(t)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./functions/...: %v\n%s", err, out)
 	}
-	body := f.Body.(*hclsyntax.Body)
-	var env, functions hclsyntax.Expression
-	for _, b := range body.Blocks {
-		if b.Type == "module" && len(b.Labels) == 1 && b.Labels[0] == "function" {
-			env = b.Body.Attributes["environment"].Expr
-		}
-		if b.Type == "locals" {
-			if a, ok := b.Body.Attributes["functions"]; ok {
-				functions = a.Expr
-			}
-		}
-	}
-	if env == nil || functions == nil {
-		t.Fatal("terraform/main.tf: module \"function\" environment or local.functions not found")
-	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"local": cty.ObjectVal(map[string]cty.Value{"ihe_base": cty.StringVal(ehdsi.PathXCPD[:strings.LastIndex(ehdsi.PathXCPD, "/")])})},
-		Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc, "tostring": function.New(&function.Spec{
-			Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}}, Type: function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				v := args[0]
-				if v.Type() == cty.Number {
-					return cty.StringVal(v.AsBigFloat().Text('f', -1)), nil
-				}
-				return v, nil
-			}})}}
-	all, diags := functions.Value(ctx)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	each := cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(fn), "value": all.GetAttr(fn)})
-	obj := func(m map[string]string) cty.Value {
-		o := map[string]cty.Value{}
-		for k, v := range m {
-			o[k] = cty.StringVal(v)
-		}
-		return cty.ObjectVal(o)
-	}
-	n := dep.names
-	ctx.Variables = map[string]cty.Value{
-		"each": each,
-		"var":  cty.ObjectVal(dep.vars),
-		"module": cty.ObjectVal(map[string]cty.Value{
-			"audit_bucket":  obj(map[string]string{"bucket_name": n["audit_bucket"]}),
-			"config_bucket": obj(map[string]string{"bucket_name": n["config_bucket"]}),
-			"keys":          obj(map[string]string{"seal_key_arn": n["seal_key_arn"], "tls_client_key_arn": n["tls_client_key_arn"]}),
-			"outbox": obj(map[string]string{"outbox_table_name": n["outbox_table_name"], "queue_url": n["queue_url"],
-				"idempotency_table_name": n["idempotency_table_name"]}),
-		}),
-	}
-	v, diags := env.Value(ctx)
-	if diags.HasErrors() {
-		t.Fatalf("terraform/main.tf function environment: %v (give the new variable a value in this test)", diags)
-	}
-	out := map[string]string{}
-	for k, val := range v.AsValueMap() {
-		if s := val.AsString(); s != "" {
-			out[k] = s
-		}
-	}
-	return out
+	return dir
 }
 
-// withEnv runs f with exactly the process environment a Lambda function
-// of that name gets: env, the emulators' endpoints, and a /tmp of its own.
-func withEnv(t *testing.T, fn string, env, emu map[string]string, f func()) {
-	t.Helper()
-	saved := os.Environ()
-	defer func() {
-		os.Clearenv()
-		for _, kv := range saved {
-			k, v, _ := strings.Cut(kv, "=")
-			os.Setenv(k, v)
-		}
-	}()
-	for _, kv := range saved {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "LUXNCP_") && k != "LUXNCP_CLOCK_OFFSET" {
-			os.Unsetenv(k)
-		}
-	}
-	tmp := t.TempDir()
-	set := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "luxncp-" + fn, "TMPDIR": tmp, "LUXNCP_LOG_LEVEL": "error"}
-	for k, v := range emu {
-		set[k] = v
-	}
-	for k, v := range env {
-		set[k] = v
-	}
-	for k, v := range set {
-		os.Setenv(k, v)
-	}
-	f()
-}
-
-// TestAllFunctionsOnTheEmulators deploys every function as terraform/
-// configures it, on independent AWS emulators, and drives the README's
-// journeys through the Lambda handlers behind a local API Gateway front
-// (mutual TLS, payload 2.0): XCPD, XCA list + retrieve, an XDR
-// eDispensation delivered by the dispatcher from SQS, and the patient's
-// access log read back from the S3 audit sink.
+// TestAllFunctionsOnTheEmulators deploys every function of terraform/ on
+// independent AWS emulators (awsrun: the resources main.tf creates, each
+// function's environment evaluated from main.tf) and runs the real
+// function binaries under a local Lambda Runtime API, behind a local API
+// Gateway front (mutual TLS, payload 2.0, terraform's routes). Through it:
+// XCPD, XCA list + retrieve, an XDR eDispensation delivered by the
+// dispatcher function from SQS, the patient's access log read back from
+// the S3 audit sink, and the maintenance function's three tasks.
 func TestAllFunctionsOnTheEmulators(t *testing.T) {
-	emu := awsemu.Start(t)
 	ctx := context.Background()
-	var cl node.AWSClients
-	withEnv(t, "setup", nil, emu.Env(), func() {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl = node.NewAWSClients(cfg)
-	})
-
-	// What terraform/ creates.
-	for _, b := range []string{"luxncp-audit", "luxncp-config"} {
-		if _, err := cl.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for table, key := range map[string]string{"luxncp-outbox": "id", "luxncp-idempotency": "key"} {
-		if _, err := cl.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	q, err := cl.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("luxncp-outbox")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := cl.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsKey, err := cl.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What the operator uploads (docs/deploy.md): the trust list and the
-	// seal and TLS client certificates of the KMS keys.
-	put := func(k string, b []byte) {
-		if _, err := cl.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("luxncp-config"), Key: aws.String(k), Body: bytes.NewReader(b)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put(awsconfig.KeyTrustBundle, pki.FormatTrustList(testkit.Trust(t).Entries()))
-	put(awsconfig.KeySeal, sealCertificate(t, cl, aws.ToString(key.KeyMetadata.Arn)))
-	put(awsconfig.KeyTLSClient, sealCertificate(t, cl, aws.ToString(tlsKey.KeyMetadata.Arn)))
-	noCountries, err := routing.NewStatic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirJSON, err := noCountries.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	put(awsconfig.KeyDirectory, dirJSON)
-
+	fns := buildFunctions(t)
 	b, err := demo.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -227,49 +66,39 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	fhir := testServer(t, b)
 	idp, idpURL := startIDP(t)
 	luCN := testkit.Credential(t, "lu", pki.KindTLS).Cert.Subject.CommonName
-	dep := awsDeployment{
-		names: map[string]string{"audit_bucket": "luxncp-audit", "config_bucket": "luxncp-config", "seal_key_arn": aws.ToString(key.KeyMetadata.Arn),
-			"outbox_table_name": "luxncp-outbox", "queue_url": aws.ToString(q.QueueUrl), "idempotency_table_name": "luxncp-idempotency",
-			"tls_client_key_arn": aws.ToString(tlsKey.KeyMetadata.Arn)},
-		vars: map[string]cty.Value{
-			"audit_retention_days": cty.NumberIntVal(2555), "national_fhir_base_url": cty.StringVal(fhir + "/fhir"),
-			"certificate_expiry_warning_days": cty.NumberIntVal(30), "identity_issuer_url": cty.StringVal(idpURL),
-			"identity_audience": cty.StringVal("luxncp"), "outbox_horizon_days": cty.NumberIntVal(30),
-			"api_callers": cty.MapVal(map[string]cty.Value{luCN: cty.ListVal([]cty.Value{cty.StringVal("*")})}),
+	// A simulated French NCP, listed in the directory the operator
+	// uploads; it serves once the deployment's KMS TLS client certificate
+	// is on its trust list (below).
+	fr := newLatePeer(t, "FR")
+	dirJSON := directoryJSON(t, fr.entry)
+	var logs syncBuffer
+	aw, err := awsrun.Start(ctx, awsrun.Options{
+		TerraformDir: filepath.Join(testutil.RepoRoot(t), "terraform"), FunctionsDir: fns, WorkDir: t.TempDir(),
+		Addr: "127.0.0.1:0", Domain: "ncp.example.lu", ServerCert: testkit.Credential(t, "lu", pki.KindTLS).TLSCertificate(),
+		ClientCAs: testkit.CAPool(t),
+		// What the operator uploads (docs/deploy.md).
+		Uploads: awsrun.Uploads{TrustList: pki.FormatTrustList(testkit.Trust(t).Entries()), Directory: dirJSON},
+		Vars: map[string]cty.Value{
+			"national_fhir_base_url": cty.StringVal(fhir + "/fhir"), "identity_issuer_url": cty.StringVal(idpURL),
+			"identity_audience": cty.StringVal("luxncp"),
+			"api_callers":       cty.MapVal(map[string]cty.Value{luCN: cty.ListVal([]cty.Value{cty.StringVal("*")})}),
 		},
+		FunctionLog: &logs,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	_ = idp
-
-	// Every HTTP function, built by its own composition root.
-	fns := map[string]host.LambdaFunc{}
-	for _, fn := range []string{"xcpd", "xca", "xdr", "api"} {
-		env := terraformEnvironment(t, fn, dep)
-		withEnv(t, fn, env, emu.Env(), func() {
-			h, n, err := node.LambdaFromEnvironment(ctx, fn)
-			if err != nil {
-				t.Fatalf("%s: %v", fn, err)
-			}
-			t.Cleanup(func() { n.Close() })
-			if fn == "api" && n.CountryB == nil {
-				t.Fatal("api: Country B is off (TLS client key in KMS not wired)")
-			}
-			fns[fn] = h
-		})
+	t.Cleanup(aw.Close)
+	if len(aw.Functions) != 6 {
+		t.Fatalf("functions started: %d, want the 6 of terraform/main.tf", len(aw.Functions))
 	}
-	front := testkit.Server(t, host.Front("ncp.example.lu", func(r *http.Request) host.LambdaFunc {
-		switch p := r.URL.Path; {
-		case strings.HasPrefix(p, ehdsi.PathXCPD):
-			return fns["xcpd"]
-		case strings.HasPrefix(p, ehdsi.PathXCA):
-			return fns["xca"]
-		case strings.HasPrefix(p, ehdsi.PathXDR):
-			return fns["xdr"]
-		case strings.HasPrefix(p, "/api/v1/"), p == "/healthz":
-			return fns["api"]
+	g := &gateway{url: aw.URL, idp: idp}
+	fr.serve(t, aw)
+	defer func() {
+		if t.Failed() {
+			t.Logf("function logs:\n%s", logs.String())
 		}
-		return nil
-	}))
-	g := &gateway{url: front.URL, idp: idp}
+	}()
 
 	// Country B answers on the api function (not the catch-all 404).
 	req, _ := http.NewRequest(http.MethodGet, g.url+"/api/v1/countries", nil)
@@ -281,6 +110,22 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/countries: HTTP %d, want 200 (Country B on)", res.StatusCode)
+	}
+
+	// Country B: a Luxembourg physician retrieves a French patient's
+	// Patient Summary from the simulated French NCP, over mutual TLS signed
+	// in KMS.
+	prof, _ := peer.Profile("FR")
+	pt := prof.Patients[0]
+	id := countryb.Identifier{Root: prof.PatientRoot, Extension: pt.ID}
+	doc := countryb.DocumentRef{ID: fr.peer.Documents(pt.ID, ehdsi.ClassPS)[0], RepositoryID: prof.HomeCommunityID + ".7", HomeCommunityID: prof.HomeCommunityID, Class: "PS"}
+	physician := countryb.Professional{ID: "lu-hcp-2001", Name: "Dr Marc Weber", Role: "physician", Organisation: "Centre Hospitalier Emile Mayrisch",
+		FacilityType: "Hospital", Locality: "Esch-sur-Alzette"}
+	if code, b := apiPost(t, g, "/api/v1/countries/FR/patients/search", countryb.SearchRequest{Professional: physician, Identifiers: []countryb.Identifier{id}}); code != http.StatusOK || !strings.Contains(string(b), pt.Family) {
+		t.Fatalf("Country B search: HTTP %d %s", code, b)
+	}
+	if code, b := apiPost(t, g, "/api/v1/countries/FR/documents/retrieve", countryb.RetrieveRequest{Professional: physician, Patient: id, Document: doc, Format: "original"}); code != http.StatusOK || !bytes.Contains(b, []byte("ClinicalDocument")) {
+		t.Fatalf("Country B retrieve: HTTP %d %.300s", code, b)
 	}
 
 	// XCPD, XCA list + retrieve.
@@ -295,26 +140,21 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 		t.Fatalf("retrieve: %s %d %+v %v", st, len(got), errs, err)
 	}
 
-	// XDR: accepted into the DynamoDB outbox, queued on SQS.
+	// XDR: accepted into the DynamoDB outbox and queued on SQS; the
+	// dispatcher function, invoked from the queue, delivers it.
 	ed := dispensation{id: "aws-1", patient: patient, presc: "ep-0003", item: "rx-0003", atc: "A02BC01", quantity: 1}
 	if ok, e := xdrSend(t, g, ph, ed, patient, false); !ok {
 		t.Fatalf("XDR refused: %+v", e)
 	}
-	// The dispatcher function, as SQS triggers it.
-	withEnv(t, "dispatcher", terraformEnvironment(t, "dispatcher", dep), emu.Env(), func() {
-		disp, _, err := node.DispatcherFromEnvironment(ctx)
-		if err != nil {
-			t.Fatal(err)
+	delivered := false
+	for i := 0; i < 240 && !delivered; i++ { // up to 2 min on a loaded machine; typically under a second
+		if delivered = effects(t, fhir+"/fhir", "rx-0003") == 1; !delivered {
+			time.Sleep(500 * time.Millisecond)
 		}
-		msgs, err := cl.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10})
-		if err != nil || len(msgs.Messages) != 1 {
-			t.Fatalf("queue: %d messages, %v", len(msgs.Messages), err)
-		}
-		state, err := disp.Deliver(ctx, aws.ToString(msgs.Messages[0].Body))
-		if err != nil || state != outbox.StateDelivered {
-			t.Fatalf("delivery: %s %v", state, err)
-		}
-	})
+	}
+	if !delivered {
+		t.Fatal("the eDispensation never reached the national record through the SQS-triggered dispatcher")
+	}
 
 	// The patient reads who saw their record: from the S3 audit sink.
 	tok := g.token(t, "patient", patient)
@@ -322,23 +162,167 @@ func TestAllFunctionsOnTheEmulators(t *testing.T) {
 	if code != http.StatusOK || len(log.Accesses) < 3 {
 		t.Fatalf("access log: HTTP %d, %d accesses", code, len(log.Accesses))
 	}
+
+	// The maintenance function, as EventBridge invokes it.
+	maintenance := func(task string) map[string]any {
+		t.Helper()
+		out, err := aw.Functions["maintenance"].Invoke(ctx, []byte(`{"task":"`+task+`"}`))
+		if err != nil {
+			t.Fatalf("maintenance %s: %v", task, err)
+		}
+		var r map[string]any
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("maintenance %s: %s: %v", task, out, err)
+		}
+		return r
+	}
+	if r := maintenance("outbox-sweep"); r["status"] != "swept" {
+		t.Errorf("outbox-sweep: %v", r)
+	}
+	if r := maintenance("certificate-expiry"); r["status"] != "checked" || r["certificates"].(float64) < 3 {
+		t.Errorf("certificate-expiry: %v (want the seal, the TLS client certificate and the trust list's)", r)
+	}
+	// directory-refresh: the incoming directory is validated and published.
+	be := newLatePeer(t, "BE") // listed, never called
+	incoming := directoryJSON(t, fr.entry, be.entry)
+	if _, err := aw.Clients.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(awsrun.ConfigBucket), Key: aws.String("directory/incoming.json"),
+		Body: bytes.NewReader(incoming)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := maintenance("directory-refresh"); r["status"] != "published" || r["countries"].(float64) < 1 {
+		t.Errorf("directory-refresh: %v", r)
+	}
+	pub, err := aw.Clients.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(awsrun.ConfigBucket), Key: aws.String(awsconfig.KeyDirectory)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	published, _ := io.ReadAll(pub.Body)
+	pub.Body.Close()
+	if !bytes.Contains(published, []byte(`"BE"`)) || !bytes.Contains(published, []byte(`"FR"`)) {
+		t.Errorf("published directory: %.300s", published)
+	}
+	if _, err := aw.Functions["maintenance"].Invoke(ctx, []byte(`{"task":"no-such-task"}`)); err == nil {
+		t.Error("an unknown task: no function error")
+	}
+}
+
+// latePeer is a simulated NCP whose address (and directory entry) exists
+// before its trust list is complete: it answers 503 until serve.
+type latePeer struct {
+	cc    string
+	srv   *httptest.Server
+	entry routing.Country
+	mu    sync.Mutex
+	peer  *peer.Peer
+}
+
+func newLatePeer(t *testing.T, cc string) *latePeer {
+	t.Helper()
+	p0, err := peer.New(peer.Options{Country: cc, PKIDir: testkit.PKIDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := &latePeer{cc: cc}
+	lp.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lp.mu.Lock()
+		p := lp.peer
+		lp.mu.Unlock()
+		if p == nil {
+			http.Error(w, "not yet", http.StatusServiceUnavailable)
+			return
+		}
+		host.WithTLSPeer(p.Handler()).ServeHTTP(w, r)
+	}))
+	lp.srv.TLS = p0.TLSConfig()
+	lp.srv.StartTLS()
+	t.Cleanup(lp.srv.Close)
+	lp.entry = p0.DirectoryEntry(lp.srv.URL)
+	return lp
+}
+
+// serve starts answering as a peer whose trust list also lists the
+// deployment's TLS client and seal certificates (those of its KMS keys,
+// as a partner lists Luxembourg's production certificates).
+func (lp *latePeer) serve(t *testing.T, aw *awsrun.Gateway) {
+	t.Helper()
+	entries := testkit.Trust(t).Entries()
+	for key, role := range map[string]pki.Role{awsconfig.KeyTLSClient: pki.RoleTLS, awsconfig.KeySeal: pki.RoleSeal} {
+		obj, err := aw.Clients.S3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(awsrun.ConfigBucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		certs, err := pki.ParseCertificates(certPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, pki.Entry{Country: "LU", Role: role, Cert: certs[0]})
+	}
+	dir := t.TempDir()
+	src := testkit.PKIDir(t)
+	files, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Name() != pki.TrustDir {
+			if err := os.Symlink(filepath.Join(src, f.Name()), filepath.Join(dir, f.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, pki.TrustDir), pki.FormatTrustList(entries), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := peer.New(peer.Options{Country: lp.cc, PKIDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp.mu.Lock()
+	lp.peer = p
+	lp.mu.Unlock()
+}
+
+// directoryJSON is a directory document of countries.
+func directoryJSON(t *testing.T, countries ...routing.Country) []byte {
+	t.Helper()
+	st, err := routing.NewStatic(countries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// apiPost posts a JSON request to /api/v1 as Luxembourg's system for the
+// professional lu-hcp-2001.
+func apiPost(t *testing.T, g *gateway, path string, body any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, g.url+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+g.token(t, "professional", "lu-hcp-2001"))
+	res, err := testkit.Client(t, "lu").HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
 }
 
 // sealCertificate is a certificate for the KMS key (self-signed by KMS).
 func sealCertificate(t *testing.T, cl node.AWSClients, keyARN string) []byte {
 	t.Helper()
-	s, err := kmssigner.New(context.Background(), cl.KMS, keyARN, kmssigner.Options{})
+	b, err := awsrun.KMSCertificate(context.Background(), cl.KMS, keyARN, "seal.ncp.example.lu")
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := clock.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "seal.ncp.example.lu", Country: []string{"LU"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(365 * 24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, s.Public(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return b
 }
 
 func testServer(t *testing.T, h http.Handler) string {

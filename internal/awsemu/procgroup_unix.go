@@ -1,0 +1,29 @@
+//go:build unix && !linux
+
+package awsemu
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// OwnProcessGroup makes c the leader of a process group of its own, so
+// that KillProcessGroup ends it with every child it starts (dynalite is a
+// Node.js launcher script; a function binary may fork).
+func OwnProcessGroup(c *exec.Cmd) {
+	if c.SysProcAttr == nil {
+		c.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	c.SysProcAttr.Setpgid = true
+}
+
+// KillProcessGroup kills the process group OwnProcessGroup gave c
+// (by its id, never by name).
+func KillProcessGroup(c *exec.Cmd) {
+	if c.Process == nil {
+		return
+	}
+	if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err != nil {
+		_ = c.Process.Kill()
+	}
+}
