@@ -50,8 +50,9 @@ func TestHandleReportsPartialBatchFailures(t *testing.T) {
 	}
 	ddb := awsemu.NewFaults(t, awsemu.DynamoDB(t))
 	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(ddb.URL))
-	// TODO(outbox): the table definition internal/outbox exports.
-	awsemu.CreateTable(t, db, "outbox", "id")
+	if _, err := db.CreateTable(context.Background(), outbox.TableInput("outbox")); err != nil {
+		t.Fatal(err)
+	}
 	q := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
 	cq, err := q.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("outbox"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
 	if err != nil {

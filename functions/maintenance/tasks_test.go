@@ -301,8 +301,9 @@ func TestOutboxSweepRequeuesLostMessages(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(awsemu.DynamoDB(t)))
-	// TODO(outbox): the table definition internal/outbox exports.
-	awsemu.CreateTable(t, db, "luxncp-outbox", "id")
+	if _, err := db.CreateTable(ctx, outbox.TableInput("luxncp-outbox")); err != nil {
+		t.Fatal(err)
+	}
 	mq := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
 	cq, err := mq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("luxncp-outbox"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
 	if err != nil {

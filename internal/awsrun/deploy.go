@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,6 +23,7 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 	"github.com/luxncp/luxncp/internal/kmssigner"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/outbox"
 )
 
 // Resource names on the emulators (terraform/ prefixes them with
@@ -52,10 +54,11 @@ func Deploy(ctx context.Context, cl node.AWSClients, up Uploads) (map[string]str
 			return nil, fmt.Errorf("awsrun: bucket %s: %w", b, err)
 		}
 	}
-	// TODO(outbox): create the outbox table from the definition
-	// internal/outbox exports (terraform/modules/outbox) once it does.
-	for table, key := range map[string]string{OutboxTable: "id", IdempotencyTable: "key"} {
-		if _, err := cl.DynamoDB.CreateTable(ctx, awsemu.TableInput(table, key)); err != nil {
+	// The outbox table with its sparse by-state index, as
+	// terraform/modules/outbox creates it (a test in internal/outbox
+	// compares the two).
+	for table, in := range map[string]*dynamodb.CreateTableInput{OutboxTable: outbox.TableInput(OutboxTable), IdempotencyTable: awsemu.TableInput(IdempotencyTable, "key")} {
+		if _, err := cl.DynamoDB.CreateTable(ctx, in); err != nil {
 			return nil, fmt.Errorf("awsrun: table %s: %w", table, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/lambdabench"
+	"github.com/luxncp/luxncp/internal/outbox"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
@@ -78,8 +79,9 @@ func awsFakes(b *testing.B) []string {
 	}
 	ddbURL, sqsURL := awsemu.DynamoDB(b), awsemu.SQS(b)
 	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(ddbURL))
-	// TODO(outbox): the table definition internal/outbox exports.
-	awsemu.CreateTable(b, db, "outbox", "id")
+	if _, err := db.CreateTable(ctx, outbox.TableInput("outbox")); err != nil {
+		b.Fatal(err)
+	}
 	awsemu.CreateTable(b, db, "idempotency", "key")
 	cq, err := sqs.NewFromConfig(awsemu.RetryingConfig(sqsURL)).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("outbox")})
 	if err != nil {

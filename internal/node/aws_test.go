@@ -97,8 +97,9 @@ func TestBuildAWS(t *testing.T) {
 	bundle := pki.FormatTrustList(testkit.Trust(t).Entries())
 	s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("config"), Key: aws.String("truststores/mtls-truststore.pem"), Body: bytes.NewReader(bundle)})
 	db := dynamodb.NewFromConfig(awsemu.RetryingConfig(awsemu.DynamoDB(t)))
-	// TODO(outbox): the table definition internal/outbox exports.
-	awsemu.CreateTable(t, db, "outbox", "id")
+	if _, err := db.CreateTable(ctx, outbox.TableInput("outbox")); err != nil {
+		t.Fatal(err)
+	}
 	awsemu.CreateTable(t, db, "idem", "key")
 	q := sqs.NewFromConfig(awsemu.RetryingConfig(awsemu.SQS(t)))
 	cq, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("outbox")})
