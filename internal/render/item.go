@@ -78,7 +78,12 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 		}
 	}
 	row(L.Product, text(child(mm, "name")))
-	if ing := first(mm, "./ingredient"); ing != nil {
+	// Every active ingredient, one line each: a combination product shown
+	// with its first strength only reads as the single-substance product.
+	for _, ing := range mm.FindElements("./ingredient") {
+		if cc := attr(ing, "classCode"); cc != "" && !strings.HasPrefix(cc, "ACTI") {
+			continue
+		}
 		sub := first(ing, "./ingredientSubstance/code", "./ingredient/code")
 		t, _ := r.itemTerm(sub, lang, v)
 		num, den := quantity(first(ing, "./quantity/numerator"), lang), quantity(first(ing, "./quantity/denominator"), lang)

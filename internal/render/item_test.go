@@ -90,3 +90,35 @@ func TestUntranslatedCountMatchesMarks(t *testing.T) {
 		t.Error("the item's strength in English is not marked")
 	}
 }
+
+// TestCombinationStrengths: a product with two active ingredients shows
+// both strengths (a pharmacist reading only "Ramipril 2,5 mg" would take
+// the single-substance product), in the current and the epSOS namespace;
+// the legacy inner ingredient code is labelled as the active ingredient.
+func TestCombinationStrengths(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := legacyEP(t, "gr")
+	const one = `<epsos:ingredient classCode="ACTI">`
+	i := bytes.Index(doc, []byte(one))
+	end := bytes.Index(doc, []byte("</manufacturedMaterial>"))
+	if i < 0 || end < i {
+		t.Fatal("fixture changed: no epsos:ingredient")
+	}
+	second := `<epsos:ingredient classCode="ACTI"><epsos:quantity><epsos:numerator xsi:type="epsos:PQ" value="2.5" unit="mg"/>` +
+		`<epsos:denominator xsi:type="epsos:PQ" value="1" unit="1"/></epsos:quantity><epsos:ingredient classCode="MMAT" determinerCode="KIND">` +
+		`<epsos:code code="C08CA02" codeSystem="2.16.840.1.113883.6.73" codeSystemName="ATC" displayName="Φελοδιπίνη"/></epsos:ingredient></epsos:ingredient>`
+	doc = append(doc[:end:end], append([]byte(second), doc[end:]...)...)
+	page, err := r.HTMLBytes(doc, Options{Lang: "de", SourceCountry: "GR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"<dt>Stärke</dt><dd>enalapril 20 mg <span class=\"tag\"", "<dt>Stärke</dt><dd>Felodipin 2,5 mg</dd>",
+		"<th scope=\"row\">Wirkstoff</th>\n<td lang=\"de\">Felodipin</td>"} {
+		if !bytes.Contains(page, []byte(w)) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
