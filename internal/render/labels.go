@@ -190,6 +190,13 @@ func formatNumber(v, lang string) string {
 	if intPart == "" || !allDigits(intPart) || (hasFrac && (frac == "" || !allDigits(frac))) {
 		return v
 	}
+	// "0010" is 10: leading zeros would be grouped into "0.010" / "0,010",
+	// which a reader takes for a decimal.
+	if t := strings.TrimLeft(intPart, "0"); t != "" {
+		intPart = t
+	} else {
+		intPart = "0"
+	}
 	var b strings.Builder
 	b.WriteString(sign)
 	for i, d := range intPart {
