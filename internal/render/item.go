@@ -114,7 +114,7 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 			if dose != "" {
 				dose += " · "
 			}
-			dose += L.Every + " " + formatNumber(attr(p, "value"), lang) + " " + unitName(attr(p, "unit"), L)
+			dose += every(attr(p, "value"), attr(p, "unit"), lang, L)
 		}
 		if lo, hi := child(et, "low"), child(et, "high"); lo != nil || hi != nil {
 			a, b := formatDate(attr(lo, "value"), lang), formatDate(attr(hi, "value"), lang)
@@ -175,6 +175,17 @@ func substitution(code string, L labels) string {
 		return L.SubstUnknown
 	}
 	return L.SubstUnknown + " (" + code + ")"
+}
+
+// every is a PIVL period in words: "alle 8 Stunden", and for a period of
+// one "jeden Tag" / "tous les jours" / "every day", not "alle 1 Tage".
+func every(value, unit, lang string, L labels) string {
+	if value == "1" {
+		if s := L.EveryOne[unit]; s != "" {
+			return s
+		}
+	}
+	return L.Every + " " + formatNumber(value, lang) + " " + unitName(unit, L)
 }
 
 func unitName(u string, L labels) string {

@@ -122,3 +122,32 @@ func TestCombinationStrengths(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodOfOne: a dose every 1 day reads "jeden Tag" / "tous les jours"
+// / "every day", not "alle 1 Tage"; other periods keep their number.
+func TestPeriodOfOne(t *testing.T) {
+	r, err := NewRenderer(catalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sent = `<period value="12" unit="h"/>`
+	base := legacyEP(t, "gr")
+	if !bytes.Contains(base, []byte(sent)) {
+		t.Fatal("fixture changed: no 12 h period")
+	}
+	doc := bytes.Replace(base, []byte(sent), []byte(`<period value="1" unit="d"/>`), 1)
+	for lang, want := range map[string][2]string{"de": {"jeden Tag", "alle 12 Stunden"}, "fr": {"tous les jours", "toutes les 12 heures"}, "en": {"every day", "every 12 hours"}} {
+		for i, d := range [][]byte{doc, base} {
+			page, err := r.HTMLBytes(d, Options{Lang: lang, SourceCountry: "GR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(page, []byte("1 · "+want[i]+"</dd>")) {
+				t.Errorf("%s: page lacks %q", lang, "1 · "+want[i])
+			}
+		}
+		if page, _ := r.HTMLBytes(doc, Options{Lang: lang, SourceCountry: "GR"}); bytes.Contains(page, []byte(" 1 Tage")) || bytes.Contains(page, []byte(" 1 jours")) || bytes.Contains(page, []byte(" 1 days")) {
+			t.Errorf("%s: page writes a period of one as a plural", lang)
+		}
+	}
+}

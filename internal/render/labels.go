@@ -16,6 +16,7 @@ type labels struct {
 	Validity                                                     string
 	Hours, Days, Weeks, Item, SourceTitle                        string
 	Genders                                                      map[string]string
+	EveryOne                                                     map[string]string // a period of 1, by UCUM unit
 	// Notes are the sentences of luxncp's own warnings (Note), by key.
 	Notes map[string]string
 }
@@ -33,7 +34,8 @@ var uiLabels = map[string]labels{
 		Strength: "Strength", Dose: "Dose", Every: "every", From: "from", Until: "until", Quantity: "Quantity to dispense", Packs: "pack(s)",
 		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", SubstUnknown: "not stated", PackSize: "Pack size", Validity: "Valid",
 		Hours: "hours", Days: "days", Weeks: "weeks", Item: "Prescribed item", SourceTitle: "title in the document",
-		Genders: map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"},
+		EveryOne: map[string]string{"h": "every hour", "d": "every day", "wk": "every week"},
+		Genders:  map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"},
 		Notes: map[string]string{NoteUnsigned: "this document is not signed by the sending country (%s): its origin and integrity are not proven",
 			NoteFutureDate: "the document is dated %s, in the future", NoteOldDate: "the document is dated %s, implausibly long ago",
 			NoteBadDate: "the document date %s is not a date", NoteNoTemplate: "the document does not declare the eHDSI template %s",
@@ -51,7 +53,8 @@ var uiLabels = map[string]labels{
 		Strength: "Dosage", Dose: "Posologie", Every: "toutes les", From: "à partir du", Until: "jusqu'au", Quantity: "Quantité à délivrer", Packs: "boîte(s)",
 		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", SubstUnknown: "non précisée", PackSize: "Conditionnement", Validity: "Validité",
 		Hours: "heures", Days: "jours", Weeks: "semaines", Item: "Médicament prescrit", SourceTitle: "titre dans le document",
-		Genders: map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"},
+		EveryOne: map[string]string{"h": "toutes les heures", "d": "tous les jours", "wk": "toutes les semaines"},
+		Genders:  map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"},
 		Notes: map[string]string{NoteUnsigned: "ce document n'est pas signé par le pays d'origine (%s) : son origine et son intégrité ne sont pas prouvées",
 			NoteFutureDate: "le document est daté du %s, une date future", NoteOldDate: "le document est daté du %s, une date invraisemblablement ancienne",
 			NoteBadDate: "la date du document, %s, n'est pas une date valide", NoteNoTemplate: "le document ne déclare pas le modèle eHDSI %s",
@@ -69,7 +72,8 @@ var uiLabels = map[string]labels{
 		Strength: "Stärke", Dose: "Dosierung", Every: "alle", From: "ab", Until: "bis", Quantity: "Abzugebende Menge", Packs: "Packung(en)",
 		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", SubstUnknown: "nicht angegeben", PackSize: "Packungsgröße", Validity: "Gültig",
 		Hours: "Stunden", Days: "Tage", Weeks: "Wochen", Item: "Verordnetes Arzneimittel", SourceTitle: "Titel im Dokument",
-		Genders: map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"},
+		EveryOne: map[string]string{"h": "jede Stunde", "d": "jeden Tag", "wk": "jede Woche"},
+		Genders:  map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"},
 		Notes: map[string]string{NoteUnsigned: "dieses Dokument ist nicht vom Herkunftsland (%s) signiert: Herkunft und Unversehrtheit sind nicht nachgewiesen",
 			NoteFutureDate: "das Dokument ist auf den %s datiert, ein Datum in der Zukunft", NoteOldDate: "das Dokument ist auf den %s datiert, unplausibel weit zurück",
 			NoteBadDate: "das Dokumentdatum %s ist kein gültiges Datum", NoteNoTemplate: "das Dokument gibt die eHDSI-Vorlage %s nicht an",
