@@ -393,6 +393,10 @@ func labelFor(el *etree.Element, L labels) string {
 	switch {
 	case el.Tag == "code" && (parent == "ingredientSubstance" || parent == "generalizedMaterialKind"):
 		return L.Ingredient
+	case el.Tag == "code" && parent == "ingredient" && el.Parent().Parent() != nil && el.Parent().Parent().Tag == "ingredient":
+		return L.Ingredient // epSOS: epsos:ingredient/epsos:ingredient/epsos:code
+	case el.Tag == "code" && (parent == "containerPackagedProduct" || parent == "containerPackagedMedicine"):
+		return L.Package
 	case el.Tag == "code" && parent == "playingEntity":
 		return L.Agent
 	case el.Tag == "code" && parent == "manufacturedMaterial":

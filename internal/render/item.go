@@ -13,7 +13,22 @@ import (
 // substitution is allowed. Current eHDSI (pharm:) and pre-2022 epSOS
 // (epsos:) medication elements are read alike.
 type itemView struct {
-	Rows [][2]string
+	Rows []itemRow
+}
+
+// itemRow is one line of a prescribed item; Note and Status mark a coded
+// term shown in English or as received, as the coded entries do.
+type itemRow struct {
+	Label, Value, Note, Status string
+}
+
+// itemTerm is a coded element of the item in the reader's language. The
+// same element is counted (and marked) once among the coded entries of its
+// section, so it is not counted again here; a term not in the reader's
+// language carries the same note.
+func (r *Renderer) itemTerm(el *etree.Element, lang string, v *view) (termView, bool) {
+	scratch := view{L: v.L}
+	return r.term(el, "", lang, &scratch)
 }
 
 func first(el *etree.Element, paths ...string) *etree.Element {
@@ -54,25 +69,32 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 	var it itemView
 	row := func(label, value string) {
 		if strings.TrimSpace(value) != "" {
-			it.Rows = append(it.Rows, [2]string{label, value})
+			it.Rows = append(it.Rows, itemRow{Label: label, Value: value})
+		}
+	}
+	termRow := func(label string, t termView, value string) {
+		if strings.TrimSpace(value) != "" {
+			it.Rows = append(it.Rows, itemRow{Label: label, Value: value, Note: t.Note, Status: t.Status})
 		}
 	}
 	row(L.Product, text(child(mm, "name")))
-	if ing := first(mm, "./ingredient"); ing != nil {
-		sub := first(ing, "./ingredientSubstance/code", "./ingredient/code")
-		name := ""
-		if t, ok := r.term(sub, "", lang, v); ok {
-			name = t.Text
+	// Every active ingredient, one line each: a combination product shown
+	// with its first strength only reads as the single-substance product.
+	for _, ing := range mm.FindElements("./ingredient") {
+		if cc := attr(ing, "classCode"); cc != "" && !strings.HasPrefix(cc, "ACTI") {
+			continue
 		}
+		sub := first(ing, "./ingredientSubstance/code", "./ingredient/code")
+		t, _ := r.itemTerm(sub, lang, v)
 		num, den := quantity(first(ing, "./quantity/numerator"), lang), quantity(first(ing, "./quantity/denominator"), lang)
 		s := num
 		if den != "" && den != "1" {
 			s += " / " + den
 		}
-		row(L.Strength, strings.TrimSpace(name+" "+s))
+		termRow(L.Strength, t, strings.TrimSpace(t.Text+" "+s))
 	}
-	if t, ok := r.term(child(mm, "formCode"), "", lang, v); ok {
-		row(L.DoseForm, t.Text)
+	if t, ok := r.itemTerm(child(mm, "formCode"), lang, v); ok {
+		termRow(L.DoseForm, t, t.Text)
 	}
 	dose := ""
 	if dq := child(sa, "doseQuantity"); dq != nil {
@@ -92,7 +114,7 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 			if dose != "" {
 				dose += " · "
 			}
-			dose += L.Every + " " + formatNumber(attr(p, "value"), lang) + " " + unitName(attr(p, "unit"), L)
+			dose += every(attr(p, "value"), attr(p, "unit"), lang, L)
 		}
 		if lo, hi := child(et, "low"), child(et, "high"); lo != nil || hi != nil {
 			a, b := formatDate(attr(lo, "value"), lang), formatDate(attr(hi, "value"), lang)
@@ -107,8 +129,8 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 		}
 	}
 	row(L.Dose, dose)
-	if t, ok := r.term(child(sa, "routeCode"), "", lang, v); ok {
-		row(L.Route, t.Text)
+	if t, ok := r.itemTerm(child(sa, "routeCode"), lang, v); ok {
+		termRow(L.Route, t, t.Text)
 	}
 	pack := ""
 	for _, p := range []string{"./asContent/quantity", "./asContent/quantity/numerator", "./asContent/containerPackagedProduct/capacityQuantity",
@@ -129,16 +151,41 @@ func (r *Renderer) prescribedItem(sa *etree.Element, lang string, v *view) (item
 			}
 		}
 		if obs := child(er, "observation"); obs != nil && attr(child(obs, "code"), "code") == "SUBST" {
-			if attr(child(obs, "value"), "code") == "N" {
-				row(L.Substitution, L.SubstNo)
-			} else {
-				row(L.Substitution, L.SubstYes)
-			}
+			row(L.Substitution, substitution(attr(child(obs, "value"), "code"), L))
 		}
 	}
 	row(L.PackSize, pack)
 	row(L.Validity, validity)
 	return it, len(it.Rows) > 0
+}
+
+// substitution says whether the prescriber allows substitution, from the
+// eHDSISubstitutionCode (HL7 ActSubstanceAdminSubstitutionCode) of the
+// SUBST observation: "N" forbids it, a substitution kind (G, TE and the
+// other HL7 kinds) allows it. A value without a code (a nullFlavor) or a
+// code outside HL7's list is "not stated", never "allowed": a pharmacist
+// must not read permission into an unknown.
+func substitution(code string, L labels) string {
+	switch code {
+	case "N":
+		return L.SubstNo
+	case "G", "TE", "E", "EC", "BC", "TB", "TG", "F":
+		return L.SubstYes
+	case "":
+		return L.SubstUnknown
+	}
+	return L.SubstUnknown + " (" + code + ")"
+}
+
+// every is a PIVL period in words: "alle 8 Stunden", and for a period of
+// one "jeden Tag" / "tous les jours" / "every day", not "alle 1 Tage".
+func every(value, unit, lang string, L labels) string {
+	if value == "1" {
+		if s := L.EveryOne[unit]; s != "" {
+			return s
+		}
+	}
+	return L.Every + " " + formatNumber(value, lang) + " " + unitName(unit, L)
 }
 
 func unitName(u string, L labels) string {

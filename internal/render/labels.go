@@ -12,9 +12,11 @@ type labels struct {
 	CodedEntries, Term, Status, TermsNote, Skip, Original, Print string
 	Warning                                                      string
 	Strength, Dose, Every, From, Until, Quantity, Packs          string
-	Substitution, SubstNo, SubstYes, PackSize, Validity          string
+	Substitution, SubstNo, SubstYes, SubstUnknown, PackSize      string
+	Validity                                                     string
 	Hours, Days, Weeks, Item, SourceTitle                        string
 	Genders                                                      map[string]string
+	EveryOne                                                     map[string]string // a period of 1, by UCUM unit
 	// Notes are the sentences of luxncp's own warnings (Note), by key.
 	Notes map[string]string
 }
@@ -30,9 +32,10 @@ var uiLabels = map[string]labels{
 		TermsNote: "terms could not be shown in your language; they are marked below.", Skip: "Skip to the document",
 		Original: "The narrative text is in the language of the source country.", Print: "Print", Warning: "Warning",
 		Strength: "Strength", Dose: "Dose", Every: "every", From: "from", Until: "until", Quantity: "Quantity to dispense", Packs: "pack(s)",
-		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", PackSize: "Pack size", Validity: "Valid",
+		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", SubstUnknown: "not stated", PackSize: "Pack size", Validity: "Valid",
 		Hours: "hours", Days: "days", Weeks: "weeks", Item: "Prescribed item", SourceTitle: "title in the document",
-		Genders: map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"},
+		EveryOne: map[string]string{"h": "every hour", "d": "every day", "wk": "every week"},
+		Genders:  map[string]string{"F": "Female", "M": "Male", "UN": "Undifferentiated", "O": "Other", "U": "Unknown"},
 		Notes: map[string]string{NoteUnsigned: "this document is not signed by the sending country (%s): its origin and integrity are not proven",
 			NoteFutureDate: "the document is dated %s, in the future", NoteOldDate: "the document is dated %s, implausibly long ago",
 			NoteBadDate: "the document date %s is not a date", NoteNoTemplate: "the document does not declare the eHDSI template %s",
@@ -48,9 +51,10 @@ var uiLabels = map[string]labels{
 		TermsNote: "termes n'ont pas pu être affichés en français ; ils sont signalés ci-dessous.", Skip: "Aller au document",
 		Original: "Le texte narratif est dans la langue du pays d'origine.", Print: "Imprimer", Warning: "Avertissement",
 		Strength: "Dosage", Dose: "Posologie", Every: "toutes les", From: "à partir du", Until: "jusqu'au", Quantity: "Quantité à délivrer", Packs: "boîte(s)",
-		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", PackSize: "Conditionnement", Validity: "Validité",
+		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", SubstUnknown: "non précisée", PackSize: "Conditionnement", Validity: "Validité",
 		Hours: "heures", Days: "jours", Weeks: "semaines", Item: "Médicament prescrit", SourceTitle: "titre dans le document",
-		Genders: map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"},
+		EveryOne: map[string]string{"h": "toutes les heures", "d": "tous les jours", "wk": "toutes les semaines"},
+		Genders:  map[string]string{"F": "Féminin", "M": "Masculin", "UN": "Indéterminé", "O": "Autre", "U": "Inconnu"},
 		Notes: map[string]string{NoteUnsigned: "ce document n'est pas signé par le pays d'origine (%s) : son origine et son intégrité ne sont pas prouvées",
 			NoteFutureDate: "le document est daté du %s, une date future", NoteOldDate: "le document est daté du %s, une date invraisemblablement ancienne",
 			NoteBadDate: "la date du document, %s, n'est pas une date valide", NoteNoTemplate: "le document ne déclare pas le modèle eHDSI %s",
@@ -66,9 +70,10 @@ var uiLabels = map[string]labels{
 		TermsNote: "Begriffe konnten nicht auf Deutsch angezeigt werden; sie sind unten markiert.", Skip: "Zum Dokument springen",
 		Original: "Der Freitext ist in der Sprache des Herkunftslandes.", Print: "Drucken", Warning: "Warnung",
 		Strength: "Stärke", Dose: "Dosierung", Every: "alle", From: "ab", Until: "bis", Quantity: "Abzugebende Menge", Packs: "Packung(en)",
-		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", PackSize: "Packungsgröße", Validity: "Gültig",
+		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", SubstUnknown: "nicht angegeben", PackSize: "Packungsgröße", Validity: "Gültig",
 		Hours: "Stunden", Days: "Tage", Weeks: "Wochen", Item: "Verordnetes Arzneimittel", SourceTitle: "Titel im Dokument",
-		Genders: map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"},
+		EveryOne: map[string]string{"h": "jede Stunde", "d": "jeden Tag", "wk": "jede Woche"},
+		Genders:  map[string]string{"F": "Weiblich", "M": "Männlich", "UN": "Unbestimmt", "O": "Divers", "U": "Unbekannt"},
 		Notes: map[string]string{NoteUnsigned: "dieses Dokument ist nicht vom Herkunftsland (%s) signiert: Herkunft und Unversehrtheit sind nicht nachgewiesen",
 			NoteFutureDate: "das Dokument ist auf den %s datiert, ein Datum in der Zukunft", NoteOldDate: "das Dokument ist auf den %s datiert, unplausibel weit zurück",
 			NoteBadDate: "das Dokumentdatum %s ist kein gültiges Datum", NoteNoTemplate: "das Dokument gibt die eHDSI-Vorlage %s nicht an",
@@ -125,15 +130,43 @@ func formatDate(v, lang string) string {
 	if lang == "de" {
 		sep = "."
 	}
+	// Only a TS (YYYYMM[DD[HHMM…]]) is rearranged; anything else ("2026-01-12",
+	// "unknown", a month 13) is shown as received, never cut into a
+	// plausible-looking wrong date.
+	n := 0
+	for n < len(v) && n < 12 && v[n] >= '0' && v[n] <= '9' {
+		n++
+	}
+	if n < 6 || n == 7 || !plausibleDate(v[:n]) {
+		return v
+	}
 	switch {
-	case len(v) >= 12:
+	case n >= 12:
 		return v[6:8] + sep + v[4:6] + sep + v[0:4] + " " + v[8:10] + ":" + v[10:12]
-	case len(v) >= 8:
+	case n >= 8:
 		return v[6:8] + sep + v[4:6] + sep + v[0:4]
-	case len(v) >= 6:
+	default:
 		return v[4:6] + sep + v[0:4]
 	}
-	return v
+}
+
+// plausibleDate: the month (and day, hour, minute when present) of a run
+// of TS digits are in range.
+func plausibleDate(d string) bool {
+	in := func(s string, lo, hi int) bool {
+		x := int(s[0]-'0')*10 + int(s[1]-'0')
+		return x >= lo && x <= hi
+	}
+	if !in(d[4:6], 1, 12) {
+		return false
+	}
+	if len(d) >= 8 && !in(d[6:8], 1, 31) {
+		return false
+	}
+	if len(d) >= 12 && (!in(d[8:10], 0, 23) || !in(d[10:12], 0, 59)) {
+		return false
+	}
+	return true
 }
 
 // numberSeparators are the reader's decimal and thousands separators
@@ -160,6 +193,13 @@ func formatNumber(v, lang string) string {
 	}
 	if intPart == "" || !allDigits(intPart) || (hasFrac && (frac == "" || !allDigits(frac))) {
 		return v
+	}
+	// "0010" is 10: leading zeros would be grouped into "0.010" / "0,010",
+	// which a reader takes for a decimal.
+	if t := strings.TrimLeft(intPart, "0"); t != "" {
+		intPart = t
+	} else {
+		intPart = "0"
 	}
 	var b strings.Builder
 	b.WriteString(sign)

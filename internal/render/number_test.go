@@ -15,6 +15,10 @@ func TestFormatNumber(t *testing.T) {
 		{"-1234567", "-1.234.567", "-1\u202f234\u202f567", "-1,234,567"},
 		{".5", "0,5", "0,5", "0.5"},
 		{"0.125", "0,125", "0,125", "0.125"},
+		// Leading zeros are not grouped into something that reads as a decimal.
+		{"0010", "10", "10", "10"},
+		{"0001000.5", "1.000,5", "1\u202f000,5", "1,000.5"},
+		{"-00.5", "-0,5", "-0,5", "-0.5"},
 		// Not a plain decimal: shown as received.
 		{"1e3", "1e3", "1e3", "1e3"},
 		{"2.", "2.", "2.", "2."},
