@@ -116,15 +116,25 @@ func (e *Emitter) Emit(ctx context.Context, req *gateway.Request, ev audit.Event
 		MessageID: resp.MessageID, Digest: respDigest}
 	ctx, cancel := audit.Detach(ctx, 0)
 	defer cancel()
+	items := make([]Item, 0, 2)
 	for _, p := range []Params{nrr, nro} {
 		data, err := Sign(p, e.Seal)
 		if err != nil {
 			return err
 		}
-		ent := Entry{ID: p.ID, Kind: p.Kind.Short(), Code: p.Code, Event: p.Subject, MessageID: p.MessageID,
-			RequestMessageID: req.Env.MessageID, Partner: ev.Consumer.Country, Time: now}
-		if err := e.Store.Put(ctx, ent, data); err != nil {
-			return fmt.Errorf("evidence %s: %w", p.Kind.Short(), err)
+		items = append(items, Item{Entry: Entry{ID: p.ID, Kind: p.Kind.Short(), Code: p.Code, Event: p.Subject, MessageID: p.MessageID,
+			RequestMessageID: req.Env.MessageID, Partner: ev.Consumer.Country, Time: now}, Data: data})
+	}
+	if bs, ok := e.Store.(BatchStore); ok {
+		// One directory and one index fsync for both (FileStore).
+		if err := bs.PutAll(ctx, items); err != nil {
+			return fmt.Errorf("evidence nrr+nro: %w", err)
+		}
+		return nil
+	}
+	for _, it := range items {
+		if err := e.Store.Put(ctx, it.Entry, it.Data); err != nil {
+			return fmt.Errorf("evidence %s: %w", it.Entry.Kind, err)
 		}
 	}
 	return nil
