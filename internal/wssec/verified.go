@@ -29,10 +29,10 @@ type verifiedCache struct {
 	order   [][32]byte // insertion order, for eviction (FIFO)
 }
 
-// verifiedCacheSize bounds the cache: about 256 distinct assertions (each
+// verifiedCacheSize bounds the cache: 128 distinct assertions (each
 // a few tens of KB of tree) — the sessions active in the last few seconds
 // to minutes; a miss costs only a full verification.
-const verifiedCacheSize = 256
+const verifiedCacheSize = 128
 
 type verifiedEntry struct {
 	a   *etree.Element // the verified assertion goxmldsig returned
