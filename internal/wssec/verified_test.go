@@ -108,6 +108,22 @@ func TestVerifiedCache(t *testing.T) {
 	}
 	refused("expired on a hit", roundTrip(t, a), ehdsi.ErrNotValidAssertion)
 
+	// The seal certificate expires between two requests (same trust
+	// list, within the cache's TTL): the hit re-checks it and refuses.
+	notAfter := seal(t, "fr").Cert.NotAfter
+	pe := hcpParams()
+	pe.IssueInstant = notAfter.Add(-2 * time.Minute)
+	ae, err := IssueHCP(pe, seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = notAfter.Add(-time.Minute)
+	if _, err := v.VerifyHCP(roundTrip(t, ae)); err != nil {
+		t.Fatalf("a minute before the seal expires: %v", err)
+	}
+	now = notAfter.Add(time.Minute)
+	refused("seal expired on a hit", roundTrip(t, ae), ehdsi.ErrSecDataIntegrityNotEnsured)
+
 	// Withdrawn from the trust list: refused although cached.
 	now = t0.Add(time.Minute)
 	if err := os.Remove(filepath.Join(trustDir, "fr-seal.pem")); err != nil {
