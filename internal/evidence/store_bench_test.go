@@ -29,6 +29,23 @@ func BenchmarkPutConcurrent(b *testing.B) {
 	})
 }
 
+// BenchmarkPutAllSerial: one transaction's NRR and NRO at a time (a quiet
+// gateway): ns/op is what a retrieve waits for its evidence to be stored.
+func BenchmarkPutAllSerial(b *testing.B) {
+	st := &FileStore{Dir: b.TempDir()}
+	data := []byte("<evidence>" + string(make([]byte, 4096)) + "</evidence>")
+	for i := range b.N {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		items := []Item{
+			{Entry: Entry{ID: fmt.Sprintf("id-%d", i), Kind: "nrr", Code: Acceptance, Time: at}, Data: data},
+			{Entry: Entry{ID: fmt.Sprintf("id-%d", i), Kind: "nro", Code: Acceptance, Time: at}, Data: data},
+		}
+		if err := st.PutAll(context.Background(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkPutPair: a transaction's NRR and NRO from 64 goroutines at
 // once, stored by two Puts (before) or one PutAll (the Emitter's way);
 // ns/op is the wall time per transaction, cpu-ms/op the process's CPU
