@@ -34,14 +34,16 @@ func envOr(name, def string) string {
 }
 
 const serveUsage = `Usage:
-  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--metrics-addr 127.0.0.1:9464] [--state-dir var] [--no-peers]
+  luxncp serve [--addr 127.0.0.1:8443] [--national-addr 127.0.0.1:8081] [--metrics-addr 127.0.0.1:9464] [--state-dir var] [--no-peers] [--pprof]
 Starts the gateway, the demo national backend and the simulated neighbour
 NCPs on this machine, and serves until Ctrl-C (SIGINT) or SIGTERM: requests
 in flight finish, then it exits 0. A busy address fails at once (exit 1)
 with a message naming it. 'make run ADDR=… NATIONAL_ADDR=…' runs this.
 The admin listener (--metrics-addr, plain HTTP, keep it on loopback or a
 private network) serves Prometheus metrics at /metrics; traces go to OTLP
-when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md).
+when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md). With
+--pprof it also serves Go's profiler at /debug/pprof/ (docs/benchmarks.md:
+go tool pprof http://127.0.0.1:9464/debug/pprof/profile?seconds=20).
 `
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug | info | warn | error (env LUXNCP_LOG_LEVEL)")
 	noPeers := fs.Bool("no-peers", os.Getenv("LUXNCP_NO_PEERS") != "", "don't start the simulated neighbour NCPs (env LUXNCP_NO_PEERS)")
 	metricsAddr := fs.String("metrics-addr", envOr("LUXNCP_METRICS_ADDR", defaultMetricsAddr), "admin listener: Prometheus /metrics (plain HTTP); \"off\": none (env LUXNCP_METRICS_ADDR)")
+	pprofOn := fs.Bool("pprof", os.Getenv("LUXNCP_PPROF") != "", "also serve Go's profiler at /debug/pprof/ on the admin listener (env LUXNCP_PPROF)")
 	foreground := fs.Bool("foreground", false, "take the terminal's foreground so that Ctrl-C reaches luxncp alone (make run: make then exits with luxncp's status, 0)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -180,7 +183,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer n.Close()
 	var admin *host.Server
 	if metricsOn {
-		admin = &host.Server{Name: "admin", Addr: admAddr.addr, Handler: tel.AdminHandler(), Log: log}
+		var h http.Handler = tel.AdminHandler()
+		if *pprofOn {
+			h = withPprof(h)
+		}
+		admin = &host.Server{Name: "admin", Addr: admAddr.addr, Handler: h, Log: log}
 		if err := admin.Listen(); err != nil {
 			return admAddr.listenError(err)
 		}
@@ -246,6 +253,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if admin != nil {
 		fmt.Fprintf(stdout, "  metrics            http://%s/metrics  (admin listener, Prometheus)\n", admin.BoundAddr())
+		if *pprofOn {
+			fmt.Fprintf(stdout, "  profiler           http://%s/debug/pprof/  (admin listener, --pprof)\n", admin.BoundAddr())
+		}
 		servers = append(servers, admin)
 	}
 	fmt.Fprintf(stdout, "  state              %s  (PKI %s, audit %s, evidence %s, directory cache %s)\n", cfg.StateDir, cfg.PKIDir, cfg.AuditDir, cfg.EvidenceDir, filepath.Join(cfg.StateDir, "directory.json"))

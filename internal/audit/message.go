@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/dialect"
+	"github.com/luxncp/luxncp/internal/soap"
 )
 
 // Code systems and fixed codes of the eHDSI audit profile, as OpenNCP's
@@ -133,11 +134,7 @@ func Message(e Event) ([]byte, error) {
 	}
 
 	doc.Indent(4)
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, fmt.Errorf("serialise audit message: %w", err)
-	}
-	return b, nil
+	return soap.DocumentBytes(doc, 8<<10), nil
 }
 
 func eventIdentification(root *etree.Element, e Event, info eventInfo) {

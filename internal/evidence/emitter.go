@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/audit"
@@ -116,15 +117,33 @@ func (e *Emitter) Emit(ctx context.Context, req *gateway.Request, ev audit.Event
 		MessageID: resp.MessageID, Digest: respDigest}
 	ctx, cancel := audit.Detach(ctx, 0)
 	defer cancel()
-	for _, p := range []Params{nrr, nro} {
-		data, err := Sign(p, e.Seal)
-		if err != nil {
-			return err
+	// The two seals are independent RSA operations: made at once, the
+	// transaction waits for one instead of two.
+	ps := []Params{nrr, nro}
+	items := make([]Item, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Go(func() {
+			data, err := Sign(p, e.Seal)
+			items[i], errs[i] = Item{Entry: Entry{ID: p.ID, Kind: p.Kind.Short(), Code: p.Code, Event: p.Subject, MessageID: p.MessageID,
+				RequestMessageID: req.Env.MessageID, Partner: ev.Consumer.Country, Time: now}, Data: data}, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if bs, ok := e.Store.(BatchStore); ok {
+		// One directory and one index fsync for both (FileStore).
+		if err := bs.PutAll(ctx, items); err != nil {
+			return fmt.Errorf("evidence nrr+nro: %w", err)
 		}
-		ent := Entry{ID: p.ID, Kind: p.Kind.Short(), Code: p.Code, Event: p.Subject, MessageID: p.MessageID,
-			RequestMessageID: req.Env.MessageID, Partner: ev.Consumer.Country, Time: now}
-		if err := e.Store.Put(ctx, ent, data); err != nil {
-			return fmt.Errorf("evidence %s: %w", p.Kind.Short(), err)
+		return nil
+	}
+	for _, it := range items {
+		if err := e.Store.Put(ctx, it.Entry, it.Data); err != nil {
+			return fmt.Errorf("evidence %s: %w", it.Entry.Kind, err)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/luxncp/luxncp/internal/soap"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
@@ -191,5 +192,5 @@ func Sign(p Params, seal wssec.Signer) ([]byte, error) {
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	doc.SetRoot(root)
-	return doc.WriteToBytes()
+	return soap.DocumentBytes(doc, 8<<10), nil
 }

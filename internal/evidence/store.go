@@ -190,29 +190,62 @@ var _ Store = (*FileStore)(nil)
 // written, so an index line on disk always names a file on disk; the index
 // line is appended under the lock (the chain's order) and made durable by
 // a shared index fsync.
-func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
-	sum := sha256.Sum256(data)
-	e.SHA256 = hex.EncodeToString(sum[:])
-	e.File = e.Name()
-	final := filepath.Join(s.Dir, filepath.FromSlash(e.File))
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("evidence store: %w", err)
-	}
-	tmp := final + ".tmp"
-	if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, data); err != nil {
+func (s *FileStore) Put(ctx context.Context, e Entry, data []byte) error {
+	return s.PutAll(ctx, []Item{{Entry: e, Data: data}})
+}
+
+// Item is one evidence of a PutAll.
+type Item struct {
+	Entry Entry
+	Data  []byte
+}
+
+// BatchStore is a Store that stores several evidences at once (a
+// transaction's NRR and NRO): durable, each, when PutAll returns.
+type BatchStore interface {
+	Store
+	PutAll(ctx context.Context, items []Item) error
+}
+
+var _ BatchStore = (*FileStore)(nil)
+
+// PutAll stores the items as Put does, sharing one directory fsync wait
+// and one index append and fsync wait among them (a transaction's NRR and
+// NRO: four fsyncs instead of six). Each file is fsync'd before any index
+// line is written; the lines are appended in order, chained; PutAll
+// returns once every file and line is on disk. On an error, files already
+// linked stay (never indexed: CheckDir lists them as not indexed, as a
+// crash between the link and the index would leave them).
+func (s *FileStore) PutAll(_ context.Context, items []Item) error {
+	var dirs []string
+	for i := range items {
+		e := &items[i].Entry
+		sum := sha256.Sum256(items[i].Data)
+		e.SHA256 = hex.EncodeToString(sum[:])
+		e.File = e.Name()
+		final := filepath.Join(s.Dir, filepath.FromSlash(e.File))
+		dir := filepath.Dir(final)
+		if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("evidence store: %w", err)
+			}
+			dirs = append(dirs, dir)
+		}
+		tmp := final + ".tmp"
+		if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, items[i].Data); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("evidence store: %w", err)
+		}
+		err := os.Link(tmp, final) // fails if the file exists: append-only
 		os.Remove(tmp)
+		if err != nil {
+			return fmt.Errorf("evidence store: %w", err)
+		}
+	}
+	if err := s.syncDirs(dirs...); err != nil {
 		return fmt.Errorf("evidence store: %w", err)
 	}
-	err := os.Link(tmp, final) // fails if the file exists: append-only
-	os.Remove(tmp)
-	if err != nil {
-		return fmt.Errorf("evidence store: %w", err)
-	}
-	if err := s.syncDirs(dir); err != nil {
-		return fmt.Errorf("evidence store: %w", err)
-	}
-	ticket, err := s.appendIndex(&e)
+	ticket, err := s.appendIndex(items)
 	if err != nil {
 		return fmt.Errorf("evidence store: index: %w", err)
 	}
@@ -222,12 +255,16 @@ func (s *FileStore) Put(_ context.Context, e Entry, data []byte) error {
 	return nil
 }
 
-// syncDirs returns once dir's entries are on disk, and the entries naming
-// dir and its parents up to s.Dir the first time (a new day).
-func (s *FileStore) syncDirs(dir string) error {
-	paths := []string{dir}
-	_, known := s.known.Load(dir)
-	if !known {
+// syncDirs returns once the entries of dirs are on disk, and the entries
+// naming each dir and its parents up to s.Dir the first time (a new day).
+func (s *FileStore) syncDirs(dirs ...string) error {
+	paths := append([]string(nil), dirs...)
+	var fresh []string
+	for _, dir := range dirs {
+		if _, known := s.known.Load(dir); known {
+			continue
+		}
+		fresh = append(fresh, dir)
 		rel, err := filepath.Rel(s.Dir, dir)
 		if err != nil {
 			return err
@@ -240,15 +277,16 @@ func (s *FileStore) syncDirs(dir string) error {
 	if err := s.dirs.wait(s.dirs.add(paths...), s.sync); err != nil {
 		return err
 	}
-	if !known {
+	for _, dir := range fresh {
 		s.known.Store(dir, true)
 	}
 	return nil
 }
 
-// appendIndex chains e after the index's last line, appends it and
-// returns the index flush that will cover it.
-func (s *FileStore) appendIndex(e *Entry) (int64, error) {
+// appendIndex chains the items' entries after the index's last line, in
+// order, appends them in one write and returns the index flush that will
+// cover them.
+func (s *FileStore) appendIndex(items []Item) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := filepath.Join(s.Dir, IndexFile)
@@ -259,25 +297,32 @@ func (s *FileStore) appendIndex(e *Entry) (int64, error) {
 		}
 		s.head = h
 	}
-	e.Seq, e.Prev = s.head.seq+1, s.head.hash
-	line, err := json.Marshal(e)
-	if err != nil {
-		return 0, err
+	head := *s.head
+	var lines []byte
+	for i := range items {
+		e := &items[i].Entry
+		e.Seq, e.Prev = head.seq+1, head.hash
+		line, err := json.Marshal(e)
+		if err != nil {
+			return 0, err
+		}
+		lines = append(append(lines, line...), '\n')
+		head = indexHead{seq: e.Seq, hash: lineHash(line)}
 	}
 	_, statErr := os.Lstat(name)
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, err
 	}
-	_, err = f.Write(append(line, '\n'))
+	_, err = f.Write(lines)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		s.head = nil // unknown whether the line landed: read it again (a torn line is moved aside)
+		s.head = nil // unknown whether the lines landed: read them again (a torn line is moved aside)
 		return 0, err
 	}
-	s.head = &indexHead{seq: e.Seq, hash: lineHash(line)}
+	s.head = &head
 	if statErr != nil { // the index was created: its directory entry too
 		return s.index.add(name, s.Dir), nil
 	}

@@ -115,3 +115,64 @@ func TestTornIndexLineMovedAside(t *testing.T) {
 		t.Fatalf("torn bytes not kept aside: %v %q", err, side)
 	}
 }
+
+// TestPutAllSharesFsyncs: a transaction's NRR and NRO stored by one
+// PutAll cost two file fsyncs, one directory fsync and one index fsync
+// (six with two Puts), the lines are chained in order and everything
+// checks; the first PutAll of a day also syncs the parents once.
+func TestPutAllSharesFsyncs(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var synced []string
+	st := &FileStore{Dir: dir}
+	st.fsync = func(p string) error {
+		mu.Lock()
+		synced = append(synced, p)
+		mu.Unlock()
+		return fsyncPath(p)
+	}
+	signer := seal(t, "lu")
+	var all []string
+	for round := range 2 {
+		var items []Item
+		for k, kind := range []Kind{Receipt, Origin} {
+			p := params(t)
+			p.Kind = kind
+			p.ID = fmt.Sprintf("5b1f0c7e-3f4a-4e7a-9d51-%012d", 10*round+k)
+			d, err := Sign(p, signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, Item{Entry: Entry{ID: p.ID, Kind: kind.Short(), Code: Acceptance, Event: "EHDSI-32", Time: t0.Add(time.Duration(round) * time.Second)}, Data: d})
+			all = append(all, p.ID)
+		}
+		synced = nil
+		if err := st.PutAll(context.Background(), items); err != nil {
+			t.Fatal(err)
+		}
+		// The file fsyncs go through writeSync, not the hook: only the
+		// shared directory and index flushes are counted here.
+		want := 2 // the day directory, the index
+		if round == 0 {
+			want = 2 + 3 + 1 // + the parents (DD's MM, YYYY, the store) and the store again for the new index
+		}
+		if len(synced) > want || len(synced) < 2 {
+			t.Errorf("round %d: %d shared fsyncs %v, want at most %d", round, len(synced), synced, want)
+		}
+	}
+	entries, hashes, err := readIndex(dir)
+	if err != nil || len(entries) != 4 {
+		t.Fatalf("index: %v %+v", err, entries)
+	}
+	for i, e := range entries {
+		if e.Seq != int64(i+1) || e.ID != all[i] || (i > 0 && e.Prev != hashes[i-1]) {
+			t.Fatalf("line %d: %+v", i, e)
+		}
+	}
+	auditDir := filepath.Join(t.TempDir(), "audit")
+	writeAudit(t, auditDir, audit.Event{Type: audit.EventEPRetrieve, ResponseMessageID: "urn:uuid:r", Evidence: all})
+	rep, err := CheckDir(dir, auditDir, verifier(t))
+	if err != nil || !rep.OK() || rep.Checked != 4 {
+		t.Fatalf("%v %s", err, problems(rep))
+	}
+}

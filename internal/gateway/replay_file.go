@@ -30,11 +30,16 @@ type FileReplayGuard struct {
 	Max int
 	Now func() time.Time
 
-	mu    sync.Mutex
+	mu    sync.Mutex // guards the fields below but flushMu
 	path  string
 	f     *os.File
 	lines int
 	idx   replayIndex
+	// Group commit: written counts the lines appended, synced those known
+	// durable; a Seen waits until synced covers its line, and one fsync
+	// (under flushMu, one at a time) covers every line written before it.
+	written, synced int64
+	flushMu         sync.Mutex // taken before mu, never after
 }
 
 var _ ReplayGuard = (*FileReplayGuard)(nil)
@@ -118,36 +123,78 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 }
 
 // Seen implements ReplayGuard: a new id is durable before it returns.
+// The check and the append are one step under the lock (two requests with
+// the same id: the second is a replay, even while the first waits for its
+// fsync); concurrent new ids share one fsync (group commit) instead of
+// queueing one fsync each behind the lock. An id whose fsync failed stays
+// known in memory (the request is refused with the error; a retry with
+// the same MessageID is refused as a replay: fail closed).
 func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
 	sum := sha256.Sum256([]byte(id))
 	key := hex.EncodeToString(sum[:])
 	t := clock.Or(g.Now)()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.idx.seen(key, t) {
+		g.mu.Unlock()
 		return true, nil
 	}
 	if g.f == nil {
+		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
 	if _, err := fmt.Fprintf(g.f, "%d %s\n", expiry.UnixNano(), key); err != nil {
-		return false, fmt.Errorf("replay guard: %w", err)
-	}
-	if err := g.f.Sync(); err != nil {
+		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)
 	}
 	g.idx.add(key, expiry, t, g.Max)
 	g.lines++
-	if g.lines > 2*len(g.idx.m)+1024 {
-		if err := g.compact(t); err != nil {
-			return false, err
-		}
+	g.written++
+	ticket, compact := g.written, g.lines > 2*len(g.idx.m)+1024
+	g.mu.Unlock()
+	if compact {
+		return false, g.flush(ticket, t, true)
 	}
-	return false, nil
+	return false, g.flush(ticket, t, false)
+}
+
+// flush returns once line ticket is durable: fsyncing the file (every line
+// written so far) unless a flush since covered it; compact rewrites the
+// file with the live entries instead (itself fsync'd).
+func (g *FileReplayGuard) flush(ticket int64, now time.Time, compact bool) error {
+	g.flushMu.Lock()
+	defer g.flushMu.Unlock()
+	g.mu.Lock()
+	if compact && g.lines > 2*len(g.idx.m)+1024 {
+		defer g.mu.Unlock()
+		upTo := g.written
+		if err := g.compact(now); err != nil {
+			return err
+		}
+		g.synced = max(g.synced, upTo)
+		return nil
+	}
+	if g.synced >= ticket {
+		g.mu.Unlock()
+		return nil
+	}
+	f, upTo := g.f, g.written
+	g.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("replay guard: %s is closed", g.path)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("replay guard: %w", err)
+	}
+	g.mu.Lock()
+	g.synced = max(g.synced, upTo)
+	g.mu.Unlock()
+	return nil
 }
 
 // Close closes the file.
 func (g *FileReplayGuard) Close() error {
+	g.flushMu.Lock()
+	defer g.flushMu.Unlock()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.f == nil {

@@ -678,6 +678,9 @@ func buildTree(doc *etree.Document, data []byte, lim Limits) error {
 			}
 			el := etree.NewElement(t.Name.Local)
 			el.Space = t.Name.Space
+			if len(t.Attr) > 0 {
+				el.Attr = make([]etree.Attr, 0, len(t.Attr)) // CreateAttr appends: one allocation
+			}
 			var seen []xml.Name
 			if len(t.Attr) > 1 {
 				seen = make([]xml.Name, 0, len(t.Attr))

@@ -34,6 +34,10 @@ type Verifier struct {
 	// trust store (by SHA-256 of their DER), for cacheTTL: partners sign
 	// every request with the same few certificates.
 	signers sync.Map // [32]byte → signerEntry
+
+	// verified caches successful signature validations by assertion
+	// content (verifiedCache): a session's assertion is validated once.
+	verified verifiedCache
 }
 
 type signerEntry struct {
@@ -154,6 +158,17 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if v.Trust == nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecGeneric, "no trust store configured", errors.New("verifier without trust store"))
 	}
+	// The same assertion (same content, same namespace context) already
+	// validated: only its certificate is checked again, at this time and
+	// against the current trust list.
+	key, gen, now := assertionKey(el), v.Trust.Generation(), v.now()
+	if e, ok := v.verified.get(key, gen, now); ok {
+		cert, country, err := v.signer(e.der, now)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return e.a, cert, country, nil
+	}
 	detached := el
 	if !selfContained(el) {
 		// The assertion uses namespaces declared by the envelope: copy it
@@ -198,7 +213,6 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signing certificate is not valid base64", err)
 	}
-	now := v.now()
 	cert, country, err := v.signer(der, now)
 	if err != nil {
 		return nil, nil, "", err
@@ -211,6 +225,7 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature is not valid", err)
 	}
+	v.verified.put(key, verifiedEntry{a: verified, der: der, gen: gen, at: now})
 	return verified, cert, country, nil
 }
 

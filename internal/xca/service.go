@@ -125,9 +125,7 @@ func (s *Service) query(ctx context.Context, req *gateway.Request, ev *audit.Eve
 	}
 	ev.Patients = []audit.PatientID{{Root: q.Patient.Root, Extension: q.Patient.Extension}}
 	ev.HomeCommunityID = "urn:oid:" + s.HomeCommunityID
-	if b, err := serialize(req.Env.Body); err == nil {
-		ev.Query = b
-	}
+	ev.Query = soap.ElementBytes(req.Env.Body)
 	for _, c := range q.ClassCodes {
 		if err := checkPermission(req, c); err != nil {
 			return nil, err
@@ -272,10 +270,4 @@ func (s *Service) retrieve(ctx context.Context, req *gateway.Request, ev *audit.
 	registryErrors(rr, notes)
 	outcome(ev, notes, got > 0)
 	return resp, nil
-}
-
-func serialize(el *etree.Element) ([]byte, error) {
-	doc := etree.NewDocument()
-	doc.SetRoot(el.Copy())
-	return doc.WriteToBytes()
 }

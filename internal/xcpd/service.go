@@ -189,9 +189,7 @@ func (s *Service) handle(ctx context.Context, req *gateway.Request, ev *audit.Ev
 	}
 	ev.Patients = append(ev.Patients, subjects(q)...)
 	if q.QueryByParameter != nil {
-		if b, err := serialize(q.QueryByParameter); err == nil {
-			ev.Query = b
-		}
+		ev.Query = soap.ElementBytes(q.QueryByParameter)
 	}
 	res, err := s.Discover(ctx, q)
 	if err != nil {

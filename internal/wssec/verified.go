@@ -1,0 +1,144 @@
+package wssec
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// verifiedCache remembers the outcome of XML-DSig validations that
+// succeeded, keyed by the SHA-256 of everything the validation reads (the
+// assertion's subtree, token by token, and the namespace declarations in
+// scope from its ancestors: assertionKey). A partner sends the same HCP
+// assertion with every request of a session and the same TRC with each of
+// a patient's requests; an identical assertion verifies identically, so
+// the canonicalisation, digest and signature check run once per assertion
+// instead of once per request. Only the XML-DSig step is skipped on a hit:
+// the signing certificate is checked against the trust list at the
+// current time again (signer), entries are dropped when the trust list
+// changes or after cacheTTL, and every assertion rule (validity window,
+// qualifier, attributes, TRC ↔ HCP binding) still runs on each request.
+// Failures are never cached. The cached verified element is shared:
+// callers only read it (checkCommon, VerifyHCP, VerifyTRC).
+type verifiedCache struct {
+	mu      sync.Mutex
+	entries map[[32]byte]verifiedEntry
+	order   [][32]byte // insertion order, for eviction (FIFO)
+}
+
+// verifiedCacheSize bounds the cache: 128 distinct assertions (each
+// a few tens of KB of tree) — the sessions active in the last few seconds
+// to minutes; a miss costs only a full verification.
+const verifiedCacheSize = 128
+
+type verifiedEntry struct {
+	a   *etree.Element // the verified assertion goxmldsig returned
+	der []byte         // the signing certificate, checked again on a hit
+	gen uint64         // the trust list's generation at verification
+	at  time.Time
+}
+
+func (c *verifiedCache) get(key [32]byte, gen uint64, now time.Time) (verifiedEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		return verifiedEntry{}, false
+	}
+	if e.gen != gen || now.Sub(e.at) >= cacheTTL || e.at.Sub(now) >= cacheTTL {
+		delete(c.entries, key)
+		return verifiedEntry{}, false
+	}
+	return e, true
+}
+
+func (c *verifiedCache) put(key [32]byte, e verifiedEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[[32]byte]verifiedEntry, verifiedCacheSize)
+	}
+	if _, ok := c.entries[key]; ok {
+		c.entries[key] = e
+		return
+	}
+	for len(c.order) >= verifiedCacheSize {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+	// Entries dropped by get stay in order until their turn: harmless.
+	c.entries[key] = e
+	c.order = append(c.order, key)
+}
+
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// assertionKey is the SHA-256 of an unambiguous encoding (a type byte per
+// token, length-prefixed strings) of what validating el's signature
+// depends on: the namespace declarations and xml:* attributes (what a
+// canonicalisation can inherit) of every ancestor, nearest first, then el's whole subtree — elements with their prefixes, names
+// and attributes in order, text (and whether it is CDATA), comments,
+// processing instructions and directives. Two elements with the same key
+// are the same input to the validation.
+func assertionKey(el *etree.Element) [32]byte {
+	bp := keyBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	str := func(t byte, s string) {
+		b = append(b, t)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			if a.Space == "xmlns" || a.Space == "xml" || (a.Space == "" && a.Key == "xmlns") {
+				str('N', a.Space)
+				str('n', a.Key)
+				str('v', a.Value)
+			}
+		}
+		b = append(b, '|')
+	}
+	b = append(b, '#')
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		str('<', e.Space)
+		str(':', e.Tag)
+		for _, a := range e.Attr {
+			str('@', a.Space)
+			str(':', a.Key)
+			str('=', a.Value)
+		}
+		for _, t := range e.Child {
+			switch t := t.(type) {
+			case *etree.Element:
+				walk(t)
+			case *etree.CharData:
+				if t.IsCData() {
+					str('C', t.Data)
+				} else {
+					str('T', t.Data)
+				}
+			case *etree.Comment:
+				str('!', t.Data)
+			case *etree.ProcInst:
+				str('?', t.Target)
+				str(' ', t.Inst)
+			case *etree.Directive:
+				str('D', t.Data)
+			default:
+				b = append(b, 0) // unknown token: never equal to a known one
+			}
+		}
+		b = append(b, '>')
+	}
+	walk(el)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		keyBufs.Put(bp)
+	}
+	return sum
+}

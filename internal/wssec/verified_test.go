@@ -1,0 +1,136 @@
+package wssec
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/pki"
+)
+
+// TestVerifiedCache: a second identical assertion is a cache hit (the
+// XML-DSig validation is not run again: the same verified element comes
+// back), while anything that differs is validated in full and refused
+// when the signature no longer covers it; on a hit the assertion rules
+// and the signer's trust at the current time still decide.
+func TestVerifiedCache(t *testing.T) {
+	// A trust list of our own (a copy), to withdraw FR's seal later.
+	trustDir := t.TempDir()
+	src := filepath.Join(testPKI(t), pki.TrustDir)
+	files, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(src, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(trustDir, f.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trust, err := pki.LoadTrustStore(trustDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Minute)
+	v := &Verifier{Trust: trust, Now: func() time.Time { return now }, Skew: time.Second}
+	p := hcpParams()
+	p.Valid = 3 * time.Minute
+	a, err := IssueHCP(p, seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _, err := v.verifySignature(roundTrip(t, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, _, err := v.verifySignature(roundTrip(t, a))
+	if err != nil || again != first {
+		t.Fatalf("identical assertion: %v, cache hit %v", err, again == first)
+	}
+	if _, err := v.VerifyHCP(roundTrip(t, a)); err != nil {
+		t.Fatal(err)
+	}
+
+	refused := func(name string, el *etree.Element, code ehdsi.Code) {
+		t.Helper()
+		_, err := v.VerifyHCP(el)
+		var f *ehdsi.Fault
+		if !errors.As(err, &f) || f.Code != code {
+			t.Errorf("%s: err = %v, want %s", name, err, code)
+		}
+	}
+	// Altered after signing, with the cached original's signature.
+	alt := roundTrip(t, a)
+	alt.FindElement(".//NameID").SetText("someone-else")
+	refused("altered", alt, ehdsi.ErrSecDataIntegrityNotEnsured)
+	wrapped := roundTrip(t, a)
+	at := wrapped.FindElement("./AttributeStatement").CreateElement("saml:Attribute")
+	at.CreateAttr("Name", AttrPermission)
+	at.CreateElement("saml:AttributeValue").SetText(ehdsi.PermissionPrefix + "PRD-003")
+	refused("wrapping", wrapped, ehdsi.ErrSecDataIntegrityNotEnsured)
+	commented := roundTrip(t, a)
+	commented.FindElement(".//NameID").CreateComment("x")
+	if k1, k2 := assertionKey(roundTrip(t, a)), assertionKey(commented); k1 == k2 {
+		t.Error("a comment added does not change the key")
+	}
+
+	// The same bytes under an ancestor binding a prefix differently: a
+	// different key (validated in full; still valid here).
+	b, _ := Serialize(a)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(`<w:Security xmlns:w="` + NSWSSE + `" xmlns:saml="urn:other" xml:lang="fr">` + string(b) + `</w:Security>`); err != nil {
+		t.Fatal(err)
+	}
+	if assertionKey(doc.Root().ChildElements()[0]) == assertionKey(roundTrip(t, a)) {
+		t.Error("the ancestors' namespace declarations are not in the key")
+	}
+	cdata, text := etree.NewElement("x"), etree.NewElement("x")
+	cdata.CreateCData("a")
+	text.CreateText("a")
+	if assertionKey(cdata) == assertionKey(text) {
+		t.Error("CDATA and text share a key")
+	}
+
+	// A hit still applies the validity window: expired 3 minutes after
+	// issue, 2 minutes after it was cached.
+	now = t0.Add(3*time.Minute + 2*time.Second)
+	if el, _, _, err := v.verifySignature(roundTrip(t, a)); err != nil || el != first {
+		t.Fatalf("within the cache's TTL: %v, hit %v", err, el == first)
+	}
+	refused("expired on a hit", roundTrip(t, a), ehdsi.ErrNotValidAssertion)
+
+	// The seal certificate expires between two requests (same trust
+	// list, within the cache's TTL): the hit re-checks it and refuses.
+	notAfter := seal(t, "fr").Cert.NotAfter
+	pe := hcpParams()
+	pe.IssueInstant = notAfter.Add(-2 * time.Minute)
+	ae, err := IssueHCP(pe, seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = notAfter.Add(-time.Minute)
+	if _, err := v.VerifyHCP(roundTrip(t, ae)); err != nil {
+		t.Fatalf("a minute before the seal expires: %v", err)
+	}
+	now = notAfter.Add(time.Minute)
+	refused("seal expired on a hit", roundTrip(t, ae), ehdsi.ErrSecDataIntegrityNotEnsured)
+
+	// Withdrawn from the trust list: refused although cached.
+	now = t0.Add(time.Minute)
+	if err := os.Remove(filepath.Join(trustDir, "fr-seal.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := trust.Reload(context.Background(), now); err != nil || !changed {
+		t.Fatalf("reload: %v %v", changed, err)
+	}
+	refused("seal withdrawn", roundTrip(t, a), ehdsi.ErrSecDataIntegrityNotEnsured)
+}
