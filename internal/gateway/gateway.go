@@ -301,6 +301,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	notAdmitted := func(busy *busy) {
 		log.InfoContext(ctx, "request not admitted", "peer", country, "status", busy.status, "reason", busy.reason)
+		// Observed as the fault it is (not a success): not audited, the
+		// request was never read.
+		ev.Outcome, ev.ErrorCode = audit.OutcomeSeriousFailure, string(ehdsi.ErrGeneric)
 		w.Header().Set("Retry-After", fmt.Sprint(int(max(1, (busy.retryAfter+time.Second-1)/time.Second))))
 		_ = cfg.Writer.WriteFaultStatus(w, ehdsi.Receiver(ehdsi.ErrGeneric, "busy: "+busy.reason+"; retry later", nil), "", busy.status)
 	}

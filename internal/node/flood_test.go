@@ -28,6 +28,7 @@ import (
 	"github.com/luxncp/luxncp/internal/host"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
+	"github.com/luxncp/luxncp/internal/telemetry"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 )
@@ -150,7 +151,9 @@ func TestFloodOfUnauthenticatedBodies(t *testing.T) {
 // Retry-After, another country is still served; beyond the requests in
 // flight every caller gets 503 with Retry-After.
 func TestBusyAndRateLimited(t *testing.T) {
-	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.RateLimit = 1 }, nil)
+	tel := telemetry.New(telemetry.Options{})
+	g := startConfig(t, slog.New(slog.NewTextHandler(io.Discard, nil)), t.TempDir(), func(c *node.Config) { c.RateLimit = 1 },
+		func(o *node.Options) { o.Telemetry = tel })
 	post := func(ph *pharmacist) *http.Response {
 		t.Helper()
 		ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
@@ -176,6 +179,17 @@ func TestBusyAndRateLimited(t *testing.T) {
 	}
 	if res := post(be); res.StatusCode != 200 {
 		t.Errorf("Belgium limited by France's rate: %d", res.StatusCode)
+	}
+	// The refusal is counted as one, not as a success.
+	rec := httptest.NewRecorder()
+	tel.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`luxncp_requests_total{code="ERROR_GENERIC",country="FR",outcome="serious failure",transaction="XCPD"} 1`,
+		`luxncp_requests_total{code="none",country="FR",outcome="success",transaction="EHDSI-11"} 2`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, rec.Body.String())
+		}
 	}
 
 	// The in-flight bound (503 with Retry-After) is asserted over the wire
