@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 	product := item.FindElement("./consumable/manufacturedProduct")
 	if product == nil {
 		return nil, "", errors.New("the prescription item names no product")
+	}
+	if err := dispensable(item, p.Item); err != nil {
+		return nil, "", err
 	}
 	itemID := item.SelectElement("id")
 	epID := src.SelectElement("id")
@@ -117,6 +121,36 @@ func BuildED(ep []byte, p EDParams) (doc []byte, id string, err error) {
 		Narrative: text, Quantity: p.Item.Packages, Product: mp, Prescribed: current(product),
 	}.Build()
 	return b, id, err
+}
+
+// dispensable checks what the pharmacist declares against the prescribed
+// item before anything is sent: no more packages than the item prescribes
+// (its supply quantity, when stated), and no substitution where the
+// prescriber forbade it (SUBST "N"). A prescription silent on
+// substitution leaves it to the dispensing country's rules, as eHDSI
+// does. The prescribing country checks again; this saves the pharmacist
+// a refusal from abroad and keeps an impossible eDispensation unsent.
+func dispensable(item *etree.Element, d DispenseItem) error {
+	for _, er := range item.SelectElements("entryRelationship") {
+		if sup := er.SelectElement("supply"); sup != nil {
+			q := sup.SelectElement("quantity")
+			if q == nil {
+				continue
+			}
+			v, err := strconv.ParseFloat(q.SelectAttrValue("value", ""), 64)
+			if err == nil && v > 0 && float64(d.Packages) > v {
+				return fmt.Errorf("the prescription item is for %s package(s); %d cannot be dispensed", strconv.FormatFloat(v, 'f', -1, 64), d.Packages)
+			}
+		}
+		if obs := er.SelectElement("observation"); obs != nil && d.Substituted {
+			if c := obs.SelectElement("code"); c != nil && c.SelectAttrValue("code", "") == "SUBST" {
+				if v := obs.SelectElement("value"); v != nil && v.SelectAttrValue("code", "") == "N" {
+					return errors.New("the prescriber does not allow substitution for this item")
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // splitName splits "Given Names Family" at the last space.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,4 +249,32 @@ func TestOneEDSkeleton(t *testing.T) {
 		files = append(files, f)
 	}
 	testutil.ValidateCDA(t, files...)
+}
+
+// TestEDRefusesWhatThePrescriptionDoesNotAllow: more packages than the
+// item prescribes, or a substitution the prescriber forbade, is refused
+// before anything is built or sent; within the prescription it is built.
+func TestEDRefusesWhatThePrescriptionDoesNotAllow(t *testing.T) {
+	prof, _ := peer.Profile("PT")
+	ep := peer.BuildEP(prof, 0, 0, time.Date(2026, 1, 12, 9, 30, 0, 0, time.UTC)) // 2 packages, substitution G
+	p := edParams()
+	p.Item.Packages = 3
+	if _, _, err := BuildED(ep, p); err == nil || !strings.Contains(err.Error(), "for 2 package(s); 3 cannot be dispensed") {
+		t.Errorf("3 packages of a 2-package item: %v", err)
+	}
+	p.Item.Packages, p.Item.Substituted, p.Item.Product = 1, true, "Generic levothyroxine 100 µg"
+	if _, _, err := BuildED(ep, p); err != nil {
+		t.Errorf("a substitution the prescriber allows (G): %v", err)
+	}
+	forbidden := bytes.Replace(ep, []byte(`code="G" codeSystem="2.16.840.1.113883.5.1070"`), []byte(`code="N" codeSystem="2.16.840.1.113883.5.1070"`), 1)
+	if bytes.Equal(forbidden, ep) {
+		t.Fatal("fixture changed: no substitution code G to replace")
+	}
+	if _, _, err := BuildED(forbidden, p); err == nil || !strings.Contains(err.Error(), "does not allow substitution") {
+		t.Errorf("a substitution the prescriber forbade (N): %v", err)
+	}
+	p.Item.Substituted = false
+	if _, _, err := BuildED(forbidden, p); err != nil {
+		t.Errorf("the prescribed product where substitution is forbidden: %v", err)
+	}
 }
