@@ -34,6 +34,14 @@ type verifiedCache struct {
 // to minutes; a miss costs only a full verification.
 const verifiedCacheSize = 128
 
+// maxCachedAssertion bounds what one entry may hold: an assertion whose
+// key encoding (≈ its size) is larger is validated on every request and
+// never kept. eHDSI assertions are a few KB; without this bound a partner
+// could sign 128 assertions of up to the body limit (10 MiB) each and
+// have the gateway keep their trees — gigabytes, outside the body memory
+// budget (LUXNCP_MAX_BODY_MEMORY) that bounds what requests hold.
+const maxCachedAssertion = 32 << 10
+
 type verifiedEntry struct {
 	a   *etree.Element // the verified assertion goxmldsig returned
 	der []byte         // the signing certificate, checked again on a hit
@@ -83,7 +91,10 @@ var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // and attributes in order, text (and whether it is CDATA), comments,
 // processing instructions and directives. Two elements with the same key
 // are the same input to the validation.
-func assertionKey(el *etree.Element) [32]byte {
+//
+// size is the length of the encoding (what put compares with
+// maxCachedAssertion).
+func assertionKey(el *etree.Element) (key [32]byte, size int) {
 	bp := keyBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	str := func(t byte, s string) {
@@ -135,10 +146,10 @@ func assertionKey(el *etree.Element) [32]byte {
 		b = append(b, '>')
 	}
 	walk(el)
-	sum := sha256.Sum256(b)
+	sum, size := sha256.Sum256(b), len(b)
 	if cap(b) <= 1<<20 {
 		*bp = b
 		keyBufs.Put(bp)
 	}
-	return sum
+	return sum, size
 }
