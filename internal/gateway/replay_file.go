@@ -49,8 +49,12 @@ type FileReplayGuard struct {
 	torn bool
 }
 
-// syncFile is (*os.File).Sync; tests replace it to make it fail.
-var syncFile = (*os.File).Sync
+// syncFile and writeFile are (*os.File).Sync and Write; tests replace
+// them to make them fail.
+var (
+	syncFile  = (*os.File).Sync
+	writeFile = (*os.File).Write
+)
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -170,7 +174,7 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
-	if _, err := fmt.Fprintf(g.f, "%d %s\n", expiry.UnixNano(), key); err != nil {
+	if _, err := writeFile(g.f, fmt.Appendf(nil, "%d %s\n", expiry.UnixNano(), key)); err != nil {
 		g.torn = true // perhaps a partial line (disk full)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)

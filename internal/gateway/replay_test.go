@@ -333,3 +333,43 @@ func TestFileReplayGuardFailedSync(t *testing.T) {
 		}
 	}
 }
+
+// TestFileReplayGuardTornWrite: the disk fills up in the middle of a line
+// (ENOSPC after part of it was written). That id is refused; once there is
+// room again the next id must not be glued to the partial line — which
+// made it unreadable at the next start, so that its MessageID could be
+// replayed after a restart (seen on a full tmpfs).
+func TestFileReplayGuardTornWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ids")
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	g, err := gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, exp := context.Background(), now.Add(time.Hour)
+	if _, err := g.Seen(ctx, "a", exp); err != nil {
+		t.Fatal(err)
+	}
+	restore := gateway.SetWriteFile(func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2])
+		return n, fmt.Errorf("no space left on device")
+	})
+	if _, err := g.Seen(ctx, "b", exp); err == nil {
+		t.Fatal("b: a failed write answered")
+	}
+	restore()
+	if seen, err := g.Seen(ctx, "c", exp); err != nil || seen {
+		t.Fatalf("c: %v %v", seen, err)
+	}
+	g.Close()
+	g, err = gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, id := range []string{"a", "c"} {
+		if seen, err := g.Seen(ctx, id, exp); err != nil || !seen {
+			t.Errorf("%s after reopening: %v %v (a replay would pass)", id, seen, err)
+		}
+	}
+}
