@@ -179,6 +179,15 @@ func TestVerifiedCacheBounds(t *testing.T) {
 	if !twice(v, a) {
 		t.Error("an ordinary assertion is not cached")
 	}
+	// Many small nodes cost more memory than their text: 2,000 empty
+	// elements, 12 KB of encoding, are ≈ 200 KB of tree.
+	many := etree.NewElement("x")
+	for range 2000 {
+		many.CreateElement("a")
+	}
+	if _, size := assertionKey(many); size <= maxCachedAssertion {
+		t.Errorf("2,000 elements estimated at %d bytes: within maxCachedAssertion", size)
+	}
 	if twice(v, big) {
 		t.Error("an assertion larger than maxCachedAssertion is cached")
 	}
