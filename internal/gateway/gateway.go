@@ -420,7 +420,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(err)
 			return
 		}
-		log.Info("request refused in the response", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
+		log.InfoContext(ctx, "request refused in the response", "code", string(f.Code), "reason", f.Message(), "peer", ev.Consumer.Country)
 		ev.SetOutcome(f)
 		namePatients(&ev, op, env, trcEl)
 		resp = op.Refuse(req, &ev, f)

@@ -40,6 +40,32 @@ type FileReplayGuard struct {
 	// (under flushMu, one at a time) covers every line written before it.
 	written, synced int64
 	flushMu         sync.Mutex // taken before mu, never after
+	// torn: a write or an fsync of the file failed. After a failed fsync
+	// the kernel may have dropped the dirty pages and a later fsync of the
+	// same file reports success without them; a failed write may have
+	// left a partial line that the next line would be glued to. Either
+	// way the file no longer holds what the index does: the next flush
+	// rewrites it from the index (compact) instead of fsyncing it.
+	torn bool
+}
+
+// syncFile and writeFile are (*os.File).Sync and Write; tests replace
+// them to make them fail.
+var (
+	syncFile  = (*os.File).Sync
+	writeFile = (*os.File).Write
+)
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = syncFile(d)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 var _ ReplayGuard = (*FileReplayGuard)(nil)
@@ -101,13 +127,19 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 		n++
 	})
 	if err := w.Flush(); err == nil {
-		err = f.Sync()
+		err = syncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, g.path)
+	}
+	if err == nil {
+		// The rename itself durable: until the directory is, a crash may
+		// bring back the old file, without the lines not yet fsync'd
+		// that this rewrite is answering for.
+		err = syncDir(filepath.Dir(g.path))
 	}
 	if err != nil {
 		return fmt.Errorf("replay guard: compact: %w", err)
@@ -142,7 +174,8 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
-	if _, err := fmt.Fprintf(g.f, "%d %s\n", expiry.UnixNano(), key); err != nil {
+	if _, err := writeFile(g.f, fmt.Appendf(nil, "%d %s\n", expiry.UnixNano(), key)); err != nil {
+		g.torn = true // perhaps a partial line (disk full)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)
 	}
@@ -158,19 +191,23 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 }
 
 // flush returns once line ticket is durable: fsyncing the file (every line
-// written so far) unless a flush since covered it; compact rewrites the
-// file with the live entries instead (itself fsync'd).
+// written so far) unless a flush since covered it; compact, or a torn file
+// (a write or fsync failed since the last rewrite), rewrites the file with
+// the live entries instead (itself fsync'd).
 func (g *FileReplayGuard) flush(ticket int64, now time.Time, compact bool) error {
 	g.flushMu.Lock()
 	defer g.flushMu.Unlock()
 	g.mu.Lock()
-	if compact && g.lines > 2*len(g.idx.m)+1024 {
+	if g.torn && g.synced < ticket || compact && g.lines > 2*len(g.idx.m)+1024 {
 		defer g.mu.Unlock()
+		if g.f == nil {
+			return fmt.Errorf("replay guard: %s is closed", g.path)
+		}
 		upTo := g.written
 		if err := g.compact(now); err != nil {
 			return err
 		}
-		g.synced = max(g.synced, upTo)
+		g.synced, g.torn = max(g.synced, upTo), false
 		return nil
 	}
 	if g.synced >= ticket {
@@ -182,7 +219,10 @@ func (g *FileReplayGuard) flush(ticket int64, now time.Time, compact bool) error
 	if f == nil {
 		return fmt.Errorf("replay guard: %s is closed", g.path)
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(f); err != nil {
+		g.mu.Lock()
+		g.torn = true
+		g.mu.Unlock()
 		return fmt.Errorf("replay guard: %w", err)
 	}
 	g.mu.Lock()

@@ -276,3 +276,100 @@ func BenchmarkFileReplayGuardParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestFileReplayGuardFailedSync: an fsync of the guard's file fails (the
+// id is refused with the error, and stays known: fail closed). Linux may
+// have dropped the dirty pages with that error, and a second fsync of the
+// same file then succeeds without them: the next new id must not be
+// answered on such an fsync, but only once the file is rewritten from the
+// index (and that rewrite fsync'd). A reopened guard knows every id.
+func TestFileReplayGuardFailedSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ids")
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	g, err := gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, exp := context.Background(), now.Add(time.Hour)
+	if seen, err := g.Seen(ctx, "a", exp); err != nil || seen {
+		t.Fatalf("a: %v %v", seen, err)
+	}
+	var synced []string
+	fail := true
+	defer gateway.SetSyncFile(func(f *os.File) error {
+		synced = append(synced, filepath.Base(f.Name()))
+		if fail {
+			fail = false
+			return fmt.Errorf("EIO")
+		}
+		return f.Sync()
+	})()
+	if _, err := g.Seen(ctx, "b", exp); err == nil {
+		t.Fatal("b: a failed fsync answered")
+	}
+	if seen, err := g.Seen(ctx, "c", exp); err != nil || seen {
+		t.Fatalf("c: %v %v", seen, err)
+	}
+	// The rewrite: the new file, then the directory holding its name.
+	if want := []string{"ids", "ids.tmp", filepath.Base(filepath.Dir(path))}; fmt.Sprint(synced) != fmt.Sprint(want) {
+		t.Errorf("fsyncs %v, want %v: after a failed fsync the next id was answered on an fsync of the same file, or before its rewrite was durable", synced, want)
+	}
+	if seen, err := g.Seen(ctx, "b", exp); err != nil || !seen {
+		t.Errorf("b again: %v %v, want a replay (fail closed)", seen, err)
+	}
+	synced = nil
+	if seen, err := g.Seen(ctx, "d", exp); err != nil || seen || fmt.Sprint(synced) != "[ids]" {
+		t.Errorf("d, once rewritten: %v %v, fsyncs %v (want the plain group commit again)", seen, err, synced)
+	}
+	g.Close()
+	g, err = gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if seen, err := g.Seen(ctx, id, exp); err != nil || !seen {
+			t.Errorf("%s after reopening: %v %v", id, seen, err)
+		}
+	}
+}
+
+// TestFileReplayGuardTornWrite: the disk fills up in the middle of a line
+// (ENOSPC after part of it was written). That id is refused; once there is
+// room again the next id must not be glued to the partial line — which
+// made it unreadable at the next start, so that its MessageID could be
+// replayed after a restart (seen on a full tmpfs).
+func TestFileReplayGuardTornWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ids")
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	g, err := gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, exp := context.Background(), now.Add(time.Hour)
+	if _, err := g.Seen(ctx, "a", exp); err != nil {
+		t.Fatal(err)
+	}
+	restore := gateway.SetWriteFile(func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2])
+		return n, fmt.Errorf("no space left on device")
+	})
+	if _, err := g.Seen(ctx, "b", exp); err == nil {
+		t.Fatal("b: a failed write answered")
+	}
+	restore()
+	if seen, err := g.Seen(ctx, "c", exp); err != nil || seen {
+		t.Fatalf("c: %v %v", seen, err)
+	}
+	g.Close()
+	g, err = gateway.OpenFileReplayGuard(path, 100, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, id := range []string{"a", "c"} {
+		if seen, err := g.Seen(ctx, id, exp); err != nil || !seen {
+			t.Errorf("%s after reopening: %v %v (a replay would pass)", id, seen, err)
+		}
+	}
+}

@@ -42,6 +42,11 @@ type Config struct {
 	LogLevel    string // LUXNCP_LOG_LEVEL: debug | info | warn | error
 	// ClockSkew tolerated on assertion times. LUXNCP_CLOCK_SKEW, default 60s.
 	ClockSkew time.Duration
+	// NoAssertionCache turns off the cache of validated SAML assertions
+	// (wssec.Verifier.NoAssertionCache): every assertion's XML signature
+	// is validated in full on every request. LUXNCP_ASSERTION_CACHE=off;
+	// default on.
+	NoAssertionCache bool
 	// MaxInFlight bounds the Country A requests read, parsed or served at
 	// once (LUXNCP_MAX_INFLIGHT, default 32): beyond it, 503 with
 	// Retry-After. With MaxBody it bounds the bodies in memory.
@@ -277,6 +282,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("LUXNCP_RATE_LIMIT: %q is not a number of requests per second", v)
 		}
 		c.RateLimit = r
+	}
+	switch v := getenv("LUXNCP_ASSERTION_CACHE"); v {
+	case "", "on":
+	case "off":
+		c.NoAssertionCache = true
+	default:
+		return c, fmt.Errorf("LUXNCP_ASSERTION_CACHE: %q is neither on nor off", v)
 	}
 	if v := getenv("LUXNCP_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -108,4 +109,41 @@ func duplicateKey(line string) string {
 		}
 	}
 	return ""
+}
+
+// TestRefusalInTheResponseCarriesIDs: a refusal answered inside a normal
+// response (an application error: here an XCPD by a professional without
+// PRD-006) is logged with the request id and wsa:MessageID too, like
+// every other line of a request.
+func TestRefusalInTheResponseCarriesIDs(t *testing.T) {
+	var logs syncBuffer
+	g := startWithLog(t, node.NewLogger("info", &logs))
+	ph := newPharmacist(t, "be", "physician")
+	prof := ncpclient.DemoProfessional(ph.id.Country, "physician")
+	prof.Permissions = []string{"PRD-003", "PRD-004"}
+	hcp, err := ph.id.HCP(prof, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msgID = "urn:uuid:3e0f6a9c-1d2b-4c5e-8f7a-9b0c1d2e3f4a"
+	rep, err := ph.client.Call(context.Background(), ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD,
+		Assertions: []*etree.Element{hcp}, MessageID: msgID,
+		Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1971011007114", PatientRoot: ehdsi.OIDMatricule})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqID := rep.Header.Get(reqlog.Header)
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["msg"] == "request refused in the response" {
+			line = rec
+		}
+	}
+	if line == nil {
+		t.Fatalf("no \"request refused in the response\" line (fault %v):\n%s", rep.Fault, logs.String())
+	}
+	if line["request_id"] != reqID || line["message_id"] != msgID {
+		t.Errorf("request_id %v message_id %v, want %s and %s", line["request_id"], line["message_id"], reqID, msgID)
+	}
 }

@@ -160,7 +160,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 	}
 	n.Gateway = &gateway.Config{
 		TLSTrust:   trust,
-		Assertions: &wssec.Verifier{Trust: trust, Now: opt.Now, Skew: cfg.ClockSkew},
+		Assertions: &wssec.Verifier{Trust: trust, Now: opt.Now, Skew: cfg.ClockSkew, NoAssertionCache: cfg.NoAssertionCache},
 		Limits:     soap.Limits{MaxBytes: cfg.MaxBody},
 		Now:        opt.Now,
 		Log:        log,

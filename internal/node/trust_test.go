@@ -285,3 +285,31 @@ func TestFailedTrustReloadIsLoud(t *testing.T) {
 		t.Errorf("luxncp_trust_list_reload_failing = %s after the fix, want 0", v)
 	}
 }
+
+// TestAssertionCacheSwitch: LUXNCP_ASSERTION_CACHE=off reaches the
+// gateway's assertion verifier (every signature validated in full); on by
+// default; anything else is an error, not a silent default.
+func TestAssertionCacheSwitch(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	for _, tc := range []struct {
+		value string
+		off   bool
+	}{{"", false}, {"on", false}, {"off", true}} {
+		c, err := node.FromEnv(env(map[string]string{"LUXNCP_ASSERTION_CACHE": tc.value,
+			"LUXNCP_STATE_DIR": t.TempDir(), "LUXNCP_TRUST_BUNDLE": filepath.Join(testkit.PKIDir(t), pki.TrustDir)}))
+		if err != nil || c.NoAssertionCache != tc.off {
+			t.Fatalf("LUXNCP_ASSERTION_CACHE=%q: NoAssertionCache %v (%v)", tc.value, c.NoAssertionCache, err)
+		}
+		n, err := node.New(c, quietLog(), node.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Gateway.Assertions.NoAssertionCache; got != tc.off {
+			t.Errorf("LUXNCP_ASSERTION_CACHE=%q: the gateway's verifier has NoAssertionCache %v", tc.value, got)
+		}
+		n.Close()
+	}
+	if _, err := node.FromEnv(env(map[string]string{"LUXNCP_ASSERTION_CACHE": "false"})); err == nil {
+		t.Error("LUXNCP_ASSERTION_CACHE=false accepted")
+	}
+}

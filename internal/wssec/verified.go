@@ -34,6 +34,20 @@ type verifiedCache struct {
 // to minutes; a miss costs only a full verification.
 const verifiedCacheSize = 128
 
+// maxCachedAssertion bounds what one entry may hold: an assertion whose
+// size (assertionKey's estimate of its tree in memory) is larger is
+// validated on every request and never kept, so 128 entries hold at most
+// ≈ 8 MiB. eHDSI assertions are 5–10 KB of XML (≈ 15–30 KB of tree).
+// Without this bound a partner could sign 128 assertions of up to the
+// body limit (10 MiB) each and have the gateway keep their trees —
+// gigabytes, outside the body memory budget (LUXNCP_MAX_BODY_MEMORY)
+// that bounds what requests hold.
+const maxCachedAssertion = 64 << 10
+
+// nodeCost is the memory of one node of an etree tree (an element, an
+// attribute, a text) beyond its strings: structs, slices, pointers.
+const nodeCost = 96
+
 type verifiedEntry struct {
 	a   *etree.Element // the verified assertion goxmldsig returned
 	der []byte         // the signing certificate, checked again on a hit
@@ -83,7 +97,12 @@ var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // and attributes in order, text (and whether it is CDATA), comments,
 // processing instructions and directives. Two elements with the same key
 // are the same input to the validation.
-func assertionKey(el *etree.Element) [32]byte {
+//
+// size estimates what el's tree holds in memory (what verifySignature
+// compares with maxCachedAssertion): the encoding's length plus
+// nodeCost per node, since a tree of many small elements costs far
+// more than its text.
+func assertionKey(el *etree.Element) (key [32]byte, size int) {
 	bp := keyBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	str := func(t byte, s string) {
@@ -103,7 +122,9 @@ func assertionKey(el *etree.Element) [32]byte {
 	}
 	b = append(b, '#')
 	var walk func(e *etree.Element)
+	nodes := 0
 	walk = func(e *etree.Element) {
+		nodes += 1 + len(e.Attr) + len(e.Child)
 		str('<', e.Space)
 		str(':', e.Tag)
 		for _, a := range e.Attr {
@@ -135,10 +156,10 @@ func assertionKey(el *etree.Element) [32]byte {
 		b = append(b, '>')
 	}
 	walk(el)
-	sum := sha256.Sum256(b)
+	sum, size := sha256.Sum256(b), len(b)+nodeCost*nodes
 	if cap(b) <= 1<<20 {
 		*bp = b
 		keyBufs.Put(bp)
 	}
-	return sum
+	return sum, size
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestVerifiedCache(t *testing.T) {
 	refused("wrapping", wrapped, ehdsi.ErrSecDataIntegrityNotEnsured)
 	commented := roundTrip(t, a)
 	commented.FindElement(".//NameID").CreateComment("x")
-	if k1, k2 := assertionKey(roundTrip(t, a)), assertionKey(commented); k1 == k2 {
+	if k1, k2 := key(roundTrip(t, a)), key(commented); k1 == k2 {
 		t.Error("a comment added does not change the key")
 	}
 
@@ -90,13 +91,13 @@ func TestVerifiedCache(t *testing.T) {
 	if err := doc.ReadFromString(`<w:Security xmlns:w="` + NSWSSE + `" xmlns:saml="urn:other" xml:lang="fr">` + string(b) + `</w:Security>`); err != nil {
 		t.Fatal(err)
 	}
-	if assertionKey(doc.Root().ChildElements()[0]) == assertionKey(roundTrip(t, a)) {
+	if key(doc.Root().ChildElements()[0]) == key(roundTrip(t, a)) {
 		t.Error("the ancestors' namespace declarations are not in the key")
 	}
 	cdata, text := etree.NewElement("x"), etree.NewElement("x")
 	cdata.CreateCData("a")
 	text.CreateText("a")
-	if assertionKey(cdata) == assertionKey(text) {
+	if key(cdata) == key(text) {
 		t.Error("CDATA and text share a key")
 	}
 
@@ -133,4 +134,73 @@ func TestVerifiedCache(t *testing.T) {
 		t.Fatalf("reload: %v %v", changed, err)
 	}
 	refused("seal withdrawn", roundTrip(t, a), ehdsi.ErrSecDataIntegrityNotEnsured)
+}
+
+func key(el *etree.Element) [32]byte {
+	k, _ := assertionKey(el)
+	return k
+}
+
+// TestVerifiedCacheBounds: an assertion larger than maxCachedAssertion is
+// validated in full each time and never kept (128 of them, signed by one
+// partner with up to 10 MiB each, would otherwise stay in memory), an
+// ordinary one is kept; with NoAssertionCache nothing is kept and every
+// request is validated in full.
+func TestVerifiedCacheBounds(t *testing.T) {
+	v := verifier(t, t0.Add(time.Minute))
+	p := hcpParams()
+	a, err := IssueHCP(p, seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, size := assertionKey(roundTrip(t, a)); size > maxCachedAssertion/2 {
+		t.Fatalf("an ordinary HCP assertion encodes to %d bytes: maxCachedAssertion %d leaves no room", size, maxCachedAssertion)
+	}
+	p.Organisation = strings.Repeat("Pharmacie du Centre ", maxCachedAssertion/20+1)
+	big, err := IssueHCP(p, seal(t, "fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice := func(v *Verifier, el *etree.Element) (hit bool) {
+		t.Helper()
+		first, _, _, err := v.verifySignature(roundTrip(t, el))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _, _, err := v.verifySignature(roundTrip(t, el))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.VerifyHCP(roundTrip(t, el)); err != nil {
+			t.Fatal(err)
+		}
+		return first == again
+	}
+	if !twice(v, a) {
+		t.Error("an ordinary assertion is not cached")
+	}
+	// Many small nodes cost more memory than their text: 2,000 empty
+	// elements, 12 KB of encoding, are ≈ 200 KB of tree.
+	many := etree.NewElement("x")
+	for range 2000 {
+		many.CreateElement("a")
+	}
+	if _, size := assertionKey(many); size <= maxCachedAssertion {
+		t.Errorf("2,000 elements estimated at %d bytes: within maxCachedAssertion", size)
+	}
+	if twice(v, big) {
+		t.Error("an assertion larger than maxCachedAssertion is cached")
+	}
+	if n := len(v.verified.entries); n != 1 {
+		t.Errorf("%d entries, want 1 (the ordinary assertion)", n)
+	}
+
+	off := verifier(t, t0.Add(time.Minute))
+	off.NoAssertionCache = true
+	if twice(off, a) {
+		t.Error("NoAssertionCache: a cache hit")
+	}
+	if n := len(off.verified.entries); n != 0 {
+		t.Errorf("NoAssertionCache: %d entries kept", n)
+	}
 }

@@ -29,6 +29,11 @@ type Verifier struct {
 	Now func() time.Time
 	// Skew tolerated on NotBefore / NotOnOrAfter; zero means DefaultSkew.
 	Skew time.Duration
+	// NoAssertionCache validates every assertion's XML signature in full,
+	// on every request (verifiedCache off; LUXNCP_ASSERTION_CACHE=off).
+	// The outcome is the same either way; the switch is for operators who
+	// want the pre-cache behaviour or to rule the cache out.
+	NoAssertionCache bool
 
 	// signers caches seal certificates already parsed and chained to the
 	// trust store (by SHA-256 of their DER), for cacheTTL: partners sign
@@ -161,13 +166,22 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	// The same assertion (same content, same namespace context) already
 	// validated: only its certificate is checked again, at this time and
 	// against the current trust list.
-	key, gen, now := assertionKey(el), v.Trust.Generation(), v.now()
-	if e, ok := v.verified.get(key, gen, now); ok {
-		cert, country, err := v.signer(e.der, now)
-		if err != nil {
-			return nil, nil, "", err
+	gen, now := v.Trust.Generation(), v.now()
+	var key [32]byte
+	cacheable := false
+	if !v.NoAssertionCache {
+		var size int
+		key, size = assertionKey(el)
+		cacheable = size <= maxCachedAssertion
+	}
+	if cacheable {
+		if e, ok := v.verified.get(key, gen, now); ok {
+			cert, country, err := v.signer(e.der, now)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			return e.a, cert, country, nil
 		}
-		return e.a, cert, country, nil
 	}
 	detached := el
 	if !selfContained(el) {
@@ -225,7 +239,9 @@ func (v *Verifier) verifySignature(el *etree.Element) (*etree.Element, *x509.Cer
 	if err != nil {
 		return nil, nil, "", secFault(ehdsi.ErrSecDataIntegrityNotEnsured, "assertion signature is not valid", err)
 	}
-	v.verified.put(key, verifiedEntry{a: verified, der: der, gen: gen, at: now})
+	if cacheable {
+		v.verified.put(key, verifiedEntry{a: verified, der: der, gen: gen, at: now})
+	}
 	return verified, cert, country, nil
 }
 
