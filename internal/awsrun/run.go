@@ -46,21 +46,11 @@ type Options struct {
 	Uploads    Uploads
 	// Vars are terraform/ input variables main.tf's function environment
 	// reads (national_fhir_base_url, identity_issuer_url, api_callers, …);
-	// Defaults fills the rest with variables.tf's defaults.
+	// the rest are variables.tf's defaults (Terraform.Defaults).
 	Vars map[string]cty.Value
 	// FunctionLog receives the functions' output, one prefixed line each.
 	FunctionLog io.Writer
 	Log         *slog.Logger
-}
-
-// DefaultVars are the defaults of terraform/variables.tf for the variables
-// the function environment reads and a local run need not choose.
-func DefaultVars() map[string]cty.Value {
-	return map[string]cty.Value{
-		"audit_retention_days": cty.NumberIntVal(2555), "certificate_expiry_warning_days": cty.NumberIntVal(30),
-		"identity_audience": cty.StringVal("luxncp"), "outbox_horizon_days": cty.NumberIntVal(30),
-		"identity_issuer_url": cty.StringVal(""), "api_callers": cty.MapValEmpty(cty.List(cty.String)),
-	}
 }
 
 // Gateway is a running local AWS deployment.
@@ -117,7 +107,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 	if g.Names, err = Deploy(ctx, g.Clients, o.Uploads); err != nil {
 		return g, err
 	}
-	vars := DefaultVars()
+	vars := tf.Defaults()
 	for k, v := range o.Vars {
 		vars[k] = v
 	}
