@@ -154,7 +154,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		go func() { defer g.wg.Done(); g.pollQueue(run, d, g.Names["queue_url"]) }()
 	}
 	g.front = &host.Server{Name: "API Gateway front", Addr: o.Addr, Log: o.Log,
-		Handler: payloadLimit(host.Front(o.Domain, router(tf.Routes(), g.Functions))),
+		Handler: payloadLimit(host.Front(o.Domain, router(tf.Routes(), g.Functions, o.Log))),
 		TLS: &tls.Config{Certificates: []tls.Certificate{o.ServerCert}, ClientAuth: tls.RequireAndVerifyClientCert,
 			ClientCAs: o.ClientCAs, MinVersion: tls.VersionTLS12, Time: clock.System()}}
 	if err := g.front.Listen(); err != nil {
@@ -225,7 +225,7 @@ func (g *Gateway) Close() {
 // router picks the function of a request by the API Gateway route keys
 // ("METHOD /path", "ANY /prefix/{proxy+}"); the event carries the route
 // key that matched, as API Gateway's does.
-func router(routes map[string]string, fns map[string]*Function) func(*http.Request) host.LambdaFunc {
+func router(routes map[string]string, fns map[string]*Function, log *slog.Logger) func(*http.Request) host.LambdaFunc {
 	keys := make([]string, 0, len(routes))
 	for k := range routes {
 		keys = append(keys, k)
@@ -234,7 +234,7 @@ func router(routes map[string]string, fns map[string]*Function) func(*http.Reque
 	return func(r *http.Request) host.LambdaFunc {
 		key, proxy, ok := matchRoute(keys, r)
 		if f := fns[routes[key]]; ok && f != nil {
-			return invoker(f, key, proxy)
+			return invoker(f, key, proxy, log)
 		}
 		return nil
 	}
@@ -259,7 +259,11 @@ func matchRoute(keys []string, r *http.Request) (key, proxy string, ok bool) {
 	return "", "", false
 }
 
-func invoker(f *Function, routeKey, proxy string) host.LambdaFunc {
+// invoker invokes f for a request; a failed invocation (a function error,
+// a timeout, an ended process), which the front answers 500 as API Gateway
+// does, is logged, as API Gateway's access log and the function's log
+// group show it.
+func invoker(f *Function, routeKey, proxy string, log *slog.Logger) host.LambdaFunc {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		ev.RouteKey = routeKey
 		ev.RequestContext.RouteKey = routeKey
@@ -275,13 +279,15 @@ func invoker(f *Function, routeKey, proxy string) host.LambdaFunc {
 			return out, err
 		}
 		b, err := f.Invoke(ctx, in)
-		if err != nil {
-			return out, err
+		if err == nil {
+			if err = json.Unmarshal(b, &out); err != nil {
+				err = fmt.Errorf("awsrun: %s answer: %w", f.Name, err)
+			}
 		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return out, fmt.Errorf("awsrun: %s answer: %w", f.Name, err)
+		if err != nil && ctx.Err() == nil {
+			log.Error("awsrun: invocation failed (answered 500)", "function", f.Name, "route", routeKey, "error", err.Error())
 		}
-		return out, nil
+		return out, err
 	}
 }
 
