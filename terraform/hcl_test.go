@@ -296,6 +296,34 @@ func TestEveryFunctionHasLambdaRoleAndLogGroup(t *testing.T) {
 	}
 }
 
+// TestMaintenanceSchedulesAreNotThrottled: every EventBridge schedule
+// invokes the maintenance function; with less reserved concurrency than
+// schedules, two that fire in the same minute (rate(5 minutes) and
+// rate(1 hour) rules created by one apply tick together, and
+// cron(0 6 * * ? *) meets the sweep) throttle one, and its
+// maintenance-throttles alarm (Throttles > 0) pages the on-call for a
+// planned collision. A task cannot overlap itself: the function's timeout
+// is shorter than the most frequent schedule (5 minutes).
+func TestMaintenanceSchedulesAreNotThrottled(t *testing.T) {
+	c := load(t)
+	cat := functionCatalogue(t, c)
+	schedules := 0
+	for _, b := range c.blocks(".", "resource", "aws_cloudwatch_event_target") {
+		if strings.Contains(c.text(b, attr(t, b.Body, "arn")), `module.function["maintenance"]`) {
+			schedules++
+		}
+	}
+	if schedules == 0 {
+		t.Fatal("no aws_cloudwatch_event_target invokes the maintenance function")
+	}
+	if v := value(t, cat["maintenance"]["reserved_concurrency"], nil); !v.IsKnown() || v.LessThan(cty.NumberIntVal(int64(schedules))).True() {
+		t.Errorf("maintenance: reserved_concurrency = %#v for %d schedules: one of two schedules firing together is throttled", v, schedules)
+	}
+	if v := value(t, cat["maintenance"]["timeout_s"], nil); !v.IsKnown() || v.GreaterThanOrEqualTo(cty.NumberIntVal(300)).True() {
+		t.Errorf("maintenance: timeout_s = %#v, want under the sweep's 5 minutes (no task overlaps itself)", v)
+	}
+}
+
 func TestRoutesAndPayloadFormat(t *testing.T) {
 	c := load(t)
 	locals := rootLocals(t, c)

@@ -88,7 +88,7 @@ locals {
       routes               = []
       memory_mb            = 256
       timeout_s            = 120
-      reserved_concurrency = 1 # one refresh at a time
+      reserved_concurrency = 3 # one per schedule (directory refresh, certificate check, outbox sweep): two firing in the same minute are not throttled; timeout_s < 5 min, so no task overlaps itself
       signs                = false
       outbound_tls         = false # reads the TLS client certificate (expiry), never its key
       queue                = "send"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/luxncp/luxncp/internal/awsemu"
 	"github.com/luxncp/luxncp/internal/awsrun"
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/node"
@@ -145,6 +146,7 @@ func runServeAWS(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "    XCPD             %s%s\n", g.URL, ehdsi.PathXCPD)
 	fmt.Fprintf(stdout, "  functions          %v  (Lambda Runtime API each; logs prefixed with the name)\n", names)
 	fmt.Fprintf(stdout, "  emulators          %s\n", emu)
+	fmt.Fprintf(stdout, "  outbox (CLI)       %s luxncp outbox list\n", outboxCLIEnv(g))
 	fmt.Fprintf(stdout, "  demo national      http://%s/fhir\n", national.BoundAddr())
 	if cfg.IDIssuer != "" {
 		fmt.Fprintf(stdout, "  identity provider  %s  (tokens: luxncp token professional|patient|supervisor)\n", cfg.IDIssuer)
@@ -152,4 +154,13 @@ func runServeAWS(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "luxncp stopped")
 	return nil
+}
+
+// outboxCLIEnv is the environment under which 'luxncp outbox' works on the
+// emulated DynamoDB outbox and its queue (the AWS outbox's variables, the
+// emulators' endpoints and credentials), as a shell prefix.
+func outboxCLIEnv(g *awsrun.Gateway) string {
+	return fmt.Sprintf("LUXNCP_OUTBOX_TABLE=%s LUXNCP_OUTBOX_QUEUE_URL=%s AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_SQS=%s "+
+		"AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=%s",
+		g.Names["outbox_table_name"], g.Names["queue_url"], g.Emulators.DynamoDB, g.Emulators.SQS, awsemu.Region)
 }

@@ -106,6 +106,19 @@ func TestServeAWSWalkThrough(t *testing.T) {
 		t.Fatalf("XCPD on the AWS path: HTTP %d\n%s\n%s\nfunctions:\n%s", res.StatusCode, shown, reply.String(), stderr.String())
 	}
 
+	// The operator CLI on the emulated DynamoDB outbox, under the
+	// environment serve-aws prints for it (a wrong table or endpoint
+	// fails).
+	line := regexp.MustCompile(`outbox \(CLI\)\s+(.*) luxncp outbox list`).FindStringSubmatch(out.String())
+	if line == nil {
+		t.Fatalf("no outbox (CLI) line in:\n%s", out.String())
+	}
+	c := exec.Command(bin, "outbox", "list")
+	c.Env = append(append([]string{}, env...), strings.Fields(line[1])...)
+	if o, err := c.CombinedOutput(); err != nil || !strings.Contains(string(o), "the outbox is empty") {
+		t.Fatalf("%s luxncp outbox list: %v\n%s", line[1], err, o)
+	}
+
 	// API Gateway's mutual TLS: no client certificate, no handshake.
 	anon := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Time: clock.System()}}}
 	if res, err := anon.Get(gw[1] + "/healthz"); err == nil {

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/testutil"
 )
 
@@ -71,7 +73,7 @@ func TestEnvironmentNeedsEveryVariable(t *testing.T) {
 	tf := readTerraform(t)
 	names := map[string]string{"audit_bucket": "a", "config_bucket": "c", "seal_key_arn": "k1", "tls_client_key_arn": "k2",
 		"outbox_table_name": "o", "queue_url": "q", "idempotency_table_name": "i"}
-	vars := DefaultVars()
+	vars := tf.Defaults()
 	vars["national_fhir_base_url"] = cty.StringVal("http://national/fhir")
 	env, err := tf.Environment("xdr", Deployment{Names: names, Vars: vars})
 	if err != nil {
@@ -83,6 +85,88 @@ func TestEnvironmentNeedsEveryVariable(t *testing.T) {
 	delete(vars, "national_fhir_base_url")
 	if _, err := tf.Environment("xdr", Deployment{Names: names, Vars: vars}); err == nil {
 		t.Error("a missing variable evaluated")
+	}
+}
+
+// deployment is every resource name main.tf's function environment
+// references, and the variables variables.tf requires.
+func deployment(tf *Terraform) Deployment {
+	vars := tf.Defaults()
+	vars["national_fhir_base_url"] = cty.StringVal("http://national/fhir")
+	vars["identity_issuer_url"] = cty.StringVal("https://idp.example.lu")
+	return Deployment{Names: map[string]string{"audit_bucket": "a", "config_bucket": "c", "seal_key_arn": "k1", "tls_client_key_arn": "k2",
+		"outbox_table_name": "o", "queue_url": "q", "idempotency_table_name": "i"}, Vars: vars}
+}
+
+// TestDefaultsAreVariablesTf: a variable the deployment does not choose
+// takes variables.tf's default, so the environment the emulated functions
+// get (make run-aws, the all-functions test) is the one terraform/ gives
+// them: changing a default in variables.tf changes it.
+func TestDefaultsAreVariablesTf(t *testing.T) {
+	src := filepath.Join(testutil.RepoRoot(t), "terraform")
+	dir := t.TempDir()
+	mainTF, err := os.ReadFile(filepath.Join(src, "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	varsTF, err := os.ReadFile(filepath.Join(src, "variables.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another default for the audit retention and the outbox horizon.
+	for _, v := range []string{"audit_retention_days", "outbox_horizon_days"} {
+		re := regexp.MustCompile(`(?s)(variable "` + v + `" \{.*?default\s*=\s*)\d+`)
+		if !re.Match(varsTF) {
+			t.Fatalf("variables.tf: no numeric default of %s", v)
+		}
+		varsTF = re.ReplaceAll(varsTF, []byte("${1}1234"))
+	}
+	for name, b := range map[string][]byte{"main.tf": mainTF, "variables.tf": varsTF} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tf, err := ReadTerraform(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := tf.Environment("xdr", deployment(tf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["LUXNCP_AUDIT_RETENTION"] != "1234" || env["LUXNCP_OUTBOX_HORIZON_DAYS"] != "1234" {
+		t.Fatalf("with variables.tf's defaults at 1234: LUXNCP_AUDIT_RETENTION=%q LUXNCP_OUTBOX_HORIZON_DAYS=%q",
+			env["LUXNCP_AUDIT_RETENTION"], env["LUXNCP_OUTBOX_HORIZON_DAYS"])
+	}
+}
+
+// TestEveryEnvironmentVariableIsRead: every variable main.tf gives a
+// function is one the function reads (node.ConfigFromEnv and
+// node.LoadAWSEnv, what node.FromEnvironment reads). A name renamed or
+// misspelt on either side would otherwise leave the function on its local
+// fallback (a replay guard in the instance's /tmp, the default horizon)
+// with every test still passing.
+func TestEveryEnvironmentVariableIsRead(t *testing.T) {
+	tf := readTerraform(t)
+	dep := deployment(tf)
+	for _, fn := range tf.Functions() {
+		env, err := tf.Environment(fn, dep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := map[string]bool{}
+		getenv := func(k string) string { read[k] = true; return env[k] }
+		if _, err := node.ConfigFromEnv(getenv); err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		if _, err := node.LoadAWSEnv(getenv); err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		for k := range env {
+			if !read[k] {
+				t.Errorf("terraform/main.tf gives %s %s, which no function reads", fn, k)
+			}
+		}
 	}
 }
 

@@ -46,21 +46,11 @@ type Options struct {
 	Uploads    Uploads
 	// Vars are terraform/ input variables main.tf's function environment
 	// reads (national_fhir_base_url, identity_issuer_url, api_callers, …);
-	// Defaults fills the rest with variables.tf's defaults.
+	// the rest are variables.tf's defaults (Terraform.Defaults).
 	Vars map[string]cty.Value
 	// FunctionLog receives the functions' output, one prefixed line each.
 	FunctionLog io.Writer
 	Log         *slog.Logger
-}
-
-// DefaultVars are the defaults of terraform/variables.tf for the variables
-// the function environment reads and a local run need not choose.
-func DefaultVars() map[string]cty.Value {
-	return map[string]cty.Value{
-		"audit_retention_days": cty.NumberIntVal(2555), "certificate_expiry_warning_days": cty.NumberIntVal(30),
-		"identity_audience": cty.StringVal("luxncp"), "outbox_horizon_days": cty.NumberIntVal(30),
-		"identity_issuer_url": cty.StringVal(""), "api_callers": cty.MapValEmpty(cty.List(cty.String)),
-	}
 }
 
 // Gateway is a running local AWS deployment.
@@ -117,7 +107,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 	if g.Names, err = Deploy(ctx, g.Clients, o.Uploads); err != nil {
 		return g, err
 	}
-	vars := DefaultVars()
+	vars := tf.Defaults()
 	for k, v := range o.Vars {
 		vars[k] = v
 	}
@@ -164,7 +154,7 @@ func Start(ctx context.Context, o Options) (g *Gateway, err error) {
 		go func() { defer g.wg.Done(); g.pollQueue(run, d, g.Names["queue_url"]) }()
 	}
 	g.front = &host.Server{Name: "API Gateway front", Addr: o.Addr, Log: o.Log,
-		Handler: payloadLimit(host.Front(o.Domain, router(tf.Routes(), g.Functions))),
+		Handler: payloadLimit(host.Front(o.Domain, router(tf.Routes(), g.Functions, o.Log))),
 		TLS: &tls.Config{Certificates: []tls.Certificate{o.ServerCert}, ClientAuth: tls.RequireAndVerifyClientCert,
 			ClientCAs: o.ClientCAs, MinVersion: tls.VersionTLS12, Time: clock.System()}}
 	if err := g.front.Listen(); err != nil {
@@ -235,7 +225,7 @@ func (g *Gateway) Close() {
 // router picks the function of a request by the API Gateway route keys
 // ("METHOD /path", "ANY /prefix/{proxy+}"); the event carries the route
 // key that matched, as API Gateway's does.
-func router(routes map[string]string, fns map[string]*Function) func(*http.Request) host.LambdaFunc {
+func router(routes map[string]string, fns map[string]*Function, log *slog.Logger) func(*http.Request) host.LambdaFunc {
 	keys := make([]string, 0, len(routes))
 	for k := range routes {
 		keys = append(keys, k)
@@ -244,7 +234,7 @@ func router(routes map[string]string, fns map[string]*Function) func(*http.Reque
 	return func(r *http.Request) host.LambdaFunc {
 		key, proxy, ok := matchRoute(keys, r)
 		if f := fns[routes[key]]; ok && f != nil {
-			return invoker(f, key, proxy)
+			return invoker(f, key, proxy, log)
 		}
 		return nil
 	}
@@ -269,7 +259,11 @@ func matchRoute(keys []string, r *http.Request) (key, proxy string, ok bool) {
 	return "", "", false
 }
 
-func invoker(f *Function, routeKey, proxy string) host.LambdaFunc {
+// invoker invokes f for a request; a failed invocation (a function error,
+// a timeout, an ended process), which the front answers 500 as API Gateway
+// does, is logged, as API Gateway's access log and the function's log
+// group show it.
+func invoker(f *Function, routeKey, proxy string, log *slog.Logger) host.LambdaFunc {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		ev.RouteKey = routeKey
 		ev.RequestContext.RouteKey = routeKey
@@ -285,13 +279,15 @@ func invoker(f *Function, routeKey, proxy string) host.LambdaFunc {
 			return out, err
 		}
 		b, err := f.Invoke(ctx, in)
-		if err != nil {
-			return out, err
+		if err == nil {
+			if err = json.Unmarshal(b, &out); err != nil {
+				err = fmt.Errorf("awsrun: %s answer: %w", f.Name, err)
+			}
 		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return out, fmt.Errorf("awsrun: %s answer: %w", f.Name, err)
+		if err != nil && ctx.Err() == nil {
+			log.Error("awsrun: invocation failed (answered 500)", "function", f.Name, "route", routeKey, "error", err.Error())
 		}
-		return out, nil
+		return out, err
 	}
 }
 

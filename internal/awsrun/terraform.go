@@ -3,6 +3,7 @@ package awsrun
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"time"
@@ -15,11 +16,13 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
-// Terraform is terraform/main.tf, read once: the function catalogue
-// (local.functions) and the environment module "function" sets.
+// Terraform is terraform/main.tf and variables.tf, read once: the function
+// catalogue (local.functions), the environment module "function" sets and
+// the input variables' defaults.
 type Terraform struct {
 	env       hclsyntax.Expression
 	functions cty.Value
+	defaults  map[string]cty.Value
 }
 
 // Deployment is what terraform/ would have created and is given: the
@@ -31,7 +34,8 @@ type Deployment struct {
 	Vars  map[string]cty.Value
 }
 
-// ReadTerraform parses dir/main.tf (dir: the repository's terraform/).
+// ReadTerraform parses dir/main.tf and dir/variables.tf (dir: the
+// repository's terraform/).
 func ReadTerraform(dir string) (*Terraform, error) {
 	path := filepath.Join(dir, "main.tf")
 	f, diags := hclparse.NewParser().ParseHCLFile(path)
@@ -64,7 +68,42 @@ func ReadTerraform(dir string) (*Terraform, error) {
 		return nil, fmt.Errorf("awsrun: %s local.functions: %w", path, diags)
 	}
 	tf.functions = all
+	if tf.defaults, err = readDefaults(filepath.Join(dir, "variables.tf")); err != nil {
+		return nil, err
+	}
 	return tf, nil
+}
+
+// readDefaults is the default of every variable of path that has one.
+func readDefaults(path string) (map[string]cty.Value, error) {
+	f, diags := hclparse.NewParser().ParseHCLFile(path)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("awsrun: %s: %w", path, diags)
+	}
+	out := map[string]cty.Value{}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type != "variable" || len(b.Labels) != 1 {
+			continue
+		}
+		if a, ok := b.Body.Attributes["default"]; ok {
+			v, diags := a.Expr.Value(nil)
+			if diags.HasErrors() {
+				return nil, fmt.Errorf("awsrun: %s: variable %q default: %w", path, b.Labels[0], diags)
+			}
+			out[b.Labels[0]] = v
+		}
+	}
+	return out, nil
+}
+
+// Defaults are the input variables as terraform/variables.tf defaults
+// them, plus a local choice for those it requires but a local run need
+// not: identity_issuer_url (empty: the api function refuses bearer
+// tokens). Options.Vars give the rest (national_fhir_base_url, …).
+func (tf *Terraform) Defaults() map[string]cty.Value {
+	out := map[string]cty.Value{"identity_issuer_url": cty.StringVal("")}
+	maps.Copy(out, tf.defaults)
+	return out
 }
 
 func localString(body *hclsyntax.Body, name string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -152,6 +153,83 @@ func TestInitErrorAndUnknownRequest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown request id: status %d, want 400", resp.StatusCode)
+	}
+}
+
+// runtimeClient is a function's side of the Runtime API, by hand.
+type runtimeClient struct {
+	t    *testing.T
+	base string
+}
+
+// next is GET invocation/next: the request id and the event.
+func (c runtimeClient) next() (string, string) {
+	c.t.Helper()
+	resp, err := http.Get(c.base + "invocation/next")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), string(b)
+}
+
+// answer posts a response and returns the status.
+func (c runtimeClient) answer(id, payload string) int {
+	c.t.Helper()
+	resp, err := http.Post(c.base+"invocation/"+id+"/response", "application/json", strings.NewReader(payload))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAbandonedInvocationStillAnswers: the caller of an invocation gives
+// up while the function works on it (a client hung up on the front, the
+// front's timeout). The function's late answer is taken, as Lambda takes
+// it: refused, it would end aws-lambda-go's loop and with it the process,
+// and every later request would fail. A second answer to the same
+// invocation is refused.
+func TestAbandonedInvocationStillAnswers(t *testing.T) {
+	api := lambdabench.NewRuntimeAPI()
+	defer api.Close()
+	rt := runtimeClient{t: t, base: "http://" + api.Addr() + "/2018-06-01/runtime/"}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() { _, err := api.Invoke(ctx, []byte(`"first"`)); gaveUp <- err }()
+	id, event := rt.next()
+	if event != `"first"` {
+		t.Fatalf("event %s", event)
+	}
+	cancel() // the caller hangs up while the function works
+	if err := <-gaveUp; err == nil {
+		t.Fatal("Invoke returned no error after its context ended")
+	}
+	if code := rt.answer(id, `"late"`); code != http.StatusAccepted {
+		t.Fatalf("the late answer to an abandoned invocation: HTTP %d, want 202", code)
+	}
+	if code := rt.answer(id, `"again"`); code != http.StatusBadRequest {
+		t.Errorf("a second answer to the same invocation: HTTP %d, want 400", code)
+	}
+	// The function goes on serving.
+	got := make(chan lambdabench.Response, 1)
+	go func() {
+		resp, err := api.Invoke(context.Background(), []byte(`"second"`))
+		if err != nil {
+			t.Error(err)
+		}
+		got <- resp
+	}()
+	id2, event := rt.next()
+	if event != `"second"` {
+		t.Fatalf("second event %s", event)
+	}
+	if code := rt.answer(id2, `"ok"`); code != http.StatusAccepted {
+		t.Fatalf("second answer: HTTP %d", code)
+	}
+	if resp := <-got; string(resp.Payload) != `"ok"` || resp.RequestID != id2 {
+		t.Fatalf("second invocation answered %+v", resp)
 	}
 }
 

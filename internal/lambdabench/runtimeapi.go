@@ -109,18 +109,16 @@ func (r *RuntimeAPI) FirstPoll() time.Time {
 func (r *RuntimeAPI) InitError() <-chan *FunctionError { return r.initErr }
 
 // Invoke queues payload as the next event and waits for the function's
-// answer or ctx's end.
+// answer or ctx's end. An invocation given up on (ctx ended: the caller
+// hung up, the front timed out) still runs, as on Lambda: the function's
+// late answer is taken (202) and dropped, not refused, which would end the
+// runtime's loop and so the function process.
 func (r *RuntimeAPI) Invoke(ctx context.Context, payload []byte) (Response, error) {
 	r.mu.Lock()
 	r.seq++
 	inv := &invocation{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", r.seq), payload: payload, done: make(chan Response, 1)}
 	r.pending[inv.id] = inv
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.pending, inv.id)
-		r.mu.Unlock()
-	}()
 	select {
 	case r.queue <- inv:
 	case <-ctx.Done():
@@ -157,8 +155,15 @@ func (r *RuntimeAPI) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 	case strings.HasPrefix(path, "invocation/") && req.Method == http.MethodPost:
 		id, kind, _ := strings.Cut(strings.TrimPrefix(path, "invocation/"), "/")
+		if kind != "response" && kind != "error" {
+			http.NotFound(w, req)
+			return
+		}
+		// The first answer settles the invocation; done has room for it,
+		// whether or not Invoke still waits.
 		r.mu.Lock()
 		inv := r.pending[id]
+		delete(r.pending, id)
 		r.mu.Unlock()
 		if inv == nil {
 			http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
@@ -168,15 +173,14 @@ func (r *RuntimeAPI) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		case "response":
 			body, err := io.ReadAll(io.LimitReader(req.Body, 6<<20+1))
 			if err != nil || len(body) > 6<<20 {
+				// Lambda fails the invocation with this error.
+				inv.done <- Response{RequestID: id, Error: &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: "response payload size exceeded the maximum allowed payload size (6291556 bytes)"}}
 				http.Error(w, `{"errorMessage":"payload too large","errorType":"RequestEntityTooLarge"}`, http.StatusRequestEntityTooLarge)
 				return
 			}
 			inv.done <- Response{RequestID: id, Payload: body}
-		case "error":
+		default: // "error"
 			inv.done <- Response{RequestID: id, Error: readError(req)}
-		default:
-			http.NotFound(w, req)
-			return
 		}
 		w.WriteHeader(http.StatusAccepted)
 	default:
