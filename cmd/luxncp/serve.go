@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -77,6 +78,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// with a warning; one asked for explicitly must be free.
 	admAddr := addrFlag{*metricsAddr, "--metrics-addr", "METRICS_ADDR"}
 	metricsOn := *metricsAddr != "" && *metricsAddr != "off"
+	if metricsOn && *pprofOn && !loopbackAddr(*metricsAddr) {
+		// A profile shows memory and command line: only on loopback.
+		return fmt.Errorf("--pprof needs a loopback --metrics-addr (127.0.0.1 or ::1), not %q: the profiler shows the process's memory", *metricsAddr)
+	}
 	if metricsOn {
 		if err := admAddr.checkFree(); err != nil {
 			if *metricsAddr != defaultMetricsAddr {
@@ -332,6 +337,20 @@ func demoNational(cfg *node.Config, addr string, log *slog.Logger) (*host.Server
 		h = mux
 	}
 	return &host.Server{Name: "demo national backend", Addr: addr, Handler: h, Log: log}, backend.Close, nil
+}
+
+// loopbackAddr says whether host:port names a loopback address (a host
+// name other than localhost is not trusted to be one).
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // defaultMetricsAddr is the admin listener's default (Prometheus's

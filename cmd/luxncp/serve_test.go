@@ -188,3 +188,20 @@ func TestServeSignals(t *testing.T) {
 		})
 	}
 }
+
+// TestServePprofOnlyOnLoopback: the profiler (memory, command line) is
+// refused on an admin listener another machine could reach.
+func TestServePprofOnlyOnLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:9464", "metrics.example:9464"} {
+		code, _, errs := runCLI(t, "serve", "--state-dir", t.TempDir(), "--no-peers", "--addr", freeLoopback(t),
+			"--national-addr", freeLoopback(t), "--metrics-addr", addr, "--pprof")
+		if code != 1 || !strings.Contains(errs, "--pprof needs a loopback --metrics-addr") {
+			t.Errorf("--metrics-addr %s --pprof: exit %d\n%s", addr, code, errs)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:9464", "[::1]:9464", "localhost:9464"} {
+		if !loopbackAddr(addr) {
+			t.Errorf("%s is loopback", addr)
+		}
+	}
+}

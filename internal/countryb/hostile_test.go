@@ -67,7 +67,11 @@ func TestHostilePeer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnvWith(t, map[string]peer.Mode{"FR": tc.mode}, envOptions{peer: tc.opt})
+			e := newEnvWith(t, map[string]peer.Mode{"FR": tc.mode}, envOptions{peer: tc.opt, router: func(c *routing.Config) {
+				// A loaded machine (or -race) may take seconds to produce
+				// and read 16 MB: the point is the refusal, not speed.
+				c.AttemptTimeout, c.CallTimeout = 20*time.Second, 30*time.Second
+			}})
 			st, _, b := e.hostileRetrieve(t, tc.class, tc.l1, tc.format)
 			ae := decodeErr(t, st, b)
 			if st != tc.status || ae.Code != tc.code || !strings.Contains(ae.Message, tc.message) {

@@ -360,7 +360,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 	}
 	b.done(c.now(), rerr != nil && rerr.CommunicationFailure())
 	if rerr != nil {
-		c.log().Info("outbound call failed", "country", cc, "transaction", string(call.Transaction), "kind", string(rerr.Kind),
+		c.log().InfoContext(ctx, "outbound call failed", "country", cc, "transaction", string(call.Transaction), "kind", string(rerr.Kind),
 			"code", string(rerr.Code), "attempts", res.Attempts)
 		return res, rerr
 	}
