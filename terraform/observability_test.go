@@ -23,7 +23,7 @@ import (
 // with. An alarm or widget may only use a metric and dimension set listed
 // here; a CloudWatch series with other dimensions does not exist.
 var emfContract = map[string][][]string{
-	"CertificateDaysToExpiry":    {{}},
+	"CertificateDaysToExpiry":    {{}, {"Kind"}},
 	"OutboxOldestPendingSeconds": {{}},
 	"OutboxDeadLetters":          {{}},
 	"AuditWriteFailures":         {{}},

@@ -208,6 +208,7 @@ func (m *maintenance) refreshDirectory(ctx context.Context) (Result, error) {
 
 type checked struct {
 	source string
+	kind   string // the metric's Kind dimension: seal, tls or partner
 	cert   *x509.Certificate
 }
 
@@ -217,9 +218,9 @@ type checked struct {
 func (m *maintenance) checkCertificates(ctx context.Context) (Result, error) {
 	var certs []checked
 	var errs []error
-	add := func(source string, cs ...*x509.Certificate) {
+	add := func(source, kind string, cs ...*x509.Certificate) {
 		for _, c := range cs {
-			certs = append(certs, checked{source: source, cert: c})
+			certs = append(certs, checked{source: source, kind: kind, cert: c})
 		}
 	}
 	for _, key := range ownCertificateKeys(m.env) {
@@ -231,18 +232,22 @@ func (m *maintenance) checkCertificates(ctx context.Context) (Result, error) {
 			errs = append(errs, err)
 			continue
 		}
-		add("own:"+key, cs...)
+		kind := "tls"
+		if key == awsconfig.KeySeal {
+			kind = "seal"
+		}
+		add("own:"+key, kind, cs...)
 	}
 	if cs, err := m.config.Certificates(ctx, m.env.TrustBundleKey); err != nil {
 		errs = append(errs, err)
 	} else {
-		add("trusted:"+m.env.TrustBundleKey, cs...)
+		add("trusted:"+m.env.TrustBundleKey, "partner", cs...)
 	}
 	dir := &awsconfig.Directory{Store: m.config, Key: m.env.DirectoryKey}
 	if countries, err := dir.Countries(ctx); err == nil {
 		for _, c := range countries {
 			for _, e := range c.Endpoints {
-				add("directory:"+c.Code+":"+string(e.Transaction), e.Cert())
+				add("directory:"+c.Code+":"+string(e.Transaction), "partner", e.Cert())
 			}
 		}
 	} else if !errors.Is(err, awsconfig.ErrNotFound) {
@@ -255,10 +260,13 @@ func (m *maintenance) checkCertificates(ctx context.Context) (Result, error) {
 		days := math.Floor(c.cert.NotAfter.Sub(now).Hours()/24*10) / 10
 		res.MinDays = min(res.MinDays, days)
 		country, _ := pki.Country(c.cert)
-		if err := node.WriteMetric(m.out, now, "CertificateDaysToExpiry", days, "None", map[string]string{
-			"source": c.source, "subject": c.cert.Subject.CommonName, "country": country,
+		// Two series: the minimum over every certificate (no dimension:
+		// its absence means the check stopped) and one per Kind, so the
+		// seal, the TLS chain and the partners each have their alarm.
+		if err := telemetry.WriteEMF(m.out, now, map[string]any{
+			"source": c.source, "subject": c.cert.Subject.CommonName, "country": country, "Kind": c.kind,
 			"notAfter": c.cert.NotAfter.UTC().Format(time.RFC3339),
-		}); err != nil {
+		}, telemetry.EMFMetric{Name: "CertificateDaysToExpiry", Unit: "None", Value: days, Dimensions: [][]string{{}, {"Kind"}}}); err != nil {
 			return res, err
 		}
 		if days < warn {

@@ -200,25 +200,37 @@ func TestCertificateExpiry(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("%d metric lines, want 5:\n%s", len(lines), e.out.String())
 	}
-	days := map[string]float64{}
+	days, kinds := map[string]float64{}, map[string]string{}
 	for _, l := range lines {
 		var rec struct {
 			Days    float64 `json:"CertificateDaysToExpiry"`
 			Subject string  `json:"subject"`
+			Kind    string
 			AWS     struct {
 				CloudWatchMetrics []struct {
-					Namespace string
-					Metrics   []struct{ Name string }
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name string }
 				}
 			} `json:"_aws"`
 		}
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatal(err)
 		}
-		if m := rec.AWS.CloudWatchMetrics; len(m) != 1 || m[0].Namespace != "luxncp" || m[0].Metrics[0].Name != "CertificateDaysToExpiry" {
+		m := rec.AWS.CloudWatchMetrics
+		if len(m) != 1 || m[0].Namespace != "luxncp" || m[0].Metrics[0].Name != "CertificateDaysToExpiry" {
 			t.Fatalf("not an EMF record of the alarm's metric: %s", l)
 		}
+		if d := m[0].Dimensions; len(d) != 2 || len(d[0]) != 0 || len(d[1]) != 1 || d[1][0] != "Kind" {
+			t.Fatalf("dimension sets %v, want [[] [Kind]]: %s", d, l)
+		}
 		days[rec.Subject] = rec.Days
+		kinds[rec.Subject] = rec.Kind
+	}
+	for subject, kind := range map[string]string{"seal.ncp.lu": "seal", "ncp.lu": "tls", "ca.fr": "partner", "ca.be": "partner", "ncp.pt": "partner"} {
+		if kinds[subject] != kind {
+			t.Errorf("%s: Kind %q, want %q", subject, kinds[subject], kind)
+		}
 	}
 	want := map[string]float64{"seal.ncp.lu": 400, "ncp.lu": 200, "ca.fr": 900, "ca.be": 12.5, "ncp.pt": 45}
 	for k, v := range want {

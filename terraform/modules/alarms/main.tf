@@ -270,8 +270,30 @@ resource "aws_cloudwatch_metric_alarm" "certificate_expiry" {
   tags                = var.tags
 }
 
-# CertificateDaysToExpiry has no dimensions (one series, the alarm takes its
-# minimum); each data point's log line names the certificate (source:
+# One alarm per kind of certificate (dimension Kind): luxncp's seal, its TLS
+# client chain, the partners' (trust list and directory). The alarm above,
+# on the series without dimensions, also fires when the check stops.
+resource "aws_cloudwatch_metric_alarm" "certificate_expiry_kind" {
+  for_each = toset(["seal", "tls", "partner"])
+
+  alarm_name          = "${var.name_prefix}-certificate-expiry-${each.key}"
+  alarm_description   = "A ${each.key == "partner" ? "partner's certificate (trust list or directory)" : "luxncp ${each.key} certificate"} expires within ${var.certificate_warning_days} days. Which one: the query ${aws_cloudwatch_query_definition.certificates.name}. See docs/deploy.md, Rotating certificates."
+  namespace           = local.namespace
+  metric_name         = "CertificateDaysToExpiry"
+  dimensions          = { Kind = each.key }
+  statistic           = "Minimum"
+  period              = 86400
+  evaluation_periods  = 1
+  threshold           = var.certificate_warning_days
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# CertificateDaysToExpiry is emitted without dimensions (the alarm above takes
+# its minimum) and per Kind; each data point's log line names the certificate (source:
 # own:<key> for the seal and TLS client chains, trusted:<bundle> and
 # directory:<country>:<transaction> for partners; subject, country,
 # notAfter). This query lists them, soonest first.
