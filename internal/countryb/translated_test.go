@@ -10,13 +10,27 @@ import (
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/peer"
+	"github.com/luxncp/luxncp/internal/render"
+	"github.com/luxncp/luxncp/internal/terminology"
 )
+
+// englishATC is the catalogue without German or French ATC names: the
+// peer documents, wholly translated by the catalogue, then have terms
+// shown in English.
+type englishATC struct{ render.Translator }
+
+func (e englishATC) Translate(c terminology.Coding, langs ...string) (terminology.Translated, bool) {
+	if c.System == terminology.OIDATC {
+		return e.Translator.Translate(c, "en")
+	}
+	return e.Translator.Translate(c, langs...)
+}
 
 // TestUntranslatedTermsListed: a caller asking for JSON gets the translated
 // CDA with the untranslated terms listed by code system, code and display
 // as received; without Accept: application/json the answer is unchanged.
 func TestUntranslatedTermsListed(t *testing.T) {
-	e := newEnv(t, map[string]peer.Mode{"FR": peer.ModeNone})
+	e := newEnvWith(t, map[string]peer.Mode{"FR": peer.ModeNone}, envOptions{config: func(c *Config) { c.Translator = englishATC{c.Translator} }})
 	prof, _ := peer.Profile("FR")
 	pt := prof.Patients[0]
 	body, _ := json.Marshal(RetrieveRequest{Professional: physician(), Patient: Identifier{Root: prof.PatientRoot, Extension: pt.ID},

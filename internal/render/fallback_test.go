@@ -9,11 +9,11 @@ import (
 
 // fallbackCDA has three coded terms with Czech text: SNOMED "Pollen"
 // (an English MVC display, no German one), a local code whose only
-// known code is SNOMED "House dust" in its own <translation>, and a
+// known code is SNOMED "Strawberry" (English only) in its own <translation>, and a
 // local code carrying ICD-10 I10 (displayed in German) in its translation.
 const fallbackCDA = `<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section>
 <entry><observation><value code="256259004" codeSystem="2.16.840.1.113883.6.96" displayName="Pyl"/></observation></entry>
-<entry><observation><value code="KSB" codeSystem="1.2.203.99999.1" displayName="Domácí prach"><translation code="128488006" codeSystem="2.16.840.1.113883.6.96"/></value></observation></entry>
+<entry><observation><value code="KSB" codeSystem="1.2.203.99999.1" displayName="Jahoda"><translation code="102261002" codeSystem="2.16.840.1.113883.6.96"/></value></observation></entry>
 <entry><observation><value code="HT" codeSystem="1.2.203.99999.2" displayName="Esenciální hypertenze"><translation code="I10" codeSystem="1.3.6.1.4.1.12559.11.10.1.3.1.44.2"/></value></observation></entry>
 </section></component></structuredBody></component></ClinicalDocument>`
 
@@ -30,7 +30,7 @@ func TestEnglishBeforeSourceLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, want := range []string{`displayName="Pollen"`, `displayName="House dust"`, `displayName="Essentielle (primäre) Hypertonie"`,
+	for _, want := range []string{`displayName="Pollen"`, `displayName="Strawberry"`, `displayName="Essentielle (primäre) Hypertonie"`,
 		// The text as received is kept beside it.
 		`<translation code="256259004" codeSystem="2.16.840.1.113883.6.96" displayName="Pyl"/>`} {
 		if !strings.Contains(s, want) {
@@ -61,7 +61,7 @@ func TestEnglishBeforeSourceLanguage(t *testing.T) {
 	if err := r.HTML(&b, []byte(fallbackCDA), Options{Lang: "de"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Pollen", "House dust", "Essentielle (primäre) Hypertonie"} {
+	for _, want := range []string{"Pollen", "Strawberry", "Essentielle (primäre) Hypertonie"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("HTML lacks %q", want)
 		}

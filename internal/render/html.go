@@ -124,6 +124,9 @@ type view struct {
 	Notes                             []string
 }
 
+// Notice is the sentence on the terms not shown in the reader's language.
+func (v view) Notice() template.HTML { return v.L.notice(v.Untranslated, v.Unknown, v.TermsTotal) }
+
 // HTML renders a CDA document. The output depends only on the inputs.
 func (r *Renderer) HTML(w io.Writer, data []byte, opt Options) error {
 	lang, err := CheckLang(opt.Lang)

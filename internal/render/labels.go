@@ -1,6 +1,11 @@
 package render
 
-import "strings"
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"strings"
+)
 
 // labels are the page's own words in the clinician's language.
 type labels struct {
@@ -9,7 +14,7 @@ type labels struct {
 	Address, Author, Organisation, Custodian, DocID, Contents    string
 	Section, Ingredient, Agent, Product, Package, DoseForm       string
 	Route, Value, Site, Code, NullFlavor, NotTranslated, Unknown string
-	CodedEntries, Term, Status, TermsNote, Skip, Original, Print string
+	CodedEntries, Term, Status, Skip, Original, Print            string
 	Warning                                                      string
 	Strength, Dose, Every, From, Until, Quantity, Packs          string
 	Substitution, SubstNo, SubstYes, SubstUnknown, PackSize      string
@@ -17,6 +22,11 @@ type labels struct {
 	Hours, Days, Weeks, Item, SourceTitle                        string
 	Genders                                                      map[string]string
 	EveryOne                                                     map[string]string // a period of 1, by UCUM unit
+	// The notice of terms not shown in the reader's language: sentences
+	// for one and for several terms; %[1]s is their number, %[2]s all
+	// coded terms of the document.
+	NoticeEnglish, NoticeUnknown [2]string
+	NoticeMarked                 string
 	// Notes are the sentences of luxncp's own warnings (Note), by key.
 	Notes map[string]string
 }
@@ -29,8 +39,11 @@ var uiLabels = map[string]labels{
 		DoseForm: "Dose form", Route: "Route", Value: "Value", Site: "Body site", Code: "Code", NullFlavor: "not coded",
 		NotTranslated: "not translated: shown in English", Unknown: "unknown code: shown as received",
 		CodedEntries: "Coded entries", Term: "Term", Status: "Note",
-		TermsNote: "terms could not be shown in your language; they are marked below.", Skip: "Skip to the document",
-		Original: "The narrative text is in the language of the source country.", Print: "Print", Warning: "Warning",
+		Skip:          "Skip to the document",
+		NoticeEnglish: [2]string{"%[1]s of the %[2]s coded terms is shown in English, not in your language.", "%[1]s of the %[2]s coded terms are shown in English, not in your language."},
+		NoticeUnknown: [2]string{"%[1]s of the %[2]s coded terms has an unknown code and is shown as received.", "%[1]s of the %[2]s coded terms have an unknown code and are shown as received."},
+		NoticeMarked:  "Each is marked below.",
+		Original:      "The narrative text is in the language of the source country.", Print: "Print", Warning: "Warning",
 		Strength: "Strength", Dose: "Dose", Every: "every", From: "from", Until: "until", Quantity: "Quantity to dispense", Packs: "pack(s)",
 		Substitution: "Substitution", SubstNo: "not allowed", SubstYes: "allowed", SubstUnknown: "not stated", PackSize: "Pack size", Validity: "Valid",
 		Hours: "hours", Days: "days", Weeks: "weeks", Item: "Prescribed item", SourceTitle: "title in the document",
@@ -41,15 +54,18 @@ var uiLabels = map[string]labels{
 			NoteBadDate: "the document date %s is not a date", NoteNoTemplate: "the document does not declare the eHDSI template %s",
 			NoteWrongClass: "the document code does not match the requested class %s", NoteNoTitle: "the document has no title",
 			NoteNoDate: "the document has no date"}},
-	"fr": {PS: "Synthèse médicale (Patient Summary)", EP: "Prescription électronique", ED: "Dispensation électronique", Embedded: "Document intégré (PDF)",
+	"fr": {PS: "Synthèse médicale", EP: "Prescription électronique", ED: "Dispensation électronique", Embedded: "Document intégré (PDF)",
 		SourceCountry: "Pays d'origine", DocDate: "Date du document", Patient: "Patient", BirthDate: "Date de naissance", Gender: "Sexe",
 		IDs: "Identifiants", Address: "Adresse", Author: "Auteur", Organisation: "Organisation", Custodian: "Dépositaire", DocID: "Identifiant du document",
 		Contents: "Sommaire", Section: "Section", Ingredient: "Substance active", Agent: "Agent", Product: "Produit", Package: "Conditionnement",
 		DoseForm: "Forme pharmaceutique", Route: "Voie d'administration", Value: "Valeur", Site: "Site anatomique", Code: "Code", NullFlavor: "non codé",
 		NotTranslated: "non traduit : affiché en anglais", Unknown: "code inconnu : affiché tel que reçu",
 		CodedEntries: "Données codées", Term: "Terme", Status: "Remarque",
-		TermsNote: "termes n'ont pas pu être affichés en français ; ils sont signalés ci-dessous.", Skip: "Aller au document",
-		Original: "Le texte narratif est dans la langue du pays d'origine.", Print: "Imprimer", Warning: "Avertissement",
+		Skip:          "Aller au document",
+		NoticeEnglish: [2]string{"%[1]s des %[2]s termes codés est affiché en anglais, pas en français.", "%[1]s des %[2]s termes codés sont affichés en anglais, pas en français."},
+		NoticeUnknown: [2]string{"%[1]s des %[2]s termes codés a un code inconnu et est affiché tel que reçu.", "%[1]s des %[2]s termes codés ont un code inconnu et sont affichés tels que reçus."},
+		NoticeMarked:  "Chacun est signalé ci-dessous.",
+		Original:      "Le texte narratif est dans la langue du pays d'origine.", Print: "Imprimer", Warning: "Avertissement",
 		Strength: "Dosage", Dose: "Posologie", Every: "toutes les", From: "à partir du", Until: "jusqu'au", Quantity: "Quantité à délivrer", Packs: "boîte(s)",
 		Substitution: "Substitution", SubstNo: "non autorisée", SubstYes: "autorisée", SubstUnknown: "non précisée", PackSize: "Conditionnement", Validity: "Validité",
 		Hours: "heures", Days: "jours", Weeks: "semaines", Item: "Médicament prescrit", SourceTitle: "titre dans le document",
@@ -60,15 +76,18 @@ var uiLabels = map[string]labels{
 			NoteBadDate: "la date du document, %s, n'est pas une date valide", NoteNoTemplate: "le document ne déclare pas le modèle eHDSI %s",
 			NoteWrongClass: "le code du document ne correspond pas à la classe demandée %s", NoteNoTitle: "le document n'a pas de titre",
 			NoteNoDate: "le document n'a pas de date"}},
-	"de": {PS: "Patientenkurzakte (Patient Summary)", EP: "Elektronisches Rezept", ED: "Elektronische Abgabe", Embedded: "Eingebettetes Dokument (PDF)",
+	"de": {PS: "Patientenkurzakte", EP: "Elektronisches Rezept", ED: "Elektronische Abgabe", Embedded: "Eingebettetes Dokument (PDF)",
 		SourceCountry: "Herkunftsland", DocDate: "Dokumentdatum", Patient: "Patient", BirthDate: "Geburtsdatum", Gender: "Geschlecht",
 		IDs: "Kennungen", Address: "Adresse", Author: "Autor", Organisation: "Organisation", Custodian: "Verwahrer", DocID: "Dokumentkennung",
 		Contents: "Inhalt", Section: "Abschnitt", Ingredient: "Wirkstoff", Agent: "Auslöser", Product: "Produkt", Package: "Packung",
 		DoseForm: "Darreichungsform", Route: "Art der Anwendung", Value: "Wert", Site: "Körperstelle", Code: "Code", NullFlavor: "nicht kodiert",
 		NotTranslated: "nicht übersetzt: auf Englisch angezeigt", Unknown: "unbekannter Code: wie empfangen angezeigt",
 		CodedEntries: "Kodierte Angaben", Term: "Begriff", Status: "Hinweis",
-		TermsNote: "Begriffe konnten nicht auf Deutsch angezeigt werden; sie sind unten markiert.", Skip: "Zum Dokument springen",
-		Original: "Der Freitext ist in der Sprache des Herkunftslandes.", Print: "Drucken", Warning: "Warnung",
+		Skip:          "Zum Dokument springen",
+		NoticeEnglish: [2]string{"%[1]s der %[2]s codierten Begriffe wird auf Englisch angezeigt, nicht auf Deutsch.", "%[1]s der %[2]s codierten Begriffe werden auf Englisch angezeigt, nicht auf Deutsch."},
+		NoticeUnknown: [2]string{"%[1]s der %[2]s codierten Begriffe hat einen unbekannten Code und wird wie empfangen angezeigt.", "%[1]s der %[2]s codierten Begriffe haben einen unbekannten Code und werden wie empfangen angezeigt."},
+		NoticeMarked:  "Jeder ist unten markiert.",
+		Original:      "Der Freitext ist in der Sprache des Herkunftslandes.", Print: "Drucken", Warning: "Warnung",
 		Strength: "Stärke", Dose: "Dosierung", Every: "alle", From: "ab", Until: "bis", Quantity: "Abzugebende Menge", Packs: "Packung(en)",
 		Substitution: "Austausch (aut idem)", SubstNo: "nicht erlaubt", SubstYes: "erlaubt", SubstUnknown: "nicht angegeben", PackSize: "Packungsgröße", Validity: "Gültig",
 		Hours: "Stunden", Days: "Tage", Weeks: "Wochen", Item: "Verordnetes Arzneimittel", SourceTitle: "Titel im Dokument",
@@ -223,4 +242,33 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// notice is the sentence telling the reader how many of the document's
+// total coded terms are shown in English (english) and as received
+// (unknown), numbers in bold ("" when every term is in the language).
+func (L labels) notice(english, unknown, total int) template.HTML {
+	var b strings.Builder
+	part := func(forms [2]string, n int) {
+		if n == 0 {
+			return
+		}
+		f := forms[1]
+		if n == 1 {
+			f = forms[0]
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		// The labels are luxncp's own text; escape them anyway, then put
+		// in the numbers.
+		fmt.Fprintf(&b, html.EscapeString(f), "<strong>"+fmt.Sprint(n)+"</strong>", fmt.Sprint(total))
+	}
+	part(L.NoticeEnglish, english)
+	part(L.NoticeUnknown, unknown)
+	if b.Len() == 0 {
+		return ""
+	}
+	b.WriteString(" " + html.EscapeString(L.NoticeMarked))
+	return template.HTML(b.String()) // #nosec G203 -- escaped labels and integers only
 }

@@ -43,13 +43,27 @@ func fixturePS(t testing.TB, cc string) []byte {
 	return peer.BuildPS(prof, 0, created)
 }
 
+// englishOnlyPS is the French peer PS with metformin's ingredient code
+// (A10BA02, named in German and French) replaced by the ATC group A10B,
+// whose only display in the catalogue is the English WHOCC name: a term a
+// German reader sees in English, as pages must still mark.
+func englishOnlyPS(t testing.TB) []byte {
+	t.Helper()
+	doc := fixturePS(t, "FR")
+	const metformin = `code="A10BA02"`
+	if !bytes.Contains(doc, []byte(metformin)) {
+		t.Fatal("fixture changed: no metformin in the French PS")
+	}
+	return bytes.ReplaceAll(doc, []byte(metformin), []byte(`code="A10B"`))
+}
+
 func TestTranslate(t *testing.T) {
 	tests := []struct {
 		name, lang string
 		want       []string // translated displays expected
 	}{
-		{"fr", "fr", []string{"Hypertension essentielle (primitive)", "Comprimé", "Voie orale"}},
-		{"de", "de", []string{"Essentielle (primäre) Hypertonie", "Tablette", "zum Einnehmen"}},
+		{"fr", "fr", []string{"Hypertension essentielle (primitive)", "Comprimé", "Voie orale", "metformine"}},
+		{"de", "de", []string{"Essentielle (primäre) Hypertonie", "Tablette", "zum Einnehmen", "Metformin"}},
 		{"en", "en", []string{"Essential (primary) hypertension"}},
 	}
 	src := fixturePS(t, "FR")
@@ -69,7 +83,9 @@ func TestTranslate(t *testing.T) {
 				if !bytes.Contains(out, []byte(`<translation code="I10" codeSystem="1.3.6.1.4.1.12559.11.10.1.3.1.44.2" codeSystemName="ICD-10" displayName="Essential (primary) hypertension"/>`)) {
 					t.Error("original display not kept")
 				}
-				if rep.Translated == 0 || len(rep.Untranslated) == 0 {
+				// luxncp's own French peer PS: every coded term in the
+				// reader's language (metformin too, issue 23).
+				if rep.Translated == 0 || rep.Translated != rep.Terms || len(rep.Untranslated) != 0 {
 					t.Errorf("report %+v", rep)
 				}
 			}
@@ -121,7 +137,7 @@ func TestHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := r.HTMLBytes(fixturePS(t, "FR"), Options{Lang: "de", SourceCountry: "FR"})
+	page, err := r.HTMLBytes(englishOnlyPS(t), Options{Lang: "de", SourceCountry: "FR"})
 	if err != nil {
 		t.Fatal(err)
 	}

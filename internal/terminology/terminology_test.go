@@ -2,9 +2,12 @@ package terminology
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/luxncp/luxncp/translations"
 )
 
 var (
@@ -162,7 +165,9 @@ func TestTranslate(t *testing.T) {
 		{"en", tablet, []string{"en"}, "Tablet", "en", false, true},
 		{"no language: English", tablet, nil, "Tablet", "en", false, true},
 		{"lb only: English", tablet, []string{"lb"}, "Tablet", "en", true, true},
-		{"ATC has English only", Coding{Code: "C10AA05", System: OIDATC}, []string{"fr"}, "atorvastatin", "en", true, true},
+		{"ATC group has English only", Coding{Code: "C10A", System: OIDATC}, []string{"fr"}, "LIPID MODIFYING AGENTS, PLAIN", "en", true, true},
+		{"ATC substance: French INN", Coding{Code: "C10AA05", System: OIDATC}, []string{"fr"}, "atorvastatine", "fr", false, true},
+		{"ATC substance: German INN", Coding{Code: "C09AA02", System: OIDATC}, []string{"de"}, "Enalapril", "de", false, true},
 		{"route oral use in de", Coding{Code: "20053000", System: "http://standardterms.edqm.eu"}, []string{"de"}, "zum Einnehmen", "de", false, true},
 		{"unknown code keeps its display", Coding{Code: "x", System: OIDEDQM, Display: "given"}, []string{"fr"}, "given", "", false, false},
 	}
@@ -173,5 +178,37 @@ func TestTranslate(t *testing.T) {
 				t.Errorf("Translate = %+v, %v; want {%s %s %v}, %v", got, ok, tt.text, tt.lang, tt.fallback, tt.ok)
 			}
 		})
+	}
+}
+
+// TestEveryATCSubstanceInGermanAndFrench: every level-5 ATC code of the
+// subset luxncp ships (mvc/eHDSIActiveIngredient.csv) has a German and a
+// French name (luxncp-atc-fr-de.csv), not only the codes some sample uses.
+func TestEveryATCSubstanceInGermanAndFrench(t *testing.T) {
+	c := cat(t)
+	b, err := fs.ReadFile(translations.FS, MVCDir+"/eHDSIActiveIngredient.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := readTable("eHDSIActiveIngredient.csv", b, ',')
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := tab.col("code")
+	n := 0
+	for _, r := range tab.rows {
+		code := get(r, ix)
+		if len(code) != 7 { // level 5: A10BA02
+			continue
+		}
+		n++
+		for _, lang := range []string{"de", "fr"} {
+			if got, ok := c.Translate(Coding{Code: code, System: OIDATC}, lang); !ok || got.Lang != lang {
+				t.Errorf("ATC %s: no %s name (%q in %q)", code, lang, got.Text, got.Lang)
+			}
+		}
+	}
+	if n < 180 {
+		t.Errorf("%d level-5 ATC codes in the subset; want the 184 of atc-subset.csv", n)
 	}
 }
