@@ -1,12 +1,12 @@
 package evidence
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/luxncp/luxncp/internal/soap"
@@ -49,13 +49,26 @@ func MessageDigest(body *etree.Element, resolve func(inc *etree.Element) ([]byte
 		p.RemoveChild(inc)
 		p.SetText(base64.StdEncoding.EncodeToString(data))
 	}
-	canon, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(el)
-	if err != nil {
+	// Exclusive c14n as goxmldsig's canonicalizer does it (the same
+	// transform and the same serialisation settings), written straight
+	// into the hash: a retrieve response holds whole documents, and the
+	// canonical bytes were built only to be hashed.
+	// TestMessageDigestIsC14N compares it with dsig's Canonicalize.
+	if err := etreeutils.TransformExcC14n(el, "", false); err != nil {
 		return nil, fmt.Errorf("evidence: digest: c14n: %w", err)
 	}
-	sum := sha256.Sum256(canon)
-	return sum[:], nil
+	h := sha256.New()
+	w := bufio.NewWriterSize(h, 4<<10)
+	el.WriteTo(w, &c14nSettings)
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("evidence: digest: %w", err)
+	}
+	return h.Sum(nil), nil
 }
+
+// c14nSettings are the serialisation settings of goxmldsig's canonical
+// form (canonicalSerialize).
+var c14nSettings = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
 
 func collectIncludes(el *etree.Element, out *[]*etree.Element) {
 	for _, c := range el.ChildElements() {

@@ -3,6 +3,7 @@ package lurecords
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 )
 
@@ -27,11 +28,18 @@ func newDocCache(max int) *docCache {
 	return &docCache{max: max, order: list.New(), items: map[[32]byte]*list.Element{}}
 }
 
+// cacheKey is unambiguous: the content and every part are
+// length-prefixed, so keys of different kinds of value (a document, a
+// parsed prescription, a PS pair) never meet.
 func cacheKey(national []byte, parts ...string) [32]byte {
 	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(national)))
+	h.Write(n[:])
 	h.Write(national)
 	for _, p := range parts {
-		h.Write([]byte{0})
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
 		h.Write([]byte(p))
 	}
 	var k [32]byte

@@ -19,6 +19,12 @@ func TestDocCache(t *testing.T) {
 	if cacheKey([]byte("x"), "ab", "c") == cacheKey([]byte("x"), "a", "bc") {
 		t.Fatal("key parts are not separated")
 	}
+	// Content holding the separator cannot pose as content plus parts (a
+	// parsed prescription's key meeting a document's).
+	if cacheKey([]byte("x\x00ep-1.L3"), "1") == cacheKey([]byte("x"), "ep-1.L3", "1") ||
+		cacheKey([]byte("x\x00\x00\x00\x00\x00\x00\x00\x07ep-1.L3"), "1") == cacheKey([]byte("x"), "ep-1.L3", "1") {
+		t.Fatal("content and parts are not separated")
+	}
 	got1, _ := c.get(a, build("doc v1"))
 	got2, _ := c.get(a, build("never built"))
 	got3, _ := c.get(b, build("doc v2"))

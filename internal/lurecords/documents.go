@@ -16,6 +16,20 @@ import (
 
 // ---- ePrescriptions ----
 
+// prescription parses a national FHIR prescription bundle, cached by its
+// bytes like the documents built from it (the eP list and each retrieve
+// read the same bundle). The parse is pure and the result is shared
+// read-only: Split copies, the builders and Summary only read it.
+func (p *Provider) prescription(bundle []byte) (*cda.Prescription, error) {
+	v, err := p.cache().value(cacheKey(bundle, "eP parsed"), func() (any, error) {
+		return cda.ParsePrescription(bundle)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*cda.Prescription), nil
+}
+
 func (p *Provider) epOptions(id cda.II, ref national.DocumentRef) cda.EPOptions {
 	return cda.EPOptions{DocumentID: id, EffectiveTime: ref.Created, Custodian: p.Custodian, Terminology: p.Terminology}
 }
@@ -31,7 +45,7 @@ func (p *Provider) listEP(ctx context.Context, q xca.Query) (xca.Listing, error)
 		if err != nil {
 			return xca.Listing{}, unavailable(ehdsi.ClassEP, err)
 		}
-		presc, err := cda.ParsePrescription(bundle)
+		presc, err := p.prescription(bundle)
 		if err != nil {
 			f := dialect.Fault(dialect.EPItemWithheld, "prescription "+ref.ID+" cannot be offered: it is incomplete in the national record", nil)
 			f.Location = ref.ID
@@ -162,7 +176,7 @@ func (p *Provider) buildEP(ctx context.Context, matricule, ext string) ([]byte, 
 	if err != nil {
 		return nil, unavailable(ehdsi.ClassEP, err)
 	}
-	presc, err := cda.ParsePrescription(bundle)
+	presc, err := p.prescription(bundle)
 	if err != nil {
 		return nil, transformFault(ehdsi.ClassEP, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +240,60 @@ func TestClosedEPListed(t *testing.T) {
 	body := xca.QueryResponse(l)
 	if n := len(body.FindElements(".//Classification[@classificationScheme='urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4'][@nodeRepresentation='urn:ihe:iti:xdw:2011:eventCode:closed']")); n != 6 {
 		t.Errorf("%d closed eventCode classifications on the wire, want 6", n)
+	}
+}
+
+// TestParsedPrescriptionShared: the parsed national prescription is cached
+// and shared by concurrent lists and retrieves (run with -race): each
+// answer is byte-for-byte the uncached provider's, and a changed bundle is
+// parsed anew.
+func TestParsedPrescriptionShared(t *testing.T) {
+	terms, err := terminology.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := wssec.PatientID{Extension: "1941090302146", Root: ehdsi.OIDMatricule}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	rec := &fakeRecord{bundles: map[string][]byte{"ep-0017": merge(t, "ep-0017", "ep-0016", "ep-0018")}}
+	cached := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian()}
+	plain := &lurecords.Provider{National: rec, Terminology: terms, HomeCommunityID: ehdsi.HomeCommunityLU, Custodian: lurecords.DefaultCustodian(), CacheSize: -1}
+	docs := func(p *lurecords.Provider) (map[string]string, error) {
+		l, err := p.List(context.Background(), xca.Query{Patient: pid, ClassCodes: []string{ehdsi.ClassEP}, Now: now})
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for _, e := range l.Entries {
+			d, err := p.Retrieve(context.Background(), xca.RetrieveRequest{UniqueID: e.UniqueID, Patient: pid, Now: now})
+			if err != nil {
+				return nil, fmt.Errorf("retrieve %s: %w", e.UniqueID, err)
+			}
+			out[e.UniqueID] = string(d.Data)
+		}
+		return out, nil
+	}
+	want, err := docs(plain)
+	if err != nil || len(want) != 6 {
+		t.Fatalf("uncached: %d documents, %v; want 6", len(want), err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := docs(cached)
+			if err == nil && !maps.Equal(got, want) {
+				err = errors.New("a cached answer differs from the uncached one")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	rec.bundles = map[string][]byte{"ep-0017": fixture(t, "ep-0017")}
+	got, err := docs(cached)
+	if err != nil || len(got) != 2 {
+		t.Errorf("after the national prescription changed to one item: %d documents, %v; want 2", len(got), err)
 	}
 }

@@ -407,9 +407,7 @@ func (b *Backend) searchConsents(r *http.Request, q url.Values) ([]byte, error) 
 	var out [][2]any
 	if p != nil {
 		for _, c := range p.consents {
-			var h fhirr4.ResourceHeader
-			json.Unmarshal(c, &h)
-			out = append(out, [2]any{"Consent/" + h.ID, c})
+			out = append(out, [2]any{c.ref, c.raw})
 		}
 	}
 	return b.searchset(r, out)

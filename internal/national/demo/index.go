@@ -31,8 +31,15 @@ type patientRec struct {
 	res      fhirr4.Patient
 	key      string   // 13-digit matricule, else the legacy one
 	ids      []string // every urn:oid:1.3.182.4.4 value
-	consents []json.RawMessage
+	consents []consentRec
 	docs     []*docRec
+}
+
+// consentRec is a Consent as the search answers it: its reference
+// ("Consent/<id>", read once at load) and its compact JSON.
+type consentRec struct {
+	ref string
+	raw json.RawMessage
 }
 
 type docRec struct {
@@ -187,7 +194,7 @@ func (ix *index) loadPatients(fsys fs.FS, name string) error {
 		if p == nil {
 			return fmt.Errorf("Consent %s: unknown patient %q", c.ID, c.Patient.Reference)
 		}
-		p.consents = append(p.consents, raw)
+		p.consents = append(p.consents, consentRec{ref: "Consent/" + c.ID, raw: raw})
 	}
 	return nil
 }
