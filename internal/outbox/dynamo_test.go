@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +25,14 @@ import (
 )
 
 // emulators are one test's DynamoDB (dynalite) and SQS (goaws), reached
-// through the real aws-sdk-go-v2 clients with the standard retryer, and a
-// fault injector in front of both.
+// through the real aws-sdk-go-v2 clients with the standard retryer, each
+// behind awsemu's fault-injecting proxy.
 type emulators struct {
-	db     *dynamodb.Client
-	mq     *sqs.Client
-	faults *faults
-	tables atomic.Int32
+	db       *dynamodb.Client
+	mq       *sqs.Client
+	dbFaults *awsemu.Faults
+	mqFaults *awsemu.Faults
+	tables   atomic.Int32
 }
 
 func startEmulators(t testing.TB) *emulators {
@@ -47,80 +46,14 @@ func startEmulators(t testing.TB) *emulators {
 	if t.Failed() {
 		t.FailNow()
 	}
-	u := &emulators{faults: &faults{next: http.DefaultTransport, by: map[string]*fault{}}}
+	u := &emulators{dbFaults: awsemu.NewFaults(t, ddbURL), mqFaults: awsemu.NewFaults(t, sqsURL)}
 	cfg := (&awsemu.Emulators{}).Config()
-	cfg.HTTPClient = &http.Client{Transport: u.faults}
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 20 * time.Millisecond })
 	}
-	u.db = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbURL) })
-	u.mq = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) })
+	u.db = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(u.dbFaults.URL) })
+	u.mq = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(u.mqFaults.URL) })
 	return u
-}
-
-// fault is what the injector does to the next `left` calls of an
-// operation (left < 0: every call): wait delay (or until the call's
-// deadline), then answer an AWS error code with status (none: pass on).
-type fault struct {
-	left   int
-	code   string
-	status int
-	delay  time.Duration
-}
-
-// faults injects failures by operation (the X-Amz-Target's action) at the
-// HTTP layer, below the SDK's retryer, as a failing service would.
-type faults struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-	by   map[string]*fault
-}
-
-func (f *faults) set(op string, x fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.by[op] = &x
-}
-
-func (f *faults) heal() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	clear(f.by)
-}
-
-func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
-	target := r.Header.Get("X-Amz-Target")
-	op := target[strings.LastIndexByte(target, '.')+1:]
-	f.mu.Lock()
-	x := f.by[op]
-	var do fault
-	if x != nil && x.left != 0 {
-		do = *x
-		if x.left > 0 {
-			x.left--
-		}
-	}
-	f.mu.Unlock()
-	if do.delay > 0 {
-		t := time.NewTimer(do.delay)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-			return nil, r.Context().Err()
-		case <-t.C:
-		}
-	}
-	if do.code == "" {
-		return f.next.RoundTrip(r)
-	}
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-	}
-	body := `{"__type":"com.amazonaws.dynamodb.v20120810#` + do.code + `","message":"injected"}`
-	return &http.Response{StatusCode: do.status, Status: strconv.Itoa(do.status) + " injected", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Query-Error": {do.code + ";Sender"}},
-		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 }
 
 // dynamoEnv is a DynamoDB + SQS outbox on a fresh table (as terraform/
@@ -377,17 +310,18 @@ func TestDynamoThrottling(t *testing.T) {
 	s := e.store(t)
 	ctx := context.Background()
 	// Two throttles: the SDK's retryer absorbs them.
-	e.faults.set("PutItem", fault{left: 2, code: "ThrottlingException", status: 400})
+	e.dbFaults.FailNext("PutItem", 2, awsemu.Failure{Code: awsemu.Throttling})
 	if _, ins, err := s.Accept(ctx, e.msg("2.25.7^ed-7", "rx-0003", "m")); err != nil || !ins {
 		t.Fatalf("accept under brief throttling = %v, %v", ins, err)
 	}
 	// Throttled for good: the accept fails and nothing is stored or queued.
-	e.faults.set("PutItem", fault{left: -1, code: "ProvisionedThroughputExceededException", status: 400})
+	e.dbFaults.FailAlways("PutItem", awsemu.Failure{Code: awsemu.ProvisionedThroughput})
 	_, _, err := s.Accept(ctx, e.msg("2.25.8^ed-8", "rx-0003", "m"))
 	if err == nil || !strings.Contains(err.Error(), "ProvisionedThroughputExceeded") {
 		t.Fatalf("accept under sustained throttling: %v", err)
 	}
-	e.faults.heal()
+	e.dbFaults.Heal()
+	e.mqFaults.Heal()
 	if n, b := e.messages(t), e.bodies(t); n != 1 || len(b) != 1 {
 		t.Fatalf("%d items, queue %q after a refused accept", n, b)
 	}
@@ -396,9 +330,10 @@ func TestDynamoThrottling(t *testing.T) {
 func TestDynamoTimeout(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t, func(o *outbox.DynamoOptions) { o.Timeout = 50 * time.Millisecond })
-	e.faults.set("GetItem", fault{left: -1, delay: 2 * time.Second})
+	e.dbFaults.FailAlways("GetItem", awsemu.Failure{Delay: 2 * time.Second})
 	_, _, err := s.Accept(context.Background(), e.msg("2.25.9^ed-9", "rx-0003", "m"))
-	e.faults.heal()
+	e.dbFaults.Heal()
+	e.mqFaults.Heal()
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("accept against a hung DynamoDB: %v, want a deadline error", err)
 	}
@@ -413,11 +348,12 @@ func TestDynamoSendFailureIsSwept(t *testing.T) {
 	e := newDynamoEnv(t)
 	s := e.store(t)
 	ctx := context.Background()
-	e.faults.set("SendMessage", fault{left: -1, code: "ServiceUnavailable", status: 503})
+	e.mqFaults.FailAlways("SendMessage", awsemu.Failure{Code: awsemu.ServiceUnavailable, Status: 503})
 	if _, ins, err := s.Accept(ctx, e.msg("2.25.10^ed-10", "rx-0003", "m")); err != nil || !ins {
 		t.Fatalf("accept with SQS down = %v, %v", ins, err)
 	}
-	e.faults.heal()
+	e.dbFaults.Heal()
+	e.mqFaults.Heal()
 	if b := e.bodies(t); len(b) != 0 {
 		t.Fatalf("queue = %q", b)
 	}
