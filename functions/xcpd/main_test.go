@@ -13,7 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/beevik/etree"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
 	"github.com/luxncp/luxncp/internal/lambdabench"
@@ -68,7 +73,18 @@ func TestBootstrapUnderRuntimeAPI(t *testing.T) {
 		},
 	}
 	payload, _ := json.Marshal(ev)
+	// The audit sink Terraform gives every gateway function (an S3 bucket
+	// with Object Lock; here gofakes3): on Lambda there is no local one.
+	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(s3srv.Close)
+	s3c := s3.New(s3.Options{BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true, Region: "eu-west-1",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("audit")}); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=eu-west-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_S3=" + s3srv.URL, "LUXNCP_AUDIT_BUCKET=audit", "LUXNCP_FUNCTION=xcpd",
 		"LUXNCP_STATE_DIR=" + filepath.Join(dir, "state"),
 		"LUXNCP_TRUST_BUNDLE=" + filepath.Join(testkit.PKIDir(t), pki.TrustDir),
 		"LUXNCP_NATIONAL_URL=" + fhir.URL + "/fhir",
@@ -94,6 +110,11 @@ func TestBootstrapUnderRuntimeAPI(t *testing.T) {
 	}
 	if out.StatusCode != 200 || !strings.Contains(respBody, `queryResponseCode code="OK"`) {
 		t.Fatalf("status %d body %.600s", out.StatusCode, respBody)
+	}
+	// The transaction's audit record is in the bucket, not in /tmp.
+	objs, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("audit")})
+	if err != nil || len(objs.Contents) == 0 {
+		t.Fatalf("no audit record in the bucket: %v", err)
 	}
 	t.Logf("cold start to first response %v, peak RSS %.1f MB", res.FirstInvoke, float64(res.PeakRSSBytes)/1e6)
 }

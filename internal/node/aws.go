@@ -214,6 +214,11 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		// eDispensations with the instance.
 		return tw, errors.New("node: the xdr function needs LUXNCP_OUTBOX_TABLE and LUXNCP_OUTBOX_QUEUE_URL on AWS Lambda")
 	}
+	if env.OnLambda && env.AuditBucket == "" && env.Function != "maintenance" {
+		// The local audit directory in Lambda's /tmp dies with the
+		// instance: every access would escape the patient's access log.
+		return tw, fmt.Errorf("node: the %s function needs LUXNCP_AUDIT_BUCKET on AWS Lambda (the audit trail cannot live in the instance's /tmp)", cmp.Or(env.Function, "gateway"))
+	}
 	if env.AuditBucket != "" {
 		retention := env.AuditRetention
 		if retention == 0 {

@@ -158,6 +158,20 @@ func TestBuildAWSRefusesLocalOutboxForXDROnLambda(t *testing.T) {
 	}
 }
 
+// TestBuildAWSRefusesLocalAuditOnLambda: on Lambda, every function that
+// audits needs the S3 sink; only maintenance audits nothing.
+func TestBuildAWSRefusesLocalAuditOnLambda(t *testing.T) {
+	for _, fn := range []string{"xcpd", "xca", "xdr", "api", "dispatcher", ""} {
+		_, err := node.BuildAWS(context.Background(), node.AWSEnv{Function: fn, OnLambda: true, OutboxTable: "outbox"}, node.AWSClients{}, node.Config{StateDir: t.TempDir()}, quietLog())
+		if err == nil || !strings.Contains(err.Error(), "LUXNCP_AUDIT_BUCKET") {
+			t.Errorf("%q on Lambda without an audit bucket: err = %v", fn, err)
+		}
+	}
+	if _, err := node.BuildAWS(context.Background(), node.AWSEnv{Function: "maintenance", OnLambda: true}, node.AWSClients{}, node.Config{StateDir: t.TempDir()}, quietLog()); err != nil && strings.Contains(err.Error(), "LUXNCP_AUDIT_BUCKET") {
+		t.Errorf("maintenance refused: %v", err)
+	}
+}
+
 func TestWriteMetric(t *testing.T) {
 	var b bytes.Buffer
 	if err := node.WriteMetric(&b, time.Unix(1764000000, 0), "CertificateDaysToExpiry", 12.5, "None", map[string]string{"subject": "CN=ncp.fr"}); err != nil {
