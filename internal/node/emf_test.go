@@ -311,7 +311,13 @@ func TestEMFOnTheLambdaPath(t *testing.T) {
 		logged = logged || (strings.Contains(l, `"outbox: delivered"`) && strings.Contains(l, `"`+reqlog.KeyRequestID+`":"`+xdrRequestID+`"`))
 	}
 	if !logged {
-		t.Error("the delivery's log line lacks the XDR request id")
+		var lines []string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "outbox") {
+				lines = append(lines, l)
+			}
+		}
+		t.Errorf("the delivery's log line lacks the XDR request id %s:\n%s", xdrRequestID, strings.Join(lines, "\n"))
 	}
 	var national bool
 	for _, s := range spans {
