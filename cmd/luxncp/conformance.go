@@ -28,6 +28,7 @@ const conformanceUsage = `Usage:
                           [--validate-cda PATH|none]
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
+                          [--professionals 16] [--session 1h] [--fresh-assertions]
   both: [--expect-luxncp] check first that --target is the luxncp gateway of
         this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
@@ -40,8 +41,12 @@ run   acts as a Country B node (its TLS certificate and seal: the dev PKI of
       stderr; the summary quotes every warning it counts. Exit status 1
       when a case fails.
 load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
-      retrieve L1) with freshly signed assertions, at --rate for --duration,
-      and prints p50/p95/p99/max per step; a progress line goes to stderr
+      retrieve L1) at --rate for --duration, and prints p50/p95/p99/max per
+      step. Assertions as a partner NCP's portal sends them: --professionals
+      pharmacists take the iterations in turn, each reusing one HCP
+      assertion for --session (at most 3h55m), and every iteration (a
+      patient visit) signs its own TRC; --fresh-assertions signs a new HCP
+      every iteration (the worst case). A progress line goes to stderr
       every 5 s. Exit status 1 when an iteration fails or the target does
       not hold the rate: fewer than 95% of --rate successful iterations per
       second over the run. Loopback targets only unless --allow-remote.
@@ -330,8 +335,17 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	report := fs.String("report", "", "also write the figures to FILE.json, and an HTML page with latency plots beside it (FILE.html)")
 	metrics := fs.String("metrics", "", "the target's Prometheus endpoint (luxncp serve: http://127.0.0.1:9464/metrics): report the gateway's CPU per iteration and peak RSS")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
+	profs := fs.Int("professionals", conformance.DefaultProfessionals, "simulated professionals, each with its own HCP assertion")
+	session := fs.Duration("session", conformance.DefaultSession, "how long a professional reuses its HCP assertion")
+	fresh := fs.Bool("fresh-assertions", false, "sign a new HCP assertion every iteration (no sessions: the worst case)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *profs <= 0 || *profs > 100000 {
+		return badUsage("--professionals: %d is not between 1 and 100000", *profs)
+	}
+	if *session <= 0 || *session > conformance.MaxSession {
+		return badUsage("--session: %s must be more than 0 and at most %s", *session, conformance.MaxSession)
 	}
 	r, err := parseRate(*rate)
 	if err != nil {
@@ -356,7 +370,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	l := &conformance.Load{
 		Target: nf.target, Client: s.client, Identity: s.id, Profile: s.profile, PatientKey: *patient,
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
-		Progress: stderr, Metrics: *metrics,
+		Progress: stderr, Metrics: *metrics, Professionals: *profs, Session: *session, FreshAssertions: *fresh,
 	}
 	rep, err := l.Run(ctx)
 	if err != nil {

@@ -119,6 +119,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"version", "extra"}, `"extra"`},
 		{[]string{"conformance", "load", "--rate", "20/x"}, `--rate: "20/x" is not a rate like 20/s`},
 		{[]string{"conformance", "load", "--concurrency", "0"}, "--concurrency: 0 is not between 1 and 1024"},
+		{[]string{"conformance", "load", "--professionals", "0"}, "--professionals: 0 is not between 1 and 100000"},
+		{[]string{"conformance", "load", "--session", "4h"}, "--session: 4h0m0s must be more than 0 and at most 3h55m0s"},
 		{[]string{"request", "xcpd"}, "--country is required"},
 		{[]string{"assertion", "hcp", "--country", "France"}, `--country: "France" is not a two-letter country code`},
 	}

@@ -11,6 +11,7 @@
 // (conformance/profiles/<name>.json, see Profile), so one suite runs against
 // any country. Run executes cases and returns a Report that WriteJSON,
 // WriteJUnit, WriteHTML and WriteSummary render; Load runs the pharmacist
-// iteration (XCPD → XCA eP list → retrieve L3 → retrieve L1) at a fixed rate
-// with freshly signed assertions each time and reports latency percentiles.
+// iteration (XCPD → XCA eP list → retrieve L3 → retrieve L1) at a fixed rate,
+// with HCP assertions reused per simulated professional's session and a TRC
+// per iteration (or fresh ones each time), and reports latency percentiles.
 package conformance

@@ -62,6 +62,73 @@ type Load struct {
 	// CPU seconds and peak RSS are read before and after the run, so the
 	// report shows the gateway's own cost beside the generator's.
 	Metrics string
+	// Sessions. A partner NCP's portal signs a professional's HCP assertion
+	// once, at login, and sends it with every request of the session; a TRC
+	// is signed per patient visit. The load does the same: Professionals
+	// (default DefaultProfessionals) simulated pharmacists take the
+	// iterations in turn, each reusing one HCP assertion for Session
+	// (default DefaultSession; the assertion is valid for the session plus
+	// sessionMargin), and each iteration — a patient visit — signs its own
+	// TRC. FreshAssertions signs a new HCP for every iteration instead: the
+	// worst case for the target (every HCP validated in full).
+	Professionals   int
+	Session         time.Duration
+	FreshAssertions bool
+
+	sessions sessions
+}
+
+// Session defaults of the load mode.
+const (
+	DefaultProfessionals = 16
+	DefaultSession       = time.Hour
+	// sessionMargin is added to the HCP assertion's validity beyond the
+	// session, so that an iteration started late in the session (and its
+	// grace) never sends an expired assertion.
+	sessionMargin = 5 * time.Minute
+	// MaxSession keeps session plus margin within eHDSI's HCP lifetime.
+	MaxSession = wssec.MaxHCPLifetime - sessionMargin
+)
+
+// sessions holds each simulated professional's HCP assertion and when its
+// session ends.
+type sessions struct {
+	mu   sync.Mutex
+	next int
+	hcp  []*etree.Element
+	ends []time.Time
+}
+
+// hcp returns the HCP assertion for the next iteration: the next
+// professional's session assertion, signed anew when the session is over
+// (or for every iteration when FreshAssertions is set). The element is
+// shared read-only: requests copy it into their Security header.
+func (l *Load) hcp() (*etree.Element, error) {
+	s := &l.sessions
+	s.mu.Lock()
+	i := s.next
+	s.next = (s.next + 1) % l.Professionals
+	if s.hcp == nil {
+		s.hcp = make([]*etree.Element, l.Professionals)
+		s.ends = make([]time.Time, l.Professionals)
+	}
+	now := clock.Now()
+	if !l.FreshAssertions && s.hcp[i] != nil && now.Before(s.ends[i]) {
+		a := s.hcp[i]
+		s.mu.Unlock()
+		return a, nil
+	}
+	s.mu.Unlock()
+	prof := ncpclient.DemoProfessional(l.Identity.Country, "pharmacist")
+	prof.ID = fmt.Sprintf("%s-pharmacist-%04d", strings.ToLower(l.Identity.Country), i+1)
+	a, err := l.Identity.HCP(prof, l.Session+sessionMargin)
+	if err != nil || l.FreshAssertions {
+		return a, err
+	}
+	s.mu.Lock()
+	s.hcp[i], s.ends[i] = a, now.Add(l.Session)
+	s.mu.Unlock()
+	return a, nil
 }
 
 // RateTolerance is the share of the asked rate a load run must achieve:
@@ -128,20 +195,25 @@ func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, r
 // LoadReport is the outcome of a load run. Figures are measurements, never
 // assertions.
 type LoadReport struct {
-	Target      string       `json:"target"`
-	As          string       `json:"as"`
-	Rate        float64      `json:"rate"`
-	Duration    Millis       `json:"durationMs"`
-	Concurrency int          `json:"concurrency"`
-	Started     time.Time    `json:"started"`
-	Elapsed     Millis       `json:"elapsedMs"`
-	Iterations  int          `json:"iterations"`
-	Succeeded   int          `json:"succeeded"`
-	Failed      int          `json:"failed"`
-	Dropped     int          `json:"dropped"` // ticks with every worker busy
-	Throughput  float64      `json:"throughputPerSecond"`
-	Steps       []StepStats  `json:"steps"`
-	Errors      []ErrorCount `json:"errors,omitempty"`
+	Target      string  `json:"target"`
+	As          string  `json:"as"`
+	Rate        float64 `json:"rate"`
+	Duration    Millis  `json:"durationMs"`
+	Concurrency int     `json:"concurrency"`
+	// Professionals, SessionMs and FreshAssertions: how the HCP assertions
+	// were reused (see Load).
+	Professionals   int          `json:"professionals"`
+	Session         Millis       `json:"sessionMs"`
+	FreshAssertions bool         `json:"freshAssertions,omitempty"`
+	Started         time.Time    `json:"started"`
+	Elapsed         Millis       `json:"elapsedMs"`
+	Iterations      int          `json:"iterations"`
+	Succeeded       int          `json:"succeeded"`
+	Failed          int          `json:"failed"`
+	Dropped         int          `json:"dropped"` // ticks with every worker busy
+	Throughput      float64      `json:"throughputPerSecond"`
+	Steps           []StepStats  `json:"steps"`
+	Errors          []ErrorCount `json:"errors,omitempty"`
 	// ClientCPUPerIteration is the generator's CPU (user + system) per
 	// iteration; GatewayCPUPerIteration and GatewayPeakRSSMB come from the
 	// target's metrics endpoint (--metrics), when given.
@@ -219,6 +291,15 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	if l.ProgressEvery <= 0 {
 		l.ProgressEvery = 5 * time.Second
 	}
+	if l.Professionals <= 0 {
+		l.Professionals = DefaultProfessionals
+	}
+	if l.Session <= 0 {
+		l.Session = DefaultSession
+	}
+	if l.Session > MaxSession {
+		return nil, fmt.Errorf("session %s: more than %s (eHDSI's HCP lifetime less a %s margin)", l.Session, MaxSession, sessionMargin)
+	}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration+l.Grace)
 	defer cancel()
 	p, ok := l.Profile.Patient(l.PatientKey)
@@ -233,7 +314,8 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 		}
 	}
 	cpu0 := selfCPU()
-	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: clock.Now().UTC()}
+	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: clock.Now().UTC(),
+		Professionals: l.Professionals, Session: Ms(l.Session), FreshAssertions: l.FreshAssertions}
 	results := make(chan loadResult, l.MaxIterations)
 	sem := make(chan struct{}, l.Concurrency)
 	var wg sync.WaitGroup
@@ -352,8 +434,8 @@ func stats(step string, ds []time.Duration) StepStats {
 }
 
 // iteration is one pharmacist visit: identify the patient, list the
-// ePrescriptions, retrieve the first one as L3 and as L1, with a freshly
-// signed HCP and TRC assertion.
+// ePrescriptions, retrieve the first one as L3 and as L1, with the next
+// professional's HCP assertion and a TRC signed for this visit.
 func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 	res := loadResult{times: map[string]time.Duration{}}
 	start := clock.Now()
@@ -361,8 +443,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 		res.err = step + ": " + kind
 		return res
 	}
-	prof := ncpclient.DemoProfessional(l.Identity.Country, "pharmacist")
-	hcp, err := l.Identity.HCP(prof, time.Hour)
+	hcp, err := l.hcp()
 	if err != nil {
 		return fail("assertion", err.Error())
 	}
@@ -427,6 +508,11 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 func WriteLoadText(w io.Writer, r *LoadReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load against %s as %s: %.0f iterations/s for %.0f s, concurrency %d\n", r.Target, r.As, r.Rate, float64(r.Duration)/1000, r.Concurrency)
+	if r.FreshAssertions {
+		b.WriteString("assertions: a fresh HCP and TRC every iteration\n")
+	} else if r.Professionals > 0 {
+		fmt.Fprintf(&b, "assertions: %d professionals, each reusing an HCP for %s; a TRC per iteration\n", r.Professionals, time.Duration(r.Session*Millis(time.Millisecond)))
+	}
 	fmt.Fprintf(&b, "%d iterations (%d ok, %d failed, %d dropped: all workers busy) in %.1f s; throughput %.1f iterations/s\n\n",
 		r.Iterations, r.Succeeded, r.Failed, r.Dropped, float64(r.Elapsed)/1000, r.Throughput)
 	fmt.Fprintf(&b, "%-14s %7s %9s %9s %9s %9s\n", "step", "count", "p50 ms", "p95 ms", "p99 ms", "max ms")

@@ -3,11 +3,14 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beevik/etree"
 
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
@@ -84,5 +87,45 @@ func TestLoadProgress(t *testing.T) {
 	}
 	if err := rep.Check(); err == nil || !strings.Contains(err.Error(), "iterations failed") {
 		t.Errorf("check: %v", err)
+	}
+}
+
+// TestLoadSessions: each simulated professional reuses one HCP assertion
+// for the session, the professionals take the iterations in turn, an ended
+// session signs anew, and FreshAssertions signs for every iteration.
+func TestLoadSessions(t *testing.T) {
+	id := testkit.Identity(t, "fr", nil)
+	l := &Load{Identity: id, Professionals: 3, Session: time.Hour}
+	var got []*etree.Element
+	for range 6 {
+		a, err := l.hcp()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a)
+	}
+	for i := range 3 {
+		if got[i] != got[i+3] {
+			t.Errorf("iteration %d and %d: professional %d signed a new HCP within the session", i, i+3, i+1)
+		}
+		if got[i] == got[(i+1)%3] {
+			t.Errorf("professionals %d and %d share an HCP", i+1, (i+1)%3+1)
+		}
+		want := fmt.Sprintf("fr-pharmacist-%04d", i+1)
+		if n := got[i].FindElement(".//NameID"); n == nil || n.Text() != want {
+			t.Errorf("professional %d: NameID %v, want %s", i+1, n, want)
+		}
+	}
+	l.sessions.mu.Lock()
+	l.sessions.ends[0] = l.sessions.ends[0].Add(-2 * time.Hour)
+	l.sessions.mu.Unlock()
+	if a, err := l.hcp(); err != nil || a == got[0] {
+		t.Errorf("ended session: same HCP reused (err %v)", err)
+	}
+	f := &Load{Identity: id, Professionals: 1, Session: time.Hour, FreshAssertions: true}
+	a1, err1 := f.hcp()
+	a2, err2 := f.hcp()
+	if err1 != nil || err2 != nil || a1 == a2 {
+		t.Errorf("fresh assertions: same HCP twice (%v, %v)", err1, err2)
 	}
 }

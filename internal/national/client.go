@@ -57,7 +57,8 @@ var _ Source = (*Client)(nil)
 type ClientOption func(*Client)
 
 // WithHTTPClient sets the HTTP client (TLS, proxies, transport); default
-// http.DefaultClient. Its own Timeout, if any, applies per attempt.
+// a client of its own whose transport keeps MaxIdleConnsPerHost
+// connections to the backend. Its own Timeout, if any, applies per attempt.
 func WithHTTPClient(hc *http.Client) ClientOption { return func(c *Client) { c.hc = hc } }
 
 // WithTimeout bounds each call, retries included (default 5 s).
@@ -74,6 +75,24 @@ func WithMaxResponse(n int64) ClientOption { return func(c *Client) { c.maxRespo
 
 // WithClientLogger sets the logger (nil: discard).
 func WithClientLogger(l *slog.Logger) ClientOption { return func(c *Client) { c.log = l } }
+
+// MaxIdleConnsPerHost is how many idle keep-alive connections the default
+// transport keeps to the national backend: the gateway's requests in flight
+// (LUXNCP_MAX_INFLIGHT, 32 by default) call it concurrently, and with
+// net/http's default of 2 every call beyond two concurrent ones closed its
+// connection after use — thousands of new TCP connections a minute under
+// load (docs/benchmarks.md, issue 19 round 3).
+const MaxIdleConnsPerHost = 64
+
+// defaultHTTPClient is the client NewClient uses without WithHTTPClient:
+// net/http's default transport settings (proxy from the environment,
+// timeouts, HTTP/2) with MaxIdleConnsPerHost.
+func defaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	tr.MaxIdleConns = max(tr.MaxIdleConns, MaxIdleConnsPerHost)
+	return &http.Client{Transport: tr}
+}
 
 // NewClient returns a Client for the FHIR base URL (e.g.
 // http://127.0.0.1:8081/fhir).
@@ -95,7 +114,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 		o(c)
 	}
 	if c.hc == nil {
-		c.hc = http.DefaultClient
+		c.hc = defaultHTTPClient()
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

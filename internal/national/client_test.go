@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -302,5 +304,56 @@ func TestNewClientRejectsBadURL(t *testing.T) {
 		if _, err := national.NewClient(u); err == nil {
 			t.Errorf("NewClient(%q) succeeded", u)
 		}
+	}
+}
+
+// TestDefaultClientKeepsConnections: the default client keeps its
+// connections to the backend under concurrent calls with gaps between them
+// (net/http's default of 2 idle connections per host closed the others
+// after use: a new connection for most calls here). 16 callers hold at most 2 connections each (one in
+// use, one being returned to the pool), so at most 32 are ever opened.
+func TestDefaultClientKeepsConnections(t *testing.T) {
+	b, err := demo.New(t.TempDir(), demo.WithFixtures(fixtures(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened atomic.Int64
+	// Each answer waits a little, so that the callers' calls overlap.
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		b.ServeHTTP(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	c, err := national.NewClient(srv.URL + "/fhir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers, calls = 16, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, callers*calls)
+	for range callers {
+		wg.Go(func() {
+			for range calls {
+				if _, err := c.Consent(context.Background(), mPeters); err != nil {
+					errs <- err
+				}
+				time.Sleep(time.Millisecond) // a gap, as between a gateway's requests
+
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := opened.Load(); n > 2*callers {
+		t.Errorf("%d connections opened for %d calls by %d callers, want at most %d", n, callers*calls, callers, 2*callers)
 	}
 }
