@@ -3,8 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,8 @@ import (
 	"github.com/luxncp/luxncp/internal/clock"
 
 	"github.com/luxncp/luxncp/internal/ehdsi"
+
+	"github.com/luxncp/luxncp/internal/soap"
 )
 
 // Record is what a Sink stores: the event (kept for the patient access
@@ -152,16 +152,7 @@ func (r *Recorder) Prepare(e Event) (Record, error) {
 }
 
 // NewUUID returns a random (version 4) urn:uuid.
-func NewUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewUUID() string { return soap.NewMessageID() }
 
 // SetOutcome sets e's outcome, error code and public error text from a
 // transaction's error: nil is success; an eHDSI warning is success with its

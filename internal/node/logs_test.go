@@ -147,3 +147,20 @@ func TestRefusalInTheResponseCarriesIDs(t *testing.T) {
 		t.Errorf("request_id %v message_id %v, want %s and %s", line["request_id"], line["message_id"], reqID, msgID)
 	}
 }
+
+// TestRequestIDsSurviveRedaction: the production logger redacts 13-digit
+// runs (matricule-shaped) above debug level; a request id luxncp makes must
+// never look like one, or its log lines lose the id that correlates them
+// (it did for about 4 % of ids when they were 32 bare hex digits).
+func TestRequestIDsSurviveRedaction(t *testing.T) {
+	var logs syncBuffer
+	log := node.NewLogger("info", &logs)
+	for i := 0; i < 5000; i++ {
+		id := reqlog.NewRequestID()
+		logs = syncBuffer{}
+		log.InfoContext(reqlog.WithRequestID(context.Background(), id), "request served")
+		if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+			t.Fatalf("request id %s redacted: %s", id, logs.String())
+		}
+	}
+}

@@ -15,11 +15,11 @@ package reqlog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"regexp"
+
+	"github.com/luxncp/luxncp/internal/soap"
 )
 
 // Header is the response header carrying the request id.
@@ -64,12 +64,11 @@ func MessageID(ctx context.Context) string {
 	return s
 }
 
-// NewRequestID returns 16 random bytes in hex.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// NewRequestID returns a fresh request id: a version-4 UUID (8-4-4-4-12
+// hex). Its dashes matter: a run of 13 digits is what the log redaction
+// takes for a matricule, and 32 bare hex digits had one in about 4 % of
+// ids, which the logs then showed as redacted.
+func NewRequestID() string { return soap.NewUUID() }
 
 // safeID is what a request id given by the platform may look like.
 var safeID = regexp.MustCompile(`^[A-Za-z0-9=._:-]{1,128}$`)
