@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
@@ -23,10 +24,20 @@ import (
 // qualifier, attributes, TRC ↔ HCP binding) still runs on each request.
 // Failures are never cached. The cached verified element is shared:
 // callers only read it (checkCommon, VerifyHCP, VerifyTRC).
+//
+// Eviction is least recently used: a session's HCP assertion, used on
+// every request, stays while one-visit TRCs come and go (with first-in
+// first-out, a TRC per visit pushed a busy pharmacist's HCP out within
+// seconds at 100 visits/s).
 type verifiedCache struct {
 	mu      sync.Mutex
-	entries map[[32]byte]verifiedEntry
-	order   [][32]byte // insertion order, for eviction (FIFO)
+	entries map[[32]byte]*list.Element // of *cachedAssertion, in lru
+	lru     list.List                  // least recently used first
+}
+
+type cachedAssertion struct {
+	key [32]byte
+	e   verifiedEntry
 }
 
 // verifiedCacheSize bounds the cache: 128 distinct assertions (each
@@ -58,14 +69,17 @@ type verifiedEntry struct {
 func (c *verifiedCache) get(key [32]byte, gen uint64, now time.Time) (verifiedEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+	el, ok := c.entries[key]
 	if !ok {
 		return verifiedEntry{}, false
 	}
+	e := el.Value.(*cachedAssertion).e
 	if e.gen != gen || now.Sub(e.at) >= cacheTTL || e.at.Sub(now) >= cacheTTL {
 		delete(c.entries, key)
+		c.lru.Remove(el)
 		return verifiedEntry{}, false
 	}
+	c.lru.MoveToBack(el)
 	return e, true
 }
 
@@ -73,19 +87,19 @@ func (c *verifiedCache) put(key [32]byte, e verifiedEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries = make(map[[32]byte]verifiedEntry, verifiedCacheSize)
+		c.entries = make(map[[32]byte]*list.Element, verifiedCacheSize)
 	}
-	if _, ok := c.entries[key]; ok {
-		c.entries[key] = e
+	if el, ok := c.entries[key]; ok {
+		el.Value.(*cachedAssertion).e = e
+		c.lru.MoveToBack(el)
 		return
 	}
-	for len(c.order) >= verifiedCacheSize {
-		delete(c.entries, c.order[0])
-		c.order = c.order[1:]
+	for c.lru.Len() >= verifiedCacheSize {
+		old := c.lru.Front()
+		delete(c.entries, old.Value.(*cachedAssertion).key)
+		c.lru.Remove(old)
 	}
-	// Entries dropped by get stay in order until their turn: harmless.
-	c.entries[key] = e
-	c.order = append(c.order, key)
+	c.entries[key] = c.lru.PushBack(&cachedAssertion{key: key, e: e})
 }
 
 var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}

@@ -204,3 +204,36 @@ func TestVerifiedCacheBounds(t *testing.T) {
 		t.Errorf("NoAssertionCache: %d entries kept", n)
 	}
 }
+
+// TestVerifiedCacheKeepsWhatIsUsed: the cache evicts the least recently
+// used entry, so a session's HCP assertion used on every request stays
+// while a stream of one-visit TRCs passes through; it never holds more
+// than verifiedCacheSize entries.
+func TestVerifiedCacheKeepsWhatIsUsed(t *testing.T) {
+	var c verifiedCache
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	hcp := [32]byte{1}
+	c.put(hcp, verifiedEntry{at: now})
+	for i := 0; i < 4*verifiedCacheSize; i++ {
+		trc := [32]byte{2, byte(i), byte(i >> 8)}
+		c.put(trc, verifiedEntry{at: now})
+		if _, ok := c.get(hcp, 0, now); !ok {
+			t.Fatalf("the HCP assertion in use was evicted after %d other assertions", i+1)
+		}
+	}
+	if len(c.entries) != verifiedCacheSize || c.lru.Len() != verifiedCacheSize {
+		t.Errorf("%d entries, %d in the eviction list; want %d", len(c.entries), c.lru.Len(), verifiedCacheSize)
+	}
+	// Unused, it goes like any other.
+	for i := 0; i < verifiedCacheSize; i++ {
+		c.put([32]byte{3, byte(i)}, verifiedEntry{at: now})
+	}
+	if _, ok := c.get(hcp, 0, now); ok {
+		t.Error("an unused entry survived a full turn of the cache")
+	}
+	// An expired entry leaves the eviction list too.
+	c.put(hcp, verifiedEntry{at: now})
+	if _, ok := c.get(hcp, 0, now.Add(cacheTTL)); ok || c.lru.Len() != len(c.entries) {
+		t.Errorf("expired entry: hit %v, %d in the list, %d entries", ok, c.lru.Len(), len(c.entries))
+	}
+}
