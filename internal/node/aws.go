@@ -272,6 +272,9 @@ func BuildAWS(ctx context.Context, env AWSEnv, cl AWSClients, cfg Config, log *s
 		// Country B's sent eDispensations, shared by every api instance.
 		tw.Options.CountryB.Submissions = &countryb.DynamoSubmissions{DB: cl.DynamoDB, Table: env.IdempotencyTable}
 	}
+	// Evidence covers XCA retrieves and XDR: the other functions neither
+	// need the seal for it nor should log its absence as an error.
+	tw.Options.NoEvidence = env.Function != "" && env.Function != "xca" && env.Function != "xdr"
 	if env.SealKMSKey != "" {
 		cred, err := kmsCredential(ctx, tw.Config, cl.KMS, "seal", "LUXNCP_SEAL_KMS_KEY", env.SealKMSKey, awsconfig.KeySeal)
 		if err != nil {

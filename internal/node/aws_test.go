@@ -172,6 +172,21 @@ func TestBuildAWSRefusesLocalAuditOnLambda(t *testing.T) {
 	}
 }
 
+// TestEvidenceOnlyWhereCovered: only the xca and xdr functions serve
+// transactions that get evidence; the others build no emitter (and do not
+// log a missing seal as an error on every cold start).
+func TestEvidenceOnlyWhereCovered(t *testing.T) {
+	for fn, want := range map[string]bool{"xcpd": true, "api": true, "dispatcher": true, "maintenance": true, "xca": false, "xdr": false, "": false} {
+		tw, err := node.BuildAWS(context.Background(), node.AWSEnv{Function: fn}, node.AWSClients{}, node.Config{StateDir: t.TempDir()}, quietLog())
+		if err != nil {
+			t.Fatalf("%q: %v", fn, err)
+		}
+		if tw.Options.NoEvidence != want {
+			t.Errorf("%q: NoEvidence = %v, want %v", fn, tw.Options.NoEvidence, want)
+		}
+	}
+}
+
 func TestWriteMetric(t *testing.T) {
 	var b bytes.Buffer
 	if err := node.WriteMetric(&b, time.Unix(1764000000, 0), "CertificateDaysToExpiry", 12.5, "None", map[string]string{"subject": "CN=ncp.fr"}); err != nil {

@@ -12,6 +12,9 @@ import (
 // Object Lock on AWS) or files in Cfg.EvidenceDir. Without a seal there is
 // no evidence, loudly (docs/evidence.md).
 func (n *Node) evidenceEmitter(opt Options) gateway.EvidenceEmitter {
+	if opt.NoEvidence {
+		return nil
+	}
 	seal := opt.EvidenceSeal
 	if seal == nil {
 		s, err := n.fileSeal()

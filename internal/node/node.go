@@ -96,6 +96,10 @@ type Options struct {
 	// file seal of the PKI directory).
 	Evidence     evidence.Store
 	EvidenceSeal *wssec.Signer
+	// NoEvidence: the host serves no transaction that gets evidence (a
+	// Lambda function other than xca and xdr): no emitter, and no alarm
+	// about a missing seal.
+	NoEvidence bool
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
 	// Telemetry, when set, observes transactions, national calls and the
