@@ -118,7 +118,14 @@ func readMessage(h http.Header, rc io.Reader, declared int64, lim Limits, reques
 	default:
 		return nil, senderFault("wrong Content-Type; expected application/soap+xml or multipart/related (MTOM)", fmt.Errorf("media type %q", media))
 	}
-	body, err := readBody(rc, declared, lim.MaxBytes)
+	buf := getBuffer()
+	pooled := true // false once something returned may alias buf's bytes
+	defer func() {
+		if pooled {
+			putBuffer(buf)
+		}
+	}()
+	body, err := readBody(buf, rc, declared, lim.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +140,10 @@ func readMessage(h http.Header, rc io.Reader, declared int64, lim Limits, reques
 	xmlData := body
 	var atts map[string]Attachment
 	if media == MediaMultipart {
+		// The parts are read through copies today; the body stays out of
+		// the pool all the same, so that no attachment can ever alias a
+		// reused buffer.
+		pooled = false
 		root, rootAction, parts, err := readMultipart(body, params, lim)
 		if err != nil {
 			return nil, err
@@ -157,15 +168,16 @@ func readMessage(h http.Header, rc io.Reader, declared int64, lim Limits, reques
 	return env, nil
 }
 
-// readBody reads at most limit bytes; more is a fault. A declared length
-// within the limit sizes the buffer at once.
-func readBody(rc io.Reader, declared, limit int64) ([]byte, error) {
+// readBody reads at most limit bytes into buf (empty); more is a fault. A
+// declared length within the limit sizes the buffer at once. The bytes
+// returned are buf's: they live as long as the caller keeps buf.
+func readBody(buf *bytes.Buffer, rc io.Reader, declared, limit int64) ([]byte, error) {
 	if declared > limit {
 		return nil, senderFault(fmt.Sprintf("request body larger than %d bytes", limit), fmt.Errorf("Content-Length %d", declared))
 	}
 	// The declared length is the caller's word: grow with what arrives,
 	// never preallocate it.
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(declared, 0), 64<<10)+bytes.MinRead))
+	buf.Grow(int(min(max(declared, 0), 64<<10)) + bytes.MinRead)
 	_, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
 	data := buf.Bytes()
 	if err != nil {

@@ -132,7 +132,11 @@ func WriteError(w http.ResponseWriter, err error, relatesTo string) (*ehdsi.Faul
 // application/soap+xml, or, when mtom is true, as multipart/related with an
 // application/xop+xml root part and one MIME part per attachment.
 func (wr Writer) Write(w http.ResponseWriter, resp Response, mtom bool) error {
-	ctype, body, err := wr.Marshal(resp, mtom)
+	// The envelope is serialised into a pooled buffer, put back once w has
+	// taken the bytes (a Write does not keep its slice).
+	env := getBuffer()
+	defer putBuffer(env)
+	ctype, body, err := wr.marshal(env, resp, mtom)
 	if err != nil {
 		return err
 	}
@@ -153,6 +157,12 @@ func send(w http.ResponseWriter, status int, ctype string, body []byte) error {
 // Marshal returns the Content-Type and bytes of resp, plain or MTOM. It is
 // what Write sends, and what a client posts as a request.
 func (wr Writer) Marshal(resp Response, mtom bool) (string, []byte, error) {
+	return wr.marshal(new(bytes.Buffer), resp, mtom)
+}
+
+// marshal is Marshal serialising the envelope into env (empty). A plain
+// message's bytes are env's; an MTOM message's are a buffer of their own.
+func (wr Writer) marshal(env *bytes.Buffer, resp Response, mtom bool) (string, []byte, error) {
 	if resp.Action == "" {
 		return "", nil, errors.New("soap: response without Action")
 	}
@@ -178,9 +188,8 @@ func (wr Writer) Marshal(resp Response, mtom bool) (string, []byte, error) {
 		}
 		msgID = id
 	}
-	var env bytes.Buffer
 	env.Grow(2048 + resp.inline)
-	writeEnvelope(&env, resp, msgID)
+	writeEnvelope(env, resp, msgID)
 	if !mtom {
 		ctype := mime.FormatMediaType(MediaSOAP12, map[string]string{"charset": "UTF-8", "action": resp.Action})
 		if ctype == "" {
