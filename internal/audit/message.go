@@ -34,6 +34,25 @@ const (
 // Message builds the eHDSI audit message (DICOM AuditMessage, no namespace,
 // unsigned: DICOM_Unsigned.xsd) for e. Same event, same bytes.
 func Message(e Event) ([]byte, error) {
+	doc, err := messageDocument(e)
+	if err != nil {
+		return nil, err
+	}
+	return soap.DocumentBytes(doc, 8<<10), nil
+}
+
+// messageText is Message as the string a Record keeps, serialised once
+// into it (no intermediate byte slice).
+func messageText(e Event) (string, error) {
+	doc, err := messageDocument(e)
+	if err != nil {
+		return "", err
+	}
+	return soap.DocumentString(doc), nil
+}
+
+// messageDocument builds Message's document, indented.
+func messageDocument(e Event) (*etree.Document, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -134,7 +153,7 @@ func Message(e Event) ([]byte, error) {
 	}
 
 	doc.Indent(4)
-	return soap.DocumentBytes(doc, 8<<10), nil
+	return doc, nil
 }
 
 func eventIdentification(root *etree.Element, e Event, info eventInfo) {

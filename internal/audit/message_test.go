@@ -370,3 +370,27 @@ func TestDispensationActionCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareKeepsMessage: the record's message (serialised through a
+// reused buffer) is Message's bytes, for every kind of event, one after
+// another (a buffer reused with stale bytes would show).
+func TestPrepareKeepsMessage(t *testing.T) {
+	r := &Recorder{}
+	for _, tc := range messageCases() {
+		for _, side := range []Side{SideA, SideB} {
+			e := tc.event
+			e.Side = side
+			rec, err := r.Prepare(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Message(rec.Event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Message != string(want) {
+				t.Fatalf("%s: Prepare's message differs from Message:\n%s\nwant\n%s", tc.name, rec.Message, want)
+			}
+		}
+	}
+}

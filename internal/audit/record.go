@@ -138,7 +138,7 @@ func (r *Recorder) Prepare(e Event) (Record, error) {
 	if e.Side == SideB && e.Consumer == (NCP{}) {
 		e.Consumer = r.Self
 	}
-	msg, err := Message(e)
+	msg, err := messageText(e)
 	if err != nil {
 		return Record{}, fmt.Errorf("audit %s: %w", e.Type, err)
 	}
@@ -148,7 +148,7 @@ func (r *Recorder) Prepare(e Event) (Record, error) {
 	} else {
 		id = NewUUID()
 	}
-	return Record{ID: id, Event: e, Message: string(msg)}, nil
+	return Record{ID: id, Event: e, Message: msg}, nil
 }
 
 // NewUUID returns a random (version 4) urn:uuid.

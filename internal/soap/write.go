@@ -609,10 +609,25 @@ func validXMLChar(r rune) bool {
 func DocumentBytes(doc *etree.Document, sizeHint int) []byte {
 	var b bytes.Buffer
 	b.Grow(max(sizeHint, 512))
-	for _, c := range doc.Child {
-		c.WriteTo(&b, &doc.WriteSettings)
-	}
+	writeDocument(&b, doc)
 	return b.Bytes()
+}
+
+// DocumentString returns DocumentBytes(doc) as a string: written into a
+// pooled buffer and copied once, so that the string is the only allocation
+// of the bytes (what a caller keeping a string, such as the audit record,
+// would otherwise pay twice).
+func DocumentString(doc *etree.Document) string {
+	b := getBuffer()
+	defer putBuffer(b)
+	writeDocument(b, doc)
+	return b.String()
+}
+
+func writeDocument(b *bytes.Buffer, doc *etree.Document) {
+	for _, c := range doc.Child {
+		c.WriteTo(b, &doc.WriteSettings)
+	}
 }
 
 // ElementBytes returns el serialised alone with etree's default settings:
