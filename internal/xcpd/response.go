@@ -31,6 +31,9 @@ type ResponseParams struct {
 
 func add(parent *etree.Element, tag string, attrs ...string) *etree.Element {
 	e := parent.CreateElement(tag)
+	if n := len(attrs) / 2; n > 0 {
+		e.Attr = make([]etree.Attr, 0, n) // CreateAttr appends: one allocation
+	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		e.CreateAttr(attrs[i], attrs[i+1])
 	}
