@@ -326,7 +326,7 @@ func (e *Envelope) readHeader(requireAction bool) error {
 	var actions int
 	seen := map[string]bool{}
 	if e.Header != nil {
-		for _, h := range e.Header.ChildElements() {
+		for h := range e.Header.ChildElementsSeq() {
 			ns := h.NamespaceURI()
 			switch {
 			case ns == NSAddressing:
@@ -616,6 +616,7 @@ func buildTree(doc *etree.Document, data []byte, lim Limits) error {
 		elems    = []*etree.Element{&doc.Element}
 		scopes   []int       // len(bindings) at each open element
 		bindings []nsBinding // in-scope prefix declarations, innermost last
+		seen     []xml.Name  // reused by every element
 		count    int
 		rootSeen bool
 		first    = true
@@ -693,10 +694,7 @@ func buildTree(doc *etree.Document, data []byte, lim Limits) error {
 			if len(t.Attr) > 0 {
 				el.Attr = make([]etree.Attr, 0, len(t.Attr)) // CreateAttr appends: one allocation
 			}
-			var seen []xml.Name
-			if len(t.Attr) > 1 {
-				seen = make([]xml.Name, 0, len(t.Attr))
-			}
+			seen = seen[:0] // expanded names of this element's attributes so far
 			for _, a := range t.Attr {
 				key := xml.Name{Local: a.Name.Local}
 				switch {
@@ -712,7 +710,7 @@ func buildTree(doc *etree.Document, data []byte, lim Limits) error {
 				if key.Space == nsXMLNS && a.Name.Space == "" {
 					key.Local = ""
 				}
-				if seen != nil {
+				if len(t.Attr) > 1 {
 					if slices.Contains(seen, key) {
 						return fmt.Errorf("%w: duplicate attribute", errNotWellFormed)
 					}

@@ -37,7 +37,7 @@ func hl7(el *etree.Element, path ...string) *etree.Element {
 			return nil
 		}
 		var next *etree.Element
-		for _, c := range cur.ChildElements() {
+		for c := range cur.ChildElementsSeq() {
 			if c.Tag == p && c.NamespaceURI() == NSHL7 {
 				next = c
 				break
@@ -53,7 +53,7 @@ func hl7All(el *etree.Element, tag string) []*etree.Element {
 	if el == nil {
 		return nil
 	}
-	for _, c := range el.ChildElements() {
+	for c := range el.ChildElementsSeq() {
 		if c.Tag == tag && c.NamespaceURI() == NSHL7 {
 			out = append(out, c)
 		}

@@ -128,7 +128,7 @@ func stripPrefixes(e *etree.Element) {
 		kept = append(kept, a)
 	}
 	e.Attr = kept
-	for _, c := range e.ChildElements() {
+	for c := range e.ChildElementsSeq() {
 		stripPrefixes(c)
 	}
 }
