@@ -265,6 +265,17 @@ func (e *Emulators) run(ctx context.Context, name string, cmd func(port int) *ex
 			}
 			continue
 		}
+		// The port answered, but perhaps for another process that took it
+		// between the probe and the start, while the emulator exits with
+		// "address in use" (seen under a loaded make test): give it a
+		// moment to fail before trusting the port.
+		select {
+		case err := <-done:
+			KillProcessGroup(c)
+			last = fmt.Errorf("awsemu: %s exited after %s answered (port taken?): %v\n%s", name, addr, err, out.String())
+			continue
+		case <-time.After(150 * time.Millisecond):
+		}
 		e.onClose(stop)
 		return "http://" + addr, nil
 	}
