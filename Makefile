@@ -47,7 +47,7 @@ RACE_PKGS  = ./internal/clock ./internal/outbox ./internal/gateway ./internal/ro
 # prescription validity): a year ahead.
 CLOCK_PKGS = ./internal/national ./internal/idtoken ./internal/wssec ./internal/xcpd ./internal/xca \
              ./internal/xdr ./internal/node ./internal/awsconfig ./internal/ncpclient ./internal/peer \
-             ./internal/conformance/... ./internal/lurecords ./internal/kmssigner ./functions/... ./cmd/...
+             ./internal/conformance/... ./internal/lurecords ./internal/kmssigner ./internal/awsrun ./internal/awsemu ./functions/... ./cmd/...
 YEAR_AHEAD = LUXNCP_CLOCK_OFFSET=8760h
 
 test: tools
