@@ -27,7 +27,7 @@ import (
 // t0 is a time at which the dev PKI (made at the current time) is valid.
 var t0 = clock.Now().UTC().Truncate(time.Second).Add(123 * time.Millisecond)
 
-func seal(t *testing.T, cc string) wssec.Signer {
+func seal(t testing.TB, cc string) wssec.Signer {
 	c := testkit.Credential(t, cc, pki.KindSeal)
 	return wssec.Signer{Key: c.Signer, Cert: c.Cert}
 }
