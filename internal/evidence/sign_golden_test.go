@@ -1,45 +1,21 @@
 package evidence
 
 import (
-	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"io"
-	"math/big"
 	"testing"
 	"time"
 
+	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
 
-// fixedSigner stands in for the seal's RSA key so that Sign's output is a
-// pure function of its parameters: its "signature" is the SignedInfo
-// digest it is given, repeated to an RSA-2048 signature's 256 bytes (so
-// the golden digests below also pin SignedInfo's canonical form). Only the
-// public key's type is looked at (RSA-SHA256); no private key is involved.
-type fixedSigner struct{ pub *rsa.PublicKey }
-
-func (s fixedSigner) Public() crypto.PublicKey { return s.pub }
-
-func (s fixedSigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
-	out := make([]byte, 0, 256)
-	for len(out) < 256 {
-		out = append(out, digest...)
-	}
-	return out[:256], nil
-}
-
-// goldenSeal is fixedSigner with a fixed "certificate" (only its Raw bytes
-// are written into the evidence).
+// goldenSeal is a seal whose "signature" is the digest it signs
+// (testutil.FixedSigner), so that Sign's output is a pure function of its
+// parameters; no private key is involved.
 func goldenSeal() wssec.Signer {
-	raw := make([]byte, 700)
-	for i := range raw {
-		raw[i] = byte(i * 7)
-	}
-	return wssec.Signer{Key: fixedSigner{pub: &rsa.PublicKey{N: new(big.Int).Lsh(big.NewInt(1), 2047), E: 65537}},
-		Cert: &x509.Certificate{Raw: raw}}
+	return wssec.Signer{Key: testutil.FixedSigner{}, Cert: testutil.FixedCert()}
 }
 
 // goldenParams are evidences of every shape Build writes: NRO and NRR,
@@ -91,7 +67,7 @@ func TestSignGolden(t *testing.T) {
 
 // BenchmarkSign: one evidence built, signed and serialised with the dev
 // seal (RSA-2048); the RSA operation is most of it. BenchmarkSign/fixed
-// replaces the key by fixedSigner: everything Sign does but the RSA
+// replaces the key by testutil.FixedSigner: everything Sign does but the RSA
 // operation.
 func BenchmarkSign(b *testing.B) {
 	p := goldenParams()["nro"]

@@ -19,9 +19,9 @@ func createSync(name string, data []byte) error {
 // fsyncPath fsyncs a file or directory by name.
 func fsyncPath(name string) error {
 	f, err := os.Open(name)
-	if err != nil {
-		return err
+	if err == nil {
+		err = f.Sync()
+		f.Close()
 	}
-	defer f.Close()
-	return f.Sync()
+	return err
 }

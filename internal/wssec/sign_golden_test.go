@@ -1,41 +1,19 @@
 package wssec
 
 import (
-	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"io"
-	"math/big"
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/luxncp/luxncp/internal/testutil"
 )
 
-// fixedSigner stands in for an RSA key so that a signed element is a pure
-// function of its input: its "signature" is the SignedInfo digest it is
-// given, repeated to 256 bytes (so the golden digests also pin SignedInfo's
-// canonical form). Only the public key's type is looked at.
-type fixedSigner struct{ pub *rsa.PublicKey }
-
-func (s fixedSigner) Public() crypto.PublicKey { return s.pub }
-
-func (s fixedSigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
-	out := make([]byte, 0, 256)
-	for len(out) < 256 {
-		out = append(out, digest...)
-	}
-	return out[:256], nil
-}
-
+// goldenSigner's "signature" is the digest it signs
+// (testutil.FixedSigner): a signed element is a pure function of its input.
 func goldenSigner() Signer {
-	raw := make([]byte, 700)
-	for i := range raw {
-		raw[i] = byte(i * 7)
-	}
-	return Signer{Key: fixedSigner{pub: &rsa.PublicKey{N: new(big.Int).Lsh(big.NewInt(1), 2047), E: 65537}},
-		Cert: &x509.Certificate{Raw: raw}}
+	return Signer{Key: testutil.FixedSigner{}, Cert: testutil.FixedCert()}
 }
 
 // goldenTemplate is an assertion built elsewhere (Sign's input) with what
