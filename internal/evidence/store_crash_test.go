@@ -80,6 +80,11 @@ func TestPutAllSyscalls(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "strace.txt")
 		cmd := storeChild(t.TempDir(), n, 0, bin, "-f", "-qq", "-c", "-U", "name,calls", "-o", out)
 		if b, err := cmd.CombinedOutput(); err != nil {
+			if bytes.Contains(b, []byte("ptrace")) && bytes.Contains(b, []byte("Operation not permitted")) {
+				// A sandbox that forbids tracing (seccomp, Yama): the count
+				// cannot be taken here, which is not a store defect.
+				t.Skipf("strace cannot trace in this environment: %s", b)
+			}
 			t.Fatalf("writer under strace: %v\n%s", err, b)
 		}
 		b, err := os.ReadFile(out)
