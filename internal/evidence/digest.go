@@ -10,6 +10,7 @@ import (
 	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/luxncp/luxncp/internal/soap"
+	"github.com/luxncp/luxncp/internal/wssec"
 )
 
 // MessageDigest is the SHA-256 of a SOAP message as evidence states it:
@@ -49,26 +50,19 @@ func MessageDigest(body *etree.Element, resolve func(inc *etree.Element) ([]byte
 		p.RemoveChild(inc)
 		p.SetText(base64.StdEncoding.EncodeToString(data))
 	}
-	// Exclusive c14n as goxmldsig's canonicalizer does it (the same
-	// transform and the same serialisation settings), written straight
-	// into the hash: a retrieve response holds whole documents, and the
-	// canonical bytes were built only to be hashed.
-	// TestMessageDigestIsC14N compares it with dsig's Canonicalize.
-	if err := etreeutils.TransformExcC14n(el, "", false); err != nil {
-		return nil, fmt.Errorf("evidence: digest: c14n: %w", err)
-	}
+	// Exclusive c14n written straight into the hash: a retrieve response
+	// holds whole documents, and the canonical bytes were built only to be
+	// hashed. TestMessageDigestIsC14N compares it with dsig's Canonicalize.
 	h := sha256.New()
 	w := bufio.NewWriterSize(h, 4<<10)
-	el.WriteTo(w, &c14nSettings)
+	if err := wssec.WriteExcC14N(w, el); err != nil {
+		return nil, fmt.Errorf("evidence: digest: c14n: %w", err)
+	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("evidence: digest: %w", err)
 	}
 	return h.Sum(nil), nil
 }
-
-// c14nSettings are the serialisation settings of goxmldsig's canonical
-// form (canonicalSerialize).
-var c14nSettings = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
 
 func collectIncludes(el *etree.Element, out *[]*etree.Element) {
 	for _, c := range el.ChildElements() {

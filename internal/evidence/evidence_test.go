@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +29,7 @@ import (
 // t0 is a time at which the dev PKI (made at the current time) is valid.
 var t0 = clock.Now().UTC().Truncate(time.Second).Add(123 * time.Millisecond)
 
-func seal(t *testing.T, cc string) wssec.Signer {
+func seal(t testing.TB, cc string) wssec.Signer {
 	c := testkit.Credential(t, cc, pki.KindSeal)
 	return wssec.Signer{Key: c.Signer, Cert: c.Cert}
 }
@@ -177,11 +179,19 @@ func TestDigestInlineEqualsMTOM(t *testing.T) {
 	}
 }
 
-// TestFileStoreAppendOnly: stored once, indexed, never overwritten; the
+// TestFileStoreAppendOnly: stored once, indexed, never overwritten (by
+// renameat2 and by the portable link), no temporary file left; the
 // directory check finds a changed, a missing and an unindexed file.
 func TestFileStoreAppendOnly(t *testing.T) {
+	for _, linkOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("linkOnly=%v", linkOnly), func(t *testing.T) { testFileStoreAppendOnly(t, linkOnly) })
+	}
+}
+
+func testFileStoreAppendOnly(t *testing.T, linkOnly bool) {
 	dir := t.TempDir()
-	st := &FileStore{Dir: dir}
+	st := &FileStore{Dir: dir, linkOnly: linkOnly}
+	defer st.Close()
 	p := params(t)
 	data, err := Sign(p, seal(t, "lu"))
 	if err != nil {
@@ -191,8 +201,14 @@ func TestFileStoreAppendOnly(t *testing.T) {
 	if err := st.Put(context.Background(), e, data); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Put(context.Background(), e, data); err == nil {
-		t.Fatal("the same evidence was stored twice (overwritten)")
+	if err := st.Put(context.Background(), e, []byte("<other/>")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("the same evidence was stored twice (overwritten): %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Name()))); !bytes.Equal(got, data) {
+		t.Fatal("the stored evidence was changed")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Join(dir, filepath.FromSlash(e.Name()))), "*")); len(left) != 1 {
+		t.Fatalf("files beside the evidence: %v", left)
 	}
 	auditDir := filepath.Join(t.TempDir(), "audit")
 	writeAudit(t, auditDir, audit.Event{Type: audit.EventEPRetrieve, ResponseMessageID: "urn:uuid:r", Evidence: []string{p.ID}})

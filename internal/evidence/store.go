@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,8 +72,8 @@ const IndexFile = "index.jsonl"
 func Dir(stateDir string) string { return filepath.Join(stateDir, "evidence") }
 
 // FileStore is the local twin: one read-only file per evidence under Dir
-// (YYYY/MM/DD/…), written to a temporary file, fsync'd and linked into
-// place (never over an existing file), its directory fsync'd, then a line
+// (YYYY/MM/DD/…), written to a temporary file, fsync'd and moved into
+// place (never over an existing file: place), its directory fsync'd, then a line
 // appended to the fsync'd index, chained to the line before (Entry.Seq,
 // Entry.Prev). Put returns once the file and its index line are on disk.
 // Concurrent Puts share the directory and index fsyncs (group commit, as
@@ -87,8 +88,14 @@ type FileStore struct {
 	// the index file.
 	dirs, index syncGroup
 	known       sync.Map // day directories whose parents are on disk
+	// indexFile is the index, opened for appending on the first Put and
+	// kept (written under mu, fsync'd by the index flushes).
+	indexFile atomic.Pointer[os.File]
 	// fsync replaces fsyncPath in tests (counting, failing).
 	fsync func(path string) error
+	// linkOnly: files are placed by link and unlink even where renameat2
+	// could (tests of the portable path).
+	linkOnly bool
 }
 
 type indexHead struct {
@@ -226,19 +233,20 @@ func (s *FileStore) PutAll(_ context.Context, items []Item) error {
 		final := filepath.Join(s.Dir, filepath.FromSlash(e.File))
 		dir := filepath.Dir(final)
 		if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return fmt.Errorf("evidence store: %w", err)
-			}
 			dirs = append(dirs, dir)
 		}
 		tmp := final + ".tmp"
-		if err := writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o400, items[i].Data); err != nil {
+		err := createSync(tmp, items[i].Data)
+		if errors.Is(err, fs.ErrNotExist) { // a new day: its directory first
+			if err = os.MkdirAll(dir, 0o700); err == nil {
+				err = createSync(tmp, items[i].Data)
+			}
+		}
+		if err != nil {
 			os.Remove(tmp)
 			return fmt.Errorf("evidence store: %w", err)
 		}
-		err := os.Link(tmp, final) // fails if the file exists: append-only
-		os.Remove(tmp)
-		if err != nil {
+		if err := s.place(tmp, final); err != nil {
 			return fmt.Errorf("evidence store: %w", err)
 		}
 	}
@@ -253,6 +261,27 @@ func (s *FileStore) PutAll(_ context.Context, items []Item) error {
 		return fmt.Errorf("evidence store: index: %w", err)
 	}
 	return nil
+}
+
+// place gives the written and fsync'd file tmp its final name, failing if
+// that name exists (append-only): one renameat2 without replacing where
+// the filesystem has it, else a link and an unlink. Either way the final
+// name appears at once, naming the whole file, or not at all; tmp is gone
+// afterwards.
+func (s *FileStore) place(tmp, final string) error {
+	if !s.linkOnly {
+		err := renameNoReplace(tmp, final)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			os.Remove(tmp)
+			return err
+		}
+	}
+	err := os.Link(tmp, final) // fails if the file exists: append-only
+	os.Remove(tmp)
+	return err
 }
 
 // syncDirs returns once the entries of dirs are on disk, and the entries
@@ -309,21 +338,22 @@ func (s *FileStore) appendIndex(items []Item) (int64, error) {
 		lines = append(append(lines, line...), '\n')
 		head = indexHead{seq: e.Seq, hash: lineHash(line)}
 	}
-	_, statErr := os.Lstat(name)
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return 0, err
+	created := false
+	if s.indexFile.Load() == nil { // opened once, kept for appends and fsyncs
+		_, statErr := os.Lstat(name)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		s.indexFile.Store(f)
+		created = statErr != nil
 	}
-	_, err = f.Write(lines)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := s.indexFile.Load().Write(lines); err != nil {
 		s.head = nil // unknown whether the lines landed: read them again (a torn line is moved aside)
 		return 0, err
 	}
 	s.head = &head
-	if statErr != nil { // the index was created: its directory entry too
+	if created { // the index was created: its directory entry too
 		return s.index.add(name, s.Dir), nil
 	}
 	return s.index.add(name), nil
@@ -333,7 +363,21 @@ func (s *FileStore) sync(path string) error {
 	if s.fsync != nil {
 		return s.fsync(path)
 	}
+	if f := s.indexFile.Load(); f != nil && path == f.Name() {
+		return f.Sync()
+	}
 	return fsyncPath(path)
+}
+
+// Close closes the index file the store keeps open. A Put after Close
+// opens it again.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.indexFile.Swap(nil); f != nil {
+		return f.Close()
+	}
+	return nil
 }
 
 // syncGroup is a group commit of fsyncs: writers add the paths their
@@ -404,16 +448,6 @@ func writeSync(name string, flag int, perm os.FileMode, data []byte) error {
 		err = cerr
 	}
 	return err
-}
-
-// fsyncPath fsyncs a file or directory by name.
-func fsyncPath(name string) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 func syncDir(dir string) error { return fsyncPath(dir) }

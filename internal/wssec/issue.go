@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/luxncp/luxncp/internal/dialect"
 )
@@ -253,7 +255,7 @@ func SignEnveloped(el *etree.Element, s Signer, at int) error {
 	if err != nil {
 		return err
 	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	ctx.Canonicalizer = excC14N{}
 	method := s.Method
 	if method == "" {
 		method = dsig.RSASHA256SignatureMethod
@@ -271,6 +273,40 @@ func SignEnveloped(el *etree.Element, s Signer, at int) error {
 		el.InsertChildAt(at, sig)
 	}
 	return nil
+}
+
+// WriteExcC14N writes el in exclusive canonical form (XML-EXC-C14N 1.0, no
+// comments, no inclusive prefixes) as goxmldsig's canonicaliser computes
+// it: the same transform (etreeutils.TransformExcC14n), applied to el in
+// place — pass an element of your own (a copy, a detached subtree) — and
+// the same serialisation settings, written straight into w, without the
+// canonicaliser's further copy of the element and its own buffer.
+func WriteExcC14N(w etree.Writer, el *etree.Element) error {
+	if err := etreeutils.TransformExcC14n(el, "", false); err != nil {
+		return err
+	}
+	// goxmldsig's canonicalSerialize settings.
+	settings := etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
+	el.WriteTo(w, &settings)
+	return nil
+}
+
+// excC14N is SignEnveloped's canonicaliser: goxmldsig's exclusive one
+// (MakeC14N10ExclusiveCanonicalizerWithPrefixList("")), byte for byte
+// (TestSignEnvelopedGolden), through WriteExcC14N. goxmldsig hands it only
+// elements it owns (the signed element's copy, the detached SignedInfo),
+// which its own canonicaliser transforms in place as well.
+type excC14N struct{}
+
+func (excC14N) Algorithm() dsig.AlgorithmID { return dsig.CanonicalXML10ExclusiveAlgorithmId }
+
+func (excC14N) Canonicalize(el *etree.Element) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(2 << 10)
+	if err := WriteExcC14N(&b, el); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // Serialize writes an element as compact XML, exactly once, as signed.
