@@ -3,6 +3,7 @@ package national_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func TestReadBody(t *testing.T) {
 			defer wg.Done()
 			kept := make([][]byte, 0, 50)
 			for i := range 50 {
-				b, err := national.ReadBody(strings.NewReader(strings.Repeat(string(rune('a'+g)), 100+i)), 1<<20)
+				b, err := national.ReadBody(strings.NewReader(bodyOf(g, i)), 1<<20)
 				if err != nil {
 					t.Error(err)
 					return
@@ -68,7 +69,7 @@ func TestReadBody(t *testing.T) {
 				kept = append(kept, b)
 			}
 			for i, b := range kept {
-				if string(b) != strings.Repeat(string(rune('a'+g)), 100+i) {
+				if string(b) != bodyOf(g, i) {
 					t.Errorf("goroutine %d body %d overwritten: %.20q", g, i, b)
 					return
 				}
@@ -77,3 +78,6 @@ func TestReadBody(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// bodyOf is the body goroutine g reads at its i-th call.
+func bodyOf(g, i int) string { return strings.Repeat(fmt.Sprintf("g%d-i%02d;", g, i), 10+i) }
