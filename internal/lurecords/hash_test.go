@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,17 +14,10 @@ import (
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/terminology"
+	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
 	"github.com/luxncp/luxncp/internal/xca"
 )
-
-type inProcess struct{ h http.Handler }
-
-func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	w := httptest.NewRecorder()
-	p.h.ServeHTTP(w, r)
-	return w.Result(), nil
-}
 
 // checkListing lists class for pid and retrieves every entry: each
 // entry's size and hash must be the retrieved document's. It returns the
@@ -63,7 +55,7 @@ func TestListingHashIsDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: inProcess{be}}))
+	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: testutil.InProcess{Handler: be}}))
 	if err != nil {
 		t.Fatal(err)
 	}

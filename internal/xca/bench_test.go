@@ -24,18 +24,10 @@ import (
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/terminology"
 	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
 	"github.com/luxncp/luxncp/internal/xca"
 )
-
-// inProcess calls the demo national backend's handler without a network.
-type inProcess struct{ h http.Handler }
-
-func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	w := httptest.NewRecorder()
-	p.h.ServeHTTP(w, r)
-	return w.Result(), nil
-}
 
 type discardSink struct{}
 
@@ -49,7 +41,7 @@ func benchXCA(b *testing.B, pid wssec.PatientID) (ep *gateway.Endpoint, assertio
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: inProcess{be}}))
+	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: testutil.InProcess{Handler: be}}))
 	if err != nil {
 		b.Fatal(err)
 	}
