@@ -1,16 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/base64"
-	"fmt"
 	"net"
-	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/beevik/etree"
-
 	"github.com/luxncp/luxncp/internal/dialect"
-	"github.com/luxncp/luxncp/internal/soap"
 )
 
 // Code systems and fixed codes of the eHDSI audit profile, as OpenNCP's
@@ -35,32 +32,33 @@ const (
 // Message builds the eHDSI audit message (DICOM AuditMessage, no namespace,
 // unsigned: DICOM_Unsigned.xsd) for e. Same event, same bytes.
 func Message(e Event) ([]byte, error) {
-	doc, err := messageDocument(e)
-	if err != nil {
+	w := getWriter()
+	defer putWriter(w)
+	if err := writeMessage(w, e); err != nil {
 		return nil, err
 	}
-	return soap.DocumentBytes(doc, 8<<10), nil
+	return bytes.Clone(w.b.Bytes()), nil
 }
 
-// messageText is Message as the string a Record keeps, serialised once
-// into it (no intermediate byte slice).
+// messageText is Message as the string a Record keeps, written once into
+// a pooled buffer and copied once into the string.
 func messageText(e Event) (string, error) {
-	doc, err := messageDocument(e)
-	if err != nil {
+	w := getWriter()
+	defer putWriter(w)
+	if err := writeMessage(w, e); err != nil {
 		return "", err
 	}
-	return soap.DocumentString(doc), nil
+	return w.b.String(), nil
 }
 
-// messageDocument builds Message's document, indented.
-func messageDocument(e Event) (*etree.Document, error) {
+// writeMessage writes Message's document into w.
+func writeMessage(w *xmlWriter, e Event) error {
 	if err := e.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	info := events[e.Type]
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	root := doc.CreateElement("AuditMessage")
+	w.b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+	root := w.start("AuditMessage")
 
 	if e.Type == EventSMPQuery || e.Type == EventSMPPush {
 		smpMessage(root, e, info)
@@ -97,6 +95,7 @@ func messageDocument(e Event) (*etree.Document, error) {
 		for _, p := range e.Patients {
 			po := participantObject(root, p.CX(), "1", "1", "")
 			code(po, "ParticipantObjectIDTypeCode", "2", csRFC3881, "Patient Number", text)
+			po.end()
 		}
 	}
 	if e.ErrorCode != "" {
@@ -109,6 +108,7 @@ func messageDocument(e Event) (*etree.Document, error) {
 		if e.ErrorText != "" {
 			detail(po, "errormsg", []byte(e.ErrorText))
 		}
+		po.end()
 	}
 
 	switch e.Type {
@@ -127,6 +127,7 @@ func messageDocument(e Event) (*etree.Document, error) {
 		}
 		po := participantObject(root, id, "2", "20", "")
 		code(po, "ParticipantObjectIDTypeCode", xdsSubmissionSet, csXDSMetadata, "Patient Number", "Cross Gateway Query")
+		po.end()
 		lifeCycle := ""
 		if e.Type == EventDispensationDiscard {
 			lifeCycle = "14" // RFC 3881: permanent erasure / logical deletion
@@ -143,8 +144,10 @@ func messageDocument(e Event) (*etree.Document, error) {
 	case EventPivotTranslation:
 		in := participantObject(root, e.TranslationInput, "4", "", "5")
 		code(in, "ParticipantObjectIDTypeCode", "in", csEHDSITransl, "Input Data", "Input Data")
+		in.end()
 		out := participantObject(root, e.TranslationOutput, "4", "", "5")
 		code(out, "ParticipantObjectIDTypeCode", "out", csEHDSITransl, "Output Data", "Output Data")
+		out.end()
 	}
 
 	// Non-repudiation section: the request and response messages.
@@ -153,12 +156,13 @@ func messageDocument(e Event) (*etree.Document, error) {
 		message(root, "rsp", "Response Message", e.ResponseMessageID, e.ResponseHeader)
 	}
 
-	doc.Indent(4)
-	return doc, nil
+	root.end()
+	w.b.WriteByte('\n')
+	return nil
 }
 
-func eventIdentification(root *etree.Element, e Event, info eventInfo) {
-	ei := root.CreateElement("EventIdentification")
+func eventIdentification(root *xmlWriter, e Event, info eventInfo) {
+	ei := root.start("EventIdentification")
 	action := info.action
 	if e.Type == EventDispensationSubmit || e.Type == EventDispensationDiscard {
 		// As OpenNCP: "C" for both on Country A, "R" for both on Country B.
@@ -166,22 +170,24 @@ func eventIdentification(root *etree.Element, e Event, info eventInfo) {
 	}
 	setAttr(ei, "EventActionCode", action)
 	setAttr(ei, "EventDateTime", e.Time.UTC().Format(timeFormat))
-	setAttr(ei, "EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
+	setAttr(ei, "EventOutcomeIndicator", strconv.Itoa(int(e.Outcome)))
 	id, text := eventID(e)
 	code(ei, "EventID", id, csDICOM, info.iheName, text)
 	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.iheName)
+	ei.end()
 }
 
 // smpMessage is the EventIdentification of OpenNCP's SMP audit: EventID
 // SMP in code system EHDSI-193 (or -194), then two EventTypeCodes.
-func smpMessage(root *etree.Element, e Event, info eventInfo) {
-	ei := root.CreateElement("EventIdentification")
+func smpMessage(root *xmlWriter, e Event, info eventInfo) {
+	ei := root.start("EventIdentification")
 	setAttr(ei, "EventActionCode", info.action)
 	setAttr(ei, "EventDateTime", e.Time.UTC().Format(timeFormat))
-	setAttr(ei, "EventOutcomeIndicator", fmt.Sprint(int(e.Outcome)))
+	setAttr(ei, "EventOutcomeIndicator", strconv.Itoa(int(e.Outcome)))
 	code(ei, "EventID", "SMP", info.ihe, info.txName, info.txName)
 	code(ei, "EventTypeCode", info.ihe, csIHE, info.txName, info.txName)
 	code(ei, "EventTypeCode", "SMP", info.ihe, info.txName, info.txName)
+	ei.end()
 }
 
 // eventID is the DICOM EventID: Query for queries, and for retrieve and
@@ -217,20 +223,21 @@ func humanIsRequestor(e Event) bool {
 	return e.Side == SideB
 }
 
-func pointOfCare(root *etree.Element, e Event) {
+func pointOfCare(root *xmlWriter, e Event) {
 	user := e.HCP.Organisation
 	if user == "" {
 		user = "SP"
 	}
-	ap := root.CreateElement("ActiveParticipant")
+	ap := root.start("ActiveParticipant")
 	setAttr(ap, "UserID", user)
 	setAttr(ap, "AlternativeUserID", user)
 	setAttr(ap, "UserIsRequestor", "false")
 	networkAccessPoint(ap, e.Consumer.IP)
 	codeNoDisplay(ap, "RoleIDCode", "110152", csDICOM, "Destination Role ID")
+	ap.end()
 }
 
-func humanRequestor(root *etree.Element, e Event, requestor bool) {
+func humanRequestor(root *xmlWriter, e Event, requestor bool) {
 	user := e.HCP.ID
 	if e.HCP.Issuer != "" {
 		user += "@" + e.HCP.Issuer
@@ -238,12 +245,12 @@ func humanRequestor(root *etree.Element, e Event, requestor bool) {
 	if user == "" {
 		user = "N/A"
 	}
-	ap := root.CreateElement("ActiveParticipant")
+	ap := root.start("ActiveParticipant")
 	setAttr(ap, "UserID", "<"+user+">")
 	if e.HCP.Name != "" {
 		setAttr(ap, "AlternativeUserID", e.HCP.Name)
 	}
-	setAttr(ap, "UserIsRequestor", fmt.Sprint(requestor))
+	setAttr(ap, "UserIsRequestor", strconv.FormatBool(requestor))
 	networkAccessPoint(ap, e.Consumer.IP)
 	codeNoDisplay(ap, "RoleIDCode", "110153", csDICOM, "Source Role ID")
 	if e.HCP.RoleCode != "" {
@@ -257,14 +264,15 @@ func humanRequestor(root *etree.Element, e Event, requestor bool) {
 		}
 		code(ap, "RoleIDCode", e.HCP.RoleCode, system, display, display)
 	}
+	ap.end()
 }
 
-func services(root *etree.Element, e Event) {
+func services(root *xmlWriter, e Event) {
 	service(root, e.Consumer, true, "ServiceConsumer", "eHealth DSI Service Consumer")
 	service(root, e.Provider, false, "ServiceProvider", "eHealth DSI Service Provider")
 }
 
-func service(root *etree.Element, n NCP, requestor bool, role, display string) {
+func service(root *xmlWriter, n NCP, requestor bool, role, display string) {
 	user := n.Host
 	if user == "" {
 		user = n.Country
@@ -272,16 +280,17 @@ func service(root *etree.Element, n NCP, requestor bool, role, display string) {
 	if user == "" {
 		user = "N/A"
 	}
-	ap := root.CreateElement("ActiveParticipant")
+	ap := root.start("ActiveParticipant")
 	setAttr(ap, "UserID", user)
 	setAttr(ap, "AlternativeUserID", user)
-	setAttr(ap, "UserIsRequestor", fmt.Sprint(requestor))
+	setAttr(ap, "UserIsRequestor", strconv.FormatBool(requestor))
 	networkAccessPoint(ap, n.IP)
 	code(ap, "RoleIDCode", role, csEHDSI, display, display)
+	ap.end()
 }
 
 // networkAccessPoint: type 2 for an IP address, 1 for a machine name.
-func networkAccessPoint(ap *etree.Element, nap string) {
+func networkAccessPoint(ap *xmlWriter, nap string) {
 	if nap == "" {
 		return
 	}
@@ -293,15 +302,18 @@ func networkAccessPoint(ap *etree.Element, nap string) {
 	}
 }
 
-func auditSource(root *etree.Element, id string) {
-	as := root.CreateElement("AuditSourceIdentification")
+func auditSource(root *xmlWriter, id string) {
+	as := root.start("AuditSourceIdentification")
 	setAttr(as, "AuditEnterpriseSiteID", id)
 	setAttr(as, "AuditSourceID", id)
-	as.CreateElement("AuditSourceTypeCode").CreateAttr("csd-code", "4") // application server process
+	as.start("AuditSourceTypeCode").attr("csd-code", "4").end() // application server process
+	as.end()
 }
 
-func participantObject(root *etree.Element, id, typeCode, role, lifeCycle string) *etree.Element {
-	po := root.CreateElement("ParticipantObjectIdentification")
+// participantObject opens a ParticipantObjectIdentification; the caller
+// writes its children and ends it.
+func participantObject(root *xmlWriter, id, typeCode, role, lifeCycle string) *xmlWriter {
+	po := root.start("ParticipantObjectIdentification")
 	if id != "" {
 		setAttr(po, "ParticipantObjectID", id)
 	}
@@ -317,51 +329,57 @@ func participantObject(root *etree.Element, id, typeCode, role, lifeCycle string
 
 // query is the system object for the query or retrieve request, with the
 // query (base64) and the home community id.
-func query(root *etree.Element, e Event, id, role, tx, text string) {
+func query(root *xmlWriter, e Event, id, role, tx, text string) {
 	po := participantObject(root, id, "2", role, "")
 	code(po, "ParticipantObjectIDTypeCode", tx, csIHE, "Patient Number", text)
 	if len(e.Query) > 0 {
-		po.CreateElement("ParticipantObjectQuery").SetText(base64.StdEncoding.EncodeToString(e.Query))
+		po.start("ParticipantObjectQuery").base64Text(e.Query).end()
 	}
 	if e.HomeCommunityID != "" {
 		detail(po, "ihe:homeCommunityID", []byte(e.HomeCommunityID))
 	}
+	po.end()
 }
 
-func targets(root *etree.Element, ids []string, typeCode, role, lifeCycle, csd, system, display string) {
+func targets(root *xmlWriter, ids []string, typeCode, role, lifeCycle, csd, system, display string) {
 	for _, id := range ids {
 		po := participantObject(root, id, typeCode, role, lifeCycle)
 		code(po, "ParticipantObjectIDTypeCode", csd, system, display, display)
+		po.end()
 	}
 }
 
-func message(root *etree.Element, csd, display, id string, header []byte) {
+func message(root *xmlWriter, csd, display, id string, header []byte) {
 	po := participantObject(root, id, "4", "", "")
 	code(po, "ParticipantObjectIDTypeCode", csd, csEHDSIMsg, display, csd)
 	if len(header) > 0 {
 		detail(po, "securityheader", header)
 	}
+	po.end()
 }
 
-func detail(po *etree.Element, typ string, value []byte) {
-	d := po.CreateElement("ParticipantObjectDetail")
+func detail(po *xmlWriter, typ string, value []byte) {
+	d := po.start("ParticipantObjectDetail")
 	setAttr(d, "type", typ)
-	setAttr(d, "value", base64.StdEncoding.EncodeToString(value))
+	d.base64Attr("value", value)
+	d.end()
 }
 
-func code(parent *etree.Element, name, csd, system, display, text string) {
-	c := parent.CreateElement(name)
+func code(parent *xmlWriter, name, csd, system, display, text string) {
+	c := parent.start(name)
 	setAttr(c, "csd-code", csd)
 	setAttr(c, "codeSystemName", system)
 	setAttr(c, "displayName", display)
 	setAttr(c, "originalText", text)
+	c.end()
 }
 
-func codeNoDisplay(parent *etree.Element, name, csd, system, text string) {
-	c := parent.CreateElement(name)
+func codeNoDisplay(parent *xmlWriter, name, csd, system, text string) {
+	c := parent.start(name)
 	setAttr(c, "csd-code", csd)
 	setAttr(c, "codeSystemName", system)
 	setAttr(c, "originalText", text)
+	c.end()
 }
 
 func nonEmpty(s string) []string {
@@ -374,16 +392,10 @@ func nonEmpty(s string) []string {
 // timeFormat is EventDateTime's format: UTC, milliseconds, as OpenNCP writes it.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// setAttr sets an attribute, dropping characters XML 1.0 cannot carry (the
-// values come from partners' assertions and certificates).
-func setAttr(e *etree.Element, key, value string) {
-	if len(e.Attr) == cap(e.Attr) {
-		// Room for four at once: most elements of the message carry two
-		// to four attributes, which append's 1, 2, 4 growth allocates
-		// three times.
-		e.Attr = slices.Grow(e.Attr, 4)
-	}
-	e.CreateAttr(key, xmlClean(value))
+// setAttr writes an attribute, dropping characters XML 1.0 cannot carry
+// (the values come from partners' assertions and certificates).
+func setAttr(w *xmlWriter, key, value string) {
+	w.attr(key, xmlClean(value))
 }
 
 func xmlClean(s string) string {

@@ -47,13 +47,29 @@ func cacheKey(national []byte, parts ...string) [32]byte {
 	return k
 }
 
+// builtDoc is a built document with what a listing says of it, its size
+// and SHA-1 (the XDS hash): pure functions of the bytes, computed once
+// when the document is built rather than at every listing.
+type builtDoc struct {
+	data []byte
+	sha1 string
+}
+
+func newBuiltDoc(data []byte) *builtDoc { return &builtDoc{data: data, sha1: sha1hex(data)} }
+
 // get returns the cached document or builds, stores and returns it.
-func (c *docCache) get(key [32]byte, build func() ([]byte, error)) ([]byte, error) {
-	v, err := c.value(key, func() (any, error) { return build() })
+func (c *docCache) get(key [32]byte, build func() ([]byte, error)) (*builtDoc, error) {
+	v, err := c.value(key, func() (any, error) {
+		b, err := build()
+		if err != nil {
+			return nil, err
+		}
+		return newBuiltDoc(b), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return v.([]byte), nil
+	return v.(*builtDoc), nil
 }
 
 // value is get for any immutable value.

@@ -28,8 +28,12 @@ func TestDocCache(t *testing.T) {
 	got1, _ := c.get(a, build("doc v1"))
 	got2, _ := c.get(a, build("never built"))
 	got3, _ := c.get(b, build("doc v2"))
-	if string(got1) != "doc v1" || string(got2) != "doc v1" || string(got3) != "doc v2" || builds != 2 {
-		t.Fatalf("got %q %q %q after %d builds", got1, got2, got3, builds)
+	if string(got1.data) != "doc v1" || string(got2.data) != "doc v1" || string(got3.data) != "doc v2" || builds != 2 {
+		t.Fatalf("got %q %q %q after %d builds", got1.data, got2.data, got3.data, builds)
+	}
+	// The hash a listing gives is the document's, for each version.
+	if got1.sha1 != sha1hex([]byte("doc v1")) || got3.sha1 != sha1hex([]byte("doc v2")) {
+		t.Fatalf("hashes %s %s are not the documents'", got1.sha1, got3.sha1)
 	}
 	// Bounded: the least recently used entry goes.
 	c.get(cacheKey([]byte("third")), build("3"))
@@ -46,7 +50,7 @@ func TestDocCache(t *testing.T) {
 		t.Errorf("error cached: %v, %d entries", err, len(c.items))
 	}
 	var nilCache *docCache
-	if v, _ := nilCache.get(a, build("no cache")); string(v) != "no cache" {
+	if v, _ := nilCache.get(a, build("no cache")); string(v.data) != "no cache" || v.sha1 != sha1hex([]byte("no cache")) {
 		t.Error("a nil cache must build")
 	}
 }

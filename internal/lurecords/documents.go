@@ -200,7 +200,7 @@ func (p *Provider) buildEP(ctx context.Context, matricule, ext string) ([]byte, 
 	if err != nil {
 		return nil, transformFault(ehdsi.ClassEP, err)
 	}
-	return b, nil
+	return b.data, nil
 }
 
 func cutLevel(ext string) (base, level string, ok bool) {
@@ -216,20 +216,20 @@ func cutLevel(ext string) (base, level string, ok bool) {
 
 // psDocs reads the most recent national PS of a patient and builds its L3
 // and L1 (cached by the national bytes: the read and the build are pure).
-// Both nil when the patient has no PS.
-func (p *Provider) psDocs(ctx context.Context, matricule string) (l3, l1 *ps.Document, err error) {
+// Nil when the patient has no PS.
+func (p *Provider) psDocs(ctx context.Context, matricule string) (*psPair, error) {
 	refs, err := p.National.ListDocuments(ctx, matricule, ehdsi.ClassPS)
 	if err != nil {
-		return nil, nil, unavailable(ehdsi.ClassPS, err)
+		return nil, unavailable(ehdsi.ClassPS, err)
 	}
 	if len(refs) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Created.After(refs[j].Created) })
 	ref := refs[0]
 	data, ctype, err := p.National.Fetch(ctx, ref)
 	if err != nil {
-		return nil, nil, unavailable(ehdsi.ClassPS, err)
+		return nil, unavailable(ehdsi.ClassPS, err)
 	}
 	v, err := p.cache().value(cacheKey(data, "PS", ctype), func() (any, error) {
 		var s *ps.Summary
@@ -250,13 +250,18 @@ func (p *Provider) psDocs(ctx context.Context, matricule string) (l3, l1 *ps.Doc
 		if err != nil {
 			return nil, err
 		}
-		return [2]*ps.Document{d3, d1}, nil
+		return &psPair{l3: d3, l1: d1, b3: newBuiltDoc(d3.XML), b1: newBuiltDoc(d1.XML)}, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pair := v.([2]*ps.Document)
-	return pair[0], pair[1], nil
+	return v.(*psPair), nil
+}
+
+// psPair is a national PS's L3 and L1, each with its size and hash.
+type psPair struct {
+	l3, l1 *ps.Document
+	b3, b1 *builtDoc
 }
 
 func (p *Provider) psOptions() ps.Options {
@@ -264,7 +269,7 @@ func (p *Provider) psOptions() ps.Options {
 }
 
 func (p *Provider) listPS(ctx context.Context, q xca.Query) (xca.Listing, error) {
-	l3, l1, err := p.psDocs(ctx, q.Patient.Extension)
+	pair, err := p.psDocs(ctx, q.Patient.Extension)
 	if err != nil {
 		var f *ehdsi.Fault
 		if errors.As(err, &f) && f.Code == ehdsi.ErrPSRegistryNotAvailable {
@@ -272,17 +277,18 @@ func (p *Provider) listPS(ctx context.Context, q xca.Query) (xca.Listing, error)
 		}
 		return xca.Listing{Notes: []*ehdsi.Fault{noteFor(ehdsi.ClassPS, "PS", err)}}, nil
 	}
-	if l3 == nil {
+	if pair == nil {
 		return xca.Listing{}, nil
 	}
-	e3 := p.entry(q, ehdsi.ClassPS, xca.L3, l3.ID, l3.XML, l3.Created, "Patient Summary", l3.Title, "")
-	e1 := p.entry(q, ehdsi.ClassPS, xca.L1, l1.ID, l1.XML, l1.Created, "Patient Summary (PDF)", l1.Title, "")
+	l3, l1 := pair.l3, pair.l1
+	e3 := p.entry(q, ehdsi.ClassPS, xca.L3, l3.ID, pair.b3, l3.Created, "Patient Summary", l3.Title, "")
+	e1 := p.entry(q, ehdsi.ClassPS, xca.L1, l1.ID, pair.b1, l1.Created, "Patient Summary (PDF)", l1.Title, "")
 	e1.TransformOf = e3.UniqueID
 	return xca.Listing{Entries: []xca.Entry{e3, e1}}, nil
 }
 
 func (p *Provider) buildPS(ctx context.Context, matricule, ext string) ([]byte, error) {
-	l3, l1, err := p.psDocs(ctx, matricule)
+	pair, err := p.psDocs(ctx, matricule)
 	if err != nil {
 		var f *ehdsi.Fault
 		if errors.As(err, &f) && f.Code == ehdsi.ErrPSRegistryNotAvailable {
@@ -290,10 +296,10 @@ func (p *Provider) buildPS(ctx context.Context, matricule, ext string) ([]byte, 
 		}
 		return nil, transformFault(ehdsi.ClassPS, err)
 	}
-	if l3 == nil {
+	if pair == nil {
 		return nil, ehdsi.App(ehdsi.ErrGenericDocumentMissing, ehdsi.Describe(ehdsi.ErrGenericDocumentMissing), nil)
 	}
-	for _, d := range []*ps.Document{l3, l1} {
+	for _, d := range []*ps.Document{pair.l3, pair.l1} {
 		if d.ID.Extension == ext {
 			return d.XML, nil
 		}

@@ -90,7 +90,7 @@ func (p *Provider) listORCD(ctx context.Context, q xca.Query, class string) (xca
 	}
 	l := xca.Listing{Notes: notes}
 	for _, b := range docs {
-		e := p.entry(q, class, xca.L1, b.doc.ID, b.doc.XML, b.ref.Created, b.doc.Title, b.ref.Title, b.ref.Author)
+		e := p.entry(q, class, xca.L1, b.doc.ID, newBuiltDoc(b.doc.XML), b.ref.Created, b.doc.Title, b.ref.Title, b.ref.Author)
 		l.Entries = append(l.Entries, e)
 	}
 	return l, nil

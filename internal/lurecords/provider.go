@@ -167,13 +167,13 @@ func sha1hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (p *Provider) entry(q xca.Query, class string, level xca.Level, id cda.II, data []byte, created time.Time, title, desc, author string) xca.Entry {
+func (p *Provider) entry(q xca.Query, class string, level xca.Level, id cda.II, doc *builtDoc, created time.Time, title, desc, author string) xca.Entry {
 	root := id.Root
 	return xca.Entry{
 		UniqueID: uniqueID(id), RepositoryUniqueID: root, HomeCommunityID: p.HomeCommunityID,
 		Patient: q.Patient, ClassCode: class, Level: level, Title: title, Description: desc,
 		Created: created, Author: author, Language: "fr-LU", Country: "LU", MimeType: "text/xml",
-		Size: len(data), Hash: sha1hex(data),
+		Size: len(doc.data), Hash: doc.sha1,
 	}
 }
 

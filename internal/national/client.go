@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -184,7 +185,7 @@ func (c *Client) do(ctx context.Context, method, target, what string, body []byt
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
+	b, err := readBody(resp.Body, c.maxResponse+1)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: reading the response: %w", ErrUnavailable, what, err)
 	}
@@ -208,6 +209,30 @@ func (c *Client) do(ctx context.Context, method, target, what string, body []byt
 	return nil, fmt.Errorf("%s: HTTP %d", what, r.status)
 }
 
+// bodyBuffers hold response bodies while they are read: a body is read
+// into a reused buffer and copied once, at its size, instead of
+// io.ReadAll's doubling from 512 bytes (about twice the body in garbage
+// for every national response).
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody: buffers grown beyond this are not kept.
+const maxPooledBody = 1 << 20
+
+// readBody reads at most limit bytes of r, as io.ReadAll(io.LimitReader(r,
+// limit)) does.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(r, limit))
+	return bytes.Clone(buf.Bytes()), err
+}
+
 func maps(dst, src http.Header) {
 	for k, v := range src {
 		dst[k] = v
@@ -229,13 +254,65 @@ func diagnostics(b []byte) string {
 
 var acceptFHIR = http.Header{"Accept": {"application/fhir+json"}}
 
-// search GETs a searchset Bundle.
-func (c *Client) search(ctx context.Context, resource string, q url.Values) ([]json.RawMessage, error) {
+// search GETs a searchset Bundle and returns its resources of type
+// resource, each decoded into a T (parseSearchsetAs).
+func search[T any](ctx context.Context, c *Client, resource string, q url.Values, typeOf func(*T) string) ([]T, error) {
 	r, err := c.do(ctx, http.MethodGet, c.base.String()+"/"+resource+"?"+q.Encode(), resource+" search", nil, acceptFHIR)
 	if err != nil {
 		return nil, err
 	}
-	return parseSearchset(r.body, resource)
+	return parseSearchsetAs(r.body, resource, typeOf)
+}
+
+// parseSearchsetAs is parseSearchset with each resource decoded into a T,
+// in one pass over the bundle: the searchset is decoded with its
+// resources typed, and only when that fails (not a searchset, a resource
+// of another type whose fields do not fit T, a malformed resource) does it
+// fall back to parseSearchset and a decode of each raw resource, whose
+// answers and errors are the reference (TestSearchsetOnePass compares
+// both on every kind of input, FuzzSearchsetOnePass on any).
+func parseSearchsetAs[T any](b []byte, want string, typeOf func(*T) string) ([]T, error) {
+	// fhirr4.Bundle's fields and BundleEntry's, so that what fails to
+	// decode there fails here; the outer entry and resource fields
+	// shadow the embedded raw ones.
+	var typed struct {
+		fhirr4.Bundle
+		Entry []struct {
+			fhirr4.BundleEntry
+			Resource *T `json:"resource,omitempty"`
+		} `json:"entry,omitempty"`
+	}
+	if json.Unmarshal(b, &typed) == nil && typed.ResourceType == "Bundle" && typed.Type == "searchset" {
+		out := make([]T, 0, len(typed.Entry))
+		for _, e := range typed.Entry {
+			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
+				continue // included resources, outcomes
+			}
+			if e.Resource != nil && typeOf(e.Resource) == want {
+				out = append(out, *e.Resource)
+			}
+		}
+		return out, nil
+	}
+	return decodeSearchset[T](b, want)
+}
+
+// decodeSearchset is parseSearchsetAs the long way, the reference: the
+// resources of type want as raw JSON, then each decoded into a T.
+func decodeSearchset[T any](b []byte, want string) ([]T, error) {
+	raws, err := parseSearchset(b, want)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(raws))
+	for _, raw := range raws {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("%s search: %w", want, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // parseSearchset returns the resources of type want in a searchset Bundle.
@@ -275,20 +352,12 @@ func (c *Client) FindPatients(ctx context.Context, q PatientQuery) ([]Patient, e
 			v.Set(k, val)
 		}
 	}
-	raws, err := c.search(ctx, "Patient", v)
+	ps, err := search(ctx, c, "Patient", v, func(p *fhirr4.Patient) string { return p.ResourceType })
 	if err != nil {
 		return nil, err
 	}
-	return parsePatients(raws)
-}
-
-func parsePatients(raws []json.RawMessage) ([]Patient, error) {
-	out := make([]Patient, 0, len(raws))
-	for _, raw := range raws {
-		var p fhirr4.Patient
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("Patient search: %w", err)
-		}
+	out := make([]Patient, 0, len(ps))
+	for _, p := range ps {
 		out = append(out, patientFromFHIR(p))
 	}
 	return out, nil
@@ -341,23 +410,20 @@ func patientFromFHIR(p fhirr4.Patient) Patient {
 // Consent (with the cross-border policy rule, or none) with the latest
 // dateTime. ErrNotFound when none is recorded.
 func (c *Client) Consent(ctx context.Context, m string) (Consent, error) {
-	raws, err := c.search(ctx, "Consent", url.Values{"patient.identifier": {SystemMatricule + "|" + matricule.Normalize(m)}})
+	css, err := search(ctx, c, "Consent", url.Values{"patient.identifier": {SystemMatricule + "|" + matricule.Normalize(m)}},
+		func(cs *fhirr4.Consent) string { return cs.ResourceType })
 	if err != nil {
 		return Consent{}, err
 	}
-	return consentFrom(raws)
+	return consentFrom(css)
 }
 
-func consentFrom(raws []json.RawMessage) (Consent, error) {
+func consentFrom(css []fhirr4.Consent) (Consent, error) {
 	var (
 		best  Consent
 		found bool
 	)
-	for _, raw := range raws {
-		var cs fhirr4.Consent
-		if err := json.Unmarshal(raw, &cs); err != nil {
-			return Consent{}, fmt.Errorf("Consent search: %w", err)
-		}
+	for _, cs := range css {
 		if cs.Status != "active" || cs.Provision == nil {
 			continue
 		}
@@ -386,20 +452,16 @@ func (c *Client) ListDocuments(ctx context.Context, m, classCode string) ([]Docu
 	if classCode != "" {
 		v.Set("type", SystemLOINC+"|"+classCode)
 	}
-	raws, err := c.search(ctx, "DocumentReference", v)
+	ds, err := search(ctx, c, "DocumentReference", v, func(d *fhirr4.DocumentReference) string { return d.ResourceType })
 	if err != nil {
 		return nil, err
 	}
-	return documentsFrom(raws, m)
+	return documentsFrom(ds, m)
 }
 
-func documentsFrom(raws []json.RawMessage, m string) ([]DocumentRef, error) {
-	out := make([]DocumentRef, 0, len(raws))
-	for _, raw := range raws {
-		var d fhirr4.DocumentReference
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return nil, fmt.Errorf("DocumentReference search: %w", err)
-		}
+func documentsFrom(ds []fhirr4.DocumentReference, m string) ([]DocumentRef, error) {
+	out := make([]DocumentRef, 0, len(ds))
+	for _, d := range ds {
 		if len(d.Content) == 0 || d.Content[0].Attachment.URL == "" {
 			return nil, errors.New("DocumentReference search: a DocumentReference without content.attachment.url")
 		}
@@ -553,20 +615,17 @@ func (c *Client) ActiveDispenses(ctx context.Context, prescriptionID string) ([]
 	if prescriptionID == "" {
 		return nil, fmt.Errorf("%w: empty prescription id", ErrBadQuery)
 	}
-	raws, err := c.search(ctx, "MedicationDispense", url.Values{"prescription": {prescriptionID}})
+	mds, err := search(ctx, c, "MedicationDispense", url.Values{"prescription": {prescriptionID}},
+		func(md *fhirr4.MedicationDispense) string { return md.ResourceType })
 	if err != nil {
 		return nil, err
 	}
-	return activeKeys(raws)
+	return activeKeys(mds)
 }
 
-func activeKeys(raws []json.RawMessage) ([]string, error) {
+func activeKeys(mds []fhirr4.MedicationDispense) ([]string, error) {
 	var out []string
-	for _, raw := range raws {
-		var md fhirr4.MedicationDispense
-		if err := json.Unmarshal(raw, &md); err != nil {
-			return nil, fmt.Errorf("MedicationDispense search: %w", err)
-		}
+	for _, md := range mds {
 		switch md.Status {
 		case "entered-in-error", "cancelled", "declined":
 			continue

@@ -9,16 +9,8 @@ import (
 
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
+	"github.com/luxncp/luxncp/internal/testutil"
 )
-
-// handlerTransport serves requests in process, without sockets.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
 
 // fixedBody answers every request with one status and body.
 type fixedBody struct {
@@ -58,7 +50,7 @@ func FuzzResponses(f *testing.F) {
 			return
 		}
 		c, err := national.NewClient("http://national.test/fhir",
-			national.WithHTTPClient(&http.Client{Transport: handlerTransport{fixedBody{status, body}}}),
+			national.WithHTTPClient(&http.Client{Transport: testutil.InProcess{Handler: fixedBody{status, body}}}),
 			national.WithRetries(0, 0, 0), national.WithTimeout(time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +77,7 @@ func BenchmarkFindPatientInProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := national.NewClient("http://national.test/fhir", national.WithHTTPClient(&http.Client{Transport: handlerTransport{be}}))
+	c, err := national.NewClient("http://national.test/fhir", national.WithHTTPClient(&http.Client{Transport: testutil.InProcess{Handler: be}}))
 	if err != nil {
 		b.Fatal(err)
 	}

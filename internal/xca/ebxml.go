@@ -167,6 +167,17 @@ func entryUUID(uniqueID, salt string) string {
 	return "urn:uuid:" + x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
+// withAttrs sizes el's attribute slice for n attributes (CreateAttr's
+// append would grow it 1, 2, 4, 8: up to four allocations an element)
+// and el's children for c tokens; only capacity, never the output.
+func withAttrs(el *etree.Element, n, c int) *etree.Element {
+	el.Attr = make([]etree.Attr, 0, n)
+	if c > 0 {
+		el.Child = make([]etree.Token, 0, c)
+	}
+	return el
+}
+
 func slot(parent *etree.Element, name string, values ...string) {
 	s := parent.CreateElement("Slot")
 	s.CreateAttr("name", name)
@@ -181,7 +192,7 @@ func localized(parent *etree.Element, tag, value string) {
 }
 
 func classification(eo *etree.Element, scheme, obj string, c Code) {
-	cl := eo.CreateElement("Classification")
+	cl := withAttrs(eo.CreateElement("Classification"), 4, 2)
 	cl.CreateAttr("classificationScheme", scheme)
 	cl.CreateAttr("classifiedObject", obj)
 	cl.CreateAttr("id", entryUUID(obj+c.Code+scheme, "cl"))
@@ -191,7 +202,7 @@ func classification(eo *etree.Element, scheme, obj string, c Code) {
 }
 
 func externalID(eo *etree.Element, scheme, obj, value, name string) {
-	x := eo.CreateElement("ExternalIdentifier")
+	x := withAttrs(eo.CreateElement("ExternalIdentifier"), 5, 0)
 	x.CreateAttr("id", entryUUID(obj+scheme, "ei"))
 	x.CreateAttr("identificationScheme", scheme)
 	x.CreateAttr("objectType", "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier")
@@ -202,7 +213,9 @@ func externalID(eo *etree.Element, scheme, obj, value, name string) {
 
 func extrinsicObject(list *etree.Element, e Entry) {
 	id := entryUUID(e.UniqueID, "eo")
-	eo := list.CreateElement("ExtrinsicObject")
+	// 6 attributes; up to 7 slots, Name, Description, VersionInfo, 8
+	// classifications and 2 external identifiers without event codes.
+	eo := withAttrs(list.CreateElement("ExtrinsicObject"), 6, 20+len(e.EventCodes))
 	eo.CreateAttr("home", "urn:oid:"+e.HomeCommunityID)
 	eo.CreateAttr("id", id)
 	eo.CreateAttr("lid", id)
@@ -237,7 +250,7 @@ func extrinsicObject(list *etree.Element, e Entry) {
 	}
 	eo.CreateElement("VersionInfo").CreateAttr("versionName", "1")
 	if e.Author != "" || e.AuthorInstitution != "" {
-		cl := eo.CreateElement("Classification")
+		cl := withAttrs(eo.CreateElement("Classification"), 4, 2)
 		cl.CreateAttr("classificationScheme", schemeAuthor)
 		cl.CreateAttr("classifiedObject", id)
 		cl.CreateAttr("id", entryUUID(id, "author"))
@@ -283,7 +296,7 @@ func registryErrors(parent *etree.Element, notes []*ehdsi.Fault) {
 	list := parent.CreateElement("rs:RegistryErrorList")
 	list.CreateAttr("highestSeverity", string(highest))
 	for _, n := range notes {
-		re := list.CreateElement("rs:RegistryError")
+		re := withAttrs(list.CreateElement("rs:RegistryError"), 4, 0)
 		re.CreateAttr("codeContext", n.Message())
 		re.CreateAttr("errorCode", string(n.Code))
 		if n.Location != "" {
@@ -328,7 +341,7 @@ func QueryResponse(l Listing) *etree.Element {
 		if target == "" {
 			continue
 		}
-		a := list.CreateElement("Association")
+		a := withAttrs(list.CreateElement("Association"), 4, 0)
 		a.CreateAttr("associationType", assocXFRM)
 		a.CreateAttr("id", entryUUID(e.UniqueID+target, "xfrm"))
 		a.CreateAttr("sourceObject", entryUUID(e.UniqueID, "eo"))

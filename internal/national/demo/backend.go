@@ -427,11 +427,11 @@ func (b *Backend) searchDocuments(r *http.Request, q url.Values) ([]byte, error)
 					continue
 				}
 			}
-			raw, err := marshal(d.documentReference())
+			raw, err := d.referenceJSON()
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, [2]any{"DocumentReference/" + d.id, json.RawMessage(raw)})
+			out = append(out, [2]any{"DocumentReference/" + d.id, raw})
 		}
 	}
 	return b.searchset(r, out)

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/luxncp/luxncp/internal/national"
@@ -53,6 +54,19 @@ type docRec struct {
 	kind        string // Bundle | Binary
 	content     []byte // compact JSON for Bundle, raw bytes for Binary
 	presc       *prescription
+
+	// ref is documentReference marshalled, once: every field it is made
+	// of is set when the document is indexed and never changes (the
+	// served prescription status lives in the Bundle, not here).
+	refOnce sync.Once
+	ref     json.RawMessage
+	refErr  error
+}
+
+// referenceJSON is documentReference() as JSON, marshalled on first use.
+func (d *docRec) referenceJSON() (json.RawMessage, error) {
+	d.refOnce.Do(func() { d.ref, d.refErr = marshal(d.documentReference()) })
+	return d.ref, d.refErr
 }
 
 // prescription is the dispensing view of one ePrescription Bundle.
