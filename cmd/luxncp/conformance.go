@@ -29,6 +29,7 @@ const conformanceUsage = `Usage:
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
                           [--professionals 16] [--session 1h] [--fresh-assertions]
+                          [--cpuprofile FILE] [--memprofile FILE]
   both: [--expect-luxncp] check first that --target is the luxncp gateway of
         this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
@@ -50,6 +51,8 @@ load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
       every 5 s. Exit status 1 when an iteration fails or the target does
       not hold the rate: fewer than 95% of --rate successful iterations per
       second over the run. Loopback targets only unless --allow-remote.
+      --cpuprofile and --memprofile write the generator's own CPU and
+      memory profiles of the run (go tool pprof).
 Exit status: 0 passed, 1 failed (see above), 2 wrong arguments.
 `
 
@@ -338,6 +341,8 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	profs := fs.Int("professionals", conformance.DefaultProfessionals, "simulated professionals, each with its own HCP assertion")
 	session := fs.Duration("session", conformance.DefaultSession, "how long a professional reuses its HCP assertion")
 	fresh := fs.Bool("fresh-assertions", false, "sign a new HCP assertion every iteration (no sessions: the worst case)")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile of the run to FILE (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write the generator's memory profile (allocations of the run, heap at its end) to FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -372,7 +377,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
 		Progress: stderr, Metrics: *metrics, Professionals: *profs, Session: *session, FreshAssertions: *fresh,
 	}
-	rep, err := l.Run(ctx)
+	rep, err := runProfiled(*cpuProfile, *memProfile, func() (*conformance.LoadReport, error) { return l.Run(ctx) })
 	if err != nil {
 		return err
 	}
