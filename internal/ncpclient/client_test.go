@@ -2,6 +2,11 @@ package ncpclient_test
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,5 +61,32 @@ func TestMarshalSharesAssertions(t *testing.T) {
 	wg.Wait()
 	if hcp.Parent() != nil || trc.Parent() != holder || len(holder.ChildElements()) != 1 {
 		t.Error("marshalling re-parented a shared assertion")
+	}
+}
+
+// TestSendReadsWholeReply: the reply buffer is sized from Content-Length
+// (at most 64 KiB up front); a larger reply, one without a length
+// (chunked) and one announcing more than 64 KiB all arrive whole.
+func TestSendReadsWholeReply(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320,000 bytes
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		if r.URL.Query().Get("chunked") == "" {
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+		}
+		w.Write(big[:n])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}))
+	defer srv.Close()
+	var c ncpclient.Client
+	for _, q := range []string{"n=0", "n=100", "n=65536", "n=65537", "n=320000", "n=320000&chunked=1", "n=100&chunked=1"} {
+		rep, err := c.Send(context.Background(), srv.URL+"/?"+q, "text/plain", nil)
+		n, _ := strconv.Atoi(strings.TrimPrefix(strings.Split(q, "&")[0], "n="))
+		if err != nil || !bytes.Equal(rep.Raw, big[:n]) {
+			t.Errorf("%s: %d bytes, want %d (%v)", q, len(rep.Raw), n, err)
+		}
 	}
 }
