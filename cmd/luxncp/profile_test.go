@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,20 @@ func TestRunProfiled(t *testing.T) {
 	}
 	if _, err := runProfiled("", filepath.Join(dir, "no", "mem"), func() (int, error) { return 0, nil }); err == nil || !strings.Contains(err.Error(), "--memprofile") {
 		t.Errorf("unwritable memory profile: %v", err)
+	}
+}
+
+// TestLoadGC: conformance load collects at GOGC=400 unless GOGC is set.
+func TestLoadGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	loadGC()
+	if got := debug.SetGCPercent(100); got != loadGCPercent {
+		t.Errorf("GOGC unset: collector target %d, want %d", got, loadGCPercent)
+	}
+	t.Setenv("GOGC", "150")
+	loadGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC set: collector target changed to %d", got)
 	}
 }
