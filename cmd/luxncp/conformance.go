@@ -329,7 +329,8 @@ func parseRate(s string) (float64, error) {
 }
 
 // loadGCPercent is conformance load's Go collector target unless GOGC is
-// set: ≈ 0.5 ms less CPU per iteration than Go's 100 for ≈ 20 MB more heap.
+// set: ≈ 0.4–1 ms less CPU per iteration than Go's 100 for ≈ 14 MB more RSS
+// (docs/benchmarks.md).
 const loadGCPercent = 400
 
 // loadGC sets the generator's collector target: the generator's live heap

@@ -7,16 +7,10 @@ import (
 	"testing"
 )
 
-// decodeBase64Cleaned is decodeBase64 as it was: always a cleaned copy.
+// decodeBase64Cleaned is what decodeBase64 always did: decode a copy
+// without the four XML whitespace characters.
 func decodeBase64Cleaned(s string) ([]byte, error) {
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, s)
-	return base64.StdEncoding.DecodeString(clean)
+	return base64.StdEncoding.DecodeString(strings.NewReplacer(" ", "", "\t", "", "\r", "", "\n", "").Replace(s))
 }
 
 // TestDecodeBase64AsCleaned: decoding text without whitespace as it is
