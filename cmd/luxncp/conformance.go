@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ const conformanceUsage = `Usage:
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
                           [--professionals 16] [--session 1h] [--fresh-assertions]
+                          [--cpuprofile FILE] [--memprofile FILE]
   both: [--expect-luxncp] check first that --target is the luxncp gateway of
         this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
@@ -50,6 +52,9 @@ load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
       every 5 s. Exit status 1 when an iteration fails or the target does
       not hold the rate: fewer than 95% of --rate successful iterations per
       second over the run. Loopback targets only unless --allow-remote.
+      --cpuprofile and --memprofile write the generator's own CPU and
+      memory profiles of the run (go tool pprof). The generator runs with
+      GOGC=400 unless GOGC is set.
 Exit status: 0 passed, 1 failed (see above), 2 wrong arguments.
 `
 
@@ -323,6 +328,22 @@ func parseRate(s string) (float64, error) {
 	return r, nil
 }
 
+// loadGCPercent is conformance load's Go collector target unless GOGC is
+// set: ≈ 0.4–1 ms less CPU per iteration than Go's 100 for ≈ 14 MB more RSS
+// (docs/benchmarks.md).
+const loadGCPercent = 400
+
+// loadGC sets the generator's collector target: the generator's live heap
+// is small (the iterations in flight) and it shares the cores with the
+// gateway it measures, so it collects less often than Go's default (issue
+// 19, "The load generator's own CPU" in docs/benchmarks.md). GOGC in the
+// environment still decides.
+func loadGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(loadGCPercent)
+	}
+}
+
 func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("conformance load", conformanceUsage, stderr)
 	var nf nodeFlags
@@ -338,6 +359,8 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	profs := fs.Int("professionals", conformance.DefaultProfessionals, "simulated professionals, each with its own HCP assertion")
 	session := fs.Duration("session", conformance.DefaultSession, "how long a professional reuses its HCP assertion")
 	fresh := fs.Bool("fresh-assertions", false, "sign a new HCP assertion every iteration (no sessions: the worst case)")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile of the run to FILE (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write the generator's memory profile (allocations of the run, heap at its end) to FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -372,7 +395,8 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 		SenderHCID: senderHCID(s.id.Country), Rate: r, Duration: *duration, Concurrency: *conc, MaxIterations: *maxIt,
 		Progress: stderr, Metrics: *metrics, Professionals: *profs, Session: *session, FreshAssertions: *fresh,
 	}
-	rep, err := l.Run(ctx)
+	loadGC()
+	rep, err := runProfiled(*cpuProfile, *memProfile, func() (*conformance.LoadReport, error) { return l.Run(ctx) })
 	if err != nil {
 		return err
 	}

@@ -473,8 +473,12 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 		return fail(StepXCPD, kind)
 	}
 	var o observed
-	if xr := readXCPD(rep.Env.Body, &o); xr.queryResponseCode != "OK" {
+	xr := readXCPD(rep.Env.Body, &o)
+	if xr.queryResponseCode != "OK" {
 		return fail(StepXCPD, "queryResponseCode "+xr.queryResponseCode+" "+strings.Join(o.codes, ","))
+	}
+	if len(xr.subjectIDs) != 1 || xr.subjectIDs[0] != [2]string{p.Root, p.ID} {
+		return fail(StepXCPD, "another patient returned")
 	}
 	trc, err := l.Identity.TRC(hcp, pid, "TREATMENT", time.Hour)
 	if err != nil {
@@ -498,6 +502,9 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 		_, got, _, err := ncpclient.ParseRetrieveResponse(rep.Env, rep.Env.Body)
 		if err != nil || len(got) != 1 || len(got[0].Data) == 0 {
 			return fail(step, "no document returned")
+		}
+		if got[0].UniqueID != refs[i].DocumentUniqueID {
+			return fail(step, "another document returned")
 		}
 	}
 	res.times[StepIteration] = clock.Now().Sub(start)

@@ -60,12 +60,17 @@ type Reply struct {
 	RequestBytes []byte
 }
 
-// Security builds the wsse:Security header with the given assertions.
+// Security builds the wsse:Security header with the given assertions, for
+// serialising: the header refers to the assertions, it neither copies nor
+// re-parents them (their Parent stays theirs), so one signed assertion —
+// a session's HCP — goes out with many concurrent requests unchanged and
+// unshared state is never written. Do not modify the returned header's
+// children.
 func Security(assertions ...*etree.Element) *etree.Element {
 	sec := soap.NewElement("wsse", "Security", soap.NSWSSE)
 	for _, a := range assertions {
 		if a != nil {
-			sec.AddChild(a.Copy())
+			sec.Child = append(sec.Child, a)
 		}
 	}
 	return sec
@@ -111,10 +116,13 @@ func (c *Client) Send(ctx context.Context, url, ctype string, body []byte) (*Rep
 	if lim.MaxBytes == 0 {
 		lim.MaxBytes = 64 << 20
 	}
-	raw, err := io.ReadAll(io.LimitReader(res.Body, lim.MaxBytes+1))
-	if err != nil {
+	// Sized once from the announced length (at most 64 KiB: the length is
+	// the partner's word; beyond it the buffer grows with what arrives).
+	rb := bytes.NewBuffer(make([]byte, 0, min(max(res.ContentLength, 0), 64<<10)+bytes.MinRead))
+	if _, err := rb.ReadFrom(io.LimitReader(res.Body, lim.MaxBytes+1)); err != nil {
 		return nil, fmt.Errorf("read reply: %w", err)
 	}
+	raw := rb.Bytes()
 	rep := &Reply{Status: res.StatusCode, Raw: raw, Header: res.Header, Duration: clock.Now().Sub(start), RequestBytes: body}
 	ct := res.Header.Get("Content-Type")
 	if !strings.Contains(ct, "soap+xml") && !strings.Contains(ct, "multipart/related") && !strings.Contains(ct, "xml") {

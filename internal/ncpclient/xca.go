@@ -84,11 +84,12 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 		return "", nil, nil
 	}
 	status = body.SelectAttrValue("status", "")
-	for _, re := range body.FindElements(".//RegistryError") {
+	found := below(body, "RegistryError", "ExtrinsicObject", "Association")
+	for _, re := range found[0] {
 		errs = append(errs, RegistryError{re.SelectAttrValue("errorCode", ""), re.SelectAttrValue("codeContext", ""), re.SelectAttrValue("severity", ""), re.SelectAttrValue("location", "")})
 	}
-	byObj := map[string]int{}
-	for _, eo := range body.FindElements(".//ExtrinsicObject") {
+	byObj := make(map[string]int, len(found[1]))
+	for _, eo := range found[1] {
 		d := ListedDocument{HomeCommunityID: trimOID(eo.SelectAttrValue("home", "")), MimeType: eo.SelectAttrValue("mimeType", "")}
 		for _, s := range eo.SelectElements("Slot") {
 			v := ""
@@ -131,7 +132,7 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 		byObj[eo.SelectAttrValue("id", "")] = len(docs)
 		docs = append(docs, d)
 	}
-	for _, a := range body.FindElements(".//Association") {
+	for _, a := range found[2] {
 		if a.SelectAttrValue("associationType", "") != "urn:ihe:iti:2007:AssociationType:XFRM" {
 			continue
 		}
@@ -144,6 +145,30 @@ func ParseQueryResponse(body *etree.Element) (status string, docs []ListedDocume
 		}
 	}
 	return status, docs, errs
+}
+
+// below returns, for each of tags, the elements of that tag (any prefix)
+// in el's subtree, in the order FindElements(".//"+tag) returns them
+// (breadth first by parent, children in document order) — in one walk,
+// without the path engine's queue and candidate lists per tag.
+func below(el *etree.Element, tags ...string) [][]*etree.Element {
+	found := make([][]*etree.Element, len(tags))
+	queue := []*etree.Element{el}
+	for i := 0; i < len(queue); i++ {
+		for _, c := range queue[i].Child {
+			e, ok := c.(*etree.Element)
+			if !ok {
+				continue
+			}
+			for t, tag := range tags {
+				if e.Tag == tag {
+					found[t] = append(found[t], e)
+				}
+			}
+			queue = append(queue, e)
+		}
+	}
+	return found
 }
 
 func trimOID(s string) string {

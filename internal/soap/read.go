@@ -427,16 +427,19 @@ func cidFromURL(href string) (string, bool) {
 }
 
 // decodeBase64 decodes standard base64, ignoring whitespace (XML Schema
-// base64Binary allows it; OpenNCP wraps lines).
+// base64Binary allows it; OpenNCP wraps lines). Text without whitespace
+// (luxncp's own, most partners') is decoded as it is, without a cleaned copy.
 func decodeBase64(s string) ([]byte, error) {
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, s)
-	return base64.StdEncoding.DecodeString(clean)
+	if strings.ContainsAny(s, " \t\r\n") {
+		s = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return base64.StdEncoding.DecodeString(s)
 }
 
 // Fault returns the SOAP fault the body carries, or nil when the body is

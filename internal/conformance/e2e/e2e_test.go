@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -32,6 +33,13 @@ var expectedToFail = map[string]string{}
 // mutual TLS like `luxncp serve`, and returns its base URL.
 func startNode(t *testing.T) string {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with the node's handler wrapped by wrap (nil:
+// none), e.g. to alter its responses.
+func startNodeWith(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	backend, err := demo.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +58,11 @@ func startNode(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	return testkit.Server(t, n.Handler()).URL
+	h := n.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	return testkit.Server(t, h).URL
 }
 
 func repoProfile(t *testing.T) *conformance.Profile {
