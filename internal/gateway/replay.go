@@ -3,6 +3,7 @@ package gateway
 import (
 	"container/heap"
 	"context"
+	"crypto/sha256"
 	"sync"
 	"time"
 
@@ -40,31 +41,40 @@ func (g *MemoryReplayGuard) Seen(ctx context.Context, id string, expiry time.Tim
 	t := clock.Or(g.Now)()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.idx.seen(id, t) {
+	key := replayKey(sha256.Sum256([]byte(id)))
+	if g.idx.seen(key, t) {
 		return true, nil
 	}
-	g.idx.add(id, expiry, t, g.Max)
+	g.idx.add(key, expiry, t, g.Max)
 	return false, nil
 }
+
+// replayKey is the SHA-256 of a MessageID: ids are the partner's text,
+// hashing bounds and neutralises them, and a fixed-size key keeps an
+// entry small (a full guard holds DefaultReplayMax of them).
+type replayKey [sha256.Size]byte
 
 // replayIndex is a bounded set of ids with expiries: a map, and a min-heap
 // on expiry for sweeping the expired and evicting the nearest-expiry
 // entries when full. Heap items whose id was renewed since are stale and
-// skipped.
+// skipped. Expiries are Unix nanoseconds: with fixed-size keys an entry
+// holds no pointer, so a full index costs ≈ 110 bytes an id and nothing
+// for the collector to scan (hex string keys and time.Time values: ≈ 175;
+// TestReplayGuardMemory).
 type replayIndex struct {
-	m map[string]time.Time
+	m map[replayKey]int64
 	h expiryHeap
 }
 
 type expiring struct {
-	id  string
-	exp time.Time
+	key replayKey
+	exp int64
 }
 
 type expiryHeap []expiring
 
 func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].exp.Before(h[j].exp) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].exp < h[j].exp }
 func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiring)) }
 func (h *expiryHeap) Pop() any {
@@ -74,34 +84,35 @@ func (h *expiryHeap) Pop() any {
 	return x
 }
 
-// seen reports whether id is held and not expired at now.
-func (x *replayIndex) seen(id string, now time.Time) bool {
-	exp, ok := x.m[id]
-	return ok && now.Before(exp)
+// seen reports whether key is held and not expired at now.
+func (x *replayIndex) seen(key replayKey, now time.Time) bool {
+	exp, ok := x.m[key]
+	return ok && now.UnixNano() < exp
 }
 
 // add holds id until exp, sweeping what expired by now and, beyond max
 // (0: DefaultReplayMax) entries, evicting those nearest to expiry.
-func (x *replayIndex) add(id string, exp, now time.Time, max int) {
+func (x *replayIndex) add(key replayKey, expiry, now time.Time, max int) {
 	if max <= 0 {
 		max = DefaultReplayMax
 	}
 	if x.m == nil {
-		x.m = map[string]time.Time{}
+		x.m = map[replayKey]int64{}
 	}
-	for x.h.Len() > 0 && !now.Before(x.h[0].exp) {
+	t, exp := now.UnixNano(), expiry.UnixNano()
+	for x.h.Len() > 0 && t >= x.h[0].exp {
 		x.pop()
 	}
 	for len(x.m) >= max && x.h.Len() > 0 {
 		x.pop()
 	}
-	x.m[id] = exp
-	heap.Push(&x.h, expiring{id: id, exp: exp})
+	x.m[key] = exp
+	heap.Push(&x.h, expiring{key: key, exp: exp})
 	if x.h.Len() > 2*max+16 {
 		// Too many stale heap items: rebuild from the map.
 		x.h = x.h[:0]
 		for k, e := range x.m {
-			x.h = append(x.h, expiring{id: k, exp: e})
+			x.h = append(x.h, expiring{key: k, exp: e})
 		}
 		heap.Init(&x.h)
 	}
@@ -110,16 +121,17 @@ func (x *replayIndex) add(id string, exp, now time.Time, max int) {
 // pop removes the heap's first item, and its id when the item is current.
 func (x *replayIndex) pop() {
 	it := heap.Pop(&x.h).(expiring)
-	if e, ok := x.m[it.id]; ok && e.Equal(it.exp) {
-		delete(x.m, it.id)
+	if e, ok := x.m[it.key]; ok && e == it.exp {
+		delete(x.m, it.key)
 	}
 }
 
 // each calls f for every live entry at now.
-func (x *replayIndex) each(now time.Time, f func(id string, exp time.Time)) {
-	for id, exp := range x.m {
-		if now.Before(exp) {
-			f(id, exp)
+func (x *replayIndex) each(now time.Time, f func(key replayKey, exp int64)) {
+	t := now.UnixNano()
+	for key, exp := range x.m {
+		if t < exp {
+			f(key, exp)
 		}
 	}
 }

@@ -97,19 +97,29 @@ func OpenFileReplayGuard(path string, max int, now func() time.Time) (*FileRepla
 	return g, nil
 }
 
-func parseReplayLine(line []byte) (time.Time, string, bool) {
-	ns, key, ok := bytes.Cut(line, []byte(" "))
-	if !ok || len(key) != 2*sha256.Size {
-		return time.Time{}, "", false
+func parseReplayLine(line []byte) (time.Time, replayKey, bool) {
+	var key replayKey
+	ns, h, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(h) != 2*sha256.Size {
+		return time.Time{}, key, false
 	}
 	n, err := strconv.ParseInt(string(ns), 10, 64)
 	if err != nil {
-		return time.Time{}, "", false
+		return time.Time{}, key, false
 	}
-	if _, err := hex.DecodeString(string(key)); err != nil {
-		return time.Time{}, "", false
+	if _, err := hex.Decode(key[:], h); err != nil {
+		return time.Time{}, key, false
 	}
-	return time.Unix(0, n), string(key), true
+	return time.Unix(0, n), key, true
+}
+
+// appendReplayLine appends the file's line for key: the expiry in Unix
+// nanoseconds and the key in hex.
+func appendReplayLine(b []byte, key replayKey, exp int64) []byte {
+	b = strconv.AppendInt(b, exp, 10)
+	b = append(b, ' ')
+	b = hex.AppendEncode(b, key[:])
+	return append(b, '\n')
 }
 
 // compact rewrites the file with the live entries (atomically) and
@@ -122,8 +132,10 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 	}
 	w := bufio.NewWriter(f)
 	n := 0
-	g.idx.each(now, func(key string, exp time.Time) {
-		fmt.Fprintf(w, "%d %s\n", exp.UnixNano(), key)
+	var line []byte
+	g.idx.each(now, func(key replayKey, exp int64) {
+		line = appendReplayLine(line[:0], key, exp)
+		w.Write(line)
 		n++
 	})
 	if err := w.Flush(); err == nil {
@@ -162,8 +174,7 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 // known in memory (the request is refused with the error; a retry with
 // the same MessageID is refused as a replay: fail closed).
 func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
-	sum := sha256.Sum256([]byte(id))
-	key := hex.EncodeToString(sum[:])
+	key := replayKey(sha256.Sum256([]byte(id)))
 	t := clock.Or(g.Now)()
 	g.mu.Lock()
 	if g.idx.seen(key, t) {
@@ -174,7 +185,7 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
-	if _, err := writeFile(g.f, fmt.Appendf(nil, "%d %s\n", expiry.UnixNano(), key)); err != nil {
+	if _, err := writeFile(g.f, appendReplayLine(make([]byte, 0, 96), key, expiry.UnixNano())); err != nil {
 		g.torn = true // perhaps a partial line (disk full)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)

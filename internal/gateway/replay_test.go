@@ -2,9 +2,11 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -370,6 +372,75 @@ func TestFileReplayGuardTornWrite(t *testing.T) {
 	for _, id := range []string{"a", "c"} {
 		if seen, err := g.Seen(ctx, id, exp); err != nil || !seen {
 			t.Errorf("%s after reopening: %v %v (a replay would pass)", id, seen, err)
+		}
+	}
+}
+
+// TestReplayGuardMemory fills the guards to DefaultReplayMax and measures
+// the heap they keep: a full guard is what a node holds after a few minutes
+// at a hundred requests a second (ids live for the HCP session and an
+// hour), so its size is part of the node's resident memory. Fixed-size
+// hashed keys and integer expiries keep it ≈ 110 bytes an id; the file
+// guard's hex string keys with time.Time values cost ≈ 175 (the memory
+// guard's raw ids ≈ 160), and the collector's headroom doubles that in RSS.
+func TestReplayGuardMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills guards with 100,000 ids")
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ctx := context.Background()
+	id := func(i int) string { return fmt.Sprintf("urn:uuid:%08x-0000-4000-8000-%012x", i, i) }
+	heapPerID := func(fill func() gateway.ReplayGuard) (gateway.ReplayGuard, float64) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		g := fill()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		return g, float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / gateway.DefaultReplayMax
+	}
+	// The file guard as a node has it after a restart: the file read back.
+	path := filepath.Join(t.TempDir(), "replay")
+	var lines []byte
+	for i := range gateway.DefaultReplayMax {
+		sum := sha256.Sum256([]byte(id(i)))
+		lines = fmt.Appendf(lines, "%d %x\n", now.Add(2*time.Hour+time.Duration(i)*time.Millisecond).UnixNano(), sum)
+	}
+	if err := os.WriteFile(path, lines, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines = nil
+	fileGuard, filePer := heapPerID(func() gateway.ReplayGuard {
+		g, err := gateway.OpenFileReplayGuard(path, 0, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	})
+	memGuard, memPer := heapPerID(func() gateway.ReplayGuard {
+		g := &gateway.MemoryReplayGuard{Now: clock}
+		for i := range gateway.DefaultReplayMax {
+			if seen, err := g.Seen(ctx, id(i), now.Add(2*time.Hour+time.Duration(i)*time.Millisecond)); seen || err != nil {
+				t.Fatalf("id %d: seen %v, %v", i, seen, err)
+			}
+		}
+		return g
+	})
+	for _, c := range []struct {
+		name string
+		g    gateway.ReplayGuard
+		per  float64
+	}{{"file", fileGuard, filePer}, {"memory", memGuard, memPer}} {
+		t.Logf("%s guard: %.0f bytes of heap an id (%d ids)", c.name, c.per, gateway.DefaultReplayMax)
+		if c.per > 150 {
+			t.Errorf("a full %s guard holds %.0f bytes an id, want ≤ 150", c.name, c.per)
+		}
+		// Still guards: the first and the last ids are replays.
+		for _, i := range []int{0, gateway.DefaultReplayMax - 1} {
+			if seen, err := c.g.Seen(ctx, id(i), now.Add(3*time.Hour)); !seen || err != nil {
+				t.Errorf("%s guard: id %d not seen again (%v)", c.name, i, err)
+			}
 		}
 	}
 }
