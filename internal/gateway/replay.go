@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"container/heap"
 	"context"
 	"crypto/sha256"
 	"sync"
@@ -41,7 +40,7 @@ func (g *MemoryReplayGuard) Seen(ctx context.Context, id string, expiry time.Tim
 	t := clock.Or(g.Now)()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	key := replayKey(sha256.Sum256([]byte(id)))
+	key := newReplayKey(id)
 	if g.idx.seen(key, t) {
 		return true, nil
 	}
@@ -49,39 +48,34 @@ func (g *MemoryReplayGuard) Seen(ctx context.Context, id string, expiry time.Tim
 	return false, nil
 }
 
-// replayKey is the SHA-256 of a MessageID: ids are the partner's text,
-// hashing bounds and neutralises them, and a fixed-size key keeps an
-// entry small (a full guard holds DefaultReplayMax of them).
-type replayKey [sha256.Size]byte
+// replayKey is the first 16 bytes of a MessageID's SHA-256: ids are the
+// partner's text, hashing bounds and neutralises them, and a small fixed
+// key keeps an entry small (a full guard holds DefaultReplayMax of them).
+// 128 bits: two ids collide by chance with odds of 1 in 10^29 for a full
+// guard, and a collision found on purpose (2^64 work) would only make the
+// finder's own second message look like a replay.
+type replayKey [16]byte
 
-// replayIndex is a bounded set of ids with expiries: a map, and a min-heap
-// on expiry for sweeping the expired and evicting the nearest-expiry
-// entries when full. Heap items whose id was renewed since are stale and
-// skipped. Expiries are Unix nanoseconds: with fixed-size keys an entry
-// holds no pointer, so a full index costs ≈ 110 bytes an id and nothing
-// for the collector to scan (hex string keys and time.Time values: ≈ 175;
-// TestReplayGuardMemory).
+func newReplayKey(id string) replayKey {
+	sum := sha256.Sum256([]byte(id))
+	return replayKey(sum[:16])
+}
+
+// replaySweepEvery is how often an index that is not full drops its
+// expired entries (a scan of the map).
+const replaySweepEvery = time.Minute
+
+// replayIndex is a bounded set of ids with expiries, one map and nothing
+// else: expiries are Unix nanoseconds and keys fixed-size, so an entry
+// holds no pointer and a full index costs ≈ 40 bytes an id with nothing
+// for the collector to scan (hex string keys, time.Time values and an
+// expiry heap beside the map were ≈ 175; TestReplayGuardMemory). Expired
+// entries are dropped by a scan once a minute and whenever the index is
+// full; a full index then evicts the entries nearest to expiry, a
+// sixteenth of max at once, so the scans cost O(1) an id amortised.
 type replayIndex struct {
-	m map[replayKey]int64
-	h expiryHeap
-}
-
-type expiring struct {
-	key replayKey
-	exp int64
-}
-
-type expiryHeap []expiring
-
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].exp < h[j].exp }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiring)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	m       map[replayKey]int64
+	sweptAt int64
 }
 
 // seen reports whether key is held and not expired at now.
@@ -90,8 +84,8 @@ func (x *replayIndex) seen(key replayKey, now time.Time) bool {
 	return ok && now.UnixNano() < exp
 }
 
-// add holds id until exp, sweeping what expired by now and, beyond max
-// (0: DefaultReplayMax) entries, evicting those nearest to expiry.
+// add holds key until expiry, dropping what expired by now and, beyond
+// max (0: DefaultReplayMax) entries, evicting those nearest to expiry.
 func (x *replayIndex) add(key replayKey, expiry, now time.Time, max int) {
 	if max <= 0 {
 		max = DefaultReplayMax
@@ -99,31 +93,85 @@ func (x *replayIndex) add(key replayKey, expiry, now time.Time, max int) {
 	if x.m == nil {
 		x.m = map[replayKey]int64{}
 	}
-	t, exp := now.UnixNano(), expiry.UnixNano()
-	for x.h.Len() > 0 && t >= x.h[0].exp {
-		x.pop()
-	}
-	for len(x.m) >= max && x.h.Len() > 0 {
-		x.pop()
-	}
-	x.m[key] = exp
-	heap.Push(&x.h, expiring{key: key, exp: exp})
-	if x.h.Len() > 2*max+16 {
-		// Too many stale heap items: rebuild from the map.
-		x.h = x.h[:0]
-		for k, e := range x.m {
-			x.h = append(x.h, expiring{key: k, exp: e})
+	t := now.UnixNano()
+	if _, renewed := x.m[key]; !renewed && (len(x.m) >= max || t-x.sweptAt >= int64(replaySweepEvery)) {
+		x.sweep(t)
+		if n := len(x.m) - max + 1; n > 0 {
+			x.evict(n + max/16)
 		}
-		heap.Init(&x.h)
+	}
+	x.m[key] = expiry.UnixNano()
+}
+
+// sweep drops the entries expired at t.
+func (x *replayIndex) sweep(t int64) {
+	for k, exp := range x.m {
+		if t >= exp {
+			delete(x.m, k)
+		}
+	}
+	x.sweptAt = t
+}
+
+// evict drops the n entries nearest to expiry (all of them if fewer).
+func (x *replayIndex) evict(n int) {
+	if n >= len(x.m) {
+		clear(x.m)
+		return
+	}
+	exps := make([]int64, 0, len(x.m))
+	for _, exp := range x.m {
+		exps = append(exps, exp)
+	}
+	limit := nthSmallest(exps, n-1) // the n-th nearest expiry
+	ties := n
+	for _, exp := range exps[:n] {
+		if exp < limit {
+			ties--
+		}
+	}
+	for k, exp := range x.m {
+		switch {
+		case exp < limit:
+			delete(x.m, k)
+		case exp == limit && ties > 0:
+			delete(x.m, k)
+			ties--
+		}
 	}
 }
 
-// pop removes the heap's first item, and its id when the item is current.
-func (x *replayIndex) pop() {
-	it := heap.Pop(&x.h).(expiring)
-	if e, ok := x.m[it.key]; ok && e == it.exp {
-		delete(x.m, it.key)
+// nthSmallest returns the value that would be at index k were a sorted,
+// and leaves a partitioned around it (a[:k] ≤ a[k] ≤ a[k+1:]): Hoare's
+// selection, expected linear time.
+func nthSmallest(a []int64, k int) int64 {
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		pivot := a[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < pivot {
+				i++
+			}
+			for a[j] > pivot {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return a[k]
+		}
 	}
+	return a[k]
 }
 
 // each calls f for every live entry at now.

@@ -97,28 +97,32 @@ func OpenFileReplayGuard(path string, max int, now func() time.Time) (*FileRepla
 	return g, nil
 }
 
+// parseReplayLine reads a line of the file: the expiry in Unix nanoseconds
+// and, in hex, the id's SHA-256 (as Seen writes it) or its first 16 bytes
+// (as compact writes it: all the index keeps).
 func parseReplayLine(line []byte) (time.Time, replayKey, bool) {
 	var key replayKey
 	ns, h, ok := bytes.Cut(line, []byte(" "))
-	if !ok || len(h) != 2*sha256.Size {
+	if !ok || len(h) != 2*sha256.Size && len(h) != 2*len(key) {
 		return time.Time{}, key, false
 	}
 	n, err := strconv.ParseInt(string(ns), 10, 64)
 	if err != nil {
 		return time.Time{}, key, false
 	}
-	if _, err := hex.Decode(key[:], h); err != nil {
+	var sum [sha256.Size]byte
+	if _, err := hex.Decode(sum[:len(h)/2], h); err != nil {
 		return time.Time{}, key, false
 	}
-	return time.Unix(0, n), key, true
+	return time.Unix(0, n), replayKey(sum[:len(key)]), true
 }
 
-// appendReplayLine appends the file's line for key: the expiry in Unix
-// nanoseconds and the key in hex.
-func appendReplayLine(b []byte, key replayKey, exp int64) []byte {
+// appendReplayLine appends a line of the file: the expiry in Unix
+// nanoseconds and the hash in hex.
+func appendReplayLine(b []byte, hash []byte, exp int64) []byte {
 	b = strconv.AppendInt(b, exp, 10)
 	b = append(b, ' ')
-	b = hex.AppendEncode(b, key[:])
+	b = hex.AppendEncode(b, hash)
 	return append(b, '\n')
 }
 
@@ -134,7 +138,7 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 	n := 0
 	var line []byte
 	g.idx.each(now, func(key replayKey, exp int64) {
-		line = appendReplayLine(line[:0], key, exp)
+		line = appendReplayLine(line[:0], key[:], exp)
 		w.Write(line)
 		n++
 	})
@@ -174,7 +178,8 @@ func (g *FileReplayGuard) compact(now time.Time) error {
 // known in memory (the request is refused with the error; a retry with
 // the same MessageID is refused as a replay: fail closed).
 func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
-	key := replayKey(sha256.Sum256([]byte(id)))
+	sum := sha256.Sum256([]byte(id))
+	key := replayKey(sum[:16])
 	t := clock.Or(g.Now)()
 	g.mu.Lock()
 	if g.idx.seen(key, t) {
@@ -185,7 +190,7 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
-	if _, err := writeFile(g.f, appendReplayLine(make([]byte, 0, 96), key, expiry.UnixNano())); err != nil {
+	if _, err := writeFile(g.f, appendReplayLine(make([]byte, 0, 96), sum[:], expiry.UnixNano())); err != nil {
 		g.torn = true // perhaps a partial line (disk full)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)
