@@ -368,7 +368,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(ehdsi.Sender(ehdsi.ErrSecGeneric, "a WS-Addressing MessageID is required", nil))
 			return
 		}
-		seen, err := cfg.Replay.Seen(ctx, caller.SignerCountry+"|"+env.MessageID, caller.NotOnOrAfter.Add(time.Hour))
+		// Held while the HCP assertion would be accepted (a second more:
+		// the DynamoDB guard keeps whole seconds), and not longer: the
+		// guard's memory is the ids of that window.
+		seen, err := cfg.Replay.Seen(ctx, caller.SignerCountry+"|"+env.MessageID, cfg.Assertions.AcceptedUntil(caller.NotOnOrAfter).Add(time.Second))
 		if err != nil {
 			fail(ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err))
 			return

@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -18,15 +20,26 @@ type ReplayGuard interface {
 	Seen(ctx context.Context, id string, expiry time.Time) (bool, error)
 }
 
-// DefaultReplayMax bounds the MessageIDs a local guard keeps.
-const DefaultReplayMax = 100000
+// DefaultReplayMax bounds the MessageIDs a local guard keeps: about 35 MB
+// of memory when full (TestReplayGuardMemory), reached only by a node that
+// answers ≈ 70 requests a second, each under a 4-hour assertion, for four
+// hours. A full guard refuses new messages (ErrReplayGuardFull): it never
+// forgets a MessageID whose assertion is still valid, which would let that
+// message be replayed.
+const DefaultReplayMax = 1_000_000
+
+// ErrReplayGuardFull is the error of Seen on a local guard that holds Max
+// unexpired MessageIDs: the message is refused (a transient receiver
+// fault; it can be sent again once ids expire) rather than an unexpired id
+// forgotten.
+var ErrReplayGuardFull = errors.New("replay guard full: every MessageID it holds is still within its assertion's validity")
 
 // MemoryReplayGuard is the in-process ReplayGuard: bounded, swept lazily.
 // It forgets on restart: nodes use the FileReplayGuard locally and the
 // DynamoReplayGuard on AWS; this one serves tests and simulated peers.
 type MemoryReplayGuard struct {
-	// Max bounds the entries kept (default DefaultReplayMax); when full,
-	// the entries closest to expiry are dropped first.
+	// Max bounds the entries kept (default DefaultReplayMax); when every
+	// entry is unexpired, a new id is refused with ErrReplayGuardFull.
 	Max int
 	// Now is the clock (nil: the system clock).
 	Now func() time.Time
@@ -44,8 +57,7 @@ func (g *MemoryReplayGuard) Seen(ctx context.Context, id string, expiry time.Tim
 	if g.idx.seen(key, t) {
 		return true, nil
 	}
-	g.idx.add(key, expiry, t, g.Max)
-	return false, nil
+	return false, g.idx.add(key, expiry, t, g.Max)
 }
 
 // replayKey is the first 16 bytes of a MessageID's SHA-256: ids are the
@@ -67,15 +79,19 @@ const replaySweepEvery = time.Minute
 
 // replayIndex is a bounded set of ids with expiries, one map and nothing
 // else: expiries are Unix nanoseconds and keys fixed-size, so an entry
-// holds no pointer and a full index costs ≈ 40 bytes an id with nothing
+// holds no pointer and a full index costs ≈ 35 bytes an id with nothing
 // for the collector to scan (hex string keys, time.Time values and an
 // expiry heap beside the map were ≈ 175; TestReplayGuardMemory). Expired
-// entries are dropped by a scan once a minute and whenever the index is
-// full; a full index then evicts the entries nearest to expiry, a
-// sixteenth of max at once, so the scans cost O(1) an id amortised.
+// entries are dropped by a scan once a minute, and when the index is full
+// and its nearest expiry has passed; an index still full refuses a new id
+// (without a scan until an entry can have expired).
 type replayIndex struct {
 	m       map[replayKey]int64
 	sweptAt int64
+	// soonest is the nearest expiry held (a lower bound: ids renewed or
+	// added since the last sweep may expire sooner, never later): a full
+	// index scans again only once something can have expired.
+	soonest int64
 }
 
 // seen reports whether key is held and not expired at now.
@@ -84,94 +100,45 @@ func (x *replayIndex) seen(key replayKey, now time.Time) bool {
 	return ok && now.UnixNano() < exp
 }
 
-// add holds key until expiry, dropping what expired by now and, beyond
-// max (0: DefaultReplayMax) entries, evicting those nearest to expiry.
-func (x *replayIndex) add(key replayKey, expiry, now time.Time, max int) {
+// add holds key until expiry, first dropping what expired by now when a
+// minute has passed since the last sweep or the index holds max (0:
+// DefaultReplayMax) entries; ErrReplayGuardFull if it still does. A key
+// held but expired is renewed in place.
+func (x *replayIndex) add(key replayKey, expiry, now time.Time, max int) error {
 	if max <= 0 {
 		max = DefaultReplayMax
 	}
 	if x.m == nil {
 		x.m = map[replayKey]int64{}
 	}
-	t := now.UnixNano()
-	if _, renewed := x.m[key]; !renewed && (len(x.m) >= max || t-x.sweptAt >= int64(replaySweepEvery)) {
-		x.sweep(t)
-		if n := len(x.m) - max + 1; n > 0 {
-			x.evict(n + max/16)
+	exp := expiry.UnixNano()
+	if _, renewed := x.m[key]; !renewed {
+		t := now.UnixNano()
+		if len(x.m) >= max && t >= x.soonest || t-x.sweptAt >= int64(replaySweepEvery) {
+			x.sweep(t)
+		}
+		if len(x.m) >= max {
+			return ErrReplayGuardFull
 		}
 	}
-	x.m[key] = expiry.UnixNano()
+	if len(x.m) == 0 || exp < x.soonest {
+		x.soonest = exp
+	}
+	x.m[key] = exp
+	return nil
 }
 
 // sweep drops the entries expired at t.
 func (x *replayIndex) sweep(t int64) {
+	x.soonest = math.MaxInt64
 	for k, exp := range x.m {
 		if t >= exp {
 			delete(x.m, k)
+		} else if exp < x.soonest {
+			x.soonest = exp
 		}
 	}
 	x.sweptAt = t
-}
-
-// evict drops the n entries nearest to expiry (all of them if fewer).
-func (x *replayIndex) evict(n int) {
-	if n >= len(x.m) {
-		clear(x.m)
-		return
-	}
-	exps := make([]int64, 0, len(x.m))
-	for _, exp := range x.m {
-		exps = append(exps, exp)
-	}
-	limit := nthSmallest(exps, n-1) // the n-th nearest expiry
-	ties := n
-	for _, exp := range exps[:n] {
-		if exp < limit {
-			ties--
-		}
-	}
-	for k, exp := range x.m {
-		switch {
-		case exp < limit:
-			delete(x.m, k)
-		case exp == limit && ties > 0:
-			delete(x.m, k)
-			ties--
-		}
-	}
-}
-
-// nthSmallest returns the value that would be at index k were a sorted,
-// and leaves a partitioned around it (a[:k] ≤ a[k] ≤ a[k+1:]): Hoare's
-// selection, expected linear time.
-func nthSmallest(a []int64, k int) int64 {
-	lo, hi := 0, len(a)-1
-	for lo < hi {
-		pivot := a[lo+(hi-lo)/2]
-		i, j := lo, hi
-		for i <= j {
-			for a[i] < pivot {
-				i++
-			}
-			for a[j] > pivot {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return a[k]
-		}
-	}
-	return a[k]
 }
 
 // each calls f for every live entry at now.

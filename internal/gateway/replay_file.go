@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,18 +78,31 @@ func OpenFileReplayGuard(path string, max int, now func() time.Time) (*FileRepla
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("replay guard: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	// Read line by line: a full guard's file is tens of megabytes.
+	f, err := os.Open(path)
 	if err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("replay guard: %w", err)
 	}
 	t := clock.Or(now)()
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		exp, key, ok := parseReplayLine(line)
-		if !ok || !t.Before(exp) {
-			continue // expired, or a torn last line
+	if f != nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			exp, key, ok := parseReplayLine(sc.Bytes())
+			if !ok || !t.Before(exp) {
+				continue // expired, or a torn last line
+			}
+			if !g.idx.seen(key, t) {
+				// Every unexpired id read is held, even beyond Max (a file
+				// written under a larger one): forgetting one would let
+				// its message be replayed; the guard refuses new ids until
+				// enough expire.
+				g.idx.add(key, exp, t, math.MaxInt)
+			}
 		}
-		if !g.idx.seen(key, t) {
-			g.idx.add(key, exp, t, g.Max)
+		err := sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("replay guard: %s: %w", path, err)
 		}
 	}
 	if err := g.compact(t); err != nil {
@@ -190,12 +204,15 @@ func (g *FileReplayGuard) Seen(ctx context.Context, id string, expiry time.Time)
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %s is closed", g.path)
 	}
+	if err := g.idx.add(key, expiry, t, g.Max); err != nil {
+		g.mu.Unlock()
+		return false, fmt.Errorf("replay guard %s: %w", g.path, err)
+	}
 	if _, err := writeFile(g.f, appendReplayLine(make([]byte, 0, 96), sum[:], expiry.UnixNano())); err != nil {
-		g.torn = true // perhaps a partial line (disk full)
+		g.torn = true // perhaps a partial line (disk full); the id stays held
 		g.mu.Unlock()
 		return false, fmt.Errorf("replay guard: %w", err)
 	}
-	g.idx.add(key, expiry, t, g.Max)
 	g.lines++
 	g.written++
 	ticket, compact := g.written, g.lines > 2*len(g.idx.m)+1024

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,23 +129,30 @@ func TestReplayGuards(t *testing.T) {
 		if !st.bounded {
 			continue
 		}
-		t.Run(st.name+"/bounded, nearest expiry evicted", func(t *testing.T) {
+		t.Run(st.name+"/bounded: full, it refuses new ids and forgets none", func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 			open := st.store(t)
 			g := open(t, &now, 3)
 			for id, life := range map[string]time.Duration{"soon": time.Minute, "late": time.Hour, "mid": 30 * time.Minute} {
-				if seen, _ := g.Seen(ctx, id, now.Add(life)); seen {
-					t.Fatal(id)
+				if seen, err := g.Seen(ctx, id, now.Add(life)); seen || err != nil {
+					t.Fatal(id, seen, err)
 				}
 			}
-			if seen, _ := g.Seen(ctx, "new", now.Add(2*time.Hour)); seen {
-				t.Fatal("new")
+			if seen, err := g.Seen(ctx, "new", now.Add(2*time.Hour)); seen || !errors.Is(err, gateway.ErrReplayGuardFull) {
+				t.Fatalf("a new id on a full guard: seen %v, %v; want ErrReplayGuardFull", seen, err)
 			}
-			for _, id := range []string{"late", "mid", "new"} {
-				if seen, _ := g.Seen(ctx, id, now.Add(time.Hour)); !seen {
-					t.Errorf("%s evicted; the nearest expiry (soon) should have gone", id)
+			for _, id := range []string{"soon", "late", "mid"} {
+				if seen, err := g.Seen(ctx, id, now.Add(time.Hour)); !seen || err != nil {
+					t.Errorf("%s forgotten by a full guard (a replay accepted): %v", id, err)
 				}
+			}
+			now = now.Add(time.Minute) // "soon" expires: room for one
+			if seen, err := g.Seen(ctx, "new", now.Add(2*time.Hour)); seen || err != nil {
+				t.Fatalf("a new id once one expired: seen %v, %v", seen, err)
+			}
+			if seen, err := g.Seen(ctx, "newer", now.Add(2*time.Hour)); !errors.Is(err, gateway.ErrReplayGuardFull) {
+				t.Fatalf("full again: seen %v, %v", seen, err)
 			}
 			if st.durable {
 				g = open(t, &now, 3)
@@ -152,6 +160,16 @@ func TestReplayGuards(t *testing.T) {
 					if seen, _ := g.Seen(ctx, id, now.Add(time.Hour)); !seen {
 						t.Errorf("%s forgotten across a restart", id)
 					}
+				}
+				// Restarted with a smaller bound: every id read is held.
+				g = open(t, &now, 1)
+				for _, id := range []string{"late", "mid", "new"} {
+					if seen, _ := g.Seen(ctx, id, now.Add(time.Hour)); !seen {
+						t.Errorf("%s forgotten across a restart with a smaller Max", id)
+					}
+				}
+				if _, err := g.Seen(ctx, "another", now.Add(time.Hour)); !errors.Is(err, gateway.ErrReplayGuardFull) {
+					t.Errorf("over-full after the restart, a new id: %v", err)
 				}
 			}
 		})
@@ -169,8 +187,9 @@ func TestFileReplayGuardFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 5000; i++ {
-		if _, err := g.Seen(context.Background(), fmt.Sprint("id-", i), now.Add(time.Hour)); err != nil {
+	for i := 0; i < 5000; i++ { // a minute apart, each held 50: ≤ 50 live
+		now = now.Add(time.Minute)
+		if _, err := g.Seen(context.Background(), fmt.Sprint("id-", i), now.Add(50*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -376,18 +395,19 @@ func TestFileReplayGuardTornWrite(t *testing.T) {
 	}
 }
 
-// TestReplayGuardMemory fills the guards to DefaultReplayMax and measures
+// TestReplayGuardMemory fills the guards with 100,000 ids and measures
 // the heap they keep: a full guard is what a node holds after a few minutes
 // at a hundred requests a second (ids live for the HCP session and an
 // hour), so its size is part of the node's resident memory. One map of
 // 16-byte hashed keys to integer expiries keeps it ≈ 35 bytes an id; the
 // file guard's hex string keys, time.Time values and expiry heap cost
 // ≈ 175 (the memory guard's raw ids ≈ 160), and the collector's headroom
-// doubles that in RSS: 35 MB for a full guard.
+// doubles that in RSS. A full guard (DefaultReplayMax) is ten times this.
 func TestReplayGuardMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills guards with 100,000 ids")
 	}
+	const n = 100_000
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	ctx := context.Background()
@@ -399,12 +419,12 @@ func TestReplayGuardMemory(t *testing.T) {
 		g := fill()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		return g, float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / gateway.DefaultReplayMax
+		return g, float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
 	}
 	// The file guard as a node has it after a restart: the file read back.
 	path := filepath.Join(t.TempDir(), "replay")
 	var lines []byte
-	for i := range gateway.DefaultReplayMax {
+	for i := range n {
 		sum := sha256.Sum256([]byte(id(i)))
 		lines = fmt.Appendf(lines, "%d %x\n", now.Add(2*time.Hour+time.Duration(i)*time.Millisecond).UnixNano(), sum)
 	}
@@ -413,15 +433,15 @@ func TestReplayGuardMemory(t *testing.T) {
 	}
 	lines = nil
 	fileGuard, filePer := heapPerID(func() gateway.ReplayGuard {
-		g, err := gateway.OpenFileReplayGuard(path, 0, clock)
+		g, err := gateway.OpenFileReplayGuard(path, n, clock)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return g
 	})
 	memGuard, memPer := heapPerID(func() gateway.ReplayGuard {
-		g := &gateway.MemoryReplayGuard{Now: clock}
-		for i := range gateway.DefaultReplayMax {
+		g := &gateway.MemoryReplayGuard{Max: n, Now: clock}
+		for i := range n {
 			if seen, err := g.Seen(ctx, id(i), now.Add(2*time.Hour+time.Duration(i)*time.Millisecond)); seen || err != nil {
 				t.Fatalf("id %d: seen %v, %v", i, seen, err)
 			}
@@ -433,12 +453,12 @@ func TestReplayGuardMemory(t *testing.T) {
 		g    gateway.ReplayGuard
 		per  float64
 	}{{"file", fileGuard, filePer}, {"memory", memGuard, memPer}} {
-		t.Logf("%s guard: %.0f bytes of heap an id (%d ids)", c.name, c.per, gateway.DefaultReplayMax)
+		t.Logf("%s guard: %.0f bytes of heap an id (%d ids)", c.name, c.per, n)
 		if c.per > 60 {
 			t.Errorf("a full %s guard holds %.0f bytes an id, want ≤ 60", c.name, c.per)
 		}
 		// Still guards: the first and the last ids are replays.
-		for _, i := range []int{0, gateway.DefaultReplayMax - 1} {
+		for _, i := range []int{0, n - 1} {
 			if seen, err := c.g.Seen(ctx, id(i), now.Add(3*time.Hour)); !seen || err != nil {
 				t.Errorf("%s guard: id %d not seen again (%v)", c.name, i, err)
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
+	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
@@ -398,6 +399,67 @@ func TestReplayRefused(t *testing.T) {
 	}
 	if after.Fault == nil || !strings.Contains(after.Fault.Public, "replay") {
 		t.Fatalf("replay after a restart: fault %+v", after.Fault)
+	}
+}
+
+// expiryRecorder is a ReplayGuard that notes the expiry it is asked to
+// hold each id until.
+type expiryRecorder struct {
+	gw.ReplayGuard
+	mu       sync.Mutex
+	expiries []time.Time
+}
+
+func (r *expiryRecorder) Seen(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	r.mu.Lock()
+	r.expiries = append(r.expiries, expiry)
+	r.mu.Unlock()
+	return r.ReplayGuard.Seen(ctx, id, expiry)
+}
+
+// TestReplayWindowAndFullGuard: a MessageID is held exactly while its HCP
+// assertion would still be accepted (NotOnOrAfter plus the clock skew,
+// and a second for the DynamoDB guard's whole seconds), and a full guard
+// refuses a new message with a receiver ERROR_GENERIC fault instead of
+// forgetting a held id (which would let that message be replayed).
+func TestReplayWindowAndFullGuard(t *testing.T) {
+	guard := &expiryRecorder{ReplayGuard: &gw.MemoryReplayGuard{Max: 1}}
+	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) { o.Replay = guard })
+	ph := newPharmacist(t, "be", "physician")
+	call := func() (*ncpclient.Reply, []byte, string) {
+		ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
+			Body: ncpclient.XCPDBody(ncpclient.XCPDQuery{SenderHCID: "1.3.6.1.4.1.48336", ReceiverHCID: ehdsi.HomeCommunityLU, PatientID: "1983030506626", PatientRoot: ehdsi.OIDMatricule})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep, body, ctype
+	}
+	first, body, ctype := call()
+	if first.Fault != nil {
+		t.Fatalf("first: %+v", first.Fault)
+	}
+	cond := ph.hcp.FindElement("./Conditions")
+	notOnOrAfter, err := time.Parse(time.RFC3339Nano, cond.SelectAttrValue("NotOnOrAfter", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := notOnOrAfter.Add(wssec.DefaultSkew + time.Second); len(guard.expiries) != 1 || !guard.expiries[0].Equal(want) {
+		t.Fatalf("held until %v, want %v (NotOnOrAfter %v + skew %v + 1 s)", guard.expiries, want, notOnOrAfter, wssec.DefaultSkew)
+	}
+	second, _, _ := call() // a new MessageID: the guard (Max 1) is full
+	if second.Fault == nil || second.Fault.Code != ehdsi.ErrGeneric || second.Fault.Kind == ehdsi.KindSender {
+		t.Fatalf("a new message on a full guard: fault %+v, want a receiver ERROR_GENERIC", second.Fault)
+	}
+	again, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
+		t.Fatalf("the first message replayed on a full guard: fault %+v, want the replay refusal", again.Fault)
 	}
 }
 

@@ -88,6 +88,13 @@ func (v *Verifier) skew() time.Duration {
 	return DefaultSkew
 }
 
+// AcceptedUntil is the instant from which an assertion whose Conditions
+// end at notOnOrAfter is refused as expired (the skew tolerated past it):
+// how long a replay guard must remember a message sent under it.
+func (v *Verifier) AcceptedUntil(notOnOrAfter time.Time) time.Time {
+	return notOnOrAfter.Add(v.skew())
+}
+
 // Fault constructors for assertion failures. The public text names what is
 // wrong without echoing values from the assertion.
 func secFault(code ehdsi.Code, public string, cause error) *ehdsi.Fault {
