@@ -21,10 +21,10 @@ import (
 
 	"github.com/luxncp/luxncp/internal/audit"
 	"github.com/luxncp/luxncp/internal/ehdsi"
+	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/idtoken"
 	"github.com/luxncp/luxncp/internal/national"
 	"github.com/luxncp/luxncp/internal/national/demo"
-	gw "github.com/luxncp/luxncp/internal/gateway"
 	"github.com/luxncp/luxncp/internal/ncpclient"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
