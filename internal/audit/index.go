@@ -187,13 +187,19 @@ func (x *indexWriter) close() {
 // catchUp indexes the records after the checkpoint (all of them for a
 // chain that has none: a chain written before the index existed).
 func (x *indexWriter) catchUp(dir string) (indexPos, error) {
+	return x.catchUpDecoding(dir, decodeKeys)
+}
+
+// catchUpDecoding is catchUp reading each line's sequence number and
+// patient keys with decode (the tests pass main's whole-record decoding).
+func (x *indexWriter) catchUpDecoding(dir string, decode func(raw []byte) (int64, []string, bool)) (indexPos, error) {
 	from, err := readPos(filepath.Join(dir, indexDir, checkpointFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		from = indexPos{}
 	}
 	last := from
 	err = scanLines(dir, from, nil, func(raw []byte, p indexPos, length int64) error {
-		seq, keys, ok := decodeKeys(raw)
+		seq, keys, ok := decode(raw)
 		if !ok {
 			return nil
 		}

@@ -1,13 +1,11 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -91,7 +89,7 @@ func TestOpenMemoryBounded(t *testing.T) {
 }
 
 // refLastRecord is lastRecord as it was before it read the segment's end
-// backwards (main at 09f9874): the reference of the differential tests.
+// backwards (main at c95a4ab): the reference of the differential tests.
 func refLastRecord(s *FileSink, n int, isLast bool) (seq int64, hash [sha256.Size]byte, found bool, err error) {
 	path := segmentPath(s.dir, n)
 	data, err := os.ReadFile(path)
@@ -132,20 +130,10 @@ func refLastSeqIn(data []byte) int64 {
 	return l.seq
 }
 
+// refMoveTorn: the torn bytes as main's lastRecord held them, moved aside
+// by moveTorn (which main's did with writeFileSync, truncate and fsync).
 func refMoveTorn(path string, data []byte, cut int) error {
-	side := fmt.Sprintf("%s%s-%d", path, tornSuffix, cut)
-	if err := writeFileSync(side, data[cut:]); err != nil {
-		return fmt.Errorf("audit chain: save torn record: %w", err)
-	}
-	if err := os.Truncate(path, int64(cut)); err != nil {
-		return fmt.Errorf("audit chain: truncate torn record: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("audit chain: %w", err)
-	}
-	defer f.Close()
-	return f.Sync()
+	return moveTorn(path, bytes.NewReader(data[cut:]), int64(cut))
 }
 
 // dirFiles is every file under dir, by path, with its bytes.
@@ -287,58 +275,14 @@ func FuzzLastRecord(f *testing.F) {
 	})
 }
 
-// refCatchUp is catchUp as it was before it decoded only the event and
-// read lines into a reused buffer (main at 09f9874).
+// refCatchUp is catchUp decoding each line as main's did (c95a4ab):
+// the whole record, with decodeLine. (Main read the lines with
+// bufio.ReadBytes; TestScanLines checks scanLines against a plain split.)
 func refCatchUp(x *indexWriter, dir string) (indexPos, error) {
-	from, err := readPos(filepath.Join(dir, indexDir, checkpointFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		from = indexPos{}
-	}
-	last := from
-	segs, err := segments(dir)
-	if err != nil {
-		return last, err
-	}
-	for _, n := range segs {
-		if n < from.Segment {
-			continue
-		}
-		off := int64(0)
-		if n == from.Segment {
-			off = from.Offset
-		}
-		f, err := os.Open(segmentPath(dir, n))
-		if err != nil {
-			return last, err
-		}
-		defer f.Close()
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
-			return last, err
-		}
-		r := bufio.NewReaderSize(f, 64<<10)
-		for {
-			raw, err := r.ReadBytes('\n')
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return last, err
-			}
-			off += int64(len(raw))
-			e, ok := decodeLine(raw[:len(raw)-1])
-			if !ok {
-				continue
-			}
-			p := indexPos{Seq: e.Seq, Segment: n, Offset: off}
-			x.add(e.Record.Event.PatientKeys(), e.Seq, p.Segment, p.Offset-int64(len(raw)), int64(len(raw)))
-			last = p
-			if err := x.flush(); err != nil {
-				return last, err
-			}
-		}
-	}
-	x.setPos(last)
-	return last, nil
+	return x.catchUpDecoding(dir, func(raw []byte) (int64, []string, bool) {
+		e, ok := decodeLine(raw)
+		return e.Seq, e.Record.Event.PatientKeys(), ok
+	})
 }
 
 // oddBodies are record bodies (after "seq" and "prev") that the sink never
@@ -380,36 +324,94 @@ func oddLines() [][]byte {
 	return append(out, garbled, []byte("not a record\n"), []byte("\n"))
 }
 
+// oddChain is two segments of sink records and oddLines (lines longer
+// than scanBuffer one after the other, a torn tail), and positions to
+// read them from.
+func oddChain(t testing.TB) ([][]byte, map[string]indexPos) {
+	sink := chainLines(t, 4, false)
+	odd := oddLines()
+	seg1 := bytes.Join(append(slices.Clone(sink), odd[:8]...), nil)
+	seg2 := bytes.Join(append(slices.Clone(odd[8:]), sink[0], []byte("torn tail")), nil)
+	return [][]byte{seg1, seg2}, map[string]indexPos{
+		"no checkpoint":  {},
+		"within seg 1":   {Seq: 3, Segment: 1, Offset: int64(len(bytes.Join(sink[:3], nil)))},
+		"seg 2 start":    {Seq: 40, Segment: 2, Offset: 0},
+		"end of segment": {Seq: 40, Segment: 1, Offset: int64(len(seg1))},
+	}
+}
+
+// writeSegments makes a chain directory of segments 1, 2 … holding segs.
+func writeSegments(t testing.TB, segs [][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for n, data := range segs {
+		if err := os.WriteFile(segmentPath(dir, n+1), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestScanLines: scanLines yields the lines that splitting each segment
+// in memory yields (but a torn last one), with their ends and lengths,
+// from any position, with and without a needle.
+func TestScanLines(t *testing.T) {
+	segs, froms := oddChain(t)
+	dir := writeSegments(t, segs)
+	for name, from := range froms {
+		for _, needle := range [][]byte{nil, []byte(`"message":"m"`)} {
+			var want, got []string
+			for i, data := range segs {
+				n := i + 1
+				if n < from.Segment {
+					continue
+				}
+				off := int64(0)
+				if n == from.Segment {
+					off = from.Offset
+				}
+				for _, l := range bytes.SplitAfter(data[off:], []byte("\n")) {
+					off += int64(len(l))
+					if bytes.HasSuffix(l, []byte("\n")) && (needle == nil || bytes.Contains(l, needle)) {
+						want = append(want, fmt.Sprintf("%d %d %d %q", n, off, len(l), l[:len(l)-1]))
+					}
+				}
+			}
+			err := scanLines(dir, from, needle, func(raw []byte, p indexPos, length int64) error {
+				got = append(got, fmt.Sprintf("%d %d %d %q", p.Segment, p.Offset, length, raw))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 {
+				t.Fatalf("%s, needle %q: no line to compare", name, needle)
+			}
+			for i := range max(len(got), len(want)) {
+				if i >= len(got) || i >= len(want) || got[i] != want[i] {
+					t.Fatalf("%s, needle %q: line %d of %d differs (want %d lines)", name, needle, i, len(got), len(want))
+				}
+			}
+		}
+	}
+}
+
 // TestCatchUpDifferential: from no checkpoint, from one inside the first
 // segment and from the second segment's start, over records the sink wrote
 // and lines it never writes (see oddBodies), lines longer than the read
 // buffer and a torn tail, the new catch-up writes exactly the index the
 // old one wrote and ends at the same position.
 func TestCatchUpDifferential(t *testing.T) {
-	sink := chainLines(t, 4, false)
-	odd := oddLines()
-	seg1 := bytes.Join(append(slices.Clone(sink), odd[:8]...), nil)
-	seg2 := bytes.Join(append(slices.Clone(odd[8:]), sink[0], []byte("torn tail")), nil)
-	mid := int64(len(bytes.Join(sink[:3], nil)))
-	for name, from := range map[string]*indexPos{
-		"no checkpoint":  nil,
-		"within seg 1":   {Seq: 3, Segment: 1, Offset: mid},
-		"seg 2 start":    {Seq: 40, Segment: 2, Offset: 0},
-		"end of segment": {Seq: 40, Segment: 1, Offset: int64(len(seg1))},
-	} {
+	segs, froms := oddChain(t)
+	for name, from := range froms {
 		t.Run(name, func(t *testing.T) {
 			run := func(catchUp func(*indexWriter, string) (indexPos, error)) (string, map[string]string) {
-				dir := t.TempDir()
-				for n, data := range [][]byte{seg1, seg2} {
-					if err := os.WriteFile(segmentPath(dir, n+1), data, 0o600); err != nil {
-						t.Fatal(err)
-					}
-				}
+				dir := writeSegments(t, segs)
 				x, err := openIndex(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if from != nil {
+				if from != (indexPos{}) {
 					if err := writeFileSync(filepath.Join(dir, indexDir, checkpointFile), []byte(from.String())); err != nil {
 						t.Fatal(err)
 					}
