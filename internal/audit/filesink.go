@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -290,59 +291,148 @@ func open(dir string, opts FileOptions) (*FileSink, error) {
 	return s, nil
 }
 
-// lastRecord reads segment n and returns its last record's seq and hash.
+// tailChunk is how much of a segment lastRecord reads at a time: it
+// holds one chunk, whatever the segment's or the last record's size.
+const tailChunk = 64 << 10
+
+// lastRecord reads the end of segment n backwards, in chunks of
+// tailChunk bytes, and returns its last record's seq and hash. A cut last
+// record is refused (ErrTornTail), or moved aside when it is the chain's
+// end, FileOptions.RecoverTorn is set and HEAD does not name it.
 func (s *FileSink) lastRecord(n int, isLast bool) (seq int64, hash [sha256.Size]byte, found bool, err error) {
+	return s.lastRecordIn(n, isLast, make([]byte, tailChunk))
+}
+
+// lastRecordIn is lastRecord reading through buf (at least maxHeadLen
+// bytes; tests use small ones to cross chunk boundaries).
+func (s *FileSink) lastRecordIn(n int, isLast bool, buf []byte) (seq int64, hash [sha256.Size]byte, found bool, err error) {
 	path := segmentPath(s.dir, n)
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, hash, false, fmt.Errorf("audit chain: %w", err)
 	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		cut := bytes.LastIndexByte(data, '\n') + 1
-		if !isLast || !s.opts.RecoverTorn {
-			return 0, hash, false, fmt.Errorf("%w: %s at byte %d (%d bytes)", ErrTornTail, filepath.Base(path), cut, len(data)-cut)
-		}
-		// Only a record that was never acknowledged may be moved aside:
-		// HEAD names the last record known to be on disk. The start
-		// refuses before it changes anything.
-		if done := lastSeqIn(data[:cut]); s.headSeq > done {
-			return 0, hash, false, fmt.Errorf("%w: %s ends in a cut record but HEAD names record %d, past the last complete one (%d): acknowledged records are damaged; follow the damaged-tail procedure (luxncp audit quarantine, docs/audit.md)", ErrCorrupt, filepath.Base(path), s.headSeq, done)
-		}
-		if err := moveTorn(path, data, cut); err != nil {
-			return 0, hash, false, err
-		}
-		data = data[:cut]
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, hash, false, fmt.Errorf("audit chain: %w", err)
 	}
-	if len(data) == 0 {
+	end := st.Size() // the segment's complete lines end here
+	if end > 0 {
+		b := buf[:1]
+		if _, err := f.ReadAt(b, end-1); err != nil {
+			return 0, hash, false, fmt.Errorf("audit chain: %w", err)
+		}
+		if b[0] != '\n' {
+			cut, err := lineStart(f, end, buf)
+			if err != nil {
+				return 0, hash, false, err
+			}
+			if !isLast || !s.opts.RecoverTorn {
+				return 0, hash, false, fmt.Errorf("%w: %s at byte %d (%d bytes)", ErrTornTail, filepath.Base(path), cut, end-cut)
+			}
+			// Only a record that was never acknowledged may be moved aside:
+			// HEAD names the last record known to be on disk. The start
+			// refuses before it changes anything.
+			done, err := lastSeqBefore(f, cut, buf)
+			if err != nil {
+				return 0, hash, false, err
+			}
+			if s.headSeq > done {
+				return 0, hash, false, fmt.Errorf("%w: %s ends in a cut record but HEAD names record %d, past the last complete one (%d): acknowledged records are damaged; follow the damaged-tail procedure (luxncp audit quarantine, docs/audit.md)", ErrCorrupt, filepath.Base(path), s.headSeq, done)
+			}
+			if err := moveTorn(path, io.NewSectionReader(f, cut, end-cut), cut); err != nil {
+				return 0, hash, false, err
+			}
+			end = cut
+		}
+	}
+	if end == 0 {
 		return 0, hash, false, nil
 	}
-	data = data[:len(data)-1]
-	line := data[bytes.LastIndexByte(data, '\n')+1:]
-	l, perr := parseLine(line)
-	if perr != nil || !l.bodyOK {
+	start, err := lineStart(f, end-1, buf)
+	if err != nil {
+		return 0, hash, false, err
+	}
+	l, ok, err := readLineAt(f, start, end-1, buf)
+	if err != nil {
+		return 0, hash, false, err
+	}
+	if !ok {
 		return 0, hash, false, fmt.Errorf("%w: %s: run luxncp audit verify", ErrCorrupt, filepath.Base(path))
 	}
 	return l.seq, l.hash, true, nil
 }
 
-// lastSeqIn is the sequence number of the last complete line of data (0
-// when none parses).
-func lastSeqIn(data []byte) int64 {
-	data = bytes.TrimSuffix(data, []byte{'\n'})
-	l, err := parseLine(data[bytes.LastIndexByte(data, '\n')+1:])
-	if err != nil {
-		return 0
+// lineStart is the offset just after the last newline of f before offset
+// end (0 when there is none), read backwards a chunk of buf at a time.
+func lineStart(f io.ReaderAt, end int64, buf []byte) (int64, error) {
+	for end > 0 {
+		from := max(0, end-int64(len(buf)))
+		b := buf[:end-from]
+		if _, err := f.ReadAt(b, from); err != nil {
+			return 0, fmt.Errorf("audit chain: %w", err)
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return from + int64(i) + 1, nil
+		}
+		end = from
 	}
-	return l.seq
+	return 0, nil
 }
 
-// moveTorn saves the torn bytes beside the segment and truncates it.
-func moveTorn(path string, data []byte, cut int) error {
+// lastSeqBefore is the sequence number of the last complete line of f
+// before offset cut, which ends a line (0 when none parses).
+func lastSeqBefore(f io.ReaderAt, cut int64, buf []byte) (int64, error) {
+	end := max(0, cut-1) // the line's end, without its newline
+	start, err := lineStart(f, end, buf)
+	if err != nil {
+		return 0, err
+	}
+	b := buf[:min(end-start, int64(maxHeadLen))]
+	if _, err := f.ReadAt(b, start); err != nil {
+		return 0, fmt.Errorf("audit chain: %w", err)
+	}
+	l, _, err := parseHead(b)
+	if err != nil {
+		return 0, nil
+	}
+	return l.seq, nil
+}
+
+// readLineAt parses the chain line of f in [start, end) (without its
+// newline) as parseLine does, reading its head into buf and hashing its
+// body a chunk of buf at a time. ok: the line parses and its hash
+// verifies.
+func readLineAt(f io.ReaderAt, start, end int64, buf []byte) (l line, ok bool, err error) {
+	b := buf[:min(end-start, int64(maxHeadLen))]
+	if _, err := f.ReadAt(b, start); err != nil {
+		return l, false, fmt.Errorf("audit chain: %w", err)
+	}
+	l, hashOK, perr := parseHead(b)
+	if perr != nil || !hashOK {
+		return l, false, nil
+	}
+	h := sha256.New()
+	h.Write(l.prev[:])
+	body := start + hashHexLen + 1
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, body, end-body), buf); err != nil {
+		return l, false, fmt.Errorf("audit chain: %w", err)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	l.body = nil // not read: only its hash
+	l.bodyOK = sum == l.hash
+	return l, l.bodyOK, nil
+}
+
+// moveTorn saves the torn bytes (torn, from offset cut of the segment at
+// path) beside the segment and truncates it there.
+func moveTorn(path string, torn io.Reader, cut int64) error {
 	side := fmt.Sprintf("%s%s-%d", path, tornSuffix, cut)
-	if err := writeFileSync(side, data[cut:]); err != nil {
+	if err := copyFileSync(side, torn); err != nil {
 		return fmt.Errorf("audit chain: save torn record: %w", err)
 	}
-	if err := os.Truncate(path, int64(cut)); err != nil {
+	if err := os.Truncate(path, cut); err != nil {
 		return fmt.Errorf("audit chain: truncate torn record: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -644,18 +734,33 @@ type line struct {
 	bodyOK bool // stored hash == SHA-256(prev ‖ body)
 }
 
+// maxHeadLen bounds what parseHead reads of a line: the hash, a space,
+// {"seq":, at most 19 digits, ,"prev":", the previous hash and ",.
+const maxHeadLen = hashHexLen + 1 + len(`{"seq":`) + 19 + len(`,"prev":"`) + hashHexLen + len(`",`)
+
 // parseLine reads "<hash> {"seq":N,"prev":"<hex>",…" without decoding the
 // rest of the body (the hash covers it).
 func parseLine(b []byte) (line, error) {
-	var l line
-	if len(b) < hashHexLen+2 || b[hashHexLen] != ' ' {
-		return l, errors.New("not a chain line")
+	l, hashOK, err := parseHead(b)
+	if err != nil {
+		return l, err
 	}
-	_, herr := hex.Decode(l.hash[:], b[:hashHexLen]) // a garbled hash is an edit, judged below
+	l.bodyOK = hashOK && chainHash(l.prev, l.body) == l.hash
+	return l, nil
+}
+
+// parseHead is parseLine without the hash check: it reads at most the
+// first maxHeadLen bytes of b, so b may be a line's first maxHeadLen bytes
+// (l.body is then only the body's start). hashOK: the stored hash is hex.
+func parseHead(b []byte) (l line, hashOK bool, err error) {
+	if len(b) < hashHexLen+2 || b[hashHexLen] != ' ' {
+		return l, false, errors.New("not a chain line")
+	}
+	_, herr := hex.Decode(l.hash[:], b[:hashHexLen]) // a garbled hash is an edit, judged by the caller
 	l.body = b[hashHexLen+1:]
 	rest, ok := bytes.CutPrefix(l.body, []byte(`{"seq":`))
 	if !ok {
-		return l, errors.New("body: no sequence number")
+		return l, false, errors.New("body: no sequence number")
 	}
 	n := 0
 	for n < len(rest) && n < 19 && rest[n] >= '0' && rest[n] <= '9' {
@@ -663,18 +768,17 @@ func parseLine(b []byte) (line, error) {
 	}
 	seq, err := strconv.ParseInt(string(rest[:n]), 10, 64)
 	if err != nil || seq <= 0 || rest[0] == '0' {
-		return l, errors.New("body: bad sequence number")
+		return l, false, errors.New("body: bad sequence number")
 	}
 	rest, ok = bytes.CutPrefix(rest[n:], []byte(`,"prev":"`))
 	if !ok || len(rest) < hashHexLen+2 || rest[hashHexLen] != '"' || rest[hashHexLen+1] != ',' {
-		return l, errors.New("body: no previous hash")
+		return l, false, errors.New("body: no previous hash")
 	}
 	if _, err := hex.Decode(l.prev[:], rest[:hashHexLen]); err != nil {
-		return l, fmt.Errorf("body: previous hash: %w", err)
+		return l, false, fmt.Errorf("body: previous hash: %w", err)
 	}
 	l.seq = seq
-	l.bodyOK = herr == nil && chainHash(l.prev, l.body) == l.hash
-	return l, nil
+	return l, herr == nil, nil
 }
 
 // segments lists the segment numbers in dir, ascending.
@@ -716,11 +820,17 @@ func syncDir(dir string) error {
 }
 
 func writeFileSync(path string, data []byte) error {
+	return copyFileSync(path, bytes.NewReader(data))
+}
+
+// copyFileSync writes what r holds to a new file at path (replacing it)
+// and fsyncs the file and its directory.
+func copyFileSync(path string, r io.Reader) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}

@@ -33,6 +33,11 @@ func FuzzParseLine(f *testing.F) {
 		if err == nil && l.seq <= 0 {
 			t.Fatalf("accepted seq %d", l.seq)
 		}
+		// The head alone, as lastRecord reads it, parses the same.
+		h, _, herr := parseHead(b[:min(len(b), maxHeadLen)])
+		if (herr == nil) != (err == nil) || h.seq != l.seq || h.prev != l.prev || h.hash != l.hash {
+			t.Fatalf("head %+v %v, line %+v %v", h, herr, l, err)
+		}
 	})
 }
 
