@@ -12,13 +12,22 @@ import (
 )
 
 // ProcessSample is what a gateway's metrics endpoint says about its
-// process (Prometheus text format: process_cpu_seconds_total,
-// process_resident_memory_bytes, luxncp_process_peak_resident_memory_bytes).
+// process (Prometheus text format 0.0.4: process_cpu_seconds_total,
+// process_resident_memory_bytes, process_start_time_seconds,
+// luxncp_process_peak_resident_memory_bytes) and the requests it counted
+// (luxncp_requests_total, summed over its labels; internal/telemetry).
 type ProcessSample struct {
 	CPUSeconds float64
 	RSSBytes   float64
-	PeakRSS    float64 // 0 when the target does not export it
+	PeakRSS    float64 // VmHWM, the peak since start-up; 0 when the target does not export it
+	StartTime  float64 // Unix seconds; 0 when the target does not export it
+	Requests   float64 // 0 when the process has counted none (no series yet)
 }
+
+// requestsSeries is the gateway's request counter, one series per
+// transaction, outcome, country and code: every Country A request is
+// counted just before its response is written (internal/telemetry).
+const requestsSeries = "luxncp_requests_total"
 
 // ScrapeProcess reads the process figures of the metrics endpoint at url.
 func ScrapeProcess(ctx context.Context, url string) (ProcessSample, error) {
@@ -41,12 +50,8 @@ func ScrapeProcess(ctx context.Context, url string) (ProcessSample, error) {
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
+		name, v, ok := sampleLine(sc.Text())
 		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
 			continue
 		}
 		switch name {
@@ -54,8 +59,12 @@ func ScrapeProcess(ctx context.Context, url string) (ProcessSample, error) {
 			s.CPUSeconds, found = v, true
 		case "process_resident_memory_bytes":
 			s.RSSBytes = v
+		case "process_start_time_seconds":
+			s.StartTime = v
 		case "luxncp_process_peak_resident_memory_bytes":
 			s.PeakRSS = v
+		case requestsSeries:
+			s.Requests += v
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -70,6 +79,32 @@ func ScrapeProcess(ctx context.Context, url string) (ProcessSample, error) {
 		s.PeakRSS = s.RSSBytes
 	}
 	return s, nil
+}
+
+// sampleLine reads one sample line of the text format — name, optional
+// {labels}, value, optional timestamp — into its metric name and value.
+func sampleLine(line string) (string, float64, bool) {
+	if line == "" || line[0] == '#' {
+		return "", 0, false
+	}
+	name, rest := line, ""
+	if i := strings.IndexAny(line, "{ "); i >= 0 {
+		name, rest = line[:i], line[i:]
+	}
+	if strings.HasPrefix(rest, "{") {
+		// Label values may hold spaces; the value follows the last brace.
+		j := strings.LastIndexByte(rest, '}')
+		if j < 0 {
+			return "", 0, false
+		}
+		rest = rest[j+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return name, v, err == nil
 }
 
 // selfCPU is this process's user + system CPU time (the generator's).
