@@ -190,6 +190,11 @@ func (m *meter) line(elapsed time.Duration, rate float64) string {
 
 // report writes a progress line every period until ctx ends.
 func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, rate float64, start time.Time) {
+	tickUntil(ctx, period, func() { io.WriteString(w, m.line(clock.Now().Sub(start), rate)) })
+}
+
+// tickUntil calls f every period until ctx ends.
+func tickUntil(ctx context.Context, period time.Duration, f func()) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
@@ -197,9 +202,21 @@ func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, r
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			io.WriteString(w, m.line(clock.Now().Sub(start), rate))
+			f()
 		}
 	}
+}
+
+// background runs f in a goroutine until stop, which cancels f's context
+// and waits for f to return (stop may be called more than once).
+func background(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // LoadReport is the outcome of a load run. Figures are measurements, never
@@ -338,13 +355,7 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 		if watch, err = watchGateway(ctx, l.Metrics, l.MetricsEvery); err != nil {
 			return nil, err
 		}
-		wctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			watch.sample(wctx)
-		}()
-		stopWatch = func() { stop(); <-done }
+		stopWatch = background(ctx, watch.sample)
 		defer stopWatch()
 	}
 	cpu0 := selfCPU()
@@ -361,13 +372,7 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	defer deadline.Stop()
 	var m meter
 	if l.Progress != nil {
-		pctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			m.report(pctx, l.Progress, l.ProgressEvery, l.Rate, start)
-		}()
-		defer func() { stop(); <-done }()
+		defer background(ctx, func(ctx context.Context) { m.report(ctx, l.Progress, l.ProgressEvery, l.Rate, start) })()
 	}
 	started := 0
 loop:

@@ -209,14 +209,7 @@ func (w *gatewayWatch) add(s ProcessSample) {
 // sample takes a sample every w.every until ctx ends; failed samples are
 // counted (the one at the end decides).
 func (w *gatewayWatch) sample(ctx context.Context) {
-	tick := time.NewTicker(w.every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	tickUntil(ctx, w.every, func() {
 		s, err := ScrapeProcess(ctx, w.url)
 		switch {
 		case err == nil:
@@ -226,7 +219,7 @@ func (w *gatewayWatch) sample(ctx context.Context) {
 			w.missed++
 			w.mu.Unlock()
 		}
-	}
+	})
 }
 
 // mb is bytes in MB (10^6 bytes), to 0.1.
