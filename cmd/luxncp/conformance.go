@@ -30,7 +30,7 @@ const conformanceUsage = `Usage:
   luxncp conformance load --target https://127.0.0.1:8443 --rate 20/s --duration 60s
                           [--as FR] [--concurrency 16] [--report FILE.json] [--allow-remote]
                           [--professionals 16] [--session 1h] [--fresh-assertions]
-                          [--cpuprofile FILE] [--memprofile FILE]
+                          [--metrics URL] [--cpuprofile FILE] [--memprofile FILE]
   both: [--expect-luxncp] check first that --target is the luxncp gateway of
         this state directory (make conformance and make load pass it)
   luxncp conformance list [--cases DIR]
@@ -49,9 +49,17 @@ load  runs the pharmacist iteration (XCPD, XCA eP list, retrieve L3,
       assertion for --session (at most 3h55m), and every iteration (a
       patient visit) signs its own TRC; --fresh-assertions signs a new HCP
       every iteration (the worst case). A progress line goes to stderr
-      every 5 s. Exit status 1 when an iteration fails or the target does
-      not hold the rate: fewer than 95% of --rate successful iterations per
-      second over the run. Loopback targets only unless --allow-remote.
+      every 5 s. --metrics URL (the target's Prometheus endpoint) adds the
+      gateway's CPU per iteration and its peak RSS during the run (sampled
+      every 1 s, MB of 10^6 bytes), only when its luxncp_requests_total rose
+      by at least this run's answered requests and at most twice its sent
+      requests + 100; otherwise, or when it stops answering, the summary
+      says why the gateway figures are unavailable. Exit status 1 when an
+      iteration fails, the target does not hold the rate (fewer than 95%
+      of --rate successful iterations per second over the run), or
+      --metrics was given and the gateway figures are unavailable; once
+      the run started, the summary and --report are written in every case.
+      Loopback targets only unless --allow-remote.
       --cpuprofile and --memprofile write the generator's own CPU and
       memory profiles of the run (go tool pprof). The generator runs with
       GOGC=400 unless GOGC is set.
@@ -354,7 +362,7 @@ func conformanceLoad(ctx context.Context, args []string, stdout, stderr io.Write
 	maxIt := fs.Int("max-iterations", 0, "stop after this many iterations (default rate × duration)")
 	patient := fs.String("patient", "ep", "profile patient with ePrescriptions")
 	report := fs.String("report", "", "also write the figures to FILE.json, and an HTML page with latency plots beside it (FILE.html)")
-	metrics := fs.String("metrics", "", "the target's Prometheus endpoint (luxncp serve: http://127.0.0.1:9464/metrics): report the gateway's CPU per iteration and peak RSS")
+	metrics := fs.String("metrics", "", "the target's Prometheus endpoint (luxncp serve: http://127.0.0.1:9464/metrics): report the gateway's CPU per iteration and peak RSS during the run, once its request counter shows it served the run")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on this machine")
 	profs := fs.Int("professionals", conformance.DefaultProfessionals, "simulated professionals, each with its own HCP assertion")
 	session := fs.Duration("session", conformance.DefaultSession, "how long a professional reuses its HCP assertion")

@@ -58,10 +58,13 @@ type Load struct {
 	// iterations so far, achieved rate, errors, p50 of an iteration.
 	Progress      io.Writer
 	ProgressEvery time.Duration
-	// Metrics, when set, is the target's Prometheus endpoint: its process
-	// CPU seconds and peak RSS are read before and after the run, so the
-	// report shows the gateway's own cost beside the generator's.
-	Metrics string
+	// Metrics, when set, is the target's Prometheus endpoint: sampled at
+	// the start of the run, every MetricsEvery (default
+	// DefaultMetricsEvery) during it and at its end, so the report shows
+	// the gateway's own CPU and peak RSS beside the generator's — only
+	// when its request counter shows it served the run (GatewayCheck).
+	Metrics      string
+	MetricsEvery time.Duration
 	// Sessions. A partner NCP's portal signs a professional's HCP assertion
 	// once, at login, and sends it with every request of the session; a TRC
 	// is signed per patient visit. The load does the same: Professionals
@@ -137,16 +140,23 @@ const RateTolerance = 0.95
 
 // Check returns why the run failed, or nil: an iteration failed, or the
 // achieved throughput (successful iterations per second of the run) is
-// below RateTolerance of the asked rate.
+// below RateTolerance of the asked rate; or Metrics was given and the
+// gateway's figures are unavailable (GatewayCheck says why).
 func (r *LoadReport) Check() error {
+	var why []string
 	if r.Failed > 0 {
-		return fmt.Errorf("%d of %d iterations failed", r.Failed, r.Iterations)
+		why = append(why, fmt.Sprintf("%d of %d iterations failed", r.Failed, r.Iterations))
+	} else if r.Throughput < RateTolerance*r.Rate {
+		why = append(why, fmt.Sprintf("the target did not hold the rate: %.1f iterations/s achieved, below %.0f%% of the asked %g/s (%d dropped: all workers busy)",
+			r.Throughput, RateTolerance*100, r.Rate, r.Dropped))
 	}
-	if r.Throughput < RateTolerance*r.Rate {
-		return fmt.Errorf("the target did not hold the rate: %.1f iterations/s achieved, below %.0f%% of the asked %g/s (%d dropped: all workers busy)",
-			r.Throughput, RateTolerance*100, r.Rate, r.Dropped)
+	if g := r.Gateway; g != nil && !g.Measured {
+		why = append(why, "gateway figures unavailable: "+g.Unavailable)
 	}
-	return nil
+	if len(why) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(why, "; "))
 }
 
 // meter counts iterations as they complete, for the progress lines.
@@ -180,6 +190,11 @@ func (m *meter) line(elapsed time.Duration, rate float64) string {
 
 // report writes a progress line every period until ctx ends.
 func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, rate float64, start time.Time) {
+	tickUntil(ctx, period, func() { io.WriteString(w, m.line(clock.Now().Sub(start), rate)) })
+}
+
+// tickUntil calls f every period until ctx ends.
+func tickUntil(ctx context.Context, period time.Duration, f func()) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
@@ -187,9 +202,21 @@ func (m *meter) report(ctx context.Context, w io.Writer, period time.Duration, r
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			io.WriteString(w, m.line(clock.Now().Sub(start), rate))
+			f()
 		}
 	}
+}
+
+// background runs f in a goroutine until stop, which cancels f's context
+// and waits for f to return (stop may be called more than once).
+func background(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // LoadReport is the outcome of a load run. Figures are measurements, never
@@ -214,12 +241,19 @@ type LoadReport struct {
 	Throughput      float64      `json:"throughputPerSecond"`
 	Steps           []StepStats  `json:"steps"`
 	Errors          []ErrorCount `json:"errors,omitempty"`
+	// RequestsSent are the run's requests, RequestsAnswered those that got
+	// an HTTP answer (any status).
+	RequestsSent     int `json:"requestsSent"`
+	RequestsAnswered int `json:"requestsAnswered"`
 	// ClientCPUPerIteration is the generator's CPU (user + system) per
-	// iteration; GatewayCPUPerIteration and GatewayPeakRSSMB come from the
-	// target's metrics endpoint (--metrics), when given.
-	ClientCPUPerIteration  Millis  `json:"clientCpuPerIterationMs"`
-	GatewayCPUPerIteration Millis  `json:"gatewayCpuPerIterationMs,omitempty"`
-	GatewayPeakRSSMB       float64 `json:"gatewayPeakRssMB,omitempty"`
+	// iteration. GatewayCPUPerIteration and GatewayPeakRSSMB (the highest
+	// RSS sampled during the run, MB of 10^6 bytes) come from the target's
+	// metrics endpoint (--metrics) and are nil unless measured (a measured
+	// 0 is kept); Gateway says whether they were, and if not why.
+	ClientCPUPerIteration  Millis        `json:"clientCpuPerIterationMs"`
+	GatewayCPUPerIteration *Millis       `json:"gatewayCpuPerIterationMs,omitempty"`
+	GatewayPeakRSSMB       *float64      `json:"gatewayPeakRssMB,omitempty"`
+	Gateway                *GatewayCheck `json:"gateway,omitempty"`
 	// Samples: each successful iteration's start (ms into the run) and
 	// duration, for the latency-over-time plot.
 	Samples []Sample `json:"samples,omitempty"`
@@ -259,6 +293,8 @@ type loadResult struct {
 	at    time.Duration // start, into the run
 	times map[string]time.Duration
 	err   string
+	// sent requests, and answered: those that got an HTTP answer.
+	sent, answered int
 }
 
 // Sample is one successful iteration: when it started into the run, and
@@ -300,18 +336,27 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	if l.Session > MaxSession {
 		return nil, fmt.Errorf("session %s: more than %s (eHDSI's HCP lifetime less a %s margin)", l.Session, MaxSession, sessionMargin)
 	}
+	if l.MetricsEvery <= 0 {
+		l.MetricsEvery = DefaultMetricsEvery
+	}
+	// parent outlives the run's deadline: the sample at the end is taken
+	// even when the grace ran out.
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, l.Duration+l.Grace)
 	defer cancel()
 	p, ok := l.Profile.Patient(l.PatientKey)
 	if !ok {
 		return nil, fmt.Errorf("profile %s has no patient %q", l.Profile.Name, l.PatientKey)
 	}
-	var before ProcessSample
+	var watch *gatewayWatch
+	stopWatch := func() {}
 	if l.Metrics != "" {
 		var err error
-		if before, err = ScrapeProcess(ctx, l.Metrics); err != nil {
+		if watch, err = watchGateway(ctx, l.Metrics, l.MetricsEvery); err != nil {
 			return nil, err
 		}
+		stopWatch = background(ctx, watch.sample)
+		defer stopWatch()
 	}
 	cpu0 := selfCPU()
 	rep := &LoadReport{Target: l.Target, As: l.Identity.Country, Rate: l.Rate, Duration: Ms(l.Duration), Concurrency: l.Concurrency, Started: clock.Now().UTC(),
@@ -327,13 +372,7 @@ func (l *Load) Run(ctx context.Context) (*LoadReport, error) {
 	defer deadline.Stop()
 	var m meter
 	if l.Progress != nil {
-		pctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			m.report(pctx, l.Progress, l.ProgressEvery, l.Rate, start)
-		}()
-		defer func() { stop(); <-done }()
+		defer background(ctx, func(ctx context.Context) { m.report(ctx, l.Progress, l.ProgressEvery, l.Rate, start) })()
 	}
 	started := 0
 loop:
@@ -376,6 +415,8 @@ loop:
 	errs := map[string]int{}
 	for r := range results {
 		rep.Iterations++
+		rep.RequestsSent += r.sent
+		rep.RequestsAnswered += r.answered
 		if r.err != "" {
 			rep.Failed++
 			errs[r.err]++
@@ -394,15 +435,9 @@ loop:
 	if rep.Iterations > 0 {
 		rep.ClientCPUPerIteration = Ms((selfCPU() - cpu0) / time.Duration(rep.Iterations))
 	}
-	if l.Metrics != "" {
-		after, err := ScrapeProcess(ctx, l.Metrics)
-		if err != nil {
-			return nil, err
-		}
-		if rep.Iterations > 0 {
-			rep.GatewayCPUPerIteration = Ms(time.Duration((after.CPUSeconds - before.CPUSeconds) / float64(rep.Iterations) * float64(time.Second)))
-		}
-		rep.GatewayPeakRSSMB = math.Round(max(after.PeakRSS, after.RSSBytes, before.RSSBytes)/(1<<20)*10) / 10
+	if watch != nil {
+		stopWatch()
+		watch.finish(parent, rep)
 	}
 	for _, s := range loadSteps {
 		rep.Steps = append(rep.Steps, stats(s, times[s]))
@@ -450,6 +485,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 	pid := wssec.PatientID{Extension: p.ID, Root: p.Root}
 	call := func(step string, req ncpclient.Request) (*ncpclient.Reply, string) {
 		t := clock.Now()
+		res.sent++
 		rep, err := l.Client.Call(ctx, req)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -457,6 +493,7 @@ func (l *Load) iteration(ctx context.Context, p Patient) loadResult {
 			}
 			return nil, "transport error"
 		}
+		res.answered++
 		if rep.Fault != nil {
 			return nil, "fault " + string(rep.Fault.Code)
 		}
@@ -527,12 +564,7 @@ func WriteLoadText(w io.Writer, r *LoadReport) error {
 		fmt.Fprintf(&b, "%-14s %7d %9.1f %9.1f %9.1f %9.1f\n", s.Step, s.Count, float64(s.P50), float64(s.P95), float64(s.P99), float64(s.Max))
 	}
 	fmt.Fprintf(&b, "\nCPU per iteration: generator %.2f ms", float64(r.ClientCPUPerIteration))
-	if r.GatewayCPUPerIteration > 0 || r.GatewayPeakRSSMB > 0 {
-		fmt.Fprintf(&b, ", gateway %.2f ms; gateway peak RSS %.1f MB", float64(r.GatewayCPUPerIteration), r.GatewayPeakRSSMB)
-	} else {
-		b.WriteString(" (gateway: pass --metrics URL)")
-	}
-	b.WriteString("\n")
+	writeGateway(&b, r)
 	if len(r.Errors) > 0 {
 		b.WriteString("\nerrors by kind:\n")
 		for _, e := range r.Errors {
@@ -541,6 +573,38 @@ func WriteLoadText(w io.Writer, r *LoadReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeGateway ends the CPU line with the gateway's figures and says how
+// they were checked, or why there are none.
+func writeGateway(b *strings.Builder, r *LoadReport) {
+	g := r.Gateway
+	switch {
+	case r.GatewayCPUPerIteration != nil && r.GatewayPeakRSSMB != nil:
+		fmt.Fprintf(b, ", gateway %.2f ms; gateway peak RSS %.1f MB\n", float64(*r.GatewayCPUPerIteration), *r.GatewayPeakRSSMB)
+	case g != nil:
+		fmt.Fprintf(b, " (gateway: unavailable, see below)\ngateway figures unavailable: %s\n", g.Unavailable)
+		return
+	default:
+		b.WriteString(" (gateway: pass --metrics URL)\n")
+		return
+	}
+	if g == nil || g.Requests == nil {
+		return
+	}
+	fmt.Fprintf(b, "gateway checked: its %s rose by %d during the run, this run had %d requests answered of %d sent",
+		requestsSeries, *g.Requests, r.RequestsAnswered, r.RequestsSent)
+	if others := *g.Requests - int64(r.RequestsSent); others > 0 {
+		fmt.Fprintf(b, " (%d more than it sent: others', whose cost is in the figures)", others)
+	}
+	fmt.Fprintf(b, "; peak RSS of %d samples, every %s", g.Samples, time.Duration(g.SampleEvery*Millis(time.Millisecond)))
+	if g.Missed > 0 {
+		fmt.Fprintf(b, " (%d missed)", g.Missed)
+	}
+	if g.PeakRSSSinceStartMB != nil {
+		fmt.Fprintf(b, "; %.1f MB since its start", *g.PeakRSSSinceStartMB)
+	}
+	b.WriteString(" (1 MB = 10^6 bytes)\n")
 }
 
 // WriteLoadJSON writes the load report as JSON.

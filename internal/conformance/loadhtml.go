@@ -24,11 +24,12 @@ func WriteLoadHTML(w io.Writer, r *LoadReport) error {
 
 var loadPage = template.Must(template.New("load").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>luxncp load: {{.R.Target}}</title>
-<style>body{font:14px sans-serif;margin:2em;max-width:60em}pre{background:#f6f6f6;padding:1em}svg{background:#fff;border:1px solid #ccc}</style>
+<style>body{font:14px sans-serif;margin:2em;max-width:60em}pre{background:#f6f6f6;padding:1em}svg{background:#fff;border:1px solid #ccc}.warn{background:#fdecea;border-left:4px solid #c62828;padding:.5em 1em}</style>
 </head><body>
 <h1>Load against {{.R.Target}}</h1>
 <p>Started {{.R.Started.Format "2006-01-02 15:04:05 MST"}} as {{.R.As}}: {{.R.Rate}} iterations/s asked, {{.R.Throughput}} achieved.</p>
-<pre>{{.Text}}</pre>
+{{with .R.Gateway}}{{if not .Measured}}<p class="warn"><strong>Gateway figures unavailable:</strong> {{.Unavailable}}</p>
+{{end}}{{end}}<pre>{{.Text}}</pre>
 <h2>Iteration latency over time</h2>
 {{.Time}}
 <h2>Iteration latency histogram</h2>

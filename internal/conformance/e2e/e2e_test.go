@@ -19,6 +19,7 @@ import (
 	"github.com/luxncp/luxncp/internal/national/demo"
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
+	"github.com/luxncp/luxncp/internal/telemetry"
 	"github.com/luxncp/luxncp/internal/testkit"
 	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
@@ -40,6 +41,18 @@ func startNode(t *testing.T) string {
 // none), e.g. to alter its responses.
 func startNodeWith(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
+	return startObservedNode(t, wrap).srv.URL
+}
+
+// testNode is a started node: its gateway's server and, as `luxncp serve`
+// exposes it on the admin listener, its metrics endpoint.
+type testNode struct {
+	srv, metrics *httptest.Server
+}
+
+// startObservedNode is startNodeWith, returning the servers.
+func startObservedNode(t *testing.T, wrap func(http.Handler) http.Handler) testNode {
+	t.Helper()
 	backend, err := demo.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +65,9 @@ func startNodeWith(t *testing.T, wrap func(http.Handler) http.Handler) string {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
+	tel := telemetry.New(telemetry.Options{})
 	cfg := node.Config{StateDir: state, TrustBundle: filepath.Join(testkit.PKIDir(t), pki.TrustDir), AuditDir: filepath.Join(state, "audit")}
-	n, err := node.New(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), node.Options{National: nc})
+	n, err := node.New(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), node.Options{National: nc, Telemetry: tel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +76,9 @@ func startNodeWith(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	if wrap != nil {
 		h = wrap(h)
 	}
-	return testkit.Server(t, h).URL
+	metrics := httptest.NewServer(tel.Handler())
+	t.Cleanup(metrics.Close)
+	return testNode{srv: testkit.Server(t, h), metrics: metrics}
 }
 
 func repoProfile(t *testing.T) *conformance.Profile {
