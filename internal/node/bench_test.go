@@ -24,18 +24,9 @@ import (
 	"github.com/luxncp/luxncp/internal/node"
 	"github.com/luxncp/luxncp/internal/pki"
 	"github.com/luxncp/luxncp/internal/testkit"
+	"github.com/luxncp/luxncp/internal/testutil"
 	"github.com/luxncp/luxncp/internal/wssec"
 )
-
-// inProcess is an http.RoundTripper that calls a handler directly: the
-// national backend without a network.
-type inProcess struct{ h http.Handler }
-
-func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	w := httptest.NewRecorder()
-	p.h.ServeHTTP(w, r)
-	return w.Result(), nil
-}
 
 // benchNode is a node whose national source is the demo backend called in
 // process, with the production audit chain (fsync) under a temp dir.
@@ -45,7 +36,7 @@ func benchNode(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: inProcess{be}}))
+	nc, err := national.NewClient("http://national.invalid/fhir", national.WithHTTPClient(&http.Client{Transport: testutil.InProcess{Handler: be}}))
 	if err != nil {
 		b.Fatal(err)
 	}
