@@ -373,6 +373,12 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// guard's memory is the ids of that window.
 		seen, err := cfg.Replay.Seen(ctx, caller.SignerCountry+"|"+env.MessageID, cfg.Assertions.AcceptedUntil(caller.NotOnOrAfter).Add(time.Second))
 		if err != nil {
+			if errors.Is(err, ErrReplayGuardFull) {
+				// The operator's sign: every new message is refused until
+				// held ids expire (or LUXNCP_REPLAY_MAX is raised).
+				cfg.log().WarnContext(ctx, "replay guard full: new messages refused until held MessageIDs expire; raise LUXNCP_REPLAY_MAX",
+					"error", err.Error())
+			}
 			fail(ehdsi.Receiver(ehdsi.ErrGeneric, ehdsi.Describe(ehdsi.ErrGeneric), err))
 			return
 		}

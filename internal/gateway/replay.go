@@ -20,13 +20,15 @@ type ReplayGuard interface {
 	Seen(ctx context.Context, id string, expiry time.Time) (bool, error)
 }
 
-// DefaultReplayMax bounds the MessageIDs a local guard keeps: about 35 MB
-// of memory when full (TestReplayGuardMemory), reached only by a node that
-// answers ≈ 70 requests a second, each under a 4-hour assertion, for four
-// hours. A full guard refuses new messages (ErrReplayGuardFull): it never
-// forgets a MessageID whose assertion is still valid, which would let that
-// message be replayed.
-const DefaultReplayMax = 1_000_000
+// DefaultReplayMax bounds the MessageIDs a local guard keeps (node:
+// LUXNCP_REPLAY_MAX). An id is held while its HCP assertion is valid, so a
+// guard holds the requests of one assertion lifetime: 900,000 is 62
+// requests a second under 4-hour assertions, or 250 under 1-hour ones. A
+// full guard refuses new messages (ErrReplayGuardFull): it never forgets a
+// MessageID whose assertion is still valid, which would let that message
+// be replayed. 900,000 keeps the map below a doubling of its table:
+// ≈ 36 MB (TestReplayGuardFullMemory).
+const DefaultReplayMax = 900_000
 
 // ErrReplayGuardFull is the error of Seen on a local guard that holds Max
 // unexpired MessageIDs: the message is refused (a transient receiver

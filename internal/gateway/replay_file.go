@@ -20,7 +20,7 @@ import (
 // FileReplayGuard is the local ReplayGuard that survives restarts: every
 // new MessageID is appended to a file and fsync'd before the request goes
 // on, and the file is read back at start. It is bounded like the memory
-// guard (Max entries, nearest-expiry evicted first; entries expire with
+// guard (Max entries; full, it refuses new ids; entries expire with
 // the assertion window) and compacted when the file holds more than twice
 // the live entries. One process per file.
 //

@@ -65,7 +65,7 @@ func replayStores() []replayStore {
 
 // TestReplayGuards: every guard refuses a MessageID inside its window and
 // accepts it after; the durable ones remember across a restart; the local
-// ones are bounded and evict the nearest expiry first; concurrent
+// ones are bounded and, full, refuse new ids and forget none; concurrent
 // sightings have exactly one winner.
 func TestReplayGuards(t *testing.T) {
 	for _, st := range replayStores() {
@@ -464,4 +464,34 @@ func TestReplayGuardMemory(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReplayGuardFullMemory fills a memory guard to DefaultReplayMax: the
+// default bound is chosen below a doubling of the map's table (≈ 917,000
+// entries), where an id costs ≈ 40 bytes; past it, ≈ 56.
+func TestReplayGuardFullMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a guard with DefaultReplayMax ids")
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	g := &gateway.MemoryReplayGuard{Now: func() time.Time { return now }}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range gateway.DefaultReplayMax {
+		if _, err := g.Seen(context.Background(), fmt.Sprint("urn:uuid:", i), now.Add(time.Hour)); err != nil {
+			t.Fatalf("id %d: %v", i, err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / gateway.DefaultReplayMax
+	t.Logf("full guard: %.1f MB, %.0f bytes an id", float64(after.HeapAlloc-before.HeapAlloc)/1e6, per)
+	if per > 45 {
+		t.Errorf("a full default guard holds %.0f bytes an id, want ≤ 45 (below the map's doubling)", per)
+	}
+	if _, err := g.Seen(context.Background(), "one more", now.Add(time.Hour)); !errors.Is(err, gateway.ErrReplayGuardFull) {
+		t.Errorf("one more id on a full guard: %v", err)
+	}
+	runtime.KeepAlive(g)
 }

@@ -56,6 +56,12 @@ type Config struct {
 	// the declared Content-Length before the body is read (or as it is
 	// read); beyond it, 503 with Retry-After.
 	MaxBodyMemory int64
+	// ReplayMax bounds the MessageIDs the local replay guard holds
+	// (LUXNCP_REPLAY_MAX, default gateway.DefaultReplayMax): a full guard
+	// refuses new messages rather than forget an id whose assertion is
+	// still valid. Size it to the peak requests a second times the
+	// partners' assertion lifetime; ≈ 30–60 bytes of memory an id.
+	ReplayMax int
 	// CountryShare is the fraction of MaxInFlight and of MaxBodyMemory one
 	// partner country may hold at once (LUXNCP_COUNTRY_SHARE, default 0.5;
 	// 1: no per-country bound), so that one partner cannot starve the
@@ -261,6 +267,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("LUXNCP_MAX_INFLIGHT: %q is not a positive number", v)
 		}
 		c.MaxInFlight = n
+	}
+	if v := getenv("LUXNCP_REPLAY_MAX"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("LUXNCP_REPLAY_MAX: %q is not a positive number", v)
+		}
+		c.ReplayMax = n
 	}
 	if v := getenv("LUXNCP_MAX_BODY_MEMORY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

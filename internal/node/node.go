@@ -155,7 +155,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Node, error) {
 		Resolve: PatientResolver(n.National, cfg.NationalTimeout)}
 	if opt.Replay == nil {
 		// Durable: a captured request is refused after a restart too.
-		g, err := gateway.OpenFileReplayGuard(filepath.Join(cfg.StateDir, "replay", "message-ids"), 0, opt.Now)
+		g, err := gateway.OpenFileReplayGuard(filepath.Join(cfg.StateDir, "replay", "message-ids"), cfg.ReplayMax, opt.Now)
 		if err != nil {
 			return nil, fmt.Errorf("node: %w", err)
 		}

@@ -424,7 +424,8 @@ func (r *expiryRecorder) Seen(ctx context.Context, id string, expiry time.Time) 
 // forgetting a held id (which would let that message be replayed).
 func TestReplayWindowAndFullGuard(t *testing.T) {
 	guard := &expiryRecorder{ReplayGuard: &gw.MemoryReplayGuard{Max: 1}}
-	g := startOpts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, func(o *node.Options) { o.Replay = guard })
+	var logs syncBuffer
+	g := startOpts(t, node.NewLogger("info", &logs), 5*time.Second, func(o *node.Options) { o.Replay = guard })
 	ph := newPharmacist(t, "be", "physician")
 	call := func() (*ncpclient.Reply, []byte, string) {
 		ctype, body, err := ph.client.Marshal(ncpclient.Request{URL: g.url + ehdsi.PathXCPD, Action: ehdsi.ActionXCPD, Assertions: []*etree.Element{ph.hcp},
@@ -454,12 +455,30 @@ func TestReplayWindowAndFullGuard(t *testing.T) {
 	if second.Fault == nil || second.Fault.Code != ehdsi.ErrGeneric || second.Fault.Kind == ehdsi.KindSender {
 		t.Fatalf("a new message on a full guard: fault %+v, want a receiver ERROR_GENERIC", second.Fault)
 	}
+	// The operator sees why, at WARN, with the request's id.
+	var warned bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "replay guard full") && strings.Contains(line, `"request_id"`) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no WARN line names the full replay guard:\n%.2000s", logs.String())
+	}
 	again, err := ph.client.Send(context.Background(), g.url+ehdsi.PathXCPD, ctype, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.Fault == nil || again.Fault.Code != ehdsi.ErrSecGeneric || !strings.Contains(again.Fault.Public, "replay") {
 		t.Fatalf("the first message replayed on a full guard: fault %+v, want the replay refusal", again.Fault)
+	}
+	// LUXNCP_REPLAY_MAX sizes the local guard.
+	getenv := func(k string) string { return map[string]string{"LUXNCP_REPLAY_MAX": "5000"}[k] }
+	if c, err := node.FromEnv(getenv); err != nil || c.ReplayMax != 5000 {
+		t.Errorf("LUXNCP_REPLAY_MAX=5000: %d, %v", c.ReplayMax, err)
+	}
+	if _, err := node.FromEnv(func(k string) string { return map[string]string{"LUXNCP_REPLAY_MAX": "-1"}[k] }); err == nil {
+		t.Error("LUXNCP_REPLAY_MAX=-1 accepted")
 	}
 }
 
